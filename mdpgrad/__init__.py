@@ -1,0 +1,72 @@
+"""mdpgrad: policy-gradient theory as numbers anyone can rerun.
+
+Exact MDP algebra, policy parametrizations with exact gradients, estimators, and a
+catalogue of literature claims that measure themselves (``mdpgrad check``).
+
+Conventions: ``P[s, a, s']``, ``r[s, a]``, ``rho[s]``, ``gamma``, policies ``pi[s, a]``,
+float64, explicit seeds or ``numpy.random.Generator``s, frozen result dataclasses.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import (
+    BackendUnavailableError,
+    InvalidInputError,
+    InvalidMDPError,
+    InvalidPolicyError,
+    MdpgradError,
+)
+from .exact import (
+    Evaluation,
+    SolveResult,
+    bellman_operator,
+    bellman_optimality_operator,
+    evaluate,
+    solve,
+)
+from .mdp import FeatureMDP, FiniteHorizonMDP, TabularMDP
+from .policies import fisher_information, natural_gradient, policy_gradient, probs, softmax
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TabularMDP",
+    "FiniteHorizonMDP",
+    "FeatureMDP",
+    "InvalidMDPError",
+    "InvalidPolicyError",
+    "InvalidInputError",
+    "MdpgradError",
+    "BackendUnavailableError",
+    "evaluate",
+    "solve",
+    "Evaluation",
+    "SolveResult",
+    "bellman_operator",
+    "bellman_optimality_operator",
+    "policy_gradient",
+    "natural_gradient",
+    "fisher_information",
+    "probs",
+    "softmax",
+    "__version__",
+]
+
+# Submodules loaded on first attribute access (keeps `import mdpgrad` light).
+_LAZY_SUBMODULES = {
+    "envs", "policies", "exact", "backend", "claims", "rates", "plotting", "kernels", "mdp",
+    "algorithms", "estimators", "rollouts", "td", "linear", "martingale", "robust", "bandits",
+    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli",
+}
+_LAZY_ATTRS = {"optimize": "algorithms"}
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRS:
+        mod = importlib.import_module(f".{_LAZY_ATTRS[name]}", __name__)
+        return getattr(mod, name)
+    raise AttributeError(f"module 'mdpgrad' has no attribute {name!r}")

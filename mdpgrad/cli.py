@@ -1,0 +1,270 @@
+"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``figures``.
+
+User mistakes (bad arguments, unknown claim ids, invalid MDP parameters) print one line
+``mdpgrad: error: ...`` and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+EXIT_OK, EXIT_VIOLATED, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """A mistake in the command line; reported without a traceback."""
+
+
+# ----------------------------------------------------------------------------- info
+def cmd_info(args) -> int:
+    import platform
+
+    import numba
+    import scipy
+    import sympy
+
+    from . import __version__
+    from .backend import available_backends, cupy_status
+
+    ok, why = cupy_status()
+    rows = [
+        ("mdpgrad", __version__),
+        ("python", platform.python_version()),
+        ("numpy", np.__version__),
+        ("scipy", scipy.__version__),
+        ("numba", numba.__version__),
+        ("sympy", sympy.__version__),
+        ("backends", ", ".join(available_backends())),
+        ("gpu", why if ok else f"no ({why})"),
+        ("numba threads", str(numba.config.NUMBA_NUM_THREADS)),
+    ]
+    for opt in ("gymnasium", "dask", "distributed", "pandas", "quantecon", "mdptoolbox", "torch"):
+        try:
+            mod = __import__(opt)
+            rows.append((opt, getattr(mod, "__version__", "installed")))
+        except Exception:
+            rows.append((opt, "not installed"))
+    w = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{w}}  {v}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- solve
+def _build_env(args):
+    from . import envs
+
+    name = args.env
+    if name == "garnet":
+        return envs.garnet(args.states, args.actions, args.branching, gamma=args.gamma, seed=args.seed)
+    if name == "chain":
+        return envs.chain(args.states, gamma=args.gamma)
+    if name == "river_swim":
+        return envs.river_swim(args.states, gamma=args.gamma)
+    if name == "gridworld":
+        side = max(2, int(round(np.sqrt(args.states))))
+        return envs.gridworld(side, side, gamma=args.gamma)
+    if name == "hard_chain":
+        return envs.hard_chain(args.states, gamma=args.gamma)
+    raise UserError(f"--env {name!r} is not known; choose garnet, chain, river_swim, gridworld, hard_chain")
+
+
+def cmd_solve(args) -> int:
+    from .exact import solve
+
+    mdp = _build_env(args)
+    t0 = time.perf_counter()
+    res = solve(mdp, args.method, tol=args.tol)
+    dt = time.perf_counter() - t0
+    v = res.v
+    print(f"{mdp!r}")
+    print(f"method      {res.method}  ({res.message})")
+    print(f"converged   {res.converged}  error bound {res.error_bound:.3g} (sup-norm on v)")
+    print(f"iterations  {res.n_iter}")
+    print(f"seconds     {dt:.4f}")
+    print(f"rho . v*    {float(mdp.rho @ v):.10g}")
+    print(f"v* range    [{v.min():.6g}, {v.max():.6g}]")
+    counts = np.bincount(np.argmax(res.policy, axis=1), minlength=mdp.n_actions)
+    print("actions     " + " ".join(f"a{a}:{c}" for a, c in enumerate(counts)))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- check
+def _select(args):
+    from .claims import TOPICS, get_claim, registry
+
+    if args.topic and args.topic not in TOPICS:
+        raise UserError(f"--topic {args.topic!r} is not known; topics: {', '.join(TOPICS)}")
+    if args.claim:
+        try:
+            claims = [get_claim(c) for c in args.claim]
+        except KeyError as exc:
+            raise UserError(str(exc.args[0])) from None
+    else:
+        claims = list(registry())
+    if args.topic:
+        claims = [c for c in claims if c.topic == args.topic]
+    if not claims:
+        raise UserError("no claims selected")
+    return claims
+
+
+def _fmt(x, width=18) -> str:
+    if x is None:
+        s = "-"
+    elif isinstance(x, (float, np.floating)):
+        s = f"{x:.4g}"
+    else:
+        s = str(x)
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def format_table(records) -> str:
+    head = f"{'claim':<30} {'paper':<34} {'predicted':<18} {'measured [CI]':<34} {'verdict':<12} {'s':>6}"
+    lines = [head, "-" * len(head)]
+    for rec in records:
+        v = rec.verdict
+        meas = _fmt(v.measured, 14)
+        if v.ci is not None:
+            meas += f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
+        lines.append(
+            f"{rec.claim.id[:30]:<30} {_fmt(rec.claim.paper, 34):<34} {_fmt(v.predicted):<18} "
+            f"{meas[:34]:<34} {v.verdict:<12} {rec.seconds:6.1f}"
+        )
+    counts = {k: sum(r.verdict.verdict == k for r in records) for k in ("holds", "violated", "inconclusive", "error")}
+    lines.append("-" * len(head))
+    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()) + f"  ({len(records)} claims)")
+    return "\n".join(lines)
+
+
+def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None):
+    """Run claims (in-process, or through the sweep executor when available) with a bar."""
+    from tqdm.auto import tqdm
+
+    from .claims import run_claim
+
+    records = []
+    bar = tqdm(claims, desc=f"mdpgrad check ({budget})", unit="claim", disable=not progress, file=sys.stderr)
+    for c in bar:
+        bar.set_postfix_str(c.id)
+        records.append(run_claim(c, budget))
+    return records
+
+
+def cmd_check(args) -> int:
+    claims = _select(args)
+    budget = "quick" if args.quick else "full"
+    runner = run_checks
+    kwargs = {}
+    if getattr(args, "workers", 1) != 1 or getattr(args, "scheduler", None):
+        try:
+            from .sweep import run_checks_parallel as runner  # noqa: PLC0415
+        except ImportError:
+            raise UserError("--workers/--scheduler need mdpgrad.sweep") from None
+        kwargs = {"workers": args.workers, "scheduler": args.scheduler}
+    records = runner(claims, budget, progress=not args.no_progress, **kwargs)
+    print(format_table(records))
+    for rec in records:
+        if rec.verdict.verdict in ("violated", "error"):
+            print(f"\n[{rec.verdict.verdict}] {rec.claim.id}: {rec.verdict.details.splitlines()[0] if rec.verdict.details else ''}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_json() for r in records], indent=2, default=str))
+    bad = any(r.verdict.verdict in ("violated", "error") for r in records)
+    return EXIT_VIOLATED if bad else EXIT_OK
+
+
+# ----------------------------------------------------------------------------- figures
+def _save_figure(rec, out: Path, command: str) -> Path | None:
+    v = rec.verdict
+    if v.figure is None:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"{rec.claim.id}.png"
+    fig = v.figure
+    fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
+    fig.savefig(png, dpi=120)
+    data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()}
+    meta = rec.as_json() | {"command": command, "data": data}
+    (out / f"{rec.claim.id}.json").write_text(json.dumps(meta, indent=1, default=str))
+    return png
+
+
+def cmd_figures(args) -> int:
+    ids = args.only or None
+    ns = argparse.Namespace(claim=ids, topic=args.topic)
+    claims = _select(ns)
+    budget = "quick" if args.quick else "full"
+    records = run_checks(claims, budget, progress=not args.no_progress)
+    out = Path(args.out)
+    n = 0
+    for rec in records:
+        cmd = f"mdpgrad figures --only {rec.claim.id}" + (" --quick" if args.quick else "")
+        if _save_figure(rec, out, cmd):
+            n += 1
+    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked)")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mdpgrad", description="Exact policy-gradient theory, checkable.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("info", help="versions, backends, GPU")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("solve", help="solve a generated MDP and print a summary")
+    s.add_argument("--env", default="garnet", help="garnet | chain | river_swim | gridworld | hard_chain")
+    s.add_argument("--states", type=int, default=100)
+    s.add_argument("--actions", type=int, default=4)
+    s.add_argument("--branching", type=int, default=5)
+    s.add_argument("--gamma", type=float, default=0.9)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--method", default="policy_iteration",
+                   choices=["policy_iteration", "value_iteration", "linear_programming", "pi", "vi", "lp"])
+    s.add_argument("--tol", type=float, default=1e-8, help="sup-norm error on v")
+    s.set_defaults(func=cmd_solve)
+
+    s = sub.add_parser("check", help="run the claims catalogue and print predicted vs measured")
+    s.add_argument("--claim", action="append", metavar="ID", help="only this claim (repeatable)")
+    s.add_argument("--topic", help="only claims of this topic")
+    s.add_argument("--quick", action="store_true", help="small budget (< 2 minutes in all)")
+    s.add_argument("--json", metavar="PATH", help="write the verdicts as JSON")
+    s.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    s.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:port)")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("figures", help="regenerate paper_figures/ (PNG + data per claim)")
+    s.add_argument("--only", action="append", metavar="ID")
+    s.add_argument("--topic")
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--out", default="paper_figures")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_figures)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, InvalidInputError) as exc:
+        print(f"mdpgrad: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mdpgrad: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Multi-armed and contextual bandits (one-step MDPs) with closed-form objectives.
+
+For a softmax bandit with logits ``theta[a]`` and mean rewards ``r[a]``, the objective is
+``J = pi . r`` and its gradient ``dJ/dtheta = pi * (r - pi . r)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import as_float_array, check_gamma, check_simplex
+from ..errors import InvalidMDPError
+from ..mdp import TabularMDP
+from ._rng import as_generator
+
+
+@dataclass(frozen=True)
+class MultiArmedBandit:
+    """Arms with mean rewards ``means[a]``; ``kind`` is ``"bernoulli"`` or ``"gaussian"``
+    (unit variance unless ``std`` is given)."""
+
+    means: np.ndarray
+    kind: str = "bernoulli"
+    std: float = 1.0
+
+    def __post_init__(self):
+        m = as_float_array(self.means, "means", error=InvalidMDPError, ndim=1)
+        if m.size == 0:
+            raise InvalidMDPError("means: empty action set; a bandit needs at least one arm.")
+        if self.kind not in ("bernoulli", "gaussian"):
+            raise InvalidMDPError(f"kind = {self.kind!r}: choose 'bernoulli' or 'gaussian'.")
+        if self.kind == "bernoulli" and ((m < 0) | (m > 1)).any():
+            i = int(np.argmax((m < 0) | (m > 1)))
+            raise InvalidMDPError(f"means[{i}] = {m[i]} is not a Bernoulli mean in [0, 1].")
+        m.setflags(write=False)
+        object.__setattr__(self, "means", m)
+
+    @property
+    def n_actions(self) -> int:
+        return self.means.shape[0]
+
+    def value(self, pi) -> float:
+        """``J(pi) = pi . means``."""
+        return float(np.asarray(pi) @ self.means)
+
+    def softmax_gradient(self, theta) -> np.ndarray:
+        """Closed form ``pi * (means - pi . means)`` for ``pi = softmax(theta)``."""
+        from ..policies import softmax
+
+        pi = softmax(theta)
+        return pi * (self.means - pi @ self.means)
+
+    def sample(self, actions, seed) -> np.ndarray:
+        """Rewards for the given actions."""
+        rng = as_generator(seed)
+        mu = self.means[np.asarray(actions)]
+        if self.kind == "bernoulli":
+            return (rng.random(mu.shape) < mu).astype(np.float64)
+        return mu + self.std * rng.standard_normal(mu.shape)
+
+
+@dataclass(frozen=True)
+class ContextualBandit:
+    """Contexts ``x ~ context_probs``, mean rewards ``means[x, a]``."""
+
+    means: np.ndarray
+    context_probs: np.ndarray | None = None
+    kind: str = "bernoulli"
+
+    def __post_init__(self):
+        m = as_float_array(self.means, "means", error=InvalidMDPError, ndim=2)
+        if m.shape[0] == 0 or m.shape[1] == 0:
+            raise InvalidMDPError(f"means: shape {m.shape} has no contexts or no actions.")
+        p = np.full(m.shape[0], 1.0 / m.shape[0]) if self.context_probs is None else as_float_array(
+            self.context_probs, "context_probs", error=InvalidMDPError, ndim=1)
+        if p.shape != (m.shape[0],):
+            raise InvalidMDPError(f"context_probs: expected shape ({m.shape[0]},), got {p.shape}.")
+        check_simplex(p, "context_probs", error=InvalidMDPError)
+        m.setflags(write=False)
+        p.setflags(write=False)
+        object.__setattr__(self, "means", m)
+        object.__setattr__(self, "context_probs", p)
+
+    @property
+    def n_contexts(self) -> int:
+        return self.means.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        return self.means.shape[1]
+
+    def value(self, pi) -> float:
+        return float(self.context_probs @ np.sum(np.asarray(pi) * self.means, axis=1))
+
+    def softmax_gradient(self, theta) -> np.ndarray:
+        from ..policies import softmax
+
+        pi = softmax(theta)
+        base = np.sum(pi * self.means, axis=1, keepdims=True)
+        return self.context_probs[:, None] * pi * (self.means - base)
+
+
+def multi_armed_bandit(n_actions: int, *, seed, kind: str = "bernoulli") -> MultiArmedBandit:
+    """Random means ``U[0, 1]``."""
+    rng = as_generator(seed)
+    return MultiArmedBandit(rng.random(int(n_actions)), kind=kind)
+
+
+def contextual_bandit(n_contexts: int, n_actions: int, *, seed, kind: str = "bernoulli") -> ContextualBandit:
+    rng = as_generator(seed)
+    return ContextualBandit(rng.random((int(n_contexts), int(n_actions))), kind=kind)
+
+
+def bandit_mdp(bandit, *, gamma: float = 0.0) -> TabularMDP:
+    """The bandit as a :class:`TabularMDP`: each context is a state whose every action leads
+    to an absorbing zero-reward state. With ``gamma = 0`` (default) ``rho . v = J``.
+    """
+    check_gamma(gamma, error=InvalidMDPError)
+    means = bandit.means[None, :] if bandit.means.ndim == 1 else bandit.means
+    probs = np.ones(1) if bandit.means.ndim == 1 else bandit.context_probs
+    X, A = means.shape
+    S = X + 1
+    P = np.zeros((S, A, S))
+    P[:, :, X] = 1.0
+    r = np.zeros((S, A))
+    r[:X] = means
+    rho = np.zeros(S)
+    rho[:X] = probs
+    return TabularMDP(P, r, gamma, rho=rho, name="bandit")

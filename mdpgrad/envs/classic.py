@@ -1,0 +1,169 @@
+"""Classic small MDPs: chain, RiverSwim, gridworld, and the hard chain for softmax PG."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import check_gamma, check_positive_int, check_probability
+from ..errors import InvalidMDPError
+from ..mdp import TabularMDP
+
+
+def chain(n_states: int, *, gamma: float, slip: float = 0.0, reward_left: float = 0.1,
+          reward_right: float = 1.0, rho=None) -> TabularMDP:
+    """A chain 0 - 1 - ... - (n-1) with actions left (0) and right (1).
+
+    Moving succeeds with probability ``1 - slip`` (else the agent stays). Reward
+    ``reward_left`` for taking *left* in state 0 and ``reward_right`` for taking *right* in the
+    last state, 0 elsewhere: a small nearby reward versus a large distant one.
+    """
+    S = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
+    slip = check_probability(slip, "slip", error=InvalidMDPError)
+    check_gamma(gamma, error=InvalidMDPError)
+    P = np.zeros((S, 2, S))
+    r = np.zeros((S, 2))
+    for s in range(S):
+        left, right = max(s - 1, 0), min(s + 1, S - 1)
+        P[s, 0, left] += 1 - slip
+        P[s, 0, s] += slip
+        P[s, 1, right] += 1 - slip
+        P[s, 1, s] += slip
+    r[0, 0] = reward_left
+    r[S - 1, 1] = reward_right
+    return TabularMDP(P, r, gamma, rho=rho, name=f"chain(S={S})")
+
+
+def river_swim(n_states: int = 6, *, gamma: float = 0.95, rho=None) -> TabularMDP:
+    """RiverSwim (Strehl & Littman 2008): swimming right against the current.
+
+    Left (action 0) always succeeds. Right (action 1) moves right w.p. 0.35, stays w.p. 0.6
+    and drifts left w.p. 0.05 in the interior (0.4 / 0.6 at the ends). Reward 5/1000 for
+    *left* at state 0 and 1 for *right* at the last state. Starts at state 0 by default
+    (``rho`` overrides).
+    """
+    S = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
+    check_gamma(gamma, error=InvalidMDPError)
+    P = np.zeros((S, 2, S))
+    r = np.zeros((S, 2))
+    for s in range(S):
+        P[s, 0, max(s - 1, 0)] = 1.0
+        if s == 0:
+            P[s, 1, 0] = 0.4
+            P[s, 1, 1] = 0.6
+        elif s == S - 1:
+            P[s, 1, s] = 0.6
+            P[s, 1, s - 1] = 0.4
+        else:
+            P[s, 1, s + 1] = 0.35
+            P[s, 1, s] = 0.6
+            P[s, 1, s - 1] = 0.05
+    r[0, 0] = 5.0 / 1000.0
+    r[S - 1, 1] = 1.0
+    if rho is None:
+        rho = np.zeros(S)
+        rho[0] = 1.0
+    return TabularMDP(P, r, gamma, rho=rho, name=f"river_swim(S={S})")
+
+
+_MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left
+
+
+def gridworld(
+    height: int = 5,
+    width: int = 5,
+    *,
+    gamma: float = 0.95,
+    slip: float = 0.1,
+    walls=(),
+    goal=None,
+    goal_reward: float = 1.0,
+    step_reward: float = 0.0,
+    rho=None,
+) -> TabularMDP:
+    """A gridworld with four moves (up, right, down, left), walls and slip.
+
+    With probability ``1 - slip`` the intended move happens, otherwise a uniformly random
+    one of the four; moves into walls or off the grid leave the agent in place. The goal
+    (default: bottom-right corner) is absorbing: taking any action there pays
+    ``goal_reward`` once and moves to an absorbing zero-reward sink state (the last state).
+    States are numbered row-major over free cells, then the sink. ``walls`` is a list of
+    (row, col) cells.
+    """
+    H = check_positive_int(height, "height", error=InvalidMDPError)
+    W = check_positive_int(width, "width", error=InvalidMDPError)
+    slip = check_probability(slip, "slip", error=InvalidMDPError)
+    check_gamma(gamma, error=InvalidMDPError)
+    wall_set = {tuple(int(c) for c in w) for w in walls}
+    for w in wall_set:
+        if not (0 <= w[0] < H and 0 <= w[1] < W):
+            raise InvalidMDPError(f"walls: cell {w} is outside the {H}x{W} grid.")
+    goal = (H - 1, W - 1) if goal is None else tuple(int(c) for c in goal)
+    if goal in wall_set:
+        raise InvalidMDPError(f"goal: cell {goal} is a wall; choose a free cell.")
+    cells = [(i, j) for i in range(H) for j in range(W) if (i, j) not in wall_set]
+    if not cells:
+        raise InvalidMDPError("walls: every cell is a wall; leave at least one free cell.")
+    index = {c: k for k, c in enumerate(cells)}
+    S = len(cells) + 1
+    sink = S - 1
+    P = np.zeros((S, 4, S))
+    r = np.full((S, 4), step_reward)
+    for c, k in index.items():
+        if c == goal:
+            P[k, :, sink] = 1.0
+            r[k, :] = goal_reward
+            continue
+        for a in range(4):
+            for b in range(4):
+                p = (1 - slip) * (a == b) + slip / 4.0
+                if p == 0:
+                    continue
+                nc = (c[0] + _MOVES[b][0], c[1] + _MOVES[b][1])
+                if not (0 <= nc[0] < H and 0 <= nc[1] < W) or nc in wall_set:
+                    nc = c
+                P[k, a, index[nc]] += p
+    P[sink, :, sink] = 1.0
+    r[sink, :] = 0.0
+    if rho is None:
+        rho = np.zeros(S)
+        rho[: S - 1] = 1.0 / (S - 1)
+    return TabularMDP(P, r, gamma, rho=rho, name=f"gridworld({H}x{W})")
+
+
+def hard_chain(n_states: int, *, gamma: float | None = None, rho=None) -> TabularMDP:
+    """A chain on which exact softmax PG needs time growing exponentially in the length,
+    in the spirit of Li, Wei, Chi, Gu, Chen (2021), "Softmax policy gradient methods can
+    take exponential time to converge" (three actions per state).
+
+    States 0..H-1 form a chain, state H is an absorbing zero-reward terminal. In chain state
+    h: action 0 (*advance*) moves to h+1 (the last chain state moves to the terminal with
+    reward 1); action 1 (*exit*) moves to the terminal with reward ``0.5 gamma^(2(H-h))`` (a
+    decoy smaller than the discounted value of advancing, ``gamma^(H-1-h)``); action 2 (*stay*)
+    stays with reward 0. The optimal policy always advances. With ``rho`` uniform over chain
+    states and uniform initial policy, the decoy pulls probability away from *advance* at
+    early states before the value of later states has been learned, so each state waits on
+    the next: the plateau length compounds along the chain. ``gamma`` defaults to
+    ``1 - 1/(2H)`` (effective horizon growing with the chain).
+
+    This is a simplified member of the family (not the paper's exact construction with
+    buffer states); the exponential growth is what the claim ``softmax-pg-exponential-time``
+    measures on it.
+    """
+    H = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
+    g = 1.0 - 1.0 / (2.0 * H) if gamma is None else check_gamma(gamma, error=InvalidMDPError)
+    S = H + 1
+    T = H
+    P = np.zeros((S, 3, S))
+    r = np.zeros((S, 3))
+    for h in range(H):
+        P[h, 0, h + 1 if h + 1 < H else T] = 1.0
+        if h == H - 1:
+            r[h, 0] = 1.0
+        P[h, 1, T] = 1.0
+        r[h, 1] = 0.5 * g ** (2 * (H - h))
+        P[h, 2, h] = 1.0
+    P[T, :, T] = 1.0
+    if rho is None:
+        rho = np.zeros(S)
+        rho[:H] = 1.0 / H
+    return TabularMDP(P, r, g, rho=rho, name=f"hard_chain(H={H})")

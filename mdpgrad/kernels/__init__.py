@@ -1,0 +1,1 @@
+"""Numba kernels (compiled with ``cache=True``); imported lazily by the backends."""

@@ -1,0 +1,53 @@
+"""Shared fixtures and hypothesis strategies for the test suite."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import mdpgrad
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.load_profile("ci")
+
+
+@st.composite
+def small_mdps(draw, max_states: int = 6, max_actions: int = 6, max_gamma: float = 0.95):
+    """Random dense MDPs with S, A <= 6 (some zero transition entries, rho not uniform)."""
+    S = draw(st.integers(1, max_states))
+    A = draw(st.integers(1, max_actions))
+    seed = draw(st.integers(0, 2**31 - 1))
+    gamma = draw(st.floats(0.0, max_gamma))
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.full(S, 0.5), size=(S, A))
+    mask = rng.random((S, A, S)) < 0.3
+    P = np.where(mask, 0.0, P) + 1e-300  # keep rows nonzero
+    P = P / P.sum(-1, keepdims=True)
+    r = rng.normal(size=(S, A))
+    rho = rng.dirichlet(np.ones(S))
+    return mdpgrad.TabularMDP(P, r, gamma, rho=rho)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=["numpy", "numba", "cupy"])
+def backend(request):
+    """Every backend; CuPy is skipped with the reason when unavailable."""
+    from mdpgrad.backend import cupy_status, get_backend
+
+    if request.param == "cupy":
+        ok, why = cupy_status()
+        if not ok:
+            pytest.skip(why)
+    return get_backend(request.param)
