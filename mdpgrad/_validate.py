@@ -41,7 +41,7 @@ def check_finite(arr: np.ndarray, name: str, *, error=InvalidInputError) -> None
     if bad.any():
         idx = np.argwhere(bad)[0]
         raise error(
-            f"{name}{_fmt_index(idx)} = {arr[tuple(idx)]!r} is not finite "
+            f"{name}{_fmt_index(idx)} = {float(arr[tuple(idx)])} is not finite "
             f"({int(bad.sum())} non-finite entries in total); replace NaN/inf with real numbers."
         )
 
@@ -94,7 +94,8 @@ def check_shape(arr: np.ndarray, shape: tuple, name: str, *, error=InvalidInputE
     """Raise unless ``arr.shape == shape`` (``None`` entries match anything)."""
     ok = arr.ndim == len(shape) and all(e is None or e == s for e, s in zip(shape, arr.shape))
     if not ok:
-        want = "(" + ", ".join("*" if e is None else str(e) for e in shape) + ")"
+        parts = ["*" if e is None else str(e) for e in shape]
+        want = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
         raise error(f"{name}: expected shape {want}, got {arr.shape}. {hint}".rstrip())
 
 
