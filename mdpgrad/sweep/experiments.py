@@ -3,7 +3,8 @@
 An experiment is a module ``experiments/<module>.py`` defining ``SWEEP`` (a
 :class:`~mdpgrad.sweep.Sweep`) and ``figure(df) -> matplotlib Figure`` drawing the stored
 results. :func:`render_experiment` reads ``results/<name>/`` (running the missing cells
-first unless ``run_missing=False``), draws the figure, stamps the command that made it on
+first unless ``run_missing=False``; results of experiment ``name`` live in
+``<results_root>/<name>/``), draws the figure, stamps the command that made it on
 the image and writes ``<out>/<name>.png`` plus ``<out>/<name>.json`` (command, spec, cells).
 """
 
@@ -36,10 +37,12 @@ class Experiment:
     def spec_path(self) -> str:
         return self.module.replace(".", "/") + ".py"
 
-    def command(self, results: str | None = None) -> str:
-        out = "" if results is None else f" --out {results}"
-        res = "" if results is None else f" --results {results}"
-        return f"mdpgrad sweep run {self.spec_path}{out} && mdpgrad figures --only {self.name}{res}"
+    def command(self, results_root: str | None = None) -> str:
+        """The shell command that (re)makes this experiment's figure."""
+        if results_root in (None, "results"):
+            return f"mdpgrad sweep run {self.spec_path} && mdpgrad figures --only {self.name}"
+        return (f"mdpgrad sweep run {self.spec_path} --out {results_root}/{self.name} && "
+                f"mdpgrad figures --only {self.name} --results {results_root}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +71,7 @@ def get_experiment(name: str) -> Experiment:
     raise KeyError(f"no experiment called {name!r}")
 
 
-def render_experiment(exp: Experiment, out: str | Path = "paper_figures", *, results: str | Path | None = None,
+def render_experiment(exp: Experiment, out: str | Path = "paper_figures", *, results_root: str | Path = "results",
                       run_missing: bool = True, workers: int | None = None, scheduler=None,
                       progress: bool = False) -> Path:
     """Draw ``exp``'s figure from its stored results into ``out/<name>.png`` (+ ``.json``)."""
@@ -77,7 +80,7 @@ def render_experiment(exp: Experiment, out: str | Path = "paper_figures", *, res
 
     if exp.figure is None:
         raise InvalidInputError(f"experiment {exp.name!r} ({exp.module}) defines no figure(df)")
-    res_dir = Path("results") / exp.name if results is None else Path(results)
+    res_dir = Path(results_root) / exp.name
     keys = [c.key for c in exp.sweep.cells()]
     ok, _ = Store(res_dir).scan(keys) if res_dir.is_dir() else ({}, {})
     if len(ok) < len(keys):
@@ -88,7 +91,7 @@ def render_experiment(exp: Experiment, out: str | Path = "paper_figures", *, res
     df = load(res_dir, on_corrupt="raise")
     df = df[df["key"].isin(set(keys))].reset_index(drop=True)
     fig = exp.figure(df)
-    command = exp.command(None if results is None else str(results))
+    command = exp.command(str(results_root))
     fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
