@@ -216,7 +216,7 @@ def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "pro
             tag = uuid.uuid4().hex[:8]
             futs = [client.submit(fn, *args, key=f"mdpgrad-{tag}-{i}", pure=False) for i, args in enumerate(tasks)]
             index = {f.key: i for i, f in enumerate(futs)}
-            for fut in as_completed(futs):
+            for fut in as_completed(futs, loop=client.loop):
                 try:
                     res = fut.result()
                 except Exception as exc:
