@@ -137,8 +137,13 @@ def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[st
 
 # ----------------------------------------------------------------------------- executors
 def _mp_context():
+    """``forkserver`` (preloading this module, so NumPy and mdpgrad are imported once) or ``spawn``."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["mdpgrad.sweep.execute"])  # effective until the server first starts
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _dask_client(scheduler):
@@ -307,18 +312,19 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     try:
         for _, results in imap_unordered(run_chunk, tasks, executor=executor, workers=workers,
                                          scheduler=scheduler, initializer_ref=sw.function, skip=skip):
+            finished = []
             for key, good, payload, secs in results:
                 c = by_key[key]
                 if good:
-                    store.write_cell({"format": 1, "key": key, "function": c.function, "params": c.params,
-                                      "replicate": c.replicate, "seed": c.seed, "version": sw.version,
-                                      "result": payload, "seconds": round(secs, 6), "finished": _now()},
-                                     fsync=fsync)
-                    n_computed += 1
+                    finished.append({"format": 1, "key": key, "function": c.function, "params": c.params,
+                                     "replicate": c.replicate, "seed": c.seed, "version": sw.version,
+                                     "result": payload, "seconds": round(secs, 6), "finished": _now()})
                 else:
                     store.write_error(key, {"key": key, "params": c.params, "replicate": c.replicate,
                                             "seed": c.seed, "error": payload, "when": _now()})
                     failures.append(CellFailure(key, dict(c.params), c.replicate, payload))
+            store.write_cells(finished, fsync=fsync)
+            n_computed += len(finished)
             bar.update(len(results))
     finally:
         bar.close()

@@ -9,8 +9,8 @@ Layout of a results directory::
     DIR/index.json             derived index, rebuilt from the cell files under a lock
 
 **Atomicity.** A cell file is written to a unique temporary name in the same directory
-(``.<key>.<host>.<pid>.<random>.tmp``), flushed, ``fsync``-ed and moved into place with
-``os.replace`` (atomic on POSIX and Windows). A reader therefore sees either no file or a
+(``.<key>.<host>.<pid>.<random>.tmp``), flushed to the device (``fsync``; for a batch of
+cells one ``syncfs`` on Linux) and moved into place with ``os.replace`` (atomic on POSIX and Windows). A reader therefore sees either no file or a
 complete one; a process killed mid-write leaves only a temporary file, never a partial
 cell. Two sweeps writing the same directory use distinct temporary names; if both compute
 the same cell (same key, same deterministic result) the last rename wins with identical
@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
 import socket
+import sys
 import uuid
 import warnings
 from collections.abc import Iterable, Mapping
@@ -100,25 +102,97 @@ def decode_cell(data: bytes, key: str | None = None) -> dict:
     return rec
 
 
-def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically: unique temp file in the same dir, fsync, ``os.replace``."""
-    path = Path(path)
+def _write_temp(path: Path, data: bytes, *, fsync: bool) -> Path:
+    """Write ``data`` to a fresh uniquely named temp file next to ``path``; returns its path."""
     tmp = path.parent / f".{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if fsync:
+            os.fsync(fd)
     except BaseException:
+        os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+    os.close(fd)
+    return tmp
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc_syncfs():
+    """``syncfs(2)`` from the C library (Linux), or ``None``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).syncfs
+        fn.argtypes = [ctypes.c_int]
+        fn.restype = ctypes.c_int
+        return fn
+    except (OSError, AttributeError):
+        return None
+
+
+def _sync_files(paths: list[Path]) -> None:
+    """Make the data of ``paths`` durable: one ``syncfs`` for a batch on Linux, else ``fsync`` each.
+
+    Each ``fsync`` costs a device cache flush (~4 ms on a virtual disk); ``syncfs`` flushes the
+    whole file system holding the files once, which amortizes that over the batch.
+    """
+    if len(paths) > 1:
+        syncfs = _libc_syncfs()
+        if syncfs is not None:
+            fd = os.open(paths[0], os.O_RDONLY)
+            try:
+                if syncfs(fd) == 0:
+                    return
+            finally:
+                os.close(fd)
+    for p in paths:
+        _fsync_path(p)
+
+
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: unique temp file in the same dir, fsync, ``os.replace``."""
+    atomic_write_many([(Path(path), data)], fsync=fsync)
+
+
+def atomic_write_many(items: Iterable[tuple[Path, bytes]], *, fsync: bool = True) -> None:
+    """:func:`atomic_write` for several files, with the fsyncs grouped.
+
+    All temp files are written first, then each is fsync-ed, then each is renamed into
+    place. Grouping lets one journal commit cover many files (on ext4/xfs the first fsync
+    commits the others' data too), which makes small cells cheap to store durably.
+    Each file is still atomic on its own; a crash leaves every target either old or new.
+    """
+    tmps: list[tuple[Path, Path]] = []
+    try:
+        for path, data in items:
+            path = Path(path)
+            tmps.append((_write_temp(path, data, fsync=False), path))
+        if fsync and tmps:
+            _sync_files([tmp for tmp, _ in tmps])
+        while tmps:
+            tmp, path = tmps[0]
+            os.replace(tmp, path)
+            tmps.pop(0)
+    except BaseException:
+        for tmp, _ in tmps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
 
 
@@ -176,11 +250,17 @@ class Store:
         return self.cells_dir / f"{key}.json"
 
     def write_cell(self, record: Mapping[str, Any], *, fsync: bool = True) -> None:
-        atomic_write(self.cell_path(record["key"]), encode_cell(record), fsync=fsync)
-        err = self.errors_dir / f"{record['key']}.json"
-        if err.exists():
-            with contextlib.suppress(FileNotFoundError):
-                err.unlink()
+        self.write_cells([record], fsync=fsync)
+
+    def write_cells(self, records: Iterable[Mapping[str, Any]], *, fsync: bool = True) -> None:
+        """Store finished cells (each atomic, fsyncs grouped); clears their error files."""
+        records = list(records)
+        atomic_write_many([(self.cell_path(r["key"]), encode_cell(r)) for r in records], fsync=fsync)
+        for r in records:
+            err = self.errors_dir / f"{r['key']}.json"
+            if err.exists():
+                with contextlib.suppress(FileNotFoundError):
+                    err.unlink()
 
     def read_cell(self, key: str) -> dict:
         """The stored record; ``FileNotFoundError`` if absent, :class:`CorruptCell` if damaged."""
