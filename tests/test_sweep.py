@@ -113,6 +113,14 @@ def test_function_reference_from_callable_and_unknown_module():
         run(Sweep("s", "no_such_module_xyz:f", grid={"x": [1]}), "/nonexistent-should-not-matter", workers=1)
 
 
+def test_package_docstring_example_runs():
+    import doctest
+
+    import mdpgrad.sweep
+
+    assert doctest.testmod(mdpgrad.sweep).failed == 0
+
+
 # ----------------------------------------------------------------------------- storage format
 def test_cell_file_roundtrip_and_corruption(tmp_path):
     rec = {"key": "k1", "result": {"y": [1.0, float("nan")]}, "params": {"x": 1}}

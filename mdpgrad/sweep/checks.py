@@ -14,7 +14,6 @@ import io
 import pickle
 import sys
 
-from ..claims import CheckRecord, Verdict, get_claim, run_claim
 from .execute import _choose, imap_unordered
 
 __all__ = ["run_checks_parallel", "check_claim_by_id"]
@@ -33,6 +32,8 @@ def _picklable(data) -> dict:
 
 def check_claim_by_id(claim_id: str, budget: str, png: bool = False) -> dict:
     """Run one registered claim in this process; a picklable dict of the record (figure as PNG bytes)."""
+    from ..claims import get_claim, run_claim
+
     rec = run_claim(get_claim(claim_id), budget)
     v = rec.verdict
     png_bytes = None
@@ -45,8 +46,10 @@ def check_claim_by_id(claim_id: str, budget: str, png: bool = False) -> dict:
             "png": png_bytes}
 
 
-def record_from_dict(d: dict) -> CheckRecord:
+def record_from_dict(d: dict):
     """The :class:`CheckRecord` for a dict made by :func:`check_claim_by_id` (figure omitted)."""
+    from ..claims import CheckRecord, Verdict, get_claim
+
     data = dict(d["data"])
     if d.get("png") is not None:
         data["png"] = d["png"]
@@ -56,7 +59,7 @@ def record_from_dict(d: dict) -> CheckRecord:
 
 
 def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: int | None = 1, scheduler=None,
-                        png: bool = False) -> list[CheckRecord]:
+                        png: bool = False):
     """Run ``claims`` on worker processes (or a Dask cluster); records in claim order.
 
     Verdicts come back without their figure (``png=True`` puts the rendered PNG bytes in
@@ -64,6 +67,8 @@ def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: 
     since each claim seeds its generator from its id.
     """
     from tqdm.auto import tqdm
+
+    from ..claims import get_claim, run_claim
 
     claims = list(claims)
     executor, n = _choose("auto", workers, scheduler)
