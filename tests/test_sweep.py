@@ -30,7 +30,7 @@ QUAD = "mdpgrad.sweep.demo:noisy_quadratic"
 
 def _results(df):
     """The columns that must not depend on where/when a cell ran (drops timings)."""
-    return df.drop(columns=["seconds"]).sort_values("key").reset_index(drop=True)
+    return df.drop(columns=["seconds", "cpu_seconds"]).sort_values("key").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- seeds and keys

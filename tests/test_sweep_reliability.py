@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _results(df):
     """Everything but the timing column, in key order (what must not depend on how cells ran)."""
-    return df.drop(columns=["seconds"]).sort_values("key").reset_index(drop=True)
+    return df.drop(columns=["seconds", "cpu_seconds"]).sort_values("key").reset_index(drop=True)
 
 
 def _cli(args, **kw):

@@ -117,21 +117,22 @@ def _normalize_result(res: Any) -> dict:
     return out
 
 
-def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[str, bool, Any, float]]:
-    """Compute cells ``(key, params, seed)`` with ``ref``: ``[(key, ok, result or traceback, seconds)]``.
+def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[str, bool, Any, float, float]]:
+    """Compute cells ``(key, params, seed)``: ``[(key, ok, result or traceback, wall s, CPU s)]``.
 
     Exceptions of the cell function are caught per cell (one bad cell does not sink its chunk).
     """
     fn = _cached_function(ref)
     out = []
     for key, params, seed in items:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             res = _normalize_result(fn(**params, seed=seed))
-            out.append((key, True, res, time.perf_counter() - t0))
+            out.append((key, True, res, time.perf_counter() - t0, time.process_time() - c0))
         except Exception as exc:
             tb = traceback.format_exc(limit=6)
-            out.append((key, False, f"{type(exc).__name__}: {exc}\n{tb}", time.perf_counter() - t0))
+            out.append((key, False, f"{type(exc).__name__}: {exc}\n{tb}", time.perf_counter() - t0,
+                        time.process_time() - c0))
     return out
 
 
@@ -313,12 +314,13 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
         for _, results in imap_unordered(run_chunk, tasks, executor=executor, workers=workers,
                                          scheduler=scheduler, initializer_ref=sw.function, skip=skip):
             finished = []
-            for key, good, payload, secs in results:
+            for key, good, payload, secs, cpu in results:
                 c = by_key[key]
                 if good:
                     finished.append({"format": 1, "key": key, "function": c.function, "params": c.params,
                                      "replicate": c.replicate, "seed": c.seed, "version": sw.version,
-                                     "result": payload, "seconds": round(secs, 6), "finished": _now()})
+                                     "result": payload, "seconds": round(secs, 6), "cpu_seconds": round(cpu, 6),
+                                     "finished": _now()})
                 else:
                     store.write_error(key, {"key": key, "params": c.params, "replicate": c.replicate,
                                             "seed": c.seed, "error": payload, "when": _now()})
