@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -311,19 +312,44 @@ def test_experiments_registry_and_figures(tmp_path):
 
 
 # ----------------------------------------------------------------------------- checks in parallel
-def test_run_checks_parallel_equals_serial():
+def test_cli_check_workers_equals_serial(tmp_path):
     from mdpgrad.claims import get_claim, run_claim
-    from mdpgrad.sweep import run_checks_parallel
+    from mdpgrad.cli import main
 
-    claims = [get_claim("bellman-residual-zero"), get_claim("solvers-agree")]
-    par = run_checks_parallel(claims, "quick", progress=False, workers=2, png=True)
-    assert [r.claim.id for r in par] == [c.id for c in claims]
-    for c, r in zip(claims, par):
-        ser = run_claim(c, "quick")
-        assert r.verdict.verdict == ser.verdict.verdict and r.verdict.measured == ser.verdict.measured
-        assert r.verdict.figure is None  # figures do not travel between processes; PNG bytes do
-        if ser.verdict.figure is not None:
-            assert r.verdict.data["png"][:4] == b"\x89PNG"
-        else:
-            assert "png" not in r.verdict.data
-    assert any("png" in r.verdict.data for r in par)
+    ids = ["pg-theorem", "bellman-residual-zero"]
+    out = tmp_path / "v.json"
+    argv = ["check", "--quick", "--workers", "2", "--no-progress", "--json", str(out)]
+    assert main(argv + [x for i in ids for x in ("--claim", i)]) == 0
+    got = json.loads(out.read_text())
+    assert [g["id"] for g in got] == ids  # claim order kept
+    for g in got:
+        ser = run_claim(get_claim(g["id"]), "quick").as_json()
+        assert (g["verdict"], g["measured"], g["predicted"]) == (ser["verdict"], ser["measured"], ser["predicted"])
+
+
+def test_check_claim_by_id_ships_png_not_figure():
+    from mdpgrad.sweep.checks import check_claim_by_id, record_from_dict
+
+    d = check_claim_by_id("solvers-agree", "quick", png=True)
+    pickle_size = len(__import__("pickle").dumps(d))
+    assert d["png"][:4] == b"\x89PNG" and pickle_size < 2_000_000
+    rec = record_from_dict(d)
+    assert rec.claim.id == "solvers-agree" and rec.verdict.figure is None and rec.verdict.data["png"] == d["png"]
+
+
+def test_cli_figures_experiment_without_results_and_no_run(tmp_path, capsys):
+    from mdpgrad.cli import main
+
+    code = main(["figures", "--only", "pg_vs_npg", "--no-run", "--results", str(tmp_path), "--out", str(tmp_path)])
+    assert code == 2 and "mdpgrad sweep run experiments/pg_vs_npg.py" in capsys.readouterr().err
+
+
+def test_processes_refuse_a_main_without_file(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("from mdpgrad.sweep import Sweep, run\n"
+              f"run(Sweep('s', 'mdpgrad.sweep.demo:trivial', grid={{'x': [1, 2]}}), {str(tmp_path)!r}, workers=2)\n")
+    res = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    assert res.returncode != 0 and "InvalidInputError" in res.stderr and "workers" in res.stderr

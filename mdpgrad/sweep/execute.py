@@ -147,6 +147,17 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
+def _check_main_importable() -> None:
+    """Worker processes re-import ``__main__`` from its file; a script read from stdin has none."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return
+    path = getattr(main, "__file__", None)
+    if path is not None and not os.path.exists(path):
+        raise InvalidInputError(f"workers: worker processes cannot start from a program without a file "
+                                f"(__main__.__file__ = {path!r}); save it to a .py file, or use workers=1")
+
+
 def _dask_client(scheduler):
     try:
         from distributed import Client
@@ -183,6 +194,8 @@ def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "pro
     if executor == "processes":
         from concurrent.futures.process import BrokenProcessPool
 
+        _check_main_importable()
+
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
                                    initargs=(initializer_ref,))
         finished = False
@@ -207,8 +220,9 @@ def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "pro
                     try:
                         res = fut.result()
                     except BrokenProcessPool as exc:
-                        raise SweepError(f"a worker process died ({exc}); finished cells are stored, "
-                                         "rerun to resume") from None
+                        raise SweepError(f"a worker process died ({exc}); finished cells are stored, rerun to "
+                                         "resume. If it died at start-up: a script that starts a sweep needs "
+                                         "`if __name__ == '__main__':` (multiprocessing re-imports it)") from None
                     yield i, res
             finished = True
         finally:
