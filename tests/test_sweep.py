@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -196,7 +197,6 @@ def test_failing_cells_are_reported_not_stored(tmp_path):
 
 def test_stale_temp_files_of_dead_processes_are_cleaned(tmp_path):
     import subprocess
-    import sys
 
     from mdpgrad.sweep.store import _HOST
 
@@ -254,6 +254,11 @@ def test_json_and_python_specs(tmp_path):
     assert sw.function == "myexp:cell"
     rep = run(sw, tmp_path / "out", workers=1)
     assert rep.n_computed == 2 and load(tmp_path / "out")["value"].tolist() == [2, 3]
+    if sys.version_info >= (3, 11):
+        toml = tmp_path / "spec.toml"
+        toml.write_text('name = "tm"\nfunction = "mdpgrad.sweep.demo:noisy_quadratic"\nseeds = 2\n'
+                        '[grid]\nx = [0.0, 2.0]\n[fixed]\nn = 4\n')
+        assert [c.key for c in load_spec(toml).cells()] == [c.key for c in load_spec(p).cells()]
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(InvalidInputError, match="spec"):
         load_spec(tmp_path / "bad.json")
@@ -346,7 +351,6 @@ def test_cli_figures_experiment_without_results_and_no_run(tmp_path, capsys):
 
 def test_processes_refuse_a_main_without_file(tmp_path):
     import subprocess
-    import sys
 
     script = ("from mdpgrad.sweep import Sweep, run\n"
               f"run(Sweep('s', 'mdpgrad.sweep.demo:trivial', grid={{'x': [1, 2]}}), {str(tmp_path)!r}, workers=2)\n")

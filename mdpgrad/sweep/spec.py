@@ -302,7 +302,8 @@ class Sweep:
 
 
 def load_spec(spec: str | Path | Mapping | Sweep) -> Sweep:
-    """A :class:`Sweep` from a ``.json`` file, a ``.py`` file or module exposing ``SWEEP``, or a dict.
+    """A :class:`Sweep` from a ``.json`` (or, on Python >= 3.11, ``.toml``) file, a ``.py`` file or
+    module exposing ``SWEEP``, or a dict.
 
     A ``.py`` file inside an importable package (e.g. ``experiments/npg_step_size.py`` with the
     repository root on ``sys.path``) is imported under its module name; otherwise its directory
@@ -321,6 +322,19 @@ def load_spec(spec: str | Path | Mapping | Sweep) -> Sweep:
             d = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"spec = {text!r} is not valid JSON: {exc}") from None
+        return Sweep.from_dict(d)
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise InvalidInputError(f"spec = {text!r}: no such file")
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            raise InvalidInputError(f"spec = {text!r}: TOML specs need Python >= 3.11 (tomllib); "
+                                    "use the same fields in a .json file") from None
+        try:
+            d = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(f"spec = {text!r} is not valid TOML: {exc}") from None
         return Sweep.from_dict(d)
     if path.suffix == ".py":
         if not path.is_file():
