@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -28,6 +29,22 @@ def _cli(args, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
 
 
+def _live_members(pgid: int) -> list[int]:
+    """Non-zombie processes of process group ``pgid`` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            out.append(int(d.name))
+    return out
+
+
 def _spec(tmp_path, name, xs, delay):
     p = tmp_path / f"{name}.json"
     p.write_text(json.dumps({"name": name, "function": "mdpgrad.sweep.demo:sleepy", "grid": {"x": xs},
@@ -50,8 +67,17 @@ def test_sigkill_halfway_then_resume_equals_uninterrupted(tmp_path):
             break
         time.sleep(0.01)
     assert proc.poll() is None, f"sweep ended before the kill: {proc.communicate()}"
-    os.killpg(proc.pid, signal.SIGKILL)  # the CLI process and its workers, mid-run
-    proc.wait(timeout=10)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)  # only the CLI process, mid-run: its workers must not linger
+        proc.wait(timeout=10)
+        if Path("/proc").is_dir():
+            t_end = time.monotonic() + 8
+            while _live_members(proc.pid) and time.monotonic() < t_end:
+                time.sleep(0.1)
+            assert not _live_members(proc.pid), "worker processes outlived the killed sweep"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # clean up whatever is left of the group
     at_kill = len(list(cells.glob("*.json")))
     assert 10 <= at_kill < n, at_kill  # really halfway: some stored, some not
 

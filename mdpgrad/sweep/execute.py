@@ -29,6 +29,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -102,11 +103,29 @@ def _cached_function(ref: str) -> Callable:
     return resolve_function(ref)
 
 
-def _init_worker(ref: str | None) -> None:
-    """Worker initializer: import the cell function once (and keep BLAS single-threaded hints)."""
+def _init_worker(ref: str | None, parent_pid: int | None = None) -> None:
+    """Worker initializer: import the cell function once, and exit when the calling process dies.
+
+    ``ProcessPoolExecutor`` workers block on a queue whose pipe they hold both ends of, so
+    they would outlive a parent killed with SIGKILL; a daemon thread polls the parent's pid
+    (every 0.5 s) and ends the worker once it is gone.
+    """
     if ref:
         with contextlib.suppress(Exception):
             _cached_function(ref)
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="mdpgrad-parent-watch").start()
+
+
+def _watch_parent(pid: int, interval: float = 0.5) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(70)
+        except OSError:
+            pass
 
 
 def _normalize_result(res: Any) -> dict:
@@ -197,7 +216,7 @@ def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "pro
         _check_main_importable()
 
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
-                                   initargs=(initializer_ref,))
+                                   initargs=(initializer_ref, os.getpid()))
         finished = False
         try:
             pending: dict = {}
