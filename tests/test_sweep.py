@@ -141,6 +141,21 @@ def test_cell_file_roundtrip_and_corruption(tmp_path):
         decode_cell(b"", "k1")
 
 
+@given(st.data())
+def test_any_truncation_or_byte_flip_is_detected(data):
+    rec = {"key": "k", "result": {"gaps": [0.5, 0.25, 1e-300], "n": 3}, "params": {"eta": 1.0, "inst": "g"}}
+    blob = encode_cell(rec)
+    cut = data.draw(st.integers(0, len(blob) - 1))
+    with pytest.raises(CorruptCell):
+        decode_cell(blob[:cut], "k")
+    pos = data.draw(st.integers(0, len(blob) - 1))
+    bit = data.draw(st.integers(0, 7))
+    flipped = bytearray(blob)
+    flipped[pos] ^= 1 << bit
+    with pytest.raises(CorruptCell):
+        decode_cell(bytes(flipped), "k")
+
+
 def test_atomic_write_leaves_no_temp_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "a.json"
     atomic_write(target, b"one")

@@ -10,7 +10,9 @@ Executors
 ``"inline"``     the calling process, one cell after the other (``workers=1``);
 ``"processes"``  ``concurrent.futures.ProcessPoolExecutor`` with the ``forkserver`` start
                  method (``spawn`` where unavailable): safe with threads, Numba and
-                 matplotlib in the parent; default with ``workers = os.cpu_count()``;
+                 matplotlib in the parent; default with ``workers = os.cpu_count()``.
+                 Workers set ``NUMBA_NUM_THREADS=1`` unless it is set already (one process
+                 per core; no oversubscription by Numba's parallel kernels);
 ``"dask"``       ``distributed.Client(scheduler)`` -- any Dask scheduler address
                  (``tcp://host:port``), a ``distributed.Client`` or a cluster object.
                  The cell function is sent by reference, so it must be importable on the
@@ -110,6 +112,8 @@ def _init_worker(ref: str | None, parent_pid: int | None = None) -> None:
     they would outlive a parent killed with SIGKILL; a daemon thread polls the parent's pid
     (every 0.5 s) and ends the worker once it is gone.
     """
+    # one process per core: Numba kernels in a cell run single-threaded unless the user said otherwise
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     if ref:
         with contextlib.suppress(Exception):
             _cached_function(ref)
