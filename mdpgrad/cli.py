@@ -184,14 +184,19 @@ def cmd_check(args) -> int:
 # ----------------------------------------------------------------------------- figures
 def _save_figure(rec, out: Path, command: str) -> Path | None:
     v = rec.verdict
-    if v.figure is None:
+    png_bytes = v.data.get("png") if isinstance(v.data.get("png"), bytes) else None  # rendered by a worker
+    if v.figure is None and png_bytes is None:
         return None
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{rec.claim.id}.png"
-    fig = v.figure
-    fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
-    fig.savefig(png, dpi=120)
-    data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()}
+    if png_bytes is not None:
+        png.write_bytes(png_bytes)
+    else:
+        fig = v.figure
+        fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
+        fig.savefig(png, dpi=120)
+    data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()
+            if k != "png"}
     meta = rec.as_json() | {"command": command, "data": data}
     (out / f"{rec.claim.id}.json").write_text(json.dumps(meta, indent=1, default=str))
     return png
@@ -215,9 +220,16 @@ def cmd_figures(args) -> int:
         ns = argparse.Namespace(claim=claim_ids, topic=args.topic)
         claims = _select(ns)
         budget = "quick" if args.quick else "full"
-        records = run_checks(claims, budget, progress=not args.no_progress)
+        stamp = "mdpgrad figures --only {id}" + (" --quick" if args.quick else "")
+        if (args.workers or 1) != 1 or args.scheduler:
+            from .sweep import run_checks_parallel
+
+            records = run_checks_parallel(claims, budget, progress=not args.no_progress, workers=args.workers,
+                                          scheduler=args.scheduler, png=stamp)
+        else:
+            records = run_checks(claims, budget, progress=not args.no_progress)
         for rec in records:
-            cmd = f"mdpgrad figures --only {rec.claim.id}" + (" --quick" if args.quick else "")
+            cmd = stamp.format(id=rec.claim.id)
             if _save_figure(rec, out, cmd):
                 n += 1
     for name in exp_ids:
@@ -299,8 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--results", default="results", metavar="DIR",
                    help="experiments' stored results live in DIR/<name> (default results)")
     s.add_argument("--no-run", action="store_true", help="fail instead of computing missing experiment cells")
-    s.add_argument("--workers", type=int, default=None, help="worker processes for missing cells (default: one per core)")
-    s.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address for missing cells")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes for claims and missing experiment cells (default: claims in-process, "
+                   "experiment cells one process per core)")
+    s.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address for claims and missing cells")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_figures)
 

@@ -347,14 +347,19 @@ def test_cli_check_workers_equals_serial(tmp_path):
         assert (g["verdict"], g["measured"], g["predicted"]) == (ser["verdict"], ser["measured"], ser["predicted"])
 
 
-def test_check_claim_by_id_ships_png_not_figure():
+def test_check_claim_by_id_ships_png_not_figure(tmp_path):
+    from mdpgrad.cli import _save_figure
     from mdpgrad.sweep.checks import check_claim_by_id, record_from_dict
 
-    d = check_claim_by_id("solvers-agree", "quick", png=True)
+    d = check_claim_by_id("solvers-agree", "quick", png="mdpgrad figures --only {id} --quick")
     pickle_size = len(__import__("pickle").dumps(d))
     assert d["png"][:4] == b"\x89PNG" and pickle_size < 2_000_000
     rec = record_from_dict(d)
     assert rec.claim.id == "solvers-agree" and rec.verdict.figure is None and rec.verdict.data["png"] == d["png"]
+    png = _save_figure(rec, tmp_path, "mdpgrad figures --only solvers-agree --quick")  # the --workers path
+    assert png.read_bytes() == d["png"]
+    meta = json.loads(png.with_suffix(".json").read_text())
+    assert meta["command"].endswith("--quick") and "png" not in meta["data"]
 
 
 def test_cli_figures_experiment_without_results_and_no_run(tmp_path, capsys):

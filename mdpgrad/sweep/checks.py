@@ -30,14 +30,20 @@ def _picklable(data) -> dict:
     return out
 
 
-def check_claim_by_id(claim_id: str, budget: str, png: bool = False) -> dict:
-    """Run one registered claim in this process; a picklable dict of the record (figure as PNG bytes)."""
+def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False) -> dict:
+    """Run one registered claim in this process; a picklable dict of the record (figure as PNG bytes).
+
+    ``png`` may be a caption template such as ``"mdpgrad figures --only {id}"``: it is stamped
+    on the figure (as ``mdpgrad figures`` does in-process) before rendering.
+    """
     from ..claims import get_claim, run_claim
 
     rec = run_claim(get_claim(claim_id), budget)
     v = rec.verdict
     png_bytes = None
     if png and v.figure is not None:
+        if isinstance(png, str):
+            v.figure.text(0.01, 0.005, png.format(id=claim_id), fontsize=6, color="0.4")
         buf = io.BytesIO()
         v.figure.savefig(buf, format="png", dpi=120)
         png_bytes = buf.getvalue()
@@ -59,11 +65,12 @@ def record_from_dict(d: dict):
 
 
 def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: int | None = 1, scheduler=None,
-                        png: bool = False):
+                        png: bool | str = False):
     """Run ``claims`` on worker processes (or a Dask cluster); records in claim order.
 
     Verdicts come back without their figure (``png=True`` puts the rendered PNG bytes in
-    ``verdict.data["png"]``); everything else equals :func:`mdpgrad.claims.run_claim`'s record,
+    ``verdict.data["png"]``; a string is a caption template stamped first, see
+    :func:`check_claim_by_id`); everything else equals :func:`mdpgrad.claims.run_claim`'s record,
     since each claim seeds its generator from its id.
     """
     from tqdm.auto import tqdm
