@@ -88,6 +88,8 @@ def test_cell_is_deterministic_and_version_changes_key():
         ({"function": "__main__:f"}, "function"),
         ({"function": lambda x, seed: x}, "function"),
         ({"grid": {"seed": [1]}}, "grid"),
+        ({"grid": {"replicate": [1]}}, "grid"),
+        ({"fixed": {"key": "k"}}, "fixed"),
         ({"grid": {"x": []}}, "grid"),
         ({"grid": {"x": 3}}, "grid"),
         ({"grid": {"x": [float("nan")]}}, "params|NaN"),
@@ -227,6 +229,25 @@ def test_stale_temp_files_of_dead_processes_are_cleaned(tmp_path):
     run(sw, tmp_path, workers=1)
     assert not stale.exists() and live.exists()  # a live writer's temp file is left alone
     assert len(load(tmp_path)) == 1
+
+
+def test_result_names_never_clobber_columns(tmp_path):
+    sw = Sweep("c", "mdpgrad.sweep.demo:trivial", grid={"x": [3]})
+    run(sw, tmp_path, workers=1)
+    df = load(tmp_path)
+    assert df["y"].tolist() == [3]
+    # a result named like a parameter or a timing column is prefixed, not overwritten
+    from mdpgrad.sweep import Store
+    from mdpgrad.sweep.store import decode_cell
+
+    store = Store(tmp_path)
+    key = sw.cells()[0].key
+    rec = decode_cell(store.cell_path(key).read_bytes(), key)
+    rec["result"] = {"x": 1, "seconds": 2, "seed": 3}
+    store.write_cell(rec)
+    row = load(tmp_path).iloc[0]
+    assert (row["x"], row["result.x"], row["result.seconds"], row["result.seed"]) == (3, 1, 2, 3)
+    assert row["seed"] == sw.cells()[0].seed
 
 
 def test_load_by_sweep_name(tmp_path):

@@ -317,10 +317,10 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     sw = load_spec(sweep)
     executor, workers = _choose(executor, workers, scheduler)
     cells = sw.cells()
+    resolve_function(sw.function)  # fail fast, with a clear message, before anything is written
     store = Store(Path("results") / sw.name if out is None else out).ensure()
     store.clean_stale_temps()
     store.write_manifest(sw, [c.key for c in cells])
-    resolve_function(sw.function)  # fail fast, with a clear message, before any worker starts
     ok, bad = store.scan([c.key for c in cells])
     for k, why in bad.items():
         store.quarantine(k, why)

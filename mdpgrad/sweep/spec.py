@@ -49,6 +49,9 @@ __all__ = [
     "load_spec",
 ]
 
+#: Names a parameter may not have (the seed argument, and metadata columns of :func:`load`).
+RESERVED = frozenset({"seed", "key", "function", "replicate", "seconds", "cpu_seconds"})
+
 _REF_HELP = "use 'package.module:function' naming a top-level function importable on every worker"
 
 
@@ -180,9 +183,10 @@ def _as_points(grid, name: str) -> list[dict]:
         names = list(block)
         values = []
         for k in names:
-            if not isinstance(k, str) or not k.isidentifier() or k == "seed":
-                raise InvalidInputError(f"{name}: parameter name {k!r} must be a Python identifier other than 'seed' "
-                                        "(the seed is passed by the sweep)")
+            if not isinstance(k, str) or not k.isidentifier() or k in RESERVED:
+                raise InvalidInputError(f"{name}: parameter name {k!r} must be a Python identifier other than "
+                                        f"{', '.join(sorted(RESERVED))} (the seed is passed by the sweep; the "
+                                        "others are columns of the results table)")
             v = block[k]
             if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (Sequence, np.ndarray)):
                 raise InvalidInputError(f"{name}[{k!r}] = {v!r}: give a list of values (wrap a single value in [ ])")
@@ -240,8 +244,9 @@ class Sweep:
         object.__setattr__(self, "seeds", reps)
         if not isinstance(self.fixed, Mapping):
             raise InvalidInputError(f"fixed = {self.fixed!r} must be a dict")
-        if "seed" in self.fixed:
-            raise InvalidInputError("fixed contains 'seed'; the seed is derived per cell, use seed_by / seeds")
+        if set(self.fixed) & RESERVED:
+            raise InvalidInputError(f"fixed sets reserved names {sorted(set(self.fixed) & RESERVED)}; the seed is "
+                                    "derived per cell (use seed_by / seeds), the others are result columns")
         if self.seed_by is not None:
             object.__setattr__(self, "seed_by", tuple(self.seed_by))
         canonical_json(self.fixed, where="fixed")

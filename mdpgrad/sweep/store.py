@@ -449,7 +449,7 @@ def load(root: str | Path, sweep: str | None = None, *, on_corrupt: str = "warn"
     """The verified results of ``root`` as a ``pandas.DataFrame``, one row per finished cell.
 
     Columns: ``key``, ``function``, every parameter, ``replicate``, ``seed``, every result
-    field (prefixed ``result.`` where it collides with a parameter name), ``seconds`` (wall)
+    field (prefixed ``result.`` where it collides with a parameter or column name), ``seconds`` (wall)
     and ``cpu_seconds`` (CPU time of the worker process) spent in the cell function.
     Rows follow the sweep order of the manifests (then key order for cells of no manifest).
     ``sweep`` restricts to the cells of the sweep(s) with that name. Corrupt cell files are
@@ -497,7 +497,7 @@ def load(root: str | Path, sweep: str | None = None, *, on_corrupt: str = "warn"
         row["replicate"] = rec.get("replicate")
         row["seed"] = rec.get("seed")
         for name, val in rec["result"].items():
-            row[f"result.{name}" if name in row else name] = val
+            row[f"result.{name}" if name in row or name in ("seconds", "cpu_seconds") else name] = val
         row["seconds"] = rec.get("seconds")
         row["cpu_seconds"] = rec.get("cpu_seconds")
         rows.append(row)
