@@ -124,7 +124,7 @@ def test_dask_localcluster_equals_local(tmp_path):
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
                                   silence_logs=50) as cluster:
         rep = run(sw, tmp_path / "dask", scheduler=cluster.scheduler_address)
-        assert rep.executor == "dask" and rep.n_computed == 16
+        assert rep.executor == "dask" and rep.n_computed == 16 and rep.workers == 2
         from mdpgrad.claims import get_claim, run_claim
         from mdpgrad.sweep import run_checks_parallel
 

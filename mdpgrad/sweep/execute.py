@@ -325,6 +325,11 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     for k, why in bad.items():
         store.quarantine(k, why)
     pending = [c for c in cells if c.key not in ok]
+    client = own_client = None
+    if executor == "dask" and pending:
+        client, own_client = _dask_client(scheduler)
+        scheduler = client
+        workers = max(1, len(client.scheduler_info().get("workers", {})))  # chunk for the cluster's size
     chunks = _chunks(pending, workers or 2, chunksize)
     tasks = [(sw.function, [(c.key, c.params, c.seed) for c in ch]) for ch in chunks]
     by_key = {c.key: c for c in pending}
@@ -368,6 +373,8 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     finally:
         bar.close()
         fsync_dir(store.cells_dir)
+        if own_client:
+            client.close()
     store.rebuild_index()
     return RunReport(name=sw.name, out=str(store.root), executor=executor, workers=workers, n_cells=len(cells),
                      n_already=len(ok) + n_skipped_late, n_computed=n_computed, n_corrupt=len(bad),
