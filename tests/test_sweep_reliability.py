@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from mdpgrad.sweep import Store, Sweep, load, load_spec, run, status
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +115,8 @@ def test_two_concurrent_sweeps_on_one_directory(tmp_path):
 
 
 def test_dask_localcluster_equals_local(tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     sw = Sweep("dask", "mdpgrad.sweep.demo:noisy_quadratic", grid={"x": [0.0, 0.5, 1.0, 2.0]}, seeds=4)
     local = tmp_path / "local"
     run(sw, local, workers=1)
@@ -125,11 +124,4 @@ def test_dask_localcluster_equals_local(tmp_path):
                                   silence_logs=50) as cluster:
         rep = run(sw, tmp_path / "dask", scheduler=cluster.scheduler_address)
         assert rep.executor == "dask" and rep.n_computed == 16 and rep.workers == 2
-        from mdpgrad.claims import get_claim, run_claim
-        from mdpgrad.sweep import run_checks_parallel
-
-        c = get_claim("bellman-residual-zero")
-        (rec,) = run_checks_parallel([c], "quick", progress=False, scheduler=cluster.scheduler_address)
-        ser = run_claim(c, "quick")
-        assert rec.verdict.verdict == ser.verdict.verdict and rec.verdict.measured == ser.verdict.measured
     assert _results(load(tmp_path / "dask")).equals(_results(load(local)))
