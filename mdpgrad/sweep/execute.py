@@ -209,10 +209,10 @@ def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "pro
     At most ``4 * workers`` tasks are in flight with the process executor.
     """
     if executor == "inline":
-        for i, args in enumerate(tasks):
+        for i in range(len(tasks)):
             if skip is not None and skip(i):
                 continue
-            yield i, fn(*args)
+            yield i, fn(*tasks[i])  # read after skip(), which may shrink the task
         return
     if executor == "processes":
         from concurrent.futures.process import BrokenProcessPool
