@@ -203,6 +203,28 @@ def test_run_skip_and_truncated_cell_recomputed(tmp_path):
     assert index["n_cells"] == 9 and index["corrupt"] == []
 
 
+def test_cells_finished_meanwhile_by_another_sweep_are_skipped(tmp_path, monkeypatch):
+    import mdpgrad.sweep.execute as ex
+
+    sw = Sweep("q", QUAD, grid={"x": [0.0, 1.0, 2.0, 3.0]}, seeds=1)
+    other = tmp_path / "other"
+    run(sw, other, workers=1)  # what a concurrent sweep would have written
+    calls = []
+    real = ex.run_chunk
+
+    def chunk_then_other_sweep_finishes_the_rest(ref, items):
+        calls.append([k for k, _, _ in items])
+        out = real(ref, items)
+        for c in sw.cells():  # the "other sweep" stores every cell right now
+            (tmp_path / "cells" / f"{c.key}.json").write_bytes((other / "cells" / f"{c.key}.json").read_bytes())
+        return out
+
+    monkeypatch.setattr(ex, "run_chunk", chunk_then_other_sweep_finishes_the_rest)
+    rep = run(sw, tmp_path, workers=1, chunksize=1)
+    assert len(calls) == 1 and (rep.n_computed, rep.n_already) == (1, 3)
+    assert _results(load(tmp_path)).equals(_results(load(other)))
+
+
 def test_failing_cells_are_reported_not_stored(tmp_path):
     sw = Sweep("bad", "mdpgrad.sweep.demo:noisy_quadratic", grid={"x": [1.0, "oops"]}, seeds=1)
     rep = run(sw, tmp_path, workers=1)
