@@ -243,10 +243,14 @@ def cmd_figures(args) -> int:
 
 # ----------------------------------------------------------------------------- sweep
 def cmd_sweep_run(args) -> int:
-    from .sweep import run
+    from .sweep import SweepError, run
 
-    report = run(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, executor=args.executor,
-                 progress=not args.no_progress, chunksize=args.chunksize, fsync=not args.no_fsync)
+    try:
+        report = run(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, executor=args.executor,
+                     progress=not args.no_progress, chunksize=args.chunksize, fsync=not args.no_fsync)
+    except SweepError as exc:  # the executor failed; what finished is stored
+        print(f"mdpgrad: error: {exc}", file=sys.stderr)
+        return EXIT_VIOLATED
     print(report.summary())
     for f in report.failures[:5]:
         print(f"[failed] {f.key} {json.dumps(f.params)} replicate {f.replicate}: {f.error.splitlines()[0]}")
@@ -327,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:port)")
     r.add_argument("--executor", default="auto", choices=["auto", "inline", "processes", "dask"])
     r.add_argument("--chunksize", type=int, default=None, help="cells per task (default: automatic)")
-    r.add_argument("--no-fsync", action="store_true", help="skip fsync per cell (still atomic)")
+    r.add_argument("--no-fsync", action="store_true", help="do not flush cells to disk before renaming (still atomic and checksummed)")
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=cmd_sweep_run)
     r = ssub.add_parser("status", help="verify a results directory and count done/missing/corrupt cells")
