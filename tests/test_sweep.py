@@ -68,6 +68,8 @@ def test_cells_grid_product_union_and_seed_by():
     for c in shared:
         by.setdefault((c.params["noise"], c.replicate), set()).add(c.seed)
     assert all(len(v) == 1 for v in by.values()) and len({next(iter(v)) for v in by.values()}) == 4
+    one = Sweep("s", QUAD, grid={"x": [0.0], "noise": [0.1]}, seed_by="noise")
+    assert one.seed_by == ("noise",)
     union = Sweep("u", QUAD, grid=[{"x": [0.0, 1.0]}, {"x": [1.0, 2.0]}], seeds=[5, 7]).cells()
     assert [c.params["x"] for c in union] == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]  # duplicate x=1.0 dropped
     assert [c.replicate for c in union[:2]] == [5, 7]
@@ -92,7 +94,8 @@ def test_cell_is_deterministic_and_version_changes_key():
         ({"fixed": {"key": "k"}}, "fixed"),
         ({"grid": {"x": []}}, "grid"),
         ({"grid": {"x": 3}}, "grid"),
-        ({"grid": {"x": [float("nan")]}}, "params|NaN"),
+        ({"grid": {"x": [float("nan")]}}, "grid"),
+        ({"grid": {"x": [object()]}}, "grid"),
         ({"seeds": 0}, "seeds"),
         ({"seeds": [1, 1]}, "seeds"),
         ({"seeds": "3"}, "seeds"),

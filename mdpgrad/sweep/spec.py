@@ -248,8 +248,10 @@ class Sweep:
             raise InvalidInputError(f"fixed sets reserved names {sorted(set(self.fixed) & RESERVED)}; the seed is "
                                     "derived per cell (use seed_by / seeds), the others are result columns")
         if self.seed_by is not None:
-            object.__setattr__(self, "seed_by", tuple(self.seed_by))
+            sb = (self.seed_by,) if isinstance(self.seed_by, str) else tuple(self.seed_by)
+            object.__setattr__(self, "seed_by", sb)
         canonical_json(self.fixed, where="fixed")
+        canonical_json(self.grid, where="grid")  # JSON-able and finite
         pts = _as_points(self.grid, "grid")  # validates
         names = set().union(*pts) | set(self.fixed)
         clash = set(self.fixed) & set().union(*pts)
