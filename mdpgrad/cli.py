@@ -1,4 +1,4 @@
-"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``figures``.
+"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``figures``, ``sweep run|status``.
 
 User mistakes (bad arguments, unknown claim ids, invalid MDP parameters) print one line
 ``mdpgrad: error: ...`` and exit with status 2, without a traceback.
@@ -184,32 +184,96 @@ def cmd_check(args) -> int:
 # ----------------------------------------------------------------------------- figures
 def _save_figure(rec, out: Path, command: str) -> Path | None:
     v = rec.verdict
-    if v.figure is None:
+    png_bytes = v.data.get("png") if isinstance(v.data.get("png"), bytes) else None  # rendered by a worker
+    if v.figure is None and png_bytes is None:
         return None
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{rec.claim.id}.png"
-    fig = v.figure
-    fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
-    fig.savefig(png, dpi=120)
-    data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()}
+    if png_bytes is not None:
+        png.write_bytes(png_bytes)
+    else:
+        fig = v.figure
+        fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
+        fig.savefig(png, dpi=120)
+    data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()
+            if k != "png"}
     meta = rec.as_json() | {"command": command, "data": data}
     (out / f"{rec.claim.id}.json").write_text(json.dumps(meta, indent=1, default=str))
     return png
 
 
 def cmd_figures(args) -> int:
-    ids = args.only or None
-    ns = argparse.Namespace(claim=ids, topic=args.topic)
-    claims = _select(ns)
-    budget = "quick" if args.quick else "full"
-    records = run_checks(claims, budget, progress=not args.no_progress)
+    """Claims' figures (computed now) and experiments' figures (from stored sweep results)."""
+    from .sweep.experiments import experiments, render_experiment
+
+    exps = {e.name: e for e in experiments()}
+    if args.only:
+        exp_ids = [i for i in args.only if i in exps]
+        claim_ids = [i for i in args.only if i not in exps]
+    else:
+        exp_ids = [] if args.topic else list(exps)
+        claim_ids = None
     out = Path(args.out)
     n = 0
-    for rec in records:
-        cmd = f"mdpgrad figures --only {rec.claim.id}" + (" --quick" if args.quick else "")
-        if _save_figure(rec, out, cmd):
-            n += 1
-    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked)")
+    records = []
+    if claim_ids is None or claim_ids:
+        ns = argparse.Namespace(claim=claim_ids, topic=args.topic)
+        claims = _select(ns)
+        budget = "quick" if args.quick else "full"
+        stamp = "mdpgrad figures --only {id}" + (" --quick" if args.quick else "")
+        if (args.workers or 1) != 1 or args.scheduler:
+            from .sweep import run_checks_parallel
+
+            records = run_checks_parallel(claims, budget, progress=not args.no_progress, workers=args.workers,
+                                          scheduler=args.scheduler, png=stamp)
+        else:
+            records = run_checks(claims, budget, progress=not args.no_progress)
+        for rec in records:
+            cmd = stamp.format(id=rec.claim.id)
+            if _save_figure(rec, out, cmd):
+                n += 1
+    for name in exp_ids:
+        png = render_experiment(exps[name], out, results_root=args.results, run_missing=not args.no_run,
+                                workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
+        print(f"{name}: {png}  ({exps[name].command(args.results)})")
+        n += 1
+    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked, {len(exp_ids)} experiments drawn)")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- sweep
+def cmd_sweep_run(args) -> int:
+    from .sweep import SweepError, run
+
+    try:
+        report = run(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, executor=args.executor,
+                     progress=not args.no_progress, chunksize=args.chunksize, fsync=not args.no_fsync)
+    except SweepError as exc:  # the executor failed; what finished is stored
+        print(f"mdpgrad: error: {exc}", file=sys.stderr)
+        return EXIT_VIOLATED
+    print(report.summary())
+    for f in report.failures[:5]:
+        print(f"[failed] {f.key} {json.dumps(f.params)} replicate {f.replicate}: {f.error.splitlines()[0]}")
+    if report.n_failed > 5:
+        print(f"... {report.n_failed - 5} more failures in {report.out}/errors/")
+    return EXIT_OK if report.ok else EXIT_VIOLATED
+
+
+def cmd_sweep_status(args) -> int:
+    from .sweep import status
+
+    st = status(args.dir)
+    print(f"{st.root}: {st.n_stored} valid cell file(s), {len(st.corrupt)} corrupt, {len(st.failed)} failed, "
+          f"{st.n_stale_temps} stale temp file(s)")
+    if st.sweeps:
+        head = f"{'sweep':<24} {'spec':<12} {'cells':>7} {'done':>7} {'missing':>7} {'corrupt':>7} {'failed':>7}  function"
+        print(head)
+        print("-" * len(head))
+        for s in st.sweeps:
+            print(f"{s.name[:24]:<24} {s.spec_hash:<12} {s.n_cells:>7} {s.n_done:>7} {s.n_missing:>7} "
+                  f"{s.n_corrupt:>7} {s.n_failed:>7}  {s.function}")
+    for k in st.corrupt[:10]:
+        print(f"[corrupt] cells/{k}.json (recomputed by the next run)")
     return EXIT_OK
 
 
@@ -248,8 +312,31 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--topic")
     s.add_argument("--quick", action="store_true")
     s.add_argument("--out", default="paper_figures")
+    s.add_argument("--results", default="results", metavar="DIR",
+                   help="experiments' stored results live in DIR/<name> (default results)")
+    s.add_argument("--no-run", action="store_true", help="fail instead of computing missing experiment cells")
+    s.add_argument("--workers", type=int, default=None,
+                   help="worker processes for claims and missing experiment cells (default: claims in-process, "
+                   "experiment cells one process per core)")
+    s.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address for claims and missing cells")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_figures)
+
+    s = sub.add_parser("sweep", help="run declarative sweeps (experiments/*.py) and inspect stored results")
+    ssub = s.add_subparsers(dest="sweep_command", required=True)
+    r = ssub.add_parser("run", help="run the cells of SPEC not yet stored (resumable)")
+    r.add_argument("spec", metavar="SPEC", help="a .py file/module defining SWEEP, or a .json spec")
+    r.add_argument("--out", metavar="DIR", help="results directory (default results/<name>)")
+    r.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1: in-process)")
+    r.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:port)")
+    r.add_argument("--executor", default="auto", choices=["auto", "inline", "processes", "dask"])
+    r.add_argument("--chunksize", type=int, default=None, help="cells per task (default: automatic)")
+    r.add_argument("--no-fsync", action="store_true", help="do not flush cells to disk before renaming (still atomic and checksummed)")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=cmd_sweep_run)
+    r = ssub.add_parser("status", help="verify a results directory and count done/missing/corrupt cells")
+    r.add_argument("dir", metavar="DIR")
+    r.set_defaults(func=cmd_sweep_status)
     return p
 
 

@@ -1,0 +1,389 @@
+"""Running a sweep: in-process, on local worker processes, or on a Dask distributed cluster.
+
+Workers only compute; the calling process writes every finished cell (atomically, see
+:mod:`mdpgrad.sweep.store`) as soon as its chunk returns. So a remote Dask cluster needs no
+shared file system, and killing the run at any moment loses at most the chunks in flight:
+the next run of the same sweep finds the finished cells and computes only the rest.
+
+Executors
+---------
+``"inline"``     the calling process, one cell after the other (``workers=1``);
+``"processes"``  ``concurrent.futures.ProcessPoolExecutor`` with the ``forkserver`` start
+                 method (``spawn`` where unavailable): safe with threads, Numba and
+                 matplotlib in the parent; default with ``workers = os.cpu_count()``.
+                 Workers set ``NUMBA_NUM_THREADS=1`` unless it is set already (one process
+                 per core; no oversubscription by Numba's parallel kernels);
+``"dask"``       ``distributed.Client(scheduler)`` -- any Dask scheduler address
+                 (``tcp://host:port``), a ``distributed.Client`` or a cluster object.
+                 The cell function is sent by reference, so it must be importable on the
+                 workers (install the package that defines it there).
+
+Cells are sent in chunks (a few cells per task, at most 32, at least 8 tasks per worker)
+so that the per-task overhead of the executor is amortized for cheap cells; the progress
+bar counts cells.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, MdpgradError
+from .spec import Cell, Sweep, _plain, load_spec, resolve_function
+from .store import Store, _now, fsync_dir
+
+__all__ = ["run", "RunReport", "CellFailure", "SweepError", "imap_unordered", "default_workers"]
+
+EXECUTORS = ("auto", "inline", "processes", "dask")
+
+
+class SweepError(MdpgradError, RuntimeError):
+    """The executor itself failed (a worker process died, the scheduler went away, ...)."""
+
+
+def default_workers() -> int:
+    """One worker per available core (``os.sched_getaffinity`` where it exists)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class CellFailure:
+    """A cell whose function raised (or returned something that cannot be stored)."""
+
+    key: str
+    params: dict
+    replicate: int
+    error: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one :func:`run` did."""
+
+    name: str
+    out: str
+    executor: str
+    workers: int
+    n_cells: int
+    n_already: int
+    n_computed: int
+    n_corrupt: int
+    n_failed: int
+    seconds: float
+    failures: tuple[CellFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Every cell of the sweep is stored."""
+        return self.n_failed == 0
+
+    def summary(self) -> str:
+        return (f"sweep {self.name}: {self.n_cells} cells, {self.n_already} already stored, {self.n_computed} computed"
+                f", {self.n_corrupt} corrupt recomputed, {self.n_failed} failed in {self.seconds:.1f} s "
+                f"[{self.executor}, {self.workers} worker(s)] -> {self.out}")
+
+
+# ----------------------------------------------------------------------------- worker side
+@functools.lru_cache(maxsize=64)
+def _cached_function(ref: str) -> Callable:
+    return resolve_function(ref)
+
+
+def _init_worker(ref: str | None, parent_pid: int | None = None) -> None:
+    """Worker initializer: import the cell function once, and exit when the calling process dies.
+
+    ``ProcessPoolExecutor`` workers block on a queue whose pipe they hold both ends of, so
+    they would outlive a parent killed with SIGKILL; a daemon thread polls the parent's pid
+    (every 0.5 s) and ends the worker once it is gone.
+    """
+    # one process per core: Numba kernels in a cell run single-threaded unless the user said otherwise
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    if ref:
+        with contextlib.suppress(Exception):
+            _cached_function(ref)
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="mdpgrad-parent-watch").start()
+
+
+def _watch_parent(pid: int, interval: float = 0.5) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(70)
+        except OSError:
+            pass
+
+
+def _normalize_result(res: Any) -> dict:
+    if isinstance(res, dict):
+        out = _plain(res, "result")
+    else:
+        out = {"value": _plain(res, "result")}
+    return out
+
+
+def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[str, bool, Any, float, float]]:
+    """Compute cells ``(key, params, seed)``: ``[(key, ok, result or traceback, wall s, CPU s)]``.
+
+    Exceptions of the cell function are caught per cell (one bad cell does not sink its chunk).
+    """
+    fn = _cached_function(ref)
+    out = []
+    for key, params, seed in items:
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            res = _normalize_result(fn(**params, seed=seed))
+            out.append((key, True, res, time.perf_counter() - t0, time.process_time() - c0))
+        except Exception as exc:
+            tb = traceback.format_exc(limit=6)
+            out.append((key, False, f"{type(exc).__name__}: {exc}\n{tb}", time.perf_counter() - t0,
+                        time.process_time() - c0))
+    return out
+
+
+# ----------------------------------------------------------------------------- executors
+def _mp_context():
+    """``forkserver`` (preloading this module, so NumPy and mdpgrad are imported once) or ``spawn``."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["mdpgrad.sweep.execute"])  # effective until the server first starts
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _check_main_importable() -> None:
+    """Worker processes re-import ``__main__`` from its file; a script read from stdin has none."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return
+    path = getattr(main, "__file__", None)
+    if path is not None and not os.path.exists(path):
+        raise InvalidInputError(f"workers: worker processes cannot start from a program without a file "
+                                f"(__main__.__file__ = {path!r}); save it to a .py file, or use workers=1")
+
+
+def _dask_client(scheduler):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InvalidInputError("scheduler given but dask.distributed is not installed; "
+                                "pip install 'dask[distributed]'") from None
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if isinstance(scheduler, str):
+        try:
+            return Client(scheduler, set_as_default=False, timeout="20s"), True
+        except OSError as exc:
+            raise InvalidInputError(f"scheduler = {scheduler!r}: cannot connect ({exc})") from None
+    if hasattr(scheduler, "scheduler_address"):
+        return Client(scheduler, set_as_default=False), True
+    raise InvalidInputError(f"scheduler = {scheduler!r}: give an address 'tcp://host:port', a Client or a cluster")
+
+
+def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "processes", workers: int = 1,
+                   scheduler=None, initializer_ref: str | None = None,
+                   skip: Callable[[int], bool] | None = None) -> Iterator[tuple[int, Any]]:
+    """Yield ``(i, fn(*tasks[i]))`` as tasks finish, on the chosen executor.
+
+    ``fn`` must be a top-level function (pickled by reference). ``skip(i)`` is asked just
+    before task ``i`` is submitted (process executor only); skipped tasks are not yielded.
+    At most ``4 * workers`` tasks are in flight with the process executor.
+    """
+    if executor == "inline":
+        for i in range(len(tasks)):
+            if skip is not None and skip(i):
+                continue
+            yield i, fn(*tasks[i])  # read after skip(), which may shrink the task
+        return
+    if executor == "processes":
+        from concurrent.futures.process import BrokenProcessPool
+
+        _check_main_importable()
+
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
+                                   initargs=(initializer_ref, os.getpid()))
+        finished = False
+        try:
+            pending: dict = {}
+            it = iter(range(len(tasks)))
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < 4 * workers:
+                    i = next(it, None)
+                    if i is None:
+                        exhausted = True
+                        break
+                    if skip is not None and skip(i):
+                        continue
+                    pending[pool.submit(fn, *tasks[i])] = i
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = pending.pop(fut)
+                    try:
+                        res = fut.result()
+                    except BrokenProcessPool as exc:
+                        raise SweepError(f"a worker process died ({exc}); finished cells are stored, rerun to "
+                                         "resume. If it died at start-up: a script that starts a sweep needs "
+                                         "`if __name__ == '__main__':` (multiprocessing re-imports it)") from None
+                    yield i, res
+            finished = True
+        finally:
+            pool.shutdown(wait=finished, cancel_futures=not finished)
+        return
+    if executor == "dask":
+        from distributed import as_completed
+
+        client, own = _dask_client(scheduler)
+        try:
+            tag = uuid.uuid4().hex[:8]
+            futs = [client.submit(fn, *args, key=f"mdpgrad-{tag}-{i}", pure=False) for i, args in enumerate(tasks)]
+            index = {f.key: i for i, f in enumerate(futs)}
+            for fut in as_completed(futs, loop=client.loop):
+                try:
+                    res = fut.result()
+                except Exception as exc:
+                    raise SweepError(f"Dask task {fut.key} failed: {type(exc).__name__}: {exc}") from exc
+                yield index[fut.key], res
+                fut.release()
+        finally:
+            if own:
+                client.close()
+        return
+    raise InvalidInputError(f"executor = {executor!r}: choose one of {EXECUTORS}")
+
+
+def _choose(executor: str, workers: int | None, scheduler) -> tuple[str, int]:
+    if executor not in EXECUTORS:
+        raise InvalidInputError(f"executor = {executor!r}: choose one of {EXECUTORS}")
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise InvalidInputError(f"workers = {workers!r}: give a positive integer (or None for one per core)")
+    if executor == "auto":
+        if scheduler is not None:
+            executor = "dask"
+        else:
+            w = default_workers() if workers is None else workers
+            executor = "processes" if w > 1 else "inline"
+    if executor == "dask" and scheduler is None:
+        raise InvalidInputError("executor = 'dask' needs scheduler= (e.g. 'tcp://127.0.0.1:8786')")
+    if executor == "inline":
+        return executor, 1
+    if executor == "dask":
+        return executor, workers or 0
+    return executor, default_workers() if workers is None else workers
+
+
+def _chunks(cells: list[Cell], workers: int, chunksize: int | None) -> list[list[Cell]]:
+    if chunksize is None:
+        chunksize = max(1, min(32, math.ceil(len(cells) / (8 * max(1, workers)))))
+    elif not isinstance(chunksize, int) or chunksize < 1:
+        raise InvalidInputError(f"chunksize = {chunksize!r}: give a positive integer")
+    return [cells[i:i + chunksize] for i in range(0, len(cells), chunksize)]
+
+
+# ----------------------------------------------------------------------------- run
+def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, workers: int | None = None,
+        scheduler=None, executor: str = "auto", progress: bool = False, chunksize: int | None = None,
+        fsync: bool = True) -> RunReport:
+    """Run every cell of ``sweep`` not yet stored in ``out`` (default ``results/<name>``).
+
+    Finished cells are skipped; corrupt cell files are moved to ``quarantine/`` and
+    recomputed; cells whose function raises are recorded in ``errors/`` and in the report
+    (the run carries on with the others). ``workers=None`` uses one process per core;
+    ``scheduler`` (address, Client or cluster) selects Dask. ``fsync=False`` skips the
+    per-file ``fsync`` (atomicity is kept; only durability across power loss is lost).
+    """
+    t_start = time.perf_counter()
+    sw = load_spec(sweep)
+    executor, workers = _choose(executor, workers, scheduler)
+    cells = sw.cells()
+    resolve_function(sw.function)  # fail fast, with a clear message, before anything is written
+    store = Store(Path("results") / sw.name if out is None else out).ensure()
+    store.clean_stale_temps()
+    store.write_manifest(sw, [c.key for c in cells])
+    ok, bad = store.scan([c.key for c in cells])
+    for k, why in bad.items():
+        store.quarantine(k, why)
+    pending = [c for c in cells if c.key not in ok]
+    client = own_client = None
+    if executor == "dask" and pending:
+        client, own_client = _dask_client(scheduler)
+        scheduler = client
+        workers = max(1, len(client.scheduler_info().get("workers", {})))  # chunk for the cluster's size
+    chunks = _chunks(pending, workers or 2, chunksize)
+    tasks = [(sw.function, [(c.key, c.params, c.seed) for c in ch]) for ch in chunks]
+    by_key = {c.key: c for c in pending}
+    n_computed, failures, n_skipped_late = 0, [], 0
+
+    def skip(i: int) -> bool:  # another sweep on the same directory may have finished these cells
+        nonlocal n_skipped_late
+        keys = [c.key for c in chunks[i]]
+        still = [k for k in keys if not _valid(store, k)]
+        if len(still) == len(keys):
+            return False
+        n_skipped_late += len(keys) - len(still)
+        bar.update(len(keys) - len(still))
+        if not still:
+            return True
+        tasks[i] = (sw.function, [(by_key[k].key, by_key[k].params, by_key[k].seed) for k in still])
+        return False
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(cells), initial=len(cells) - len(pending), desc=f"sweep {sw.name}", unit="cell",
+               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    try:
+        for _, results in imap_unordered(run_chunk, tasks, executor=executor, workers=workers,
+                                         scheduler=scheduler, initializer_ref=sw.function, skip=skip):
+            finished = []
+            for key, good, payload, secs, cpu in results:
+                c = by_key[key]
+                if good:
+                    finished.append({"format": 1, "key": key, "function": c.function, "params": c.params,
+                                     "replicate": c.replicate, "seed": c.seed, "version": sw.version,
+                                     "result": payload, "seconds": round(secs, 6), "cpu_seconds": round(cpu, 6),
+                                     "finished": _now()})
+                else:
+                    store.write_error(key, {"key": key, "params": c.params, "replicate": c.replicate,
+                                            "seed": c.seed, "error": payload, "when": _now()})
+                    failures.append(CellFailure(key, dict(c.params), c.replicate, payload))
+            store.write_cells(finished, fsync=fsync)
+            n_computed += len(finished)
+            bar.update(len(results))
+    finally:
+        bar.close()
+        fsync_dir(store.cells_dir)
+        if own_client:
+            client.close()
+    store.rebuild_index()
+    return RunReport(name=sw.name, out=str(store.root), executor=executor, workers=workers, n_cells=len(cells),
+                     n_already=len(ok) + n_skipped_late, n_computed=n_computed, n_corrupt=len(bad),
+                     n_failed=len(failures), seconds=time.perf_counter() - t_start, failures=tuple(failures))
+
+
+def _valid(store: Store, key: str) -> bool:
+    try:
+        store.read_cell(key)
+        return True
+    except Exception:
+        return False
