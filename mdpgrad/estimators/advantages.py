@@ -25,7 +25,7 @@ from .._validate import as_float_array, check_probability
 from ..backend import get_backend
 from ..errors import InvalidInputError
 
-__all__ = ["td_errors", "gae", "lambda_returns", "gae_batch"]
+__all__ = ["td_errors", "gae", "lambda_returns", "gae_batch", "batch_discounts"]
 
 
 def _check_1d(r_t, v_t, discount_t):
@@ -72,20 +72,40 @@ def lambda_returns(r_t, v_t, discount_t, lambda_: float) -> np.ndarray:
 
 
 @nb.njit(cache=True, parallel=True)
-def _gae_batch_numba(rewards, vs, lengths, gamma, lam, out):  # pragma: no cover - compiled
+def _gae_batch_numba(rewards, vs, lengths, gamma, lam, terminate, out):  # pragma: no cover - compiled
     n = rewards.shape[0]
     for i in nb.prange(n):
         acc = 0.0
         for t in range(lengths[i] - 1, -1, -1):
-            delta = rewards[i, t] + gamma * vs[i, t + 1] - vs[i, t]
-            acc = delta + lam * gamma * acc
+            disc = gamma
+            if terminate:
+                disc = 1.0 if t < lengths[i] - 1 else 0.0
+            delta = rewards[i, t] + disc * vs[i, t + 1] - vs[i, t]
+            acc = delta + lam * disc * acc
             out[i, t] = acc
 
 
+def batch_discounts(ro) -> np.ndarray:
+    r"""Per-step GAE discounts ``disc[i, t]`` for padded rollouts.
+
+    Fixed / absorbing horizons: :math:`\gamma` (bootstrapping with :math:`v(s_{L})` at the end).
+    Geometric random horizon: the random length *is* the discount -- each step continues with
+    probability :math:`\gamma` -- so the trajectory terminates after :math:`L` steps:
+    ``disc = 1`` for :math:`t < L-1` and ``0`` at :math:`t = L-1` (no bootstrap). Then
+    :math:`\mathbb{E}[\delta_t|s_t,a_t,L>t] = r + \gamma\mathbb{E}v(s') - v(s) = A^\pi(s_t,a_t)` for
+    exact values, and :math:`\lambda = 1` gives :math:`\sum_{k\ge t}r_k - v(s_t)`: an unbiased
+    Q-sample minus a state baseline, unbiased for **any** ``v``.
+    """
+    n, T = ro.actions.shape
+    if ro.horizon == "geometric":
+        return (np.arange(T)[None, :] < (ro.lengths - 1)[:, None]).astype(np.float64)
+    return np.full((n, T), ro.gamma)
+
+
 def gae_batch(ro, values, lambda_: float, *, backend="numpy") -> np.ndarray:
-    r"""GAE advantages ``adv[i, t]`` for padded rollouts with state values ``values[s]``,
-    bootstrapping with :math:`v(s_{L_i})` at the end of each trajectory (0 past the length).
-    ``backend="numpy"`` (vectorized over trajectories) or ``"numba"``; both agree to round-off."""
+    r"""GAE advantages ``adv[i, t]`` for padded rollouts with state values ``values[s]``, with
+    the per-step discounts of :func:`batch_discounts`. ``backend="numpy"`` (vectorized over
+    trajectories) or ``"numba"``; both agree to round-off."""
     lam = check_probability(lambda_, "lambda_")
     v = np.asarray(values, dtype=np.float64)
     n, T = ro.actions.shape
@@ -94,15 +114,17 @@ def gae_batch(ro, values, lambda_: float, *, backend="numpy") -> np.ndarray:
     bk = get_backend(backend)
     if bk.name == "numba":
         out = np.zeros((n, T))
-        _gae_batch_numba(np.ascontiguousarray(ro.rewards), np.ascontiguousarray(vs), ro.lengths, ro.gamma, lam, out)
+        _gae_batch_numba(np.ascontiguousarray(ro.rewards), np.ascontiguousarray(vs), ro.lengths, ro.gamma, lam,
+                         ro.horizon == "geometric", out)
         return out
     if bk.name != "numpy":
         raise InvalidInputError(f"backend = {bk.name!r}: gae_batch runs on 'numpy' or 'numba'.")
     mask = ro.mask
-    delta = np.where(mask, ro.rewards + ro.gamma * vs[:, 1:] - vs[:, :-1], 0.0)
+    disc = batch_discounts(ro)
+    delta = np.where(mask, ro.rewards + disc * vs[:, 1:] - vs[:, :-1], 0.0)
     out = np.zeros((n, T))
     acc = np.zeros(n)
     for t in range(T - 1, -1, -1):
-        acc = delta[:, t] + lam * ro.gamma * acc
+        acc = delta[:, t] + lam * disc[:, t] * acc
         out[:, t] = acc
     return np.where(mask, out, 0.0)

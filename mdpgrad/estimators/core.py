@@ -12,14 +12,17 @@ and the variants differ only in the per-step weight :math:`W_{i,t}` (``estimator
 * ``"gpomdp"`` (Baxter & Bartlett 2001; = REINFORCE with reward-to-go):
   :math:`W_{i,t} = \sum_{k\ge t} d_k r_k - d_t\, b(s_t)`;
 * ``"gae"`` (Schulman et al. 2016): :math:`W_{i,t} = d_t \hat A^{\mathrm{GAE}(\gamma,\lambda)}_t`
-  with the advantages of :func:`mdpgrad.estimators.gae`;
+  with the advantages of :func:`mdpgrad.estimators.gae_batch` (on geometric horizons the random
+  length acts as termination, see :func:`mdpgrad.estimators.advantages.batch_discounts`);
 
 with per-step discount weights :math:`d_t = \gamma^t` for fixed/absorbing horizons and
 :math:`d_t = 1` for geometric random horizons (the random length discounts; see
 :mod:`mdpgrad.rollouts`). On geometric-horizon rollouts all three are **unbiased** for
 :math:`\nabla_\theta V^{\pi_\theta}(\rho)` (for GAE: when the values are exact, any
 :math:`\lambda`); on a fixed horizon :math:`H` they estimate the gradient of the truncated
-objective, biased by :math:`O(\gamma^H)`.
+objective, biased by :math:`O(\gamma^H)`. On geometric horizons GAE with :math:`\lambda = 1`
+is unbiased for any values (they act as a state baseline); :math:`\lambda<1` with approximate
+values is biased.
 
 Baselines ``b``: a constant, a per-state array ``b[s]`` (GPOMDP/GAE form only; for
 REINFORCE a state baseline would have to be applied per step, which is GPOMDP), or
@@ -97,28 +100,43 @@ def _policy(theta, parametrization, phi):
     return probs(theta, parametrization, phi=phi)
 
 
-def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
-    r"""Per-trajectory :math:`\sum_t W_{i,t}\nabla\log\pi(a_{i,t}|s_{i,t})`, shape ``(n, *theta.shape)``.
-
-    ``W`` has the shape of ``ro.actions``; entries past each trajectory's length are ignored.
-    """
-    pi = _policy(theta, parametrization, phi)
-    S, A = pi.shape
+def _accumulate(ro: Rollouts, W: np.ndarray, S: int, A: int, backend: str):
+    """``acc[i, s, a] = sum_t W[i,t] 1{s_t=s, a_t=a}`` and ``ws[i, s] = sum_a acc[i, s, a]``."""
     n, T = ro.actions.shape
+    if backend == "numba":
+        from ..kernels.rollouts import accumulate_kernel
+
+        acc = np.zeros((n, S, A))
+        ws = np.zeros((n, S))
+        accumulate_kernel(ro.states, ro.actions, ro.lengths, np.ascontiguousarray(W, dtype=np.float64), S, A, acc, ws)
+        return acc, ws
     mask = ro.mask
-    W = np.where(mask, W, 0.0)
+    Wm = np.where(mask, W, 0.0)
     s = np.where(mask, ro.states[:, :T], 0).astype(np.int64)
     a = np.where(mask, ro.actions, 0).astype(np.int64)
     traj = np.broadcast_to(np.arange(n)[:, None], (n, T))
+    acc = np.bincount((traj * S * A + s * A + a).ravel(), weights=Wm.ravel(), minlength=n * S * A)
+    return acc.reshape(n, S, A), acc.reshape(n, S, A).sum(axis=2)
+
+
+def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softmax", *, phi=None,
+              backend: str = "numba") -> np.ndarray:
+    r"""Per-trajectory :math:`\sum_t W_{i,t}\nabla\log\pi(a_{i,t}|s_{i,t})`, shape ``(n, *theta.shape)``.
+
+    ``W`` has the shape of ``ro.actions``; entries past each trajectory's length are ignored.
+    ``backend``: ``"numba"`` (a kernel over the valid steps only) or ``"numpy"`` (``bincount``
+    over the padded arrays); they agree to round-off.
+    """
+    if backend not in ("numpy", "numba"):
+        raise InvalidInputError(f"backend = {backend!r}: score sums run on 'numpy' or 'numba'.")
+    pi = _policy(theta, parametrization, phi)
+    S, A = pi.shape
+    acc, ws = _accumulate(ro, W, S, A, backend)
     if parametrization == "softmax":
-        g = np.bincount((traj * S * A + s * A + a).ravel(), weights=W.ravel(), minlength=n * S * A)
-        ws = np.bincount((traj * S + s).ravel(), weights=W.ravel(), minlength=n * S)
-        return g.reshape(n, S, A) - ws.reshape(n, S, 1) * pi[None]
+        return acc - ws[:, :, None] * pi[None]
     phi = as_float_array(phi, "phi", ndim=3)
     centered = phi - np.einsum("sa,sad->sd", pi, phi)[:, None, :]
-    # accumulate W per (trajectory, s, a) first, then contract with the features
-    acc = np.bincount((traj * S * A + s * A + a).ravel(), weights=W.ravel(), minlength=n * S * A)
-    return np.einsum("nsa,sad->nd", acc.reshape(n, S, A), centered)
+    return np.einsum("nsa,sad->nd", acc, centered)
 
 
 def log_prob(ro: Rollouts, theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
@@ -180,7 +198,7 @@ def trajectory_weights(ro: Rollouts, pi: np.ndarray, *, estimator: str = "gpomdp
         v = as_float_array(values, "values", ndim=1)
         if v.shape != (pi.shape[0],):
             raise InvalidInputError(f"values: expected shape ({pi.shape[0]},), got {v.shape}.")
-        adv = gae_batch(ro, v, lam)
+        adv = gae_batch(ro, v, lam, backend="numba")
         return d[None, :] * adv
     if estimator == "reinforce":
         if baseline is not None and np.ndim(baseline) != 0:

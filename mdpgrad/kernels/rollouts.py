@@ -137,3 +137,16 @@ def rollout_count_kernel(seeds, lengths, start, rho_cum, pi_cum, ptr, idx, cum, 
             t += 1
         out_len[i] = t
         out_return[i] = g
+
+
+@nb.njit(cache=True, parallel=True)
+def accumulate_kernel(states, actions, lengths, W, S, A, acc, ws):  # pragma: no cover - compiled
+    """``acc[i, s, a] += W[i, t]`` and ``ws[i, s] += W[i, t]`` over the valid steps ``t < lengths[i]``
+    (the sums behind every score-function estimator, without touching the padding)."""
+    n = lengths.shape[0]
+    for i in nb.prange(n):
+        for t in range(lengths[i]):
+            s = states[i, t]
+            a = actions[i, t]
+            acc[i, s, a] += W[i, t]
+            ws[i, s] += W[i, t]
