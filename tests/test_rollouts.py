@@ -48,7 +48,7 @@ def test_absorbing_frozenlake_backends_agree():
     term = m.n_states - 1
     # every trajectory either reached the absorbing terminal state or was capped at 30 steps
     assert np.all((last == term) | (a.lengths == 30))
-    assert a.truncated == int(np.sum((last != term)))
+    assert a.truncated == int(np.sum(last != term))
     assert np.all(a.rewards[~a.mask] == 0) and np.all(a.actions[~a.mask] == -1)
 
 

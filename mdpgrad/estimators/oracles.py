@@ -149,28 +149,30 @@ class GaussianBanditOracle:
         return self.c.shape
 
     def sample(self, theta, n, seed):
+        """``n`` actions per parameter vector; ``theta`` may carry leading replica axes ``(..., d)``."""
         rng = np.random.default_rng(seed)
         th = np.asarray(theta, dtype=np.float64)
-        a = th[None, :] + self.sigma * rng.standard_normal((n, th.size))
-        R = -np.sum((a - self.c) ** 2, axis=1) + self.noise * rng.standard_normal(n)
+        a = th[..., None, :] + self.sigma * rng.standard_normal(th.shape[:-1] + (n, th.shape[-1]))
+        R = -np.sum((a - self.c) ** 2, axis=-1) + self.noise * rng.standard_normal(a.shape[:-1])
         return {"a": a, "R": R}
 
     def n_transitions(self, tau) -> int:
-        return int(tau["R"].shape[0])
+        return int(tau["R"].shape[-1])
 
     def _z(self, tau, theta):
-        return (tau["a"] - np.asarray(theta, dtype=np.float64)[None, :]) / self.sigma**2
+        return (tau["a"] - np.asarray(theta, dtype=np.float64)[..., None, :]) / self.sigma**2
 
     def grads(self, tau, theta):
-        return self._z(tau, theta) * tau["R"][:, None]
+        return self._z(tau, theta) * tau["R"][..., None]
 
     def log_prob(self, tau, theta):
-        return -0.5 * np.sum((tau["a"] - np.asarray(theta)[None, :]) ** 2, axis=1) / self.sigma**2
+        return -0.5 * np.sum((tau["a"] - np.asarray(theta)[..., None, :]) ** 2, axis=-1) / self.sigma**2
 
     def hvp(self, tau, theta, v):
         z = self._z(tau, theta)
-        v = np.asarray(v, dtype=np.float64)
-        return self.grads(tau, theta) * (z @ v)[:, None] - (tau["R"][:, None] / self.sigma**2) * v[None, :]
+        v = np.asarray(v, dtype=np.float64)[..., None, :]
+        zv = np.sum(z * v, axis=-1, keepdims=True)
+        return self.grads(tau, theta) * zv - (tau["R"][..., None] / self.sigma**2) * v
 
     def fisher(self, tau, theta):
         z = self._z(tau, theta)
@@ -178,7 +180,7 @@ class GaussianBanditOracle:
 
     def value(self, theta):
         th = np.asarray(theta, dtype=np.float64)
-        return float(-np.sum((th - self.c) ** 2) - self.c.size * self.sigma**2)
+        return -np.sum((th - self.c) ** 2, axis=-1) - self.c.size * self.sigma**2
 
     def optimum(self):
         return float(-self.c.size * self.sigma**2)

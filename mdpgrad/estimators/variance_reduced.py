@@ -71,8 +71,13 @@ class VRState:
     extra: dict = field(default_factory=dict)
 
 
-def init(theta0) -> VRState:
+def init(theta0, replicas: int | None = None) -> VRState:
+    """State at ``theta0`` (flattened); ``replicas=R`` stacks R independent copies ``(R, dim)``
+    for oracles that accept a leading replica axis (:class:`GaussianBanditOracle`; methods
+    pg, igt, harpg, storm, svrpg-free ones)."""
     th = np.asarray(theta0, dtype=np.float64).reshape(-1).copy()
+    if replicas is not None:
+        th = np.repeat(th[None, :], int(replicas), axis=0)
     return VRState(th, th.copy(), np.zeros_like(th))
 
 
@@ -82,7 +87,7 @@ def _seed(rng):
 
 def _batch_grad(oracle, theta, n, rng):
     tau = oracle.sample(theta, n, _seed(rng))
-    return oracle.grads(tau, theta).mean(axis=0), n
+    return oracle.grads(tau, theta).mean(axis=-2), n
 
 
 def _correction(oracle, theta, theta_ref, n, rng):
@@ -90,13 +95,13 @@ def _correction(oracle, theta, theta_ref, n, rng):
     :math:`\tau\sim p_\theta`; unbiased for :math:`\nabla J(\theta)-\nabla J(\theta_{ref})`."""
     tau = oracle.sample(theta, n, _seed(rng))
     w = np.exp(oracle.log_prob(tau, theta_ref) - oracle.log_prob(tau, theta))
-    diff = oracle.grads(tau, theta) - w[:, None] * oracle.grads(tau, theta_ref)
-    return diff.mean(axis=0)
+    diff = oracle.grads(tau, theta) - w[..., None] * oracle.grads(tau, theta_ref)
+    return diff.mean(axis=-2)
 
 
 def _normalized(d):
-    nrm = np.linalg.norm(d)
-    return d / nrm if nrm > 0 else d
+    nrm = np.linalg.norm(d, axis=-1, keepdims=True)
+    return d / np.where(nrm > 0, nrm, 1.0)
 
 
 def update(method: str, s: VRState, oracle, rng: np.random.Generator, hp: dict) -> VRState:
@@ -140,8 +145,8 @@ def update(method: str, s: VRState, oracle, rng: np.random.Generator, hp: dict) 
             tau = oracle.sample(s.theta, B, _seed(rng))
             g_now = oracle.grads(tau, s.theta)
             w = np.exp(oracle.log_prob(tau, s.theta_prev) - oracle.log_prob(tau, s.theta))
-            g_old = w[:, None] * oracle.grads(tau, s.theta_prev)
-            d = g_now.mean(0) + (1 - beta) * (s.d - g_old.mean(0))
+            g_old = w[..., None] * oracle.grads(tau, s.theta_prev)
+            d = g_now.mean(-2) + (1 - beta) * (s.d - g_old.mean(-2))
             used = B
         return replace(s, theta=s.theta + alpha * d, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + used)
     g0 = float(hp.get("gamma0", 0.1))
@@ -150,17 +155,17 @@ def update(method: str, s: VRState, oracle, rng: np.random.Generator, hp: dict) 
         eta = (2.0 / (t + 2)) ** 0.8
         shifted = s.theta + (1 - eta) / eta * (s.theta - s.theta_prev)
         tau = oracle.sample(shifted, 1, _seed(rng))
-        d = (1 - eta) * s.d + eta * oracle.grads(tau, shifted)[0]
+        d = (1 - eta) * s.d + eta * oracle.grads(tau, shifted)[..., 0, :]
         new = s.theta + step * _normalized(d)
         return replace(s, theta=new, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + 1)
     if method == "harpg":
         eta = 2.0 / (t + 2)
-        q = rng.random()
+        q = rng.random(s.theta.shape[:-1] + (1,))
         hat = q * s.theta + (1 - q) * s.theta_prev
         tau_hat = oracle.sample(hat, 1, _seed(rng))
-        v = oracle.hvp(tau_hat, hat, s.theta - s.theta_prev)[0]
+        v = oracle.hvp(tau_hat, hat, s.theta - s.theta_prev)[..., 0, :]
         tau = oracle.sample(s.theta, 1, _seed(rng))
-        d = (1 - eta) * (s.d + v) + eta * oracle.grads(tau, s.theta)[0]
+        d = (1 - eta) * (s.d + v) + eta * oracle.grads(tau, s.theta)[..., 0, :]
         move = _normalized(d) if hp.get("normalized", True) else d
         return replace(s, theta=s.theta + step * move, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + 2)
     if method == "npg":
@@ -182,12 +187,17 @@ class RunTrace:
     theta: np.ndarray
 
 
-def run(method: str, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, **hp) -> RunTrace:
-    """Run ``n_iter`` updates of ``method`` and record the exact optimality gap."""
+def run(method: str, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, replicas: int | None = None,
+        **hp) -> RunTrace:
+    """Run ``n_iter`` updates of ``method`` and record the exact optimality gap (per replica
+    when ``replicas`` is given: ``gap[k, r]``; replicas need an oracle with a leading axis and a
+    method without per-replica branching: pg, storm, igt, harpg)."""
     if method not in METHODS:
         raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+    if replicas is not None and method not in ("pg", "storm", "igt", "harpg"):
+        raise InvalidInputError(f"replicas: method {method!r} branches per run; use replicas=None.")
     rng = np.random.default_rng(seed)
-    s = init(theta0)
+    s = init(theta0, replicas)
     jstar = oracle.optimum()
     samp, gap = [0], [jstar - oracle.value(s.theta)]
     for k in range(int(n_iter)):
