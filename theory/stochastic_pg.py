@@ -407,7 +407,7 @@ def meta_hessian_bias(budget, rng):
     h = 1e-5
     H = np.column_stack([(policy_gradient(mdp, (theta + h * e).reshape(3, 2))
                           - policy_gradient(mdp, (theta - h * e).reshape(3, 2))).ravel() / (2 * h) for e in np.eye(d)])
-    n = budget.pick(20_000, 300_000)
+    n = budget.pick(10_000, 300_000)
     tau = orc.sample(theta, n, _seed(rng))
     full = np.stack([orc.hvp(tau, theta, e) for e in np.eye(d)], axis=2)  # (n, d, d): columns B e_j
     g = orc.grads(tau, theta)
@@ -417,8 +417,11 @@ def meta_hessian_bias(budget, rng):
     zq = _z_bonferroni(d * d)
 
     def zmax(x):
+        # entries with zero sample variance (e.g. cross-state entries of the naive, block-diagonal
+        # estimate) are structural: they are reported separately, not divided by a zero SE
         se = x.std(0, ddof=1) / np.sqrt(n)
-        return float(np.max(np.abs(x.mean(0) - H) / np.maximum(se, 1e-300)))
+        live = se > 0
+        return float(np.max(np.abs(x.mean(0) - H)[live] / se[live]))
 
     z_naive, z_full = zmax(naive), zmax(full)
     alphas = np.linspace(0, 1, 11)
@@ -471,7 +474,7 @@ def tppo_egae_truncation(budget, rng):
     dbar = (mdp.r + mdp.gamma * mdp.P @ v_hat - v_hat[:, None]).reshape(-1)
     full = np.linalg.solve(np.eye(S * A) - mdp.gamma * lam * M, dbar)
     Ks = np.arange(1, 41)
-    diff, bound, err_id, err_l1 = [], [], 0.0, 0.0
+    diff, bound, err_id, err_l1 = [], [], 0.0, -np.inf
     acc, Ml = np.zeros(S * A), np.eye(S * A)
     acc1, Ml1 = np.zeros(S * A), np.eye(S * A)
     dbar1 = dbar  # same dbar, lambda = 1 recursion below
@@ -509,7 +512,7 @@ def tppo_egae_truncation(budget, rng):
     return Verdict(predicted="(gamma lambda)^K bound", measured={"identity_error": err_id,
                    "lambda1_excess": err_l1, "mc_max_z": float(worst)}, verdict=holds_if(ok),
                    details=f"identity full - trunc = (gamma lambda)^K M^K A_full: max error {err_id:.1e}; bound holds "
-                   f"at all K: {bool(np.all(diff <= bound + 1e-10))}; lambda=1 excess over gamma^K||e||: {err_l1:.1e}; "
+                   f"at all K: {bool(np.all(diff <= bound + 1e-10))}; lambda=1: max_K (|E A^T - A + e| - gamma^K||e||) = {err_l1:.1e} (<= 0); "
                    f"MC truncated GAE (exact V) vs A(s0,.): max {worst:.2f} SE (<= {zq:.2f})",
                    data={"K": Ks, "diff": diff, "bound": bound}, figure=fig)
 
@@ -644,3 +647,110 @@ def hdpo_pathwise(budget, rng):
                    verdict=holds_if(ok), details=f"unbiased: score {z_s:.2f} SE, pathwise {z_p:.2f} SE; variance ratio "
                    f"{ratio:.1f}; HDPO q_hat = {q_hat:.3f} vs q* = {q_star:.3f} (rel. error {rel:.2%})",
                    data={"iterate": traj[:: max(1, T // 2000)]}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- mdvi-generative-minimax
+def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, rng, replicas: int = 1,
+                  record: bool = False):
+    r"""Mirror-descent value iteration with a generative model (Vieillard et al. 2020; Kozuno et al. 2022).
+
+    :math:`s_k = q_k + \alpha s_{k-1}`, :math:`\pi_k = \mathrm{softmax}(\beta s_k)`,
+    :math:`v_k = \beta^{-1}(\mathrm{LSE}(\beta s_k) - \alpha\,\mathrm{LSE}(\beta s_{k-1}))`,
+    :math:`q_{k+1} = r + \gamma\hat P_k v_k` with ``m_per_pair`` fresh next-state samples per (s, a);
+    :math:`\alpha = \lambda/(\lambda+\tau)`, :math:`\beta = 1/(\lambda+\tau)` for KL weight
+    :math:`\lambda` and entropy weight :math:`\tau`. Returns the final policies ``(replicas, S, A)``
+    (and the list of (pi_k, q_k) when ``record``).
+    """
+    from scipy.special import logsumexp, softmax
+
+    S, A = mdp.shape
+    R, M = int(replicas), int(m_per_pair)
+    cum = np.cumsum(mdp.P, -1)
+    s_prev, q = np.zeros((R, S, A)), np.zeros((R, S, A))
+    lse_prev = logsumexp(beta * s_prev, axis=2)
+    hist = []
+    for _ in range(int(n_iter)):
+        s_k = q + alpha * s_prev
+        lse = logsumexp(beta * s_k, axis=2)
+        if record:
+            hist.append((softmax(beta * s_k, axis=2), q.copy()))
+        v = (lse - alpha * lse_prev) / beta
+        if M == 0:  # exact model
+            q = mdp.r + mdp.gamma * np.einsum("sat,rt->rsa", mdp.P, v)
+        else:
+            u = rng.random((R, S, A, M))
+            nxt = np.minimum((u[..., None] >= cum[None, :, :, None, :]).sum(-1), S - 1)
+            q = mdp.r + mdp.gamma * np.take_along_axis(v[:, None, None, :], nxt.reshape(R, 1, 1, -1),
+                                                       axis=3).reshape(R, S, A, M).mean(-1)
+        s_prev, lse_prev = s_k, lse
+    pi = softmax(beta * (q + alpha * s_prev), axis=2)
+    return (pi, hist) if record else pi
+
+
+@claim(
+    id="mdvi-generative-minimax",
+    paper="KL-Entropy-Regularized RL with a Generative Model is Minimax Optimal",
+    topic=TOPIC,
+    statement="Mirror-descent value iteration (KL + entropy regularization), model-free with a generative model "
+    "and no variance reduction, finds an eps-optimal policy with O~(SA / ((1-gamma)^3 eps^2)) samples for small "
+    "eps (nearly minimax optimal).",
+    bound="n_states*n_actions/((1 - discount)**3*epsilon**2)",
+    assumptions=("generative model", "alpha = lambda/(lambda+tau) in [gamma, 1]", "eps sufficiently small"),
+    instance="Garnet(10, 3, 3) with action rewards shrunk 10x towards the state mean (small action gaps), "
+    "gamma = 0.8; K = ceil(3/(1-gamma)) iterations, M in 1..64 samples per (s, a) per iteration, alpha = 1, "
+    "beta = 5/(1-gamma); mean over replicas",
+    notes="Checked: (1) the MDVI identity pi_{k+1} ~ pi_k^alpha exp(beta q_{k+1}) on the iterates (1e-12, "
+    "[standard], Vieillard et al.) and exact-model convergence (gap <= 1e-6); (2) the eps exponent: mean "
+    "policy gap vs total samples per pair K*M, fitted slope s, p = -1/s must not exceed 2 + 0.3 (one-sided). "
+    "Not resolved: the (1-gamma)^-3 horizon exponent -- at gamma >= 0.9 the gap on this instance either hits 0 "
+    "(action gaps resolved exactly) or plateaus at the regularization bias within our budgets, so no "
+    "horizon fit is possible; the verdict is therefore inconclusive by design, with (1) and (2) reported.",
+    priority="A",
+)
+def mdvi_generative_minimax(budget, rng):
+    from mdpgrad import TabularMDP
+
+    gamma = 0.8
+    base = envs.garnet(10, 3, 3, gamma=gamma, seed=_seed(rng))
+    r = base.r.mean(1, keepdims=True) + 0.1 * (base.r - base.r.mean(1, keepdims=True))
+    mdp = TabularMDP(base.P, r, gamma)
+    vstar = solve(mdp, "policy_iteration").v
+    K = int(np.ceil(3 / (1 - gamma)))
+    alpha, beta = 1.0, 5.0 / (1 - gamma)
+    # (1) identity and exact-model convergence
+    _, hist = mdvi_policies(mdp, 8, 4, 0.7, 3.0, rng, record=True)
+    ident = 0.0
+    for (pi_k, _), (pi_next, q_next) in zip(hist[:-1], hist[1:]):
+        target = pi_k**0.7 * np.exp(3.0 * (q_next - q_next.max(axis=2, keepdims=True)))
+        ident = max(ident, float(np.max(np.abs(target / target.sum(2, keepdims=True) - pi_next))))
+    pi_exact = mdvi_policies(mdp, 400, 0, alpha, beta, rng)[0]
+    gap_exact = float(np.max(vstar - evaluate(mdp, pi_exact).v))
+    # (2) eps exponent
+    Ms = np.array([1, 2, 4, 8, 16, 32, 64] if not budget.quick else [1, 2, 4, 8, 16, 32])
+    R = budget.pick(20, 100)
+    gaps = []
+    for M in Ms:
+        pis = mdvi_policies(mdp, K, int(M), alpha, beta, rng, replicas=R)
+        gaps.append(float(np.mean(np.max(vstar[None] - evaluate(mdp, pis).v, axis=1))))
+    gaps = np.asarray(gaps)
+    n_pair = K * Ms
+    # burn_in=0: only 6-7 sample sizes over ~1.5 decades; the default late-half window would leave < 5
+    # points (fit None). The rule is otherwise unchanged (floor and non-positive points still dropped).
+    fit = fit_power_law(n_pair, gaps, burn_in=0.0)
+    eps_verdict = compare_exponent(fit, -1.0 / 2.3, sided="upper")
+    p_hat = -1.0 / fit.slope if fit is not None and fit.slope < 0 else np.inf
+    ok1 = ident <= 1e-12 and gap_exact <= 1e-6
+    verdict = "violated" if (not ok1 or eps_verdict == "violated") else "inconclusive"
+    fig, ax = new_figure()
+    ax.loglog(n_pair, gaps, "o-", label=f"mean gap (p = -1/slope = {p_hat:.2f})")
+    ax.loglog(n_pair, gaps[0] * (n_pair / n_pair[0]) ** -0.5, ":k", label="eps^-2 rate (slope -1/2)")
+    ax.set_xlabel("samples per (s, a)")
+    ax.set_ylabel("V* - V^pi_K (inf-norm)")
+    ax.set_title("MDVI, gamma = 0.8 (horizon exponent not resolved)", fontsize=8)
+    ax.legend(fontsize=7)
+    details = (f"identity max error {ident:.1e}; exact-model gap {gap_exact:.1e}; eps exponent p = {p_hat:.2f} "
+               f"(fit slope {fit.slope if fit else float('nan'):.3f}, CI {np.round(fit.ci, 3).tolist() if fit else None}; "
+               f"one-sided vs 2.3: {eps_verdict}); horizon exponent (1-gamma)^-3 not resolved (see notes)")
+    return Verdict(predicted={"eps_exponent": 2.0, "horizon_exponent": 3.0}, measured={"eps_exponent": p_hat},
+                   ci=fit.ci if fit else None, verdict=verdict, details=details,
+                   data={"samples_per_pair": n_pair, "gap": gaps}, figure=fig)
