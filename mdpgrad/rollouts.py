@@ -40,7 +40,7 @@ from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
 
-__all__ = ["Rollouts", "sample_trajectories", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
+__all__ = ["Rollouts", "sample_trajectories", "sample_returns", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
            "prepare_sampler", "geometric_lengths"]
 
 HORIZONS = ("fixed", "geometric", "absorbing")
@@ -292,3 +292,34 @@ def rollouts_loglinear(mdp, theta, phi, n: int, **kwargs) -> Rollouts:
 
     phi = as_float_array(phi, "phi", ndim=3)
     return sample_trajectories(mdp, probs(theta, "loglinear", phi=phi), n, **kwargs)
+
+
+def sample_returns(mdp, pi, n: int, *, horizon: str = "geometric", length: int | None = None, seed=0,
+                   absorbing=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-trajectory undiscounted returns and lengths, without storing paths (Numba kernel).
+
+    Same streams as :func:`sample_trajectories` (same ``seed`` gives the same trajectories), so
+    ``returns`` equals ``sample_trajectories(...).rewards.sum(1)``. With ``horizon="geometric"``
+    the mean return is an unbiased estimate of ``V(rho)``; memory is O(n).
+    """
+    from .kernels.rollouts import rollout_count_kernel
+
+    m = as_mdp(mdp)
+    n = check_positive_int(n, "n")
+    if horizon not in HORIZONS:
+        raise InvalidInputError(f"horizon = {horizon!r} is not known; choose one of {HORIZONS}.")
+    smp = prepare_sampler(m, pi, absorbing=absorbing)
+    seeds = trajectory_seeds(seed, n, key=0)
+    if horizon == "geometric":
+        L = geometric_lengths(trajectory_seeds(seed, n, key=1), m.gamma)
+        if length is not None:
+            L = np.minimum(L, check_positive_int(length, "length"))
+    else:
+        if length is None:
+            raise InvalidInputError(f"length: horizon={horizon!r} needs length= (steps or step cap).")
+        L = np.full(n, check_positive_int(length, "length"), dtype=np.int64)
+    out_len = np.zeros(n, dtype=np.int64)
+    ret = np.zeros(n)
+    rollout_count_kernel(seeds, L, np.full(n, -1, dtype=np.int64), smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx,
+                         smp.cum, smp.r, smp.absorbing, horizon == "absorbing", out_len, ret)
+    return ret, out_len

@@ -161,3 +161,14 @@ def test_validation_errors():
         sample_trajectories(m, pi, 3, lengths=[1, 2])
     with pytest.raises(InvalidInputError, match="backend"):
         sample_trajectories(m, pi, 3, backend="tpu")
+
+
+def test_sample_returns_matches_paths():
+    m, pi = _mdp_pi(6)
+    ro = sample_trajectories(m, pi, 400, seed=9)
+    ret, L = mdpgrad.rollouts.sample_returns(m, pi, 400, seed=9)
+    assert np.array_equal(L, ro.lengths)
+    # same rewards summed in the same order in both kernels: identical up to round-off 1e-12
+    assert np.allclose(ret, ro.rewards.sum(1), atol=1e-12)
+    with pytest.raises(InvalidInputError, match="length"):
+        mdpgrad.rollouts.sample_returns(m, pi, 4, horizon="fixed")
