@@ -23,6 +23,7 @@ EXPECTED = {
     "mdvi-generative-minimax": "inconclusive",
     "many-actions-variance": "holds",
     "general-utility-vr-rates": "inconclusive",
+    "pg-theorem-lq-gaussian": "holds",
 }
 
 CLAIMS = {c.id: c for c in registry() if c.topic == "stochastic-pg"}
