@@ -46,7 +46,7 @@ def _assert_unbiased(est: E.GradientEstimate, exact: np.ndarray, z: float):
     assert np.all(dev <= z * est.se + 1e-12), (dev / np.maximum(est.se, 1e-300)).max()
 
 
-@settings(max_examples=8)
+@settings(max_examples=6)
 @given(instances())
 def test_on_policy_estimators_unbiased(case):
     m, theta, ev, seed = case
@@ -96,7 +96,7 @@ def _max_z(est, exact):
 def test_biased_controls_exceed_6_se():
     m, theta, ev, g = _fixed_case()
     pi = probs(theta)
-    n = 40_000
+    n = 15_000  # biases here are 60-200 SE at this n (measured), far above the 6 SE requirement
     # (a) truncated horizon H = 3: estimates the gradient of the 3-step objective
     ro = sample_trajectories(m, pi, n, horizon="fixed", length=3, seed=1)
     assert _max_z(E.estimate_gradient(ro, theta), g) > 6

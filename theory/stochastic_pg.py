@@ -70,8 +70,8 @@ def _sa_transition(mdp, pi):
 )
 def npg_igt_harpg_rates(budget, rng):
     orc = E.GaussianBanditOracle(np.array([1.0, -1.0]), sigma=1.0)
-    R = budget.pick(30, 300)
-    T = budget.pick(2000, 20000)
+    R = budget.pick(20, 300)
+    T = budget.pick(1500, 20000)
     specs = [("pg", 3.0, dict(alpha=0.1, batch=1, decay=True)), ("igt", 2.5, dict(gamma0=1.0)),
              ("harpg", 2.0, dict(gamma0=1.0))]
     k = np.unique(np.geomspace(1, T, 30).astype(int))
@@ -167,7 +167,7 @@ def gae_lambda(budget, rng):
     g = policy_gradient(mdp, theta)
     lams = np.array([0.0, 0.5, 0.9, 0.97, 1.0])
     # (a) identity
-    ro = sample_trajectories(mdp, pi, 20, horizon="fixed", length=12, seed=_seed(rng))
+    ro = sample_trajectories(mdp, pi, budget.pick(6, 20), horizon="fixed", length=12, seed=_seed(rng))
     ident = 0.0
     for i in range(ro.n):
         r, vs = ro.rewards[i], ev.v[ro.states[i]]
@@ -175,7 +175,7 @@ def gae_lambda(budget, rng):
             a = E.gae(r, vs, np.full(12, mdp.gamma), lam)
             ident = max(ident, float(np.max(np.abs(a - (_lambda_return_nstep(r, vs, mdp.gamma, lam) - vs[:-1])))))
     # (b) + (c) on one batch (common random numbers across lambda)
-    n = budget.pick(12_000, 200_000)
+    n = budget.pick(8_000, 200_000)
     ro = sample_trajectories(mdp, pi, n, seed=_seed(rng))
     v_hat = ev.v + rng.normal(size=6)
     z = _z_bonferroni(2 * lams.size * g.size)
@@ -407,7 +407,7 @@ def meta_hessian_bias(budget, rng):
     h = 1e-5
     H = np.column_stack([(policy_gradient(mdp, (theta + h * e).reshape(3, 2))
                           - policy_gradient(mdp, (theta - h * e).reshape(3, 2))).ravel() / (2 * h) for e in np.eye(d)])
-    n = budget.pick(10_000, 300_000)
+    n = budget.pick(10_000, 200_000)
     tau = orc.sample(theta, n, _seed(rng))
     full = np.stack([orc.hvp(tau, theta, e) for e in np.eye(d)], axis=2)  # (n, d, d): columns B e_j
     g = orc.grads(tau, theta)
@@ -975,7 +975,7 @@ def _lq_value(k, a=0.9, b=0.5, q=1.0, r=0.1, sigma=0.5, sigma_w=0.3, sigma0=1.0,
 def pg_theorem_lq_gaussian(budget, rng):
     a, b, q, r, sigma, sigma_w, gamma = 0.9, 0.5, 1.0, 0.1, 0.5, 0.3, 0.9
     ks = np.array([-1.2, -0.6, 0.0])
-    n = budget.pick(10_000, 400_000)
+    n = budget.pick(10_000, 150_000)
     zq = _z_bonferroni(ks.size)
     exact, mc, se = [], [], []
     for k in ks:
