@@ -73,8 +73,8 @@ class VRState:
 
 def init(theta0, replicas: int | None = None) -> VRState:
     """State at ``theta0`` (flattened); ``replicas=R`` stacks R independent copies ``(R, dim)``
-    for oracles that accept a leading replica axis (:class:`GaussianBanditOracle`; methods
-    pg, igt, harpg, storm, svrpg-free ones)."""
+    for oracles that accept a leading replica axis (:class:`GaussianBanditOracle`) and methods without
+    per-run branching (pg, storm, igt, harpg)."""
     th = np.asarray(theta0, dtype=np.float64).reshape(-1).copy()
     if replicas is not None:
         th = np.repeat(th[None, :], int(replicas), axis=0)
