@@ -1,0 +1,325 @@
+r"""Batched trajectory sampling from a :class:`~mdpgrad.TabularMDP` under a stationary policy.
+
+Three horizon rules (``horizon=``):
+
+* ``"fixed"``: every trajectory runs ``H`` steps (``length=H``). The discounted return
+  :math:`\sum_{t<H}\gamma^t r_t` estimates the truncated value, biased by at most
+  :math:`\gamma^H r_{\max}/(1-\gamma)`.
+* ``"geometric"``: the length is :math:`L \sim \mathrm{Geom}(1-\gamma)` on :math:`\{1, 2, \dots\}`
+  (:math:`P(L > t) = \gamma^t`), drawn independently of the path. Then the *undiscounted*
+  sum :math:`\sum_{t<L} r_t` is an unbiased estimate of :math:`V^\pi(\rho)`, since
+  :math:`\mathbb{E}\sum_{t<L} r_t = \sum_t P(L>t)\,\mathbb{E}r_t = \sum_t\gamma^t\mathbb{E} r_t`
+  (the random-horizon trick; Paternain et al. 2020, Zhang et al. 2020 "Global convergence
+  of policy gradient methods to (almost) locally optimal policies").
+* ``"absorbing"``: run until the trajectory enters an absorbing state (``absorbing=`` mask,
+  default: states whose every action loops to itself with zero reward), capped at
+  ``length`` steps (``truncated`` counts the capped ones).
+
+Arrays come back padded to the longest trajectory: ``states[N, Lmax+1]`` (the state after
+the last action included, for bootstrapping), ``actions[N, Lmax]``, ``rewards[N, Lmax]``
+(the expected reward ``r[s, a]``), ``lengths[N]``; padding is ``-1`` / ``0.0``.
+
+Reproducibility: one integer seed -> :class:`numpy.random.SeedSequence` -> one 64-bit seed
+per trajectory -> a SplitMix64 stream per trajectory inside the kernel (see
+:mod:`mdpgrad.kernels.rollouts`). Results are identical for any thread count and between
+the ``numpy`` reference and the ``numba`` kernel (tested bit for bit).
+
+Log-linear policies :math:`\pi(a|s)\propto\exp\phi(s,a)^\top\theta` are sampled through
+:func:`rollouts_loglinear` (the policy is stationary, so its table is computed once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import as_float_array, check_positive_int
+from .backend import get_backend
+from .errors import InvalidInputError
+from .exact import check_policy
+from .mdp import as_mdp
+
+__all__ = ["Rollouts", "sample_trajectories", "sample_returns", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
+           "prepare_sampler", "geometric_lengths"]
+
+HORIZONS = ("fixed", "geometric", "absorbing")
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@dataclass(frozen=True, eq=False)
+class Rollouts:
+    """A batch of trajectories (padded arrays, see module docstring).
+
+    ``horizon`` and ``gamma`` record how they were drawn: estimators discount with
+    :math:`\\gamma^t` for ``"fixed"``/``"absorbing"`` and not at all for ``"geometric"``
+    (the random length already discounts).
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    lengths: np.ndarray
+    horizon: str
+    gamma: float
+    truncated: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.lengths.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.lengths.sum())
+
+    @property
+    def mask(self) -> np.ndarray:
+        """``mask[i, t] = t < lengths[i]`` (valid steps)."""
+        return np.arange(self.actions.shape[1])[None, :] < self.lengths[:, None]
+
+    @property
+    def discount(self) -> np.ndarray:
+        r"""Per-step weight ``d[t]``: :math:`\gamma^t` (fixed/absorbing) or 1 (geometric)."""
+        T = self.actions.shape[1]
+        if self.horizon == "geometric":
+            return np.ones(T)
+        return self.gamma ** np.arange(T)
+
+    def returns(self) -> np.ndarray:
+        """Per-trajectory return ``sum_t d[t] r_t`` (an estimate of V(rho); see module docstring)."""
+        return self.rewards @ self.discount
+
+
+def _splitmix_next(x: np.ndarray):
+    """One SplitMix64 step on a uint64 array; returns (new state, uniforms in [0, 1))."""
+    x = x + _GOLDEN
+    z = x.copy()
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return x, (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
+    """``n`` independent 64-bit seeds derived from ``seed`` (an int or SeedSequence) via
+    ``SeedSequence(seed).spawn``-style keys: seed ``i`` depends only on ``(seed, key, i)``."""
+    if isinstance(seed, np.random.Generator):
+        raise InvalidInputError("seed: pass an int or SeedSequence (a Generator's stream depends on its history); "
+                                "e.g. seed=int(rng.integers(2**63)).")
+    if isinstance(seed, np.random.SeedSequence):
+        entropy = seed.entropy
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        entropy = int(seed)
+    else:
+        raise InvalidInputError(f"seed = {seed!r}: expected an int or numpy.random.SeedSequence.")
+    ss = np.random.SeedSequence(entropy, spawn_key=(int(key),))
+    return ss.generate_state(n, dtype=np.uint64)
+
+
+def geometric_lengths(seeds: np.ndarray, gamma: float) -> np.ndarray:
+    r"""``L = 1 + floor(log(1-u) / log(gamma))`` ~ Geom(1-gamma) on {1, 2, ...}, one uniform
+    per trajectory from its own stream (so lengths are independent of the paths)."""
+    _, u = _splitmix_next(np.asarray(seeds, dtype=np.uint64))
+    if gamma <= 0.0:
+        return np.ones(u.shape, dtype=np.int64)
+    return 1 + np.floor(np.log1p(-u) / np.log(gamma)).astype(np.int64)
+
+
+def _cum_rows(p: np.ndarray) -> np.ndarray:
+    c = np.cumsum(p, axis=-1)
+    # rows sum to 1 within 1e-8; the last positive entry's cumulative value is set to 2 so
+    # u in [0, 1) always lands in the row (round-off mass goes to the last outcome).
+    last = p.shape[-1] - 1 - np.argmax(p[..., ::-1] > 0, axis=-1)
+    ar = np.arange(p.shape[-1])
+    c = np.where(ar >= last[..., None], 2.0, c)
+    return c
+
+
+@dataclass(frozen=True, eq=False)
+class _Sampler:
+    rho_cum: np.ndarray
+    pi_cum: np.ndarray
+    ptr: np.ndarray
+    idx: np.ndarray
+    cum: np.ndarray
+    dense_cum: np.ndarray
+    r: np.ndarray
+    absorbing: np.ndarray
+    gamma: float
+
+
+def prepare_sampler(mdp, pi, *, absorbing=None) -> _Sampler:
+    """Precompute the cumulative rows (policy dense, transitions CSR over non-zeros)."""
+    m = as_mdp(mdp)
+    S, A = m.shape
+    pi = check_policy(pi, S, A)
+    P = np.asarray(m.P)
+    dense = _cum_rows(P)
+    nz = P > 0
+    counts = nz.reshape(S * A, S).sum(1)
+    ptr = np.zeros(S * A + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(counts)
+    idx = np.nonzero(nz.reshape(S * A, S))[1].astype(np.int64)
+    cum = dense.reshape(S * A, S)[nz.reshape(S * A, S)]
+    if absorbing is None:
+        loops = np.all(P[np.arange(S), :, np.arange(S)] == 1.0, axis=1)
+        absorbing = loops & np.all(np.asarray(m.r) == 0.0, axis=1)
+    else:
+        absorbing = np.asarray(absorbing, dtype=bool)
+        if absorbing.shape != (S,):
+            raise InvalidInputError(f"absorbing: expected a boolean mask of shape ({S},), got {absorbing.shape}.")
+    return _Sampler(_cum_rows(np.asarray(m.rho)), _cum_rows(pi), ptr, idx, np.ascontiguousarray(cum), dense,
+                    np.ascontiguousarray(m.r), absorbing, float(m.gamma))
+
+
+def _rollout_numpy(smp: _Sampler, seeds, lengths, start, use_abs, states, actions, rewards, out_len):
+    """Vectorized NumPy reference: the same streams and draw order as the Numba kernel."""
+    N = seeds.shape[0]
+    x = seeds.copy()
+    s = start.copy()
+    need = s < 0
+    x2, u = _splitmix_next(x)
+    x = np.where(need, x2, x)
+    s = np.where(need, np.sum(u[:, None] >= smp.rho_cum[None, :], axis=1), s)
+    alive = np.ones(N, dtype=bool)
+    t = 0
+    rows = np.arange(N)
+    Lmax = int(lengths.max()) if N else 0
+    while t < Lmax:
+        alive &= t < lengths
+        if use_abs:
+            alive &= ~smp.absorbing[s]
+        if not alive.any():
+            break
+        states[alive, t] = s[alive]
+        x, u = _splitmix_next(x)
+        a = np.sum(u[:, None] >= smp.pi_cum[s], axis=1)
+        actions[alive, t] = a[alive]
+        rewards[alive, t] = smp.r[s, a][alive]
+        x, u = _splitmix_next(x)
+        s_next = np.sum(u[:, None] >= smp.dense_cum[s, a], axis=1)
+        s = np.where(alive, s_next, s)
+        out_len[alive] += 1
+        t += 1
+    states[rows, out_len] = s
+
+
+def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: int | None = None,
+                        seed=0, start_states=None, absorbing=None, backend="numba",
+                        lengths=None) -> Rollouts:
+    """Sample ``n`` trajectories of ``mdp`` under the stationary policy ``pi[s, a]``.
+
+    Parameters
+    ----------
+    horizon : ``"fixed"`` (``length`` steps), ``"geometric"`` (Geom(1-gamma) lengths; ``length``
+        optionally caps them), or ``"absorbing"`` (until an absorbing state, at most ``length``).
+    seed : int or SeedSequence; per-trajectory streams are derived from it (module docstring).
+    start_states : optional int array (n,) of initial states (else drawn from ``rho``).
+    absorbing : optional boolean mask (S,) for ``"absorbing"``.
+    backend : ``"numba"`` (default) or ``"numpy"`` (reference; identical output).
+    lengths : optional int array (n,) of per-trajectory lengths (overrides ``horizon``'s rule;
+        the returned ``horizon`` is still used for discounting).
+    """
+    m = as_mdp(mdp)
+    n = check_positive_int(n, "n")
+    if horizon not in HORIZONS:
+        raise InvalidInputError(f"horizon = {horizon!r} is not known; choose one of {HORIZONS}.")
+    bk = get_backend(backend)
+    if bk.name not in ("numpy", "numba"):
+        raise InvalidInputError(f"backend = {bk.name!r}: rollouts run on 'numpy' or 'numba' (CPU).")
+    smp = prepare_sampler(m, pi, absorbing=absorbing)
+    seeds = trajectory_seeds(seed, n, key=0)
+    truncated = 0
+    if lengths is not None:
+        L = np.asarray(lengths, dtype=np.int64)
+        if L.shape != (n,) or (L < 0).any():
+            raise InvalidInputError(f"lengths: expected n = {n} non-negative integers, got shape {L.shape}.")
+    elif horizon == "fixed":
+        if length is None:
+            raise InvalidInputError("length: horizon='fixed' needs length=H (the number of steps).")
+        L = np.full(n, check_positive_int(length, "length"), dtype=np.int64)
+    elif horizon == "geometric":
+        L = geometric_lengths(trajectory_seeds(seed, n, key=1), m.gamma)
+        if length is not None:
+            cap = check_positive_int(length, "length")
+            truncated = int((L > cap).sum())
+            L = np.minimum(L, cap)
+    else:
+        if length is None:
+            raise InvalidInputError("length: horizon='absorbing' needs a step cap length=.")
+        L = np.full(n, check_positive_int(length, "length"), dtype=np.int64)
+    if start_states is None:
+        start = np.full(n, -1, dtype=np.int64)
+    else:
+        start = np.asarray(start_states, dtype=np.int64)
+        if start.shape != (n,) or (start >= m.n_states).any() or (start < -1).any():
+            raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
+    use_abs = horizon == "absorbing"
+    out_len = np.zeros(n, dtype=np.int64)
+    if bk.name == "numba":
+        from .kernels.rollouts import rollout_count_kernel, rollout_kernel
+
+        if use_abs:  # first pass (same streams, nothing stored) to size the arrays exactly
+            rollout_count_kernel(seeds, L, start, smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx, smp.cum, smp.r,
+                                 smp.absorbing, use_abs, out_len, np.empty(n))
+            L = np.minimum(L, out_len)
+        Lmax = int(L.max())
+        states = np.empty((n, Lmax + 1), dtype=np.int32)
+        actions = np.empty((n, Lmax), dtype=np.int32)
+        rewards = np.empty((n, Lmax))
+        rollout_kernel(seeds, L, start, smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx, smp.cum, smp.r,
+                       smp.absorbing, use_abs, states, actions, rewards, out_len)
+    else:
+        Lmax = int(L.max())
+        states = np.full((n, Lmax + 1), -1, dtype=np.int32)
+        actions = np.full((n, Lmax), -1, dtype=np.int32)
+        rewards = np.zeros((n, Lmax))
+        _rollout_numpy(smp, seeds, L, start, use_abs, states, actions, rewards, out_len)
+    if use_abs:
+        truncated = int(np.sum((out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]))
+        Lmax2 = int(out_len.max())
+        states, actions, rewards = states[:, :Lmax2 + 1], actions[:, :Lmax2], rewards[:, :Lmax2]
+    return Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+
+
+def rollouts_loglinear(mdp, theta, phi, n: int, **kwargs) -> Rollouts:
+    r"""Trajectories under the log-linear policy :math:`\pi(a|s)\propto\exp\phi(s,a)^\top\theta`
+    (``phi[s, a, d]``, ``theta[d]``); keyword arguments as :func:`sample_trajectories`."""
+    from .policies import probs
+
+    phi = as_float_array(phi, "phi", ndim=3)
+    return sample_trajectories(mdp, probs(theta, "loglinear", phi=phi), n, **kwargs)
+
+
+def sample_returns(mdp, pi, n: int, *, horizon: str = "geometric", length: int | None = None, seed=0,
+                   absorbing=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-trajectory undiscounted returns and lengths, without storing paths (Numba kernel).
+
+    Same streams as :func:`sample_trajectories` (same ``seed`` gives the same trajectories), so
+    ``returns`` equals ``sample_trajectories(...).rewards.sum(1)``. With ``horizon="geometric"``
+    the mean return is an unbiased estimate of ``V(rho)``; memory is O(n).
+    """
+    from .kernels.rollouts import rollout_count_kernel
+
+    m = as_mdp(mdp)
+    n = check_positive_int(n, "n")
+    if horizon not in HORIZONS:
+        raise InvalidInputError(f"horizon = {horizon!r} is not known; choose one of {HORIZONS}.")
+    smp = prepare_sampler(m, pi, absorbing=absorbing)
+    seeds = trajectory_seeds(seed, n, key=0)
+    if horizon == "geometric":
+        L = geometric_lengths(trajectory_seeds(seed, n, key=1), m.gamma)
+        if length is not None:
+            L = np.minimum(L, check_positive_int(length, "length"))
+    else:
+        if length is None:
+            raise InvalidInputError(f"length: horizon={horizon!r} needs length= (steps or step cap).")
+        L = np.full(n, check_positive_int(length, "length"), dtype=np.int64)
+    out_len = np.zeros(n, dtype=np.int64)
+    ret = np.zeros(n)
+    rollout_count_kernel(seeds, L, np.full(n, -1, dtype=np.int64), smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx,
+                         smp.cum, smp.r, smp.absorbing, horizon == "absorbing", out_len, ret)
+    return ret, out_len

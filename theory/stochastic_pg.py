@@ -1,0 +1,1009 @@
+"""Stochastic policy-gradient claims: estimator bias and variance, baselines, GAE, PPO's surrogate,
+pathwise vs score-function gradients, Hessian estimates, sampling error, and sample complexity.
+
+Every check uses fixed seeds (from the claims engine), states its instance, derives its
+tolerances (standard errors with a Bonferroni correction where many coordinates are tested),
+and returns a figure with the measured series and the predicted one overlaid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.optimize
+import scipy.stats
+
+from mdpgrad import envs, evaluate, policy_gradient, probs, solve
+from mdpgrad import estimators as E
+from mdpgrad.claims import Verdict, claim, holds_if
+from mdpgrad.plotting import new_figure
+from mdpgrad.rates import compare_exponent, fit_power_law
+from mdpgrad.rollouts import sample_trajectories
+
+TOPIC = "stochastic-pg"
+
+
+def _seed(rng) -> int:
+    return int(rng.integers(2**31))
+
+
+def _z_bonferroni(n_tests: int, family_alpha: float = 1e-3) -> float:
+    """Two-sided normal quantile at family level ``family_alpha`` over ``n_tests``, never below 4."""
+    return max(4.0, float(scipy.stats.norm.ppf(1 - family_alpha / (2 * n_tests))))
+
+
+def _combine(*verdicts: str) -> str:
+    if "violated" in verdicts:
+        return "violated"
+    if "inconclusive" in verdicts or "error" in verdicts:
+        return "inconclusive"
+    return "holds"
+
+
+def _sa_transition(mdp, pi):
+    """``M[(s,a), (s',a')] = P(s'|s,a) pi(a'|s')``."""
+    S, A = mdp.shape
+    return (mdp.P[:, :, :, None] * pi[None, None, :, :]).reshape(S * A, S * A)
+
+
+# ----------------------------------------------------------------------------- npg-igt-harpg-rates
+@claim(
+    id="npg-igt-harpg-rates",
+    paper="Stochastic Policy Gradient Methods: Improved Sample Complexity for Fisher-non-degenerate Policies",
+    topic=TOPIC,
+    statement="For Fisher-non-degenerate policies, vanilla stochastic PG finds an eps-optimal policy with "
+    "O(eps^-3) trajectories, N-PG-IGT with O(eps^-2.5) and (N)-HARPG with O(eps^-2), each sampling at most "
+    "two trajectories per iteration.",
+    bound="epsilon**(-p)",
+    assumptions=("Fisher-non-degenerate policy (F >= mu_F I)", "bounded score and rewards (in expectation)",
+                 "relaxed weak gradient domination (compatible function approximation error eps_bias = 0 here)"),
+    instance="Gaussian policy a ~ N(theta, I_2) on the concave continuous-action bandit R(a) = -||a - c||^2, "
+    "c = (1, -1): F = I (non-degenerate), J* - J(theta) = ||theta - c||^2; theta_0 = 0; replicas averaged",
+    notes="Measured quantity: the mean gap E[J* - J(theta_t)] over independent replicas against the number of "
+    "trajectories n used; if E gap ~ n^s then samples-to-eps ~ eps^(1/s), so the samples exponent is p = -1/s. "
+    "One-sided check (the rates are O(.) upper bounds): the fitted slope's CI must not lie above -1/(p+0.3) "
+    "(the catalogue's 0.3 tolerance). Schedules: vanilla SPG alpha_t = 0.1 * 2/(t+2), batch 1; N-PG-IGT "
+    "eta_t = (2/(t+2))^(4/5), gamma_t = 2/(t+2); N-HARPG eta_t = 2/(t+2), gamma_t = 2/(t+2) (the papers' "
+    "exponents, our constants). The instance is benign (strongly concave J), so every method beats its "
+    "worst-case rate and the *improvement* between the exponents is not resolvable here: the measured "
+    "exponents are reported, the upper bounds are what pass/fail.",
+    priority="A",
+)
+def npg_igt_harpg_rates(budget, rng):
+    orc = E.GaussianBanditOracle(np.array([1.0, -1.0]), sigma=1.0)
+    R = budget.pick(20, 300)
+    T = budget.pick(1500, 20000)
+    specs = [("pg", 3.0, dict(alpha=0.1, batch=1, decay=True)), ("igt", 2.5, dict(gamma0=1.0)),
+             ("harpg", 2.0, dict(gamma0=1.0))]
+    k = np.unique(np.geomspace(1, T, 30).astype(int))
+    fig, ax = new_figure()
+    verdicts, measured, cis, data = [], {}, {}, {}
+    per_iter_ok = True
+    for name, p_pred, hp in specs:
+        tr = E.run(name, orc, np.zeros(2), T, seed=_seed(rng), replicas=R, **hp)
+        per_iter_ok &= bool(np.all(np.diff(tr.samples) <= 2))
+        n, gap = tr.samples[k], tr.gap[k].mean(axis=1)
+        fit = fit_power_law(n, gap)
+        v = compare_exponent(fit, -1.0 / (p_pred + 0.3), sided="upper")
+        verdicts.append(v)
+        p_hat = -1.0 / fit.slope if fit is not None and fit.slope < 0 else np.inf
+        measured[name] = p_hat
+        cis[name] = (-1.0 / fit.ci[0], -1.0 / fit.ci[1]) if fit is not None and fit.ci[1] < 0 else (np.nan, np.nan)
+        data[f"samples_{name}"], data[f"gap_{name}"] = n, gap
+        ax.plot(n, gap, label=f"{name}: p = {p_hat:.2f} (predicted <= {p_pred})")
+        ax.plot(n, gap[-1] * (n / n[-1]) ** (-1.0 / p_pred), ":", color=ax.lines[-1].get_color(), lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("trajectories")
+    ax.set_ylabel("mean J* - J")
+    ax.set_title("Gaussian-policy bandit: dotted = predicted worst-case slope -1/p", fontsize=8)
+    ax.legend(fontsize=7)
+    verdict = _combine(*verdicts) if per_iter_ok else "violated"
+    order = sorted(measured, key=measured.get)
+    details = ("samples exponents p (= -1/slope of mean gap vs trajectories): "
+               + ", ".join(f"{m}: {measured[m]:.2f} CI [{cis[m][0]:.2f}, {cis[m][1]:.2f}]" for m in measured)
+               + f"; predicted upper bounds 3 / 2.5 / 2 (+0.3). Ordering by measured p: {order}. "
+               f"<= 2 trajectories per iteration: {per_iter_ok}. All exponents are far below the worst-case "
+               "bounds on this strongly concave instance, so the paper's improvement is not resolved here.")
+    return Verdict(predicted={"pg": 3.0, "igt": 2.5, "harpg": 2.0}, measured=measured, verdict=verdict,
+                   ci=cis["harpg"], details=details, data=data, figure=fig)
+
+
+# ----------------------------------------------------------------------------- gae-lambda
+def _gae_expected_gradient(mdp, theta, v_hat, lam):
+    r"""Exact expectation of the geometric-horizon GAE policy-gradient estimator with values ``v_hat``.
+
+    With termination discounts (:func:`mdpgrad.estimators.advantages.batch_discounts`),
+    :math:`\mathbb{E}[\hat A_t|s_t,a_t] = \bar A_\lambda = (I - \lambda\gamma M)^{-1}\bar\delta`,
+    :math:`\bar\delta(s,a) = r + \gamma P\hat v - \hat v(s)`, ``M`` the (s,a)->(s',a') kernel; and
+    :math:`\mathbb{E}\sum_{t<L}f(s_t,a_t) = \frac{1}{1-\gamma}\mathbb{E}_{d^\pi}f`, so the softmax
+    gradient is :math:`\frac{d(s)}{1-\gamma}\pi(a|s)(\bar A_\lambda(s,a) - \sum_b\pi(b|s)\bar A_\lambda(s,b))`.
+    """
+    pi = probs(theta)
+    S, A = mdp.shape
+    ev = evaluate(mdp, pi)
+    dbar = (mdp.r + mdp.gamma * mdp.P @ v_hat - v_hat[:, None]).reshape(-1)
+    Abar = np.linalg.solve(np.eye(S * A) - lam * mdp.gamma * _sa_transition(mdp, pi), dbar).reshape(S, A)
+    return ev.occupancy[:, None] / (1 - mdp.gamma) * pi * (Abar - np.sum(pi * Abar, axis=1, keepdims=True))
+
+
+def _lambda_return_nstep(r, v, gamma, lam):
+    """Independent definition: G^lambda_t = (1-lam) sum_n lam^(n-1) G^(n)_t + lam^(T-t-1) G^(T-t)_t."""
+    T = r.shape[0]
+    out = np.empty(T)
+    for t in range(T):
+        def G(n, t=t):
+            return sum(gamma**k * r[t + k] for k in range(n)) + gamma**n * v[t + n]
+        out[t] = (1 - lam) * sum(lam ** (n - 1) * G(n) for n in range(1, T - t)) + lam ** (T - t - 1) * G(T - t)
+    return out
+
+
+@claim(
+    id="gae-lambda",
+    paper="High-Dimensional Continuous Control Using Generalized Advantage Estimation",
+    topic=TOPIC,
+    statement="GAE(gamma, lambda) = sum_l (gamma lambda)^l delta_{t+l} is the lambda-return minus V; with the "
+    "exact V it is unbiased for A^pi for every lambda; with approximate values lambda trades bias (zero at "
+    "lambda = 1) for variance.",
+    bound="0",
+    assumptions=("tabular MDP, softmax policy", "geometric random horizon (termination discounts)"),
+    instance="Garnet(6, 3, 3), gamma = 0.9, theta ~ N(0, 1); V_hat = V + N(0, 1) per state; "
+    "lambda in {0, 0.5, 0.9, 0.97, 1}",
+    notes="(a) identity on sampled paths vs the n-step definition of the lambda-return (1e-10); (b) exact V: "
+    "the MC gradient is within z SE of the exact gradient for every lambda (Bonferroni over 5 x 18 "
+    "coordinates); (c) the exact expected GAE gradient with V_hat (derived in _gae_expected_gradient and "
+    "validated against the MC means) has bias norm non-increasing in lambda and zero at lambda = 1; the MC "
+    "total variance at every lambda < 1 is at most that at lambda = 1 (within 3 SE). Catalogue corrections: "
+    "the catalogue asks for variance monotone in lambda; that is not implied by the paper and fails here "
+    "(with noisy values the TD(0) estimate carries the value noise, so lambda = 0 can have more variance "
+    "than lambda = 0.5; reported in details, not pass/fail). lambda = 1 is unbiased for any V only when the random horizon terminates the trajectory "
+    "(no bootstrap); with a discounted bootstrap at a random cut, lambda = 1 is biased unless V is exact.",
+    priority="A",
+)
+def gae_lambda(budget, rng):
+    mdp = envs.garnet(6, 3, 3, gamma=0.9, seed=_seed(rng))
+    theta = rng.normal(size=(6, 3))
+    pi = probs(theta)
+    ev = evaluate(mdp, pi)
+    g = policy_gradient(mdp, theta)
+    lams = np.array([0.0, 0.5, 0.9, 0.97, 1.0])
+    # (a) identity
+    ro = sample_trajectories(mdp, pi, budget.pick(6, 20), horizon="fixed", length=12, seed=_seed(rng))
+    ident = 0.0
+    for i in range(ro.n):
+        r, vs = ro.rewards[i], ev.v[ro.states[i]]
+        for lam in (0.0, 0.7, 1.0):
+            a = E.gae(r, vs, np.full(12, mdp.gamma), lam)
+            ident = max(ident, float(np.max(np.abs(a - (_lambda_return_nstep(r, vs, mdp.gamma, lam) - vs[:-1])))))
+    # (b) + (c) on one batch (common random numbers across lambda)
+    n = budget.pick(8_000, 200_000)
+    ro = sample_trajectories(mdp, pi, n, seed=_seed(rng))
+    v_hat = ev.v + rng.normal(size=6)
+    z = _z_bonferroni(2 * lams.size * g.size)
+    worst_b, worst_c = 0.0, 0.0
+    bias_exact, var_mc, var_se = [], [], []
+    for lam in lams:
+        est = E.estimate_gradient(ro, theta, estimator="gae", values=ev.v, lambda_=lam)
+        worst_b = max(worst_b, float(np.max(np.abs(est.mean - g) / np.maximum(est.se, 1e-300))))
+        samples = E.per_trajectory_gradients(ro, theta, estimator="gae", values=v_hat, lambda_=lam).reshape(n, -1)
+        mean_hat = samples.mean(0)
+        se = samples.std(0, ddof=1) / np.sqrt(n)
+        expected = _gae_expected_gradient(mdp, theta, v_hat, lam).reshape(-1)
+        worst_c = max(worst_c, float(np.max(np.abs(mean_hat - expected) / np.maximum(se, 1e-300))))
+        bias_exact.append(float(np.linalg.norm(expected - g.reshape(-1))))
+        tot = np.sum((samples - mean_hat) ** 2, axis=1)
+        var_mc.append(float(tot.mean()))
+        var_se.append(float(tot.std() / np.sqrt(n)))
+    bias_exact, var_mc, var_se = map(np.asarray, (bias_exact, var_mc, var_se))
+    ok_a = ident <= 1e-10
+    ok_b = worst_b <= z
+    ok_c = worst_c <= z and bias_exact[-1] <= 1e-10 * max(1.0, np.linalg.norm(g)) and bool(
+        np.all(np.diff(bias_exact) <= 1e-12))
+    # the paper's trade-off: value functions reduce variance relative to the MC estimate (lambda = 1)
+    ok_var = bool(np.all(var_mc[:-1] <= var_mc[-1] + 3 * np.hypot(var_se[:-1], var_se[-1])))
+    monotone = bool(np.all(np.diff(var_mc) >= -3 * np.hypot(var_se[1:], var_se[:-1])))
+    fig, ax = new_figure()
+    ax.plot(lams, bias_exact, "o-", label="||E g_hat - grad J|| (exact, V_hat)")
+    ax2 = ax.twinx()
+    ax2.errorbar(lams, var_mc, yerr=2 * var_se, fmt="s--", color="C1", label="total variance (MC)")
+    ax.set_xlabel("lambda")
+    ax.set_ylabel("bias norm")
+    ax2.set_ylabel("variance")
+    ax.set_title("GAE with noisy values: bias falls to 0 at lambda = 1, variance rises", fontsize=8)
+    ax.legend(fontsize=7, loc="upper center")
+    ax2.legend(fontsize=7, loc="center right")
+    verdict = holds_if(ok_a and ok_b and ok_c and ok_var)
+    details = (f"(a) identity max error {ident:.2e} (<= 1e-10); (b) exact V: max |mean - grad|/SE = {worst_b:.2f} "
+               f"(<= {z:.2f}); (c) MC vs exact expected GAE gradient with V_hat: max {worst_c:.2f} SE; bias "
+               f"norms {np.round(bias_exact, 4).tolist()}; variances {np.round(var_mc, 3).tolist()} "
+               f"(every lambda < 1 below lambda = 1 within 3 SE: {ok_var}; monotone in lambda within 3 SE: {monotone})")
+    return Verdict(predicted="bias decreasing to 0 at lambda=1, variance increasing", measured={
+        "identity_error": ident, "bias_norm": bias_exact.tolist(), "variance": var_mc.tolist()}, verdict=verdict,
+        details=details, data={"lambda": lams, "bias_norm": bias_exact, "variance": var_mc, "variance_se": var_se},
+        figure=fig)
+
+
+# ----------------------------------------------------------------------------- oblr-optimal-baseline
+@claim(
+    id="oblr-optimal-baseline",
+    paper="OBLR-PO: A Theoretical Framework for Stable Reinforcement Learning",
+    topic=TOPIC,
+    statement="REINFORCE with a scalar baseline b is unbiased for every b; its variance is quadratic in b and "
+    "minimized by the gradient-weighted baseline b* = E[||grad log pi||^2 R] / E[||grad log pi||^2], which in "
+    "general differs from E[R].",
+    bound="0",
+    assumptions=("softmax K-armed bandit with Bernoulli rewards", "exact enumeration over actions and outcomes"),
+    instance="K = 6 arms, theta ~ N(0, 1.5^2), success probabilities ~ U(0, 1)",
+    notes="(i) unbiased for b on a grid (1e-12); (ii) closed-form b* vs scipy's numeric argmin of the exact "
+    "variance (1e-8), b* != E[R] and Var(b*) <= Var(E[R]); (iii) Monte Carlo total variance at b* within 5% "
+    "of the exact expression (the relative SE of a variance estimate is sqrt((m4/s^4 - 1)/n), reported). "
+    "Not checked: the SNR-governed learning-rate schedule and the multi-prompt version.",
+    priority="A",
+)
+def oblr_optimal_baseline(budget, rng):
+    K = 6
+    theta = 1.5 * rng.normal(size=K)
+    p = rng.uniform(size=K)
+    pi = probs(theta[None, :])[0]
+    Z = np.eye(K) - pi[None, :]  # rows: score of each arm
+    z2 = np.sum(Z**2, axis=1)
+    grad = pi * (p - pi @ p)
+
+    def mean_est(b):
+        return np.sum(pi[:, None] * (p - b)[:, None] * Z, axis=0)
+
+    def total_var(b):
+        second = np.sum(pi * z2 * (p - 2 * b * p + b**2))  # E[(R-b)^2 | a] for Bernoulli R
+        return second - grad @ grad
+
+    unb = max(float(np.max(np.abs(mean_est(b) - grad))) for b in np.linspace(-2, 3, 11))
+    b_star = float(np.sum(pi * z2 * p) / np.sum(pi * z2))
+    num = scipy.optimize.minimize_scalar(total_var, bracket=(-1, 2), tol=1e-14).x
+    ER = float(pi @ p)
+    n = budget.pick(100_000, 2_000_000)
+    a = rng.choice(K, size=n, p=pi)
+    R = (rng.random(n) < p[a]).astype(float)
+    samples = (R - b_star)[:, None] * Z[a]
+    tot = np.sum((samples - samples.mean(0)) ** 2, axis=1)
+    var_mc = float(tot.mean())
+    rel_se = float(tot.std() / np.sqrt(n) / var_mc)
+    ok = (unb <= 1e-12 and abs(num - b_star) <= 1e-8 and abs(b_star - ER) > 1e-6
+          and total_var(b_star) <= total_var(ER) and abs(var_mc / total_var(b_star) - 1) <= 0.05)
+    bs = np.linspace(min(b_star, ER) - 1, max(b_star, ER) + 1, 200)
+    fig, ax = new_figure()
+    ax.plot(bs, [total_var(b) for b in bs], label="exact tr Var(b)")
+    ax.axvline(b_star, color="C3", ls="--", label=f"b* = {b_star:.3f}")
+    ax.axvline(ER, color="k", ls=":", label=f"E[R] = {ER:.3f}")
+    ax.plot([b_star], [var_mc], "o", color="C1", label="MC variance at b*")
+    ax.set_xlabel("baseline b")
+    ax.set_ylabel("total variance")
+    ax.legend(fontsize=7)
+    details = (f"unbiasedness error {unb:.1e}; b* = {b_star:.6f}, numeric argmin {num:.6f}; E[R] = {ER:.4f}; "
+               f"Var(b*) = {total_var(b_star):.4f} <= Var(E[R]) = {total_var(ER):.4f}; MC variance "
+               f"{var_mc:.4f} (relative SE {rel_se:.1e})")
+    return Verdict(predicted=b_star, measured=float(num), verdict=holds_if(ok), details=details,
+                   data={"b": bs, "variance": np.array([total_var(b) for b in bs]), "b_star": b_star, "E_R": ER},
+                   figure=fig)
+
+
+# ----------------------------------------------------------------------------- ppo-clip-surrogate
+def _bandit_rollouts(actions, rewards):
+    """A batch of one-step trajectories in a one-state problem, as :class:`~mdpgrad.rollouts.Rollouts`."""
+    from mdpgrad.rollouts import Rollouts
+
+    n = actions.shape[0]
+    return Rollouts(np.zeros((n, 2), dtype=np.int32), actions[:, None].astype(np.int32), rewards[:, None],
+                    np.ones(n, dtype=np.int64), "fixed", 0.0)
+
+
+def _ppo_surrogates(theta, theta_old, a, adv, eps):
+    pi, pi_old = probs(theta[None])[0], probs(theta_old[None])[0]
+    rho = pi[a] / pi_old[a]
+    cpi = rho * adv
+    clip = np.minimum(cpi, np.clip(rho, 1 - eps, 1 + eps) * adv)
+    return cpi.mean(), clip.mean(), rho
+
+
+def _ppo_grads(theta, theta_old, a, adv, eps):
+    """Analytic gradients of L^CPI and L^CLIP (softmax bandit): grad rho_i = rho_i (e_{a_i} - pi)."""
+    pi = probs(theta[None])[0]
+    _, _, rho = _ppo_surrogates(theta, theta_old, a, adv, eps)
+    dr = rho[:, None] * (np.eye(pi.size)[a] - pi[None, :])
+    g_cpi = (adv[:, None] * dr).mean(0)
+    active = ~(((adv > 0) & (rho > 1 + eps)) | ((adv < 0) & (rho < 1 - eps)))  # min picks the unclipped term
+    g_clip = (active[:, None] * adv[:, None] * dr).mean(0)
+    return g_cpi, g_clip
+
+
+@claim(
+    id="ppo-clip-surrogate",
+    paper="Proximal Policy Optimization Algorithms",
+    topic=TOPIC,
+    statement="At theta_old the gradients of the clipped surrogate L^CLIP and of L^CPI both equal the "
+    "policy-gradient estimate; L^CLIP <= L^CPI pointwise (a pessimistic bound); over several epochs of "
+    "minibatch reuse the clipped objective keeps the policy ratio near 1 while the unclipped one drifts.",
+    bound="0",
+    assumptions=("softmax K-armed bandit", "advantages R - mean(R) from a fixed batch", "eps = 0.2"),
+    instance="K = 5 arms, Bernoulli rewards, batch 512 from pi_old, 10 epochs of minibatch-64 gradient ascent "
+    "(step 2.0), 10 batches",
+    notes="(i) analytic grad L^CLIP = grad L^CPI = the library's score-function estimate at theta_old (1e-12) and "
+    "= central finite differences (1e-7); (ii) L^CLIP - L^CPI <= 1e-15 at 200 random theta; (iii) after 10 "
+    "epochs: J(theta_CLIP) >= J(theta_old) on every batch and the median of max|rho - 1| is smaller with "
+    "clipping than without (the control). The abstract gives no numbers; only these orderings are checked.",
+    priority="B",
+)
+def ppo_clip_surrogate(budget, rng):
+    K, n, eps = 5, 512, 0.2
+    p = rng.uniform(size=K)
+    worst_i, worst_fd, worst_ii = 0.0, 0.0, -np.inf
+    dev_clip, dev_cpi, improve = [], [], []
+    for _ in range(budget.pick(4, 10)):
+        th_old = rng.normal(size=K)
+        pi_old = probs(th_old[None])[0]
+        a = rng.choice(K, size=n, p=pi_old)
+        R = (rng.random(n) < p[a]).astype(float)
+        adv = R - R.mean()
+        g_cpi, g_clip = _ppo_grads(th_old, th_old, a, adv, eps)
+        pg = E.score_sum(_bandit_rollouts(a, R), adv[:, None], th_old[None], backend="numpy").mean(0)[0]
+        worst_i = max(worst_i, float(np.max(np.abs(g_cpi - pg))), float(np.max(np.abs(g_clip - pg))))
+        h = 1e-6
+        fd = np.array([(_ppo_surrogates(th_old + h * e, th_old, a, adv, eps)[1]
+                        - _ppo_surrogates(th_old - h * e, th_old, a, adv, eps)[1]) / (2 * h) for e in np.eye(K)])
+        worst_fd = max(worst_fd, float(np.max(np.abs(fd - g_clip))))
+        for _ in range(20):
+            th = th_old + rng.normal(scale=1.0, size=K)
+            cpi, clip, _ = _ppo_surrogates(th, th_old, a, adv, eps)
+            worst_ii = max(worst_ii, clip - cpi)
+        finals = {}
+        for kind in ("clip", "cpi"):
+            th = th_old.copy()
+            for _ in range(10):
+                for mb in np.array_split(rng.permutation(n), n // 64):
+                    g_c, g_l = _ppo_grads(th, th_old, a[mb], adv[mb], eps)
+                    th = th + 2.0 * (g_l if kind == "clip" else g_c)
+            finals[kind] = th
+            rho = probs(th[None])[0][a] / pi_old[a]
+            (dev_clip if kind == "clip" else dev_cpi).append(float(np.max(np.abs(rho - 1))))
+        improve.append(float(probs(finals["clip"][None])[0] @ p - pi_old @ p))
+    ok = (worst_i <= 1e-12 and worst_fd <= 1e-7 and worst_ii <= 1e-15 and min(improve) >= 0
+          and np.median(dev_clip) < np.median(dev_cpi))
+    fig, ax = new_figure()
+    ax.boxplot([dev_clip, dev_cpi], tick_labels=["L^CLIP", "L^CPI (control)"])
+    ax.axhline(eps, ls="--", color="k", lw=1, label="eps")
+    ax.set_ylabel("max_i |rho_i - 1| after 10 epochs")
+    ax.legend(fontsize=7)
+    details = (f"(i) max |grad - PG estimate| = {worst_i:.1e}, finite differences {worst_fd:.1e}; (ii) max "
+               f"L^CLIP - L^CPI = {worst_ii:.1e}; (iii) J improvement with clipping min {min(improve):.4f}, median "
+               f"max|rho-1| clip {np.median(dev_clip):.3f} vs unclipped {np.median(dev_cpi):.3f}")
+    return Verdict(predicted="grad identity, pessimism, ratio control", measured={
+        "grad_error": worst_i, "median_dev_clip": float(np.median(dev_clip)),
+        "median_dev_cpi": float(np.median(dev_cpi))}, verdict=holds_if(ok), details=details,
+        data={"dev_clip": np.array(dev_clip), "dev_cpi": np.array(dev_cpi), "improve": np.array(improve)},
+        figure=fig)
+
+
+# ----------------------------------------------------------------------------- meta-hessian-bias
+@claim(
+    id="meta-hessian-bias",
+    paper="Unifying Gradient Estimators for Meta-Reinforcement Learning via Off-Policy Evaluation",
+    topic=TOPIC,
+    statement="Differentiating a policy-gradient surrogate twice gives a biased Hessian estimate; the "
+    "estimator that keeps the score-product term, E[grad Phi grad log p^T + hess Phi], is unbiased.",
+    bound="0",
+    assumptions=("tabular MDP, softmax policy", "geometric random horizon (GPOMDP surrogate Phi)"),
+    instance="Garnet(3, 2, 2), gamma = 0.8, theta ~ N(0, 1); exact Hessian by central differences of the exact "
+    "gradient (h = 1e-5, error ~1e-9)",
+    notes="Naive: hess of Phi(tau, theta) = sum_t G_t log pi(a_t|s_t) with the samples held fixed (what double "
+    "autodiff of the surrogate returns). Unbiased (DiCE-type / OPE-derived): add grad Phi grad log p(tau)^T. "
+    "Interpolation family H_a = a grad Phi grad log p^T + hess Phi: bias^2 = (1-a)^2 ||E grad Phi grad log "
+    "p^T||^2, variance grows with a; both are reported. Pass: naive > 10 SE off on some coordinate, unbiased "
+    "within z SE (Bonferroni over the d^2 entries).",
+    priority="B",
+)
+def meta_hessian_bias(budget, rng):
+    mdp = envs.garnet(3, 2, 2, gamma=0.8, seed=_seed(rng))
+    orc = E.TabularOracle(mdp)
+    theta = rng.normal(size=6)
+    d = theta.size
+    h = 1e-5
+    H = np.column_stack([(policy_gradient(mdp, (theta + h * e).reshape(3, 2))
+                          - policy_gradient(mdp, (theta - h * e).reshape(3, 2))).ravel() / (2 * h) for e in np.eye(d)])
+    n = budget.pick(10_000, 200_000)
+    tau = orc.sample(theta, n, _seed(rng))
+    full = np.stack([orc.hvp(tau, theta, e) for e in np.eye(d)], axis=2)  # (n, d, d): columns B e_j
+    g = orc.grads(tau, theta)
+    z = E.score_sum(tau, tau.mask.astype(float), theta.reshape(3, 2)).reshape(n, -1)
+    prod = g[:, :, None] * z[:, None, :]
+    naive = full - prod
+    zq = _z_bonferroni(d * d)
+
+    def zmax(x):
+        # entries with zero sample variance (e.g. cross-state entries of the naive, block-diagonal
+        # estimate) are structural: they are reported separately, not divided by a zero SE
+        se = x.std(0, ddof=1) / np.sqrt(n)
+        live = se > 0
+        return float(np.max(np.abs(x.mean(0) - H)[live] / se[live]))
+
+    z_naive, z_full = zmax(naive), zmax(full)
+    alphas = np.linspace(0, 1, 11)
+    bias2 = [float(np.sum(((naive + a * prod).mean(0) - H) ** 2)) for a in alphas]
+    var = [float(np.sum((naive + a * prod).var(0, ddof=1))) for a in alphas]
+    fig, ax = new_figure()
+    ax.plot(alphas, bias2, "o-", label="bias^2 (MC mean vs exact Hessian)")
+    ax.plot(alphas, np.array(var) / n, "s--", label="variance of the mean (trace / n)")
+    ax.set_yscale("log")
+    ax.set_xlabel("a (weight of the score-product term)")
+    ax.legend(fontsize=7)
+    ok = z_naive > 10 and z_full <= zq
+    return Verdict(predicted={"naive_biased": "> 10 SE", "unbiased": f"<= {zq:.2f} SE"},
+                   measured={"naive_max_z": z_naive, "unbiased_max_z": z_full}, verdict=holds_if(ok),
+                   details=f"naive max |mean - H|/SE = {z_naive:.1f} (> 10: biased); score-product-corrected "
+                   f"{z_full:.2f} (<= {zq:.2f}); bias^2 at a=0: {bias2[0]:.3g}, at a=1: {bias2[-1]:.3g}",
+                   data={"a": alphas, "bias2": np.array(bias2), "variance": np.array(var)}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- tppo-egae-truncation
+@claim(
+    id="tppo-egae-truncation",
+    paper="Truncated Proximal Policy Optimization",
+    topic=TOPIC,
+    statement="GAE computed on a trajectory truncated after T steps and bootstrapped with a value function is "
+    "unbiased for A^pi when the value is exact; with an approximate value its deviation from full-trajectory "
+    "GAE at step t is (gamma lambda)^(T-t) E[A_full_T], and for lambda = 1 the bias beyond the baseline term "
+    "is at most gamma^(T-t) ||V_hat - V||_inf.",
+    bound="(discount*lam)**K",
+    assumptions=("tabular MDP, fixed policy", "truncation after K = T - t steps with bootstrap V_hat(s_T)"),
+    instance="Garnet(8, 2, 3), gamma = 0.95, lambda = 0.9; V_hat = V + N(0, 1) per state; K = 1..40",
+    notes="Derivation: E[A^T_t | s, a] = sum_{l<K} (gamma lambda)^l M^l dbar with dbar = r + gamma P V_hat - V_hat "
+    "and M the (s,a)->(s',a') kernel; the full GAE is (I - gamma lambda M)^{-1} dbar, so full - truncated = "
+    "(gamma lambda)^K M^K A_full, bounded by (gamma lambda)^K ||A_full||_inf. For lambda = 1 the sum telescopes: "
+    "E[A^T] = A - e(s) + gamma^K M^K e with e = V_hat - V, so |E[A^T] - A + e(s)| <= gamma^K ||e||_inf. "
+    "Checked exactly (1e-10) at every K, plus a Monte Carlo check that the truncated estimate with exact V is "
+    "unbiased for A(s0, .) (z SE, Bonferroni over actions and K). The LLM speed-ups of the paper are out of "
+    "scope.",
+    priority="B",
+)
+def tppo_egae_truncation(budget, rng):
+    mdp = envs.garnet(8, 2, 3, gamma=0.95, seed=_seed(rng))
+    lam = 0.9
+    S, A = mdp.shape
+    pi = rng.dirichlet(np.ones(A), size=S)
+    ev = evaluate(mdp, pi)
+    e = rng.normal(size=S)
+    v_hat = ev.v + e
+    M = _sa_transition(mdp, pi)
+    dbar = (mdp.r + mdp.gamma * mdp.P @ v_hat - v_hat[:, None]).reshape(-1)
+    full = np.linalg.solve(np.eye(S * A) - mdp.gamma * lam * M, dbar)
+    Ks = np.arange(1, 41)
+    diff, bound, err_id, err_l1 = [], [], 0.0, -np.inf
+    acc, Ml = np.zeros(S * A), np.eye(S * A)
+    acc1, Ml1 = np.zeros(S * A), np.eye(S * A)
+    dbar1 = dbar  # same dbar, lambda = 1 recursion below
+    adv = ev.advantage.reshape(-1)
+    e_sa = np.repeat(e, A)
+    for K in Ks:
+        acc = acc + (mdp.gamma * lam) ** (K - 1) * (Ml @ dbar)
+        Ml = Ml @ M
+        acc1 = acc1 + mdp.gamma ** (K - 1) * (Ml1 @ dbar1)
+        Ml1 = Ml1 @ M
+        pred = (mdp.gamma * lam) ** K * (Ml @ full)
+        err_id = max(err_id, float(np.max(np.abs((full - acc) - pred))))
+        diff.append(float(np.max(np.abs(full - acc))))
+        bound.append((mdp.gamma * lam) ** K * float(np.max(np.abs(full))))
+        lhs = np.max(np.abs(acc1 - adv + e_sa))
+        err_l1 = max(err_l1, float(lhs - mdp.gamma**K * np.max(np.abs(e))))
+    diff, bound = np.asarray(diff), np.asarray(bound)
+    # Monte Carlo: truncated GAE with exact V, from s0 = 0, for K in {3, 10}
+    n = budget.pick(20_000, 200_000)
+    zq = _z_bonferroni(2 * A)
+    worst = 0.0
+    for K in (3, 10):
+        ro = sample_trajectories(mdp, pi, n, horizon="fixed", length=K, seed=_seed(rng), start_states=np.zeros(n, int))
+        a0 = E.gae_batch(ro, ev.v, lam)[:, 0]
+        for a in range(A):
+            x = a0[ro.actions[:, 0] == a]
+            if x.size > 1:
+                worst = max(worst, abs(x.mean() - ev.advantage[0, a]) / (x.std(ddof=1) / np.sqrt(x.size)))
+    ok = err_id <= 1e-10 and bool(np.all(diff <= bound + 1e-10)) and err_l1 <= 1e-10 and worst <= zq
+    fig, ax = new_figure()
+    ax.semilogy(Ks, diff, "o-", ms=3, label="max |E A_full - E A_trunc| (exact, V_hat)")
+    ax.semilogy(Ks, bound, "--k", label="(gamma lambda)^K ||A_full||")
+    ax.set_xlabel("steps to truncation K = T - t")
+    ax.legend(fontsize=7)
+    return Verdict(predicted="(gamma lambda)^K bound", measured={"identity_error": err_id,
+                   "lambda1_excess": err_l1, "mc_max_z": float(worst)}, verdict=holds_if(ok),
+                   details=f"identity full - trunc = (gamma lambda)^K M^K A_full: max error {err_id:.1e}; bound holds "
+                   f"at all K: {bool(np.all(diff <= bound + 1e-10))}; lambda=1: max_K (|E A^T - A + e| - gamma^K||e||) = {err_l1:.1e} (<= 0); "
+                   f"MC truncated GAE (exact V) vs A(s0,.): max {worst:.2f} SE (<= {zq:.2f})",
+                   data={"K": Ks, "diff": diff, "bound": bound}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- props-sampling-error
+@claim(
+    id="props-sampling-error",
+    paper="On-Policy Policy Gradient Reinforcement Learning Without On-Policy Sampling",
+    topic=TOPIC,
+    statement="I.i.d. on-policy sampling leaves a sampling error (TV between the empirical action distribution "
+    "and pi) of order n^-1/2; adaptively sampling under-sampled actions reduces it (towards n^-1) and lowers the "
+    "error of the resulting policy-gradient estimate.",
+    bound="n**(-1/2)",
+    assumptions=("K-armed bandit, fixed softmax policy", "idealized PROPS-style behaviour policy"),
+    instance="K = 6 arms, pi ~ Dirichlet(1); adaptive behaviour mu_n(a) ~ pi(a) exp(kappa (n pi(a) - c_n(a))), "
+    "kappa = 1; Bernoulli rewards; means over replicas",
+    notes="The n^-1/2 rate for i.i.d. sampling is standard (E TV ~ sum_a sqrt(pi_a(1-pi_a)/(2 pi n))); the "
+    "n^-1 target for adaptive sampling is the catalogue's conjecture. The behaviour policy is an idealized "
+    "version of PROPS (which learns mu with a clipped surrogate); we check the direction of the claim: fitted "
+    "TV slope for i.i.d. within [-0.6, -0.4], adaptive slope <= -0.8, adaptive TV below i.i.d. at every n >= 50, "
+    "and a smaller PG-estimate MSE (data treated as on-policy) at the largest n.",
+    priority="B",
+)
+def props_sampling_error(budget, rng):
+    K = 6
+    pi = rng.dirichlet(np.ones(K))
+    p = rng.uniform(size=K)
+    R = budget.pick(100, 400)
+    N = budget.pick(2000, 10000)
+    c_iid = np.zeros((R, K))
+    c_ad = np.zeros((R, K))
+    cum = np.cumsum(pi)
+    check = np.unique(np.geomspace(10, N, 25).astype(int))
+    tv_iid, tv_ad = [], []
+    for t in range(1, N + 1):
+        u = rng.random(R)
+        a = np.minimum(np.searchsorted(cum, u, side="right"), K - 1)
+        c_iid[np.arange(R), a] += 1
+        logits = np.log(pi)[None, :] + ((t - 1) * pi[None, :] - c_ad)
+        mu = np.exp(logits - logits.max(1, keepdims=True))
+        mu /= mu.sum(1, keepdims=True)
+        b = (rng.random((R, 1)) > np.cumsum(mu, 1)).sum(1)
+        c_ad[np.arange(R), np.minimum(b, K - 1)] += 1
+        if t in check:
+            tv_iid.append(0.5 * np.abs(c_iid / t - pi).sum(1).mean())
+            tv_ad.append(0.5 * np.abs(c_ad / t - pi).sum(1).mean())
+    tv_iid, tv_ad = np.asarray(tv_iid), np.asarray(tv_ad)
+    f_iid, f_ad = fit_power_law(check, tv_iid), fit_power_law(check, tv_ad)
+    # PG estimate from counts: g = sum_a (c_a/n) (p_a - b) (e_a - pi) with rewards at their means (the
+    # reward noise is common to both samplers); exact gradient pi * (p - pi.p).
+    grad = pi * (p - pi @ p)
+    Z = np.eye(K) - pi[None, :]
+
+    def mse(c):
+        g = (c / N * (p - pi @ p)[None, :]) @ Z
+        return float(np.mean(np.sum((g - grad) ** 2, axis=1)))
+
+    mse_iid, mse_ad = mse(c_iid), mse(c_ad)
+    ok_iid = f_iid is not None and -0.6 <= f_iid.slope <= -0.4
+    ok_ad = f_ad is not None and f_ad.ci[1] <= -0.8
+    ok = ok_iid and ok_ad and bool(np.all(tv_ad[check >= 50] < tv_iid[check >= 50])) and mse_ad < mse_iid
+    fig, ax = new_figure()
+    ax.loglog(check, tv_iid, "o-", ms=3, label=f"i.i.d. (slope {f_iid.slope:.2f})" if f_iid else "i.i.d.")
+    ax.loglog(check, tv_ad, "s-", ms=3, label=f"adaptive (slope {f_ad.slope:.2f})" if f_ad else "adaptive")
+    ax.loglog(check, tv_iid[0] * (check / check[0]) ** -0.5, ":k", label="n^-1/2")
+    ax.loglog(check, tv_ad[0] * (check / check[0]) ** -1.0, "--k", lw=1, label="n^-1")
+    ax.set_xlabel("samples n")
+    ax.set_ylabel("E TV(empirical, pi)")
+    ax.legend(fontsize=7)
+    return Verdict(predicted={"iid": -0.5, "adaptive": -1.0},
+                   measured={"iid": f_iid.slope if f_iid else None, "adaptive": f_ad.slope if f_ad else None},
+                   ci=f_ad.ci if f_ad else None, verdict=holds_if(ok),
+                   details=f"TV slopes: iid {f_iid.slope:.3f} CI {np.round(f_iid.ci, 3).tolist()}, adaptive "
+                   f"{f_ad.slope:.3f} CI {np.round(f_ad.ci, 3).tolist()}; PG MSE at n={N}: iid {mse_iid:.2e}, adaptive "
+                   f"{mse_ad:.2e}", data={"n": check, "tv_iid": tv_iid, "tv_adaptive": tv_ad}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- hdpo-pathwise
+@claim(
+    id="hdpo-pathwise",
+    paper="Deep Reinforcement Learning for Inventory Networks: Toward Reliable Policy Optimization",
+    topic=TOPIC,
+    statement="Pathwise gradients through known dynamics (HDPO) are unbiased with far lower variance than "
+    "score-function (REINFORCE) gradients, and recover the optimal policy when the optimum is known.",
+    bound="0",
+    assumptions=("single-period newsvendor with lognormal demand", "REINFORCE on a Gaussian-perturbed order"),
+    instance="D ~ LogNormal(2, 0.5), holding h = 1, underage p = 4, q* = F^-1(p/(p+h)); Gaussian order "
+    "q ~ N(theta, 1) for the score-function comparison, theta = 0.8 q*",
+    notes="Both estimators target grad J_sigma(theta) = E[h F(theta + sigma xi) - p (1 - F(theta + sigma xi))] "
+    "(Gauss-Hermite quadrature, 80 nodes); unbiasedness at 4 SE, variance ratio >= 10; HDPO = SGD on the "
+    "deterministic order with pathwise gradients h 1[D < q] - p 1[D > q], steps 20/t, Polyak averaging over the "
+    "last half, must land within 1% of q*. The multi-period base-stock instance is not checked.",
+    priority="B",
+)
+def hdpo_pathwise(budget, rng):
+    mu_d, s_d, h, pc, sigma = 2.0, 0.5, 1.0, 4.0, 1.0
+    dist = scipy.stats.lognorm(s=s_d, scale=np.exp(mu_d))
+    q_star = float(dist.ppf(pc / (pc + h)))
+    theta = 0.8 * q_star
+    x, w = np.polynomial.hermite_e.hermegauss(80)
+    w = w / w.sum()
+    exact = float(np.sum(w * (h * dist.cdf(theta + sigma * x) - pc * (1 - dist.cdf(theta + sigma * x)))))
+    n = budget.pick(100_000, 2_000_000)
+    xi = rng.standard_normal(n)
+    D = dist.rvs(size=n, random_state=rng)
+    q = theta + sigma * xi
+    cost = h * np.maximum(q - D, 0) + pc * np.maximum(D - q, 0)
+    score = cost * xi / sigma
+    path = h * (D < q) - pc * (D > q)
+    z_s = abs(score.mean() - exact) / (score.std(ddof=1) / np.sqrt(n))
+    z_p = abs(path.mean() - exact) / (path.std(ddof=1) / np.sqrt(n))
+    ratio = float(score.var() / path.var())
+    T = budget.pick(20_000, 200_000)
+    Ds = dist.rvs(size=T, random_state=rng)
+    th, traj = 0.5 * q_star, np.empty(T)
+    for t in range(T):
+        th -= 20.0 / (t + 1) * (h * (Ds[t] < th) - pc * (Ds[t] > th))
+        traj[t] = th
+    q_hat = float(traj[T // 2:].mean())
+    rel = abs(q_hat - q_star) / q_star
+    ok = z_s <= 4 and z_p <= 4 and ratio >= 10 and rel <= 0.01
+    fig, ax = new_figure()
+    ax.plot(np.arange(1, T + 1), traj, lw=0.8, label="HDPO iterate")
+    ax.axhline(q_star, color="k", ls="--", label="q* = F^-1(p/(p+h))")
+    ax.set_xscale("log")
+    ax.set_xlabel("demand samples")
+    ax.set_ylabel("order quantity")
+    ax.set_title(f"variance ratio score/pathwise = {ratio:.0f}", fontsize=8)
+    ax.legend(fontsize=7)
+    return Verdict(predicted={"variance_ratio": ">= 10", "q_star": q_star},
+                   measured={"variance_ratio": ratio, "q_hat": q_hat, "z_score": float(z_s), "z_path": float(z_p)},
+                   verdict=holds_if(ok), details=f"unbiased: score {z_s:.2f} SE, pathwise {z_p:.2f} SE; variance ratio "
+                   f"{ratio:.1f}; HDPO q_hat = {q_hat:.3f} vs q* = {q_star:.3f} (rel. error {rel:.2%})",
+                   data={"iterate": traj[:: max(1, T // 2000)]}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- mdvi-generative-minimax
+def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, rng, replicas: int = 1,
+                  record: bool = False):
+    r"""Mirror-descent value iteration with a generative model (Vieillard et al. 2020; Kozuno et al. 2022).
+
+    :math:`s_k = q_k + \alpha s_{k-1}`, :math:`\pi_k = \mathrm{softmax}(\beta s_k)`,
+    :math:`v_k = \beta^{-1}(\mathrm{LSE}(\beta s_k) - \alpha\,\mathrm{LSE}(\beta s_{k-1}))`,
+    :math:`q_{k+1} = r + \gamma\hat P_k v_k` with ``m_per_pair`` fresh next-state samples per (s, a);
+    :math:`\alpha = \lambda/(\lambda+\tau)`, :math:`\beta = 1/(\lambda+\tau)` for KL weight
+    :math:`\lambda` and entropy weight :math:`\tau`. Returns the final policies ``(replicas, S, A)``
+    (and the list of (pi_k, q_k) when ``record``).
+    """
+    from scipy.special import logsumexp, softmax
+
+    S, A = mdp.shape
+    R, M = int(replicas), int(m_per_pair)
+    cum = np.cumsum(mdp.P, -1)
+    s_prev, q = np.zeros((R, S, A)), np.zeros((R, S, A))
+    lse_prev = logsumexp(beta * s_prev, axis=2)
+    hist = []
+    for _ in range(int(n_iter)):
+        s_k = q + alpha * s_prev
+        lse = logsumexp(beta * s_k, axis=2)
+        if record:
+            hist.append((softmax(beta * s_k, axis=2), q.copy()))
+        v = (lse - alpha * lse_prev) / beta
+        if M == 0:  # exact model
+            q = mdp.r + mdp.gamma * np.einsum("sat,rt->rsa", mdp.P, v)
+        else:
+            u = rng.random((R, S, A, M))
+            nxt = np.minimum((u[..., None] >= cum[None, :, :, None, :]).sum(-1), S - 1)
+            q = mdp.r + mdp.gamma * np.take_along_axis(v[:, None, None, :], nxt.reshape(R, 1, 1, -1),
+                                                       axis=3).reshape(R, S, A, M).mean(-1)
+        s_prev, lse_prev = s_k, lse
+    pi = softmax(beta * (q + alpha * s_prev), axis=2)
+    return (pi, hist) if record else pi
+
+
+@claim(
+    id="mdvi-generative-minimax",
+    paper="KL-Entropy-Regularized RL with a Generative Model is Minimax Optimal",
+    topic=TOPIC,
+    statement="Mirror-descent value iteration (KL + entropy regularization), model-free with a generative model "
+    "and no variance reduction, finds an eps-optimal policy with O~(SA / ((1-gamma)^3 eps^2)) samples for small "
+    "eps (nearly minimax optimal).",
+    bound="n_states*n_actions/((1 - discount)**3*epsilon**2)",
+    assumptions=("generative model", "alpha = lambda/(lambda+tau) in [gamma, 1]", "eps sufficiently small"),
+    instance="Garnet(10, 3, 3) with action rewards shrunk 10x towards the state mean (small action gaps), "
+    "gamma = 0.8; K = ceil(3/(1-gamma)) iterations, M in 1..64 samples per (s, a) per iteration, alpha = 1, "
+    "beta = 5/(1-gamma); mean over replicas",
+    notes="Checked: (1) the MDVI identity pi_{k+1} ~ pi_k^alpha exp(beta q_{k+1}) on the iterates (1e-12, "
+    "[standard], Vieillard et al.) and exact-model convergence (gap <= 1e-6); (2) the eps exponent: mean "
+    "policy gap vs total samples per pair K*M, fitted slope s, p = -1/s must not exceed 2 + 0.3 (one-sided). "
+    "Not resolved: the (1-gamma)^-3 horizon exponent -- at gamma >= 0.9 the gap on this instance either hits 0 "
+    "(action gaps resolved exactly) or plateaus at the regularization bias within our budgets, so no "
+    "horizon fit is possible; the verdict is therefore inconclusive by design, with (1) and (2) reported.",
+    priority="A",
+)
+def mdvi_generative_minimax(budget, rng):
+    from mdpgrad import TabularMDP
+
+    gamma = 0.8
+    base = envs.garnet(10, 3, 3, gamma=gamma, seed=_seed(rng))
+    r = base.r.mean(1, keepdims=True) + 0.1 * (base.r - base.r.mean(1, keepdims=True))
+    mdp = TabularMDP(base.P, r, gamma)
+    vstar = solve(mdp, "policy_iteration").v
+    K = int(np.ceil(3 / (1 - gamma)))
+    alpha, beta = 1.0, 5.0 / (1 - gamma)
+    # (1) identity and exact-model convergence
+    _, hist = mdvi_policies(mdp, 8, 4, 0.7, 3.0, rng, record=True)
+    ident = 0.0
+    for (pi_k, _), (pi_next, q_next) in zip(hist[:-1], hist[1:]):
+        target = pi_k**0.7 * np.exp(3.0 * (q_next - q_next.max(axis=2, keepdims=True)))
+        ident = max(ident, float(np.max(np.abs(target / target.sum(2, keepdims=True) - pi_next))))
+    pi_exact = mdvi_policies(mdp, 400, 0, alpha, beta, rng)[0]
+    gap_exact = float(np.max(vstar - evaluate(mdp, pi_exact).v))
+    # (2) eps exponent
+    Ms = np.array([1, 2, 4, 8, 16, 32, 64] if not budget.quick else [1, 2, 4, 8, 16, 32])
+    R = budget.pick(20, 100)
+    gaps = []
+    for M in Ms:
+        pis = mdvi_policies(mdp, K, int(M), alpha, beta, rng, replicas=R)
+        gaps.append(float(np.mean(np.max(vstar[None] - evaluate(mdp, pis).v, axis=1))))
+    gaps = np.asarray(gaps)
+    n_pair = K * Ms
+    # burn_in=0: only 6-7 sample sizes over ~1.5 decades; the default late-half window would leave < 5
+    # points (fit None). The rule is otherwise unchanged (floor and non-positive points still dropped).
+    fit = fit_power_law(n_pair, gaps, burn_in=0.0)
+    eps_verdict = compare_exponent(fit, -1.0 / 2.3, sided="upper")
+    p_hat = -1.0 / fit.slope if fit is not None and fit.slope < 0 else np.inf
+    ok1 = ident <= 1e-12 and gap_exact <= 1e-6
+    verdict = "violated" if (not ok1 or eps_verdict == "violated") else "inconclusive"
+    fig, ax = new_figure()
+    ax.loglog(n_pair, gaps, "o-", label=f"mean gap (p = -1/slope = {p_hat:.2f})")
+    ax.loglog(n_pair, gaps[0] * (n_pair / n_pair[0]) ** -0.5, ":k", label="eps^-2 rate (slope -1/2)")
+    ax.set_xlabel("samples per (s, a)")
+    ax.set_ylabel("V* - V^pi_K (inf-norm)")
+    ax.set_title("MDVI, gamma = 0.8 (horizon exponent not resolved)", fontsize=8)
+    ax.legend(fontsize=7)
+    details = (f"identity max error {ident:.1e}; exact-model gap {gap_exact:.1e}; eps exponent p = {p_hat:.2f} "
+               f"(fit slope {fit.slope if fit else float('nan'):.3f}, CI {np.round(fit.ci, 3).tolist() if fit else None}; "
+               f"one-sided vs 2.3: {eps_verdict}); horizon exponent (1-gamma)^-3 not resolved (see notes)")
+    return Verdict(predicted={"eps_exponent": 2.0, "horizon_exponent": 3.0}, measured={"eps_exponent": p_hat},
+                   ci=fit.ci if fit else None, verdict=verdict, details=details,
+                   data={"samples_per_pair": n_pair, "gap": gaps}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- many-actions-variance
+def _chain_sum_variance(P_pi, d, f, L):
+    """tr Var(sum_{t<L} f(s_t)) for the stationary chain: L C_0 + 2 sum_k (L-k) C_k,
+    C_k = sum_s d(s) (f(s)-mu)^T (P^k (f-mu))(s)."""
+    fc = f - d @ f
+    total, Pk_f = 0.0, fc.copy()
+    for k in range(L):
+        Ck = float(np.sum(d[:, None] * fc * Pk_f))
+        total += (L if k == 0 else 2 * (L - k)) * Ck
+        Pk_f = P_pi @ Pk_f
+    return total
+
+
+def _many_actions_instance(rng, S=5, A=3):
+    from mdpgrad import TabularMDP
+
+    kappa = rng.uniform(0.0, 0.97)
+    P = (1 - kappa) * rng.dirichlet(np.ones(S), size=(S, A)) + kappa * np.eye(S)[:, None, :]
+    mdp = TabularMDP(P, rng.normal(size=(S, A)), 0.9)
+    theta = rng.normal(size=(S, A))
+    pi = probs(theta)
+    q = evaluate(mdp, pi).q
+    # h(s, a) = grad log pi(a|s) Q(s, a), flattened over theta's S*A coordinates
+    h = np.zeros((S, A, S * A))
+    for s in range(S):
+        for a in range(A):
+            h[s, a, s * A:(s + 1) * A] = (np.eye(A)[a] - pi[s]) * q[s, a]
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    w, V = np.linalg.eig(P_pi.T)
+    d = np.real(V[:, np.argmin(np.abs(w - 1))])
+    d = np.abs(d) / np.abs(d).sum()
+    return pi, P_pi, d, h
+
+
+@claim(
+    id="many-actions-variance",
+    paper="On Many-Actions Policy Gradient",
+    topic=TOPIC,
+    statement="Sampling M actions per state (many-actions SPG) beats a single-action agent whose trajectory is "
+    "extended M-fold exactly when M is below the integrated autocorrelation time of the state term along the "
+    "trajectory (a many-actions optimality condition).",
+    bound="tau_int - M",
+    assumptions=("tabular MDP, softmax policy, exact Q (critic) for every sampled action",
+                 "many-actions: N states drawn independently from the stationary distribution, M actions each; "
+                 "single-action: one stationary trajectory of N*M steps; equal number (N*M) of action samples"),
+    instance="S = 5, A = 3 random MDPs with stickiness kappa ~ U(0, 0.97) (varied mixing), N = 8, M = 4; "
+    "Monte Carlo with 2000 replicate estimates each",
+    notes="Derived condition (our reading; the paper's exact expression is not in the abstract): with "
+    "h(s,a) = grad log pi(a|s) Q(s,a) = f(s) + e(s,a), Var(MA) = sigma_f^2/N + W/(NM) and Var(SA) = "
+    "Var_chain(sum_{t<NM} f)/(NM)^2 + W/(NM) (the same action-noise term), so MA is better iff "
+    "Var_chain(sum f)/(NM sigma_f^2) > M, i.e. M < tau_int(NM). Checked: the exact variance expressions match "
+    "MC within 4 SE of the variance estimates on 3 instances, and the condition predicts the MC winner on "
+    ">= 90% of the instances (catalogue criterion). The model-based MBMA bias claim is not checked.",
+    priority="B",
+)
+def many_actions_variance(budget, rng):
+    N, M, R = 8, 4, 2000
+    n_inst = budget.pick(20, 200)
+    agree, margins, match_worst = [], [], 0.0
+    for i in range(n_inst):
+        pi, P_pi, d, h = _many_actions_instance(rng)
+        S, A, D = h.shape
+        f = np.einsum("sa,sad->sd", pi, h)
+        sigma_f2 = float(np.sum(d @ (f - d @ f) ** 2))
+        W = float(np.sum(d[:, None] * pi * np.sum((h - f[:, None, :]) ** 2, axis=2)))
+        v_ma = sigma_f2 / N + W / (N * M)
+        v_sa = _chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
+        predicted_ma_better = v_ma < v_sa
+        # Monte Carlo
+        cum_d, cum_pi, cum_P = np.cumsum(d), np.cumsum(pi, 1), np.cumsum(P_pi, 1)
+
+        def draw(cum, u):
+            return np.minimum((u[..., None] >= cum).sum(-1), cum.shape[-1] - 1)
+
+        s_ma = draw(cum_d, rng.random((R, N)))
+        a_ma = np.minimum((rng.random((R, N, M))[..., None] >= cum_pi[s_ma][:, :, None, :]).sum(-1), A - 1)
+        est_ma = h[s_ma[:, :, None], a_ma].mean(axis=(1, 2))
+        s = draw(cum_d, rng.random(R))
+        acc = np.zeros((R, D))
+        for _ in range(N * M):
+            a = np.minimum((rng.random(R)[:, None] >= cum_pi[s]).sum(-1), A - 1)
+            acc += h[s, a]
+            s = np.minimum((rng.random(R)[:, None] >= cum_P[s]).sum(-1), S - 1)
+        est_sa = acc / (N * M)
+        mc_ma = float(np.sum(est_ma.var(0, ddof=1)))
+        mc_sa = float(np.sum(est_sa.var(0, ddof=1)))
+        agree.append(predicted_ma_better == (mc_ma < mc_sa))
+        margins.append(np.log(v_sa / v_ma))
+        if i < 3:
+            # SE of a total-variance estimate ~ sqrt(2/R) * value (Gaussian approximation); 4 SE
+            for mc, ex in ((mc_ma, v_ma), (mc_sa, v_sa)):
+                match_worst = max(match_worst, abs(mc - ex) / (ex * np.sqrt(2.0 / R)))
+    rate = float(np.mean(agree))
+    ok = rate >= 0.9 and match_worst <= 4
+    fig, ax = new_figure()
+    ax.scatter(margins, np.where(agree, 1, 0), s=10)
+    ax.axvline(0, color="k", lw=1)
+    ax.set_xlabel("log Var(SA) / Var(MA) (exact; > 0: many actions predicted better)")
+    ax.set_ylabel("condition agrees with MC winner")
+    ax.set_title(f"agreement {rate:.0%} over {n_inst} instances", fontsize=8)
+    return Verdict(predicted=">= 90% agreement", measured=rate, verdict=holds_if(ok),
+                   details=f"condition predicts the MC winner on {rate:.1%} of {n_inst} instances; exact vs MC "
+                   f"variance on 3 instances: max {match_worst:.2f} SE; MA predicted better on "
+                   f"{int(np.sum(np.array(margins) > 0))} instances",
+                   data={"log_ratio": np.array(margins), "agree": np.array(agree)}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- general-utility-vr-rates
+@claim(
+    id="general-utility-vr-rates",
+    paper="Reinforcement Learning with General Utilities: Simpler Variance Reduction and Large State-Action Space",
+    topic=TOPIC,
+    statement="Normalized PG with recursive momentum for concave utilities F(lambda) of the occupancy measure "
+    "attains O(eps^-3) samples for eps-stationarity and O(eps^-2) for eps-global optimality.",
+    bound="epsilon**(-2)",
+    assumptions=("tabular MDP, softmax policy", "concave utility of the state-action occupancy"),
+    instance="Garnet(5, 3, 3), gamma = 0.9; F(lambda) = entropy of the normalized state occupancy",
+    notes="Checked: the chain rule the method rests on, grad_theta F(lambda^pi) = the policy gradient with the "
+    "pseudo-reward r_F = dF/dlambda (exact, vs central finite differences, relative 1e-6), and that the "
+    "normalized recursive-momentum PG on sampled occupancies increases F. Not resolved: the eps^-3 / eps^-2 "
+    "exponents (needs F* from a convex program over the occupancy polytope and a long eps grid; not within "
+    "this budget) -- the verdict is inconclusive by design.",
+    priority="B",
+)
+def general_utility_vr_rates(budget, rng):
+    from mdpgrad import TabularMDP
+
+    mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=_seed(rng))
+    S, A = mdp.shape
+
+    def F_of(theta):
+        d = evaluate(mdp, probs(theta)).occupancy
+        return float(-np.sum(d * np.log(d)))
+
+    def grad_F(theta):
+        d = evaluate(mdp, probs(theta)).occupancy
+        # lambda(s, a) = d(s) pi(a|s) / (1-gamma) unnormalized; F depends on d(s) = (1-gamma) sum_a lambda(s,a)
+        r_F = np.repeat((-(np.log(d) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
+        return policy_gradient(TabularMDP(mdp.P, r_F, mdp.gamma, rho=mdp.rho), theta)
+
+    theta = rng.normal(size=(S, A))
+    g = grad_F(theta)
+    h = 1e-6
+    fd = np.zeros_like(theta)
+    for idx in np.ndindex(theta.shape):
+        tp, tm = theta.copy(), theta.copy()
+        tp[idx] += h
+        tm[idx] -= h
+        fd[idx] = (F_of(tp) - F_of(tm)) / (2 * h)
+    rel = float(np.max(np.abs(g - fd)) / np.max(np.abs(fd)))
+    # normalized recursive-momentum ascent with sampled occupancies (visit counts of geometric rollouts)
+    th = 2.0 * rng.normal(size=(S, A))  # a low-entropy start leaves room to improve
+    d_mom = np.zeros((S, A))
+    Fs = [F_of(th)]
+    n_iter = budget.pick(15, 200)
+    for t in range(n_iter):
+        ro = sample_trajectories(mdp, probs(th), 200, seed=_seed(rng))
+        T = ro.actions.shape[1]
+        counts = np.bincount(np.where(ro.mask, ro.states[:, :T], 0).ravel(), weights=ro.mask.ravel().astype(float),
+                             minlength=S)
+        d_hat = np.maximum(counts / counts.sum(), 1e-6)
+        r_F = np.repeat((-(np.log(d_hat) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
+        W = E.reward_to_go(r_F[np.where(ro.mask, ro.states[:, :T], 0), np.where(ro.mask, ro.actions, 0)] * ro.mask,
+                           ro.discount)
+        gt = E.score_sum(ro, W, th).mean(0)
+        eta = 2.0 / (t + 2)
+        d_mom = (1 - eta) * d_mom + eta * gt
+        th = th + 2.0 / (t + 2) * d_mom / max(np.linalg.norm(d_mom), 1e-12)
+        Fs.append(F_of(th))
+    ok_chain = rel <= 1e-6
+    increased = Fs[-1] > Fs[0]
+    verdict = "violated" if not ok_chain else "inconclusive"
+    fig, ax = new_figure()
+    ax.plot(Fs, label="F(lambda^pi_t) (exact)")
+    ax.axhline(np.log(S), ls="--", color="k", label="log S (upper bound)")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("occupancy entropy")
+    ax.legend(fontsize=7)
+    return Verdict(predicted={"stationarity": 3.0, "global": 2.0}, measured={"chain_rule_rel_error": rel,
+                   "F_start": Fs[0], "F_end": Fs[-1]}, verdict=verdict,
+                   details=f"chain rule (PG with pseudo-reward dF/dlambda) vs finite differences: relative error "
+                   f"{rel:.1e}; normalized momentum PG raised F from {Fs[0]:.4f} to {Fs[-1]:.4f} "
+                   f"(increase: {increased}); exponents not measured (see notes)",
+                   data={"F": np.array(Fs)}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- pg-theorem (continuous LQ)
+def _lq_value(k, a=0.9, b=0.5, q=1.0, r=0.1, sigma=0.5, sigma_w=0.3, sigma0=1.0, gamma=0.9):
+    r"""Exact :math:`J(k)` for :math:`s' = a s + b u + w`, :math:`u\sim N(ks,\sigma^2)`, reward
+    :math:`-(qs^2 + ru^2)`, :math:`s_0\sim N(0,\sigma_0^2)`: with :math:`c=(a+bk)^2`,
+    :math:`D = b^2\sigma^2+\sigma_w^2`, :math:`\Sigma_t = c^t\sigma_0^2 + D(1-c^t)/(1-c)` and
+    :math:`J = -(q+rk^2)\sum_t\gamma^t\Sigma_t - r\sigma^2/(1-\gamma)`, where
+    :math:`\sum_t\gamma^t\Sigma_t = \sigma_0^2/(1-\gamma c) + \frac{D}{1-c}(\frac{1}{1-\gamma}-\frac{1}{1-\gamma c})`."""
+    c = (a + b * k) ** 2
+    D = b**2 * sigma**2 + sigma_w**2
+    s_sum = sigma0**2 / (1 - gamma * c) + D / (1 - c) * (1 / (1 - gamma) - 1 / (1 - gamma * c))
+    return -(q + r * k**2) * s_sum - r * sigma**2 / (1 - gamma)
+
+
+@claim(
+    id="pg-theorem-lq-gaussian",
+    paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning: Theory, Algorithms "
+    "and Implementations",
+    topic=TOPIC,
+    statement="Policy gradient theorem for continuous states and actions: for a linear-Gaussian policy on a "
+    "linear-quadratic problem, E[sum_t grad log pi(u_t|s_t) sum_{j>=t} r_j] over geometric-horizon trajectories "
+    "equals dJ/dk of the closed-form discounted value.",
+    bound="0",
+    assumptions=("1-D LQ: s' = 0.9 s + 0.5 u + N(0, 0.3^2), reward -(s^2 + 0.1 u^2), gamma = 0.9",
+                 "policy u ~ N(k s, 0.5^2)"),
+    instance="k in {-1.2, -0.6, 0.0}; s_0 ~ N(0, 1); geometric horizon (continuation probability gamma)",
+    notes="The foundation's pg-theorem claim checks the tabular case against finite differences; this is the "
+    "continuous version it defers to. dJ/dk by central differences of the closed form (h = 1e-6, error "
+    "~1e-9 relative); GPOMDP Monte Carlo mean within z SE (Bonferroni over the 3 gains).",
+    priority="B",
+)
+def pg_theorem_lq_gaussian(budget, rng):
+    a, b, q, r, sigma, sigma_w, gamma = 0.9, 0.5, 1.0, 0.1, 0.5, 0.3, 0.9
+    ks = np.array([-1.2, -0.6, 0.0])
+    n = budget.pick(10_000, 150_000)
+    zq = _z_bonferroni(ks.size)
+    exact, mc, se = [], [], []
+    for k in ks:
+        h = 1e-6
+        exact.append((_lq_value(k + h) - _lq_value(k - h)) / (2 * h))
+        L = 1 + np.floor(np.log1p(-rng.random(n)) / np.log(gamma)).astype(int)
+        s = rng.standard_normal(n)
+        scores = np.zeros((n, L.max()))
+        rewards = np.zeros((n, L.max()))
+        for t in range(L.max()):
+            alive = t < L
+            u = k * s + sigma * rng.standard_normal(n)
+            scores[:, t] = np.where(alive, (u - k * s) * s / sigma**2, 0.0)
+            rewards[:, t] = np.where(alive, -(q * s**2 + r * u**2), 0.0)
+            s = a * s + b * u + sigma_w * rng.standard_normal(n)
+        rtg = np.cumsum(rewards[:, ::-1], axis=1)[:, ::-1]
+        g = np.sum(scores * rtg, axis=1)
+        mc.append(g.mean())
+        se.append(g.std(ddof=1) / np.sqrt(n))
+    exact, mc, se = map(np.asarray, (exact, mc, se))
+    zmax = float(np.max(np.abs(mc - exact) / se))
+    fig, ax = new_figure()
+    kk = np.linspace(-1.6, 0.2, 100)
+    ax.plot(kk, [(_lq_value(x + 1e-6) - _lq_value(x - 1e-6)) / 2e-6 for x in kk], label="dJ/dk (closed form)")
+    ax.errorbar(ks, mc, yerr=4 * se, fmt="o", label="GPOMDP Monte Carlo (+- 4 SE)")
+    ax.set_xlabel("gain k")
+    ax.set_ylabel("dJ/dk")
+    ax.legend(fontsize=7)
+    return Verdict(predicted=exact.tolist(), measured=mc.tolist(), verdict=holds_if(zmax <= zq),
+                   details=f"max |MC - exact| = {zmax:.2f} SE (<= {zq:.2f}); exact {np.round(exact, 4).tolist()}, "
+                   f"MC {np.round(mc, 4).tolist()}", data={"k": ks, "exact": exact, "mc": mc, "se": se}, figure=fig)
