@@ -23,7 +23,7 @@ def test_ids_unique_and_topics_known():
     ids = [c.id for c in CLAIMS]
     assert len(ids) == len(set(ids))
     assert all(c.topic in TOPICS for c in CLAIMS)
-    assert all(re.fullmatch(r"[a-z0-9][a-z0-9.-]*", c.id) for c in CLAIMS), ids
+    assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", c.id) for c in CLAIMS), ids
 
 
 def test_every_claim_states_itself():
