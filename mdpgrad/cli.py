@@ -117,27 +117,36 @@ def _select(args):
     return claims
 
 
-def _fmt(x, width=18) -> str:
+def _short(x) -> str:
+    """Compact text for a predicted/measured value: numbers to 4 significant digits, dicts as k=v."""
     if x is None:
-        s = "-"
-    elif isinstance(x, (float, np.floating)):
-        s = f"{x:.4g}"
-    else:
-        s = str(x)
+        return "-"
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return f"{float(x):.4g}"
+    if isinstance(x, dict):
+        return " ".join(f"{k}={_short(v)}" for k, v in x.items())
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_short(v) for v in list(x)[:4]) + (", …]" if len(x) > 4 else "]")
+    return str(x)
+
+
+def _fmt(x, width=18) -> str:
+    s = _short(x)
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
 def format_table(records) -> str:
-    head = f"{'claim':<30} {'paper':<34} {'predicted':<18} {'measured [CI]':<34} {'verdict':<12} {'s':>6}"
+    head = f"{'claim':<30} {'paper':<34} {'predicted':<26} {'measured [CI]':<40} {'verdict':<12} {'s':>6}"
     lines = [head, "-" * len(head)]
     for rec in records:
         v = rec.verdict
-        meas = _fmt(v.measured, 14)
-        if v.ci is not None:
-            meas += f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
+        ci = "" if v.ci is None else f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
+        meas = _fmt(v.measured, 40 - len(ci)) + ci
         lines.append(
-            f"{rec.claim.id[:30]:<30} {_fmt(rec.claim.paper, 34):<34} {_fmt(v.predicted):<18} "
-            f"{meas[:34]:<34} {v.verdict:<12} {rec.seconds:6.1f}"
+            f"{rec.claim.id[:30]:<30} {_fmt(rec.claim.paper, 34):<34} {_fmt(v.predicted, 26):<26} "
+            f"{meas:<40} {v.verdict:<12} {rec.seconds:6.1f}"
         )
     counts = {k: sum(r.verdict.verdict == k for r in records) for k in ("holds", "violated", "inconclusive", "error")}
     lines.append("-" * len(head))
