@@ -751,8 +751,10 @@ def mdvi_generative_minimax(budget, rng):
     details = (f"identity max error {ident:.1e}; exact-model gap {gap_exact:.1e}; eps exponent p = {p_hat:.2f} "
                f"(fit slope {fit.slope if fit else float('nan'):.3f}, CI {np.round(fit.ci, 3).tolist() if fit else None}; "
                f"one-sided vs 2.3: {eps_verdict}); horizon exponent (1-gamma)^-3 not resolved (see notes)")
+    # Report the CI in the units of `measured` (p = -1/slope; monotone on slope < 0).
+    p_ci = (-1.0 / fit.ci[0], -1.0 / fit.ci[1]) if fit is not None and fit.ci[1] < 0 else None
     return Verdict(predicted={"eps_exponent": 2.0, "horizon_exponent": 3.0}, measured={"eps_exponent": p_hat},
-                   ci=fit.ci if fit else None, verdict=verdict, details=details,
+                   ci=p_ci, verdict=verdict, details=details,
                    data={"samples_per_pair": n_pair, "gap": gaps}, figure=fig)
 
 
