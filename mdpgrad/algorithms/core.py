@@ -493,41 +493,62 @@ def _rebel(eta):
     return Method("rebel", _logits_init, update)
 
 
-def _softmax_value_grad(mdp, theta):
-    pi = softmax(theta)
-    ex = exact_quantities(mdp, pi)
-    return ex.value, ex.d[:, None] * pi * ex.adv / (1.0 - as_mdp(mdp).gamma)
+def _value_and_blocks(mdp, theta, phi):
+    """``J`` and the per-state gradient blocks ``g_s`` (rows; ``sum_s g_s = grad J``), flattened."""
+    m = as_mdp(mdp)
+    if phi is None:
+        pi = softmax(theta)
+        ex = exact_quantities(m, pi)
+        g = ex.d[:, None] * pi * ex.adv / (1.0 - m.gamma)
+        blocks = np.zeros((m.n_states, theta.size))
+        for s in range(m.n_states):
+            blk = np.zeros_like(theta)
+            blk[s] = g[s]
+            blocks[s] = blk.reshape(-1)
+        return ex.value, blocks
+    pi = softmax(phi @ theta)
+    ex = exact_quantities(m, pi)
+    w = ex.d[:, None] * pi * ex.adv / (1.0 - m.gamma)
+    return ex.value, np.einsum("sa,sad->sd", w, phi)
 
 
-def capo_step(mdp, theta, eta: float, *, h: float = 1e-5):
-    r"""Curvature-aware masked softmax PG step (CAPO-style, exact version).
+def capo_step(mdp, theta, eta: float, *, phi=None, h: float = 1e-5):
+    r"""Curvature-aware masked policy-gradient step (CAPO-style, exact version).
 
-    The full-batch gradient splits into per-state blocks ``u_s = eta * grad[s]`` ("samples").
-    A second-order model of ``J`` along ``Delta = sum_{s in M} u_s`` is
-    :math:`m(M) = \sum_{s\in M} g\cdot u_s + \frac12\sum_{s,s'\in M} u_s^\top H u_{s'}` with exact ``g``;
-    the Hessian-vector products ``H u_s`` are central differences of the exact gradient
-    (step ``h``, error O(h^2) + O(eps/h) ~ 1e-10). Samples whose marginal contribution
-    ``m(M) - m(M \ {s})`` is negative are masked greedily (most negative first) until none is left;
-    if ``m(M) < 0`` the whole update is rejected. Returns ``(theta_new, masked_fraction, m(M))``.
+    The full-batch gradient splits into per-state blocks ``g_s`` ("samples"; ``sum_s g_s = grad J``)
+    and the update of sample ``s`` is ``u_s = eta g_s``. A second-order model of ``J`` along
+    ``Delta = sum_{s in M} u_s`` is :math:`m(M) = \sum_{s\in M} g\cdot u_s + \frac12\sum_{s,s'\in M}
+    u_s^\top H u_{s'}`; the Hessian-vector products ``H u_s`` are central differences of the exact
+    gradient (step ``h``; error O(h^2) + O(eps/h) ~ 1e-10 relative). Samples whose marginal
+    contribution ``m(M) - m(M \ {s})`` is negative are masked greedily (most negative first); if
+    ``m(M) < 0`` the whole update is rejected. ``phi=None``: tabular softmax logits ``theta[s, a]``;
+    otherwise log-linear weights ``theta[d]`` with features ``phi[s, a, d]``.
+    Returns ``(theta_new, masked_fraction, m(M))``.
+
+    Note: for *tabular* softmax with exact gradients the plain step is already monotone at every
+    step size (each state's new policy is an exponential tilt of ``pi`` by ``pi A``, so
+    ``sum_a pi'(a|s) A(s, a) >= 0``, and the performance-difference lemma gives ``J' >= J``);
+    masking matters for shared parameters (log-linear) or sampled gradients.
     """
     m = as_mdp(mdp)
-    S, A = m.shape
-    _, g = _softmax_value_grad(m, theta)
-    U = np.zeros((S, S, A))
-    HU = np.zeros((S, S * A))
-    for s in range(S):
-        U[s, s] = eta * g[s]
+    theta = np.asarray(theta, dtype=np.float64)
+    _, blocks = _value_and_blocks(m, theta, phi)
+    g = blocks.sum(axis=0)
+    n = blocks.shape[0]
+    U = eta * blocks
+    HU = np.zeros_like(U)
+    for s in range(n):
         nrm = np.linalg.norm(U[s])
         if nrm == 0:
             continue
-        e = U[s] / nrm
-        _, gp = _softmax_value_grad(m, theta + h * e)
-        _, gm = _softmax_value_grad(m, theta - h * e)
-        HU[s] = nrm * (gp - gm).reshape(-1) / (2 * h)
-    lin = np.array([float(np.sum(g * U[s])) for s in range(S)])
-    G = HU @ U.reshape(S, -1).T  # G[s, s'] = u_s' H u_s
+        e = (U[s] / nrm).reshape(theta.shape)
+        _, bp = _value_and_blocks(m, theta + h * e, phi)
+        _, bm = _value_and_blocks(m, theta - h * e, phi)
+        HU[s] = nrm * (bp.sum(0) - bm.sum(0)) / (2 * h)
+    lin = U @ g
+    G = HU @ U.T
     G = 0.5 * (G + G.T)
-    mask = np.ones(S, dtype=bool)
+    mask = np.ones(n, dtype=bool)
     while mask.any():
         contrib = lin + 0.5 * np.diag(G) + (G[:, mask].sum(axis=1) - np.diag(G) * mask)
         contrib = np.where(mask, contrib, np.inf)
@@ -539,16 +560,17 @@ def capo_step(mdp, theta, eta: float, *, h: float = 1e-5):
     if model < 0:
         mask[:] = False
         model = 0.0
-    delta = U[mask].sum(axis=0) if mask.any() else np.zeros((S, A))
-    return theta + delta, 1.0 - mask.mean(), model
+    delta = U[mask].sum(axis=0) if mask.any() else np.zeros(theta.size)
+    return theta + delta.reshape(theta.shape), 1.0 - mask.mean(), model
 
 
-def _capo(eta):
+def _capo(eta, phi):
     def update(state, mdp):
-        theta, frac, model = capo_step(mdp, state.params, eta)
-        return OptState(theta, softmax(theta), state.t + 1, eta, {"masked": frac, "model": model})
+        theta, frac, model = capo_step(mdp, state.params, eta, phi=phi)
+        pi = softmax(theta) if phi is None else softmax(phi @ theta)
+        return OptState(theta, pi, state.t + 1, eta, {"masked": frac, "model": model})
 
-    return Method("capo", _logits_init, update)
+    return Method("capo", _logits_init if phi is None else _loglinear_init(phi), update)
 
 
 METHODS = ("softmax_pg", "direct_pg", "npg", "entropy_npg", "qnpg", "loglinear_npg", "pmd", "mdpo",
@@ -600,7 +622,7 @@ def make_method(method: str, *, mdp=None, step_size=None, tau: float = 0.0, phi=
     if method == "rebel":
         return _rebel(eta)
     if method == "capo":
-        return _capo(eta)
+        return _capo(eta, None if phi is None else as_float_array(phi, "phi"))
     raise InvalidInputError(f"method = {method!r} applies to FiniteHorizonMDP only (mdpgrad.finite_horizon).")
 
 
