@@ -35,7 +35,9 @@ def test_optimize_is_lazily_exported(mdp):
     res = mdpgrad.optimize(mdp, method="npg", n_iter=5, step_size=1.0)
     assert res.t.tolist() == list(range(6))
     assert res.gap.shape == res.value.shape == res.entropy.shape == res.step_size.shape == (6,)
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         res.gap = None  # frozen
 
 
