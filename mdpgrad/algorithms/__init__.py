@@ -14,6 +14,7 @@ from .core import (
     project_simplex,
     rebel_step,
     run_softmax_family,
+    run_softmax_pg_fast,
     trpo_step,
     trpo_surrogate_bound,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "project_simplex",
     "rebel_step",
     "run_softmax_family",
+    "run_softmax_pg_fast",
     "trpo_step",
     "trpo_surrogate_bound",
 ]

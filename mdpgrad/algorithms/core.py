@@ -821,3 +821,23 @@ def run_softmax_family(mdp, method: str, n_iter: int, step_size: float, *, theta
                               _NUMBA_MODES[method], float(tau), a, int(record_every))
 
 
+
+
+def run_softmax_pg_fast(mdp, n_iter: int, step_size: float, *, npg: bool = False, theta0=None,
+                        record_every: int = 1):
+    """Exact softmax PG (or NPG) for larger ``S``: one LU factorization reused across iterations
+    with iterative refinement to the backward error of a direct solve, refactoring only when six
+    refinement steps do not suffice (Numba; see ``_kernels.softmax_pg_refined_run``).
+
+    Returns ``(values, n_factorizations, theta)``; ``values`` agree with
+    :func:`run_softmax_family` to round-off (tested).
+    """
+    from ._kernels import softmax_pg_refined_run
+
+    m = as_mdp(mdp)
+    n_iter = check_positive_int(n_iter, "n_iter", minimum=0)
+    record_every = check_positive_int(record_every, "record_every")
+    st = _logits_init(m, theta0)
+    return softmax_pg_refined_run(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
+                                  np.ascontiguousarray(m.rho), st.params, _check_step(step_size), n_iter,
+                                  bool(npg), record_every)
