@@ -34,3 +34,16 @@ def test_claim_quick_verdict(cid):
     assert rec.verdict.verdict == EXPECTED[cid], rec.as_json()["details"]
     assert rec.verdict.figure is not None
     assert rec.seconds < 10  # quick budget is 3 s on an idle machine; generous on a shared one
+
+
+def test_notebook_executes():
+    import pathlib
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    nb = nbformat.read(root / "notebooks/02_exact_policy_optimization.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not any(o.get("output_type") == "error" for o in outputs)
