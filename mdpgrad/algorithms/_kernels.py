@@ -293,10 +293,13 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
     rhs_d = (1.0 - gamma) * rho
     v = np.zeros(S)
     d = np.zeros(S)
+    v_old = np.zeros(S)
+    d_old = np.zeros(S)
     res = np.empty(S)
     dx = np.empty(S)
     w = np.empty(S)
     pv = np.empty((S, A))
+    P2 = np.ascontiguousarray(P.reshape(S * A, S))
     c = 1.0 / (1.0 - gamma)
     n_fact = 0
     have_lu = False
@@ -319,6 +322,14 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
         # ||M^T||_inf <= 1 + gamma max_t sum_s P_pi[s, t] <= 1 + gamma S: bounds used in the stop rule.
         ok = False
         if have_lu:
+            # Linear extrapolation along the (smooth) trajectory as the starting guess.
+            for i in range(S):
+                tv = v[i]
+                v[i] = 2.0 * tv - v_old[i]
+                v_old[i] = tv
+                td = d[i]
+                d[i] = 2.0 * td - d_old[i]
+                d_old[i] = td
             ok = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
             if ok:
                 ok = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, 1.0 + gamma)
@@ -333,6 +344,10 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
             lu_solve_t_nb(LUT, piv, rhs_d, d, w)
             _refine(M, rpi, v, LU, piv, False, 2, res, dx, w, 1.0 + gamma)
             _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, 1.0 + gamma)
+            if it == 0:
+                for i in range(S):
+                    v_old[i] = v[i]
+                    d_old[i] = d[i]
         val = 0.0
         for s in range(S):
             val += rho[s] * v[s]
@@ -341,12 +356,10 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
             k += 1
         if it == n_iter:
             break
+        pvf = np.dot(P2, v)  # BLAS gemv on P reshaped to (S*A, S)
         for s in range(S):
             for a in range(A):
-                acc = 0.0
-                for t in range(S):
-                    acc += P[s, a, t] * v[t]
-                pv[s, a] = r[s, a] + gamma * acc - v[s]
+                pv[s, a] = r[s, a] + gamma * pvf[s * A + a] - v[s]
         if npg:
             for s in range(S):
                 for a in range(A):
