@@ -454,7 +454,11 @@ def dynamic_pg_finite_horizon(budget, rng):
     the comparison favours simultaneous PG. Verdict: both reach eps; dynamic <= simultaneous at
     every H; the log-log growth exponent of steps in H is smaller for dynamic PG.
     The abstract gives no numbers; with tuned (huge) steps both methods degenerate to policy
-    iteration, so the comparison is at the theory step sizes."""
+    iteration, so the comparison is at the theory step sizes. Sensitivity (measured separately,
+    seed 5, H in {2, 4, 6}): scaling *both* steps by 1, 4, 16 or 64 scales both counts by ~1/k and
+    keeps dynamic PG 6-8x cheaper; scaling only the simultaneous step by 64 reverses the ordering,
+    so the verdict rests on the two step rules being equally conservative (the simultaneous rule's
+    H^2 smoothness scaling is our analogue, not a constant quoted from the paper)."""
     from mdpgrad import FiniteHorizonMDP
     from mdpgrad.finite_horizon import dynamic_pg, simultaneous_pg
 
