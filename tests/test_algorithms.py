@@ -261,3 +261,21 @@ def test_lu_reuse_kernel_agrees_with_direct_solves(npg):
     # Both solve to LU backward error: values (size <= 10) agree to ~cond * eps * |v| ~ 1e-13.
     assert np.max(np.abs(vals - ref)) < 1e-11
     assert 1 <= n_fact <= 201
+
+
+def test_trpo_exact_step_dominates_path_and_improves(mdp, rng):
+    from mdpgrad.algorithms import trpo_exact_step
+
+    for _ in range(3):
+        pi = softmax(rng.normal(size=mdp.shape))
+        pe, t = trpo_exact_step(mdp, pi)
+        pp, _ = trpo_step(mdp, pi)
+        Je, Le, C, kle = trpo_surrogate_bound(mdp, pi, pe)
+        Jp, Lp, _, klp = trpo_surrogate_bound(mdp, pi, pp)
+        J0 = evaluate(mdp, pi).value
+        # exact maximization over all policies dominates the path-restricted one (1e-9: bisection tolerance)
+        assert Le - C * kle >= Lp - C * klp - 1e-9
+        assert Je >= Le - C * kle - 1e-12 >= J0 - 1e-12
+        assert kle <= t * (1 + 1e-6) + 1e-12
+    with pytest.raises(InvalidInputError, match="pi"):
+        trpo_exact_step(mdp, np.eye(3)[np.zeros(6, dtype=int)])

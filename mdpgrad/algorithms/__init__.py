@@ -15,6 +15,7 @@ from .core import (
     rebel_step,
     run_softmax_family,
     run_softmax_pg_fast,
+    trpo_exact_step,
     trpo_step,
     trpo_surrogate_bound,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "rebel_step",
     "run_softmax_family",
     "run_softmax_pg_fast",
+    "trpo_exact_step",
     "trpo_step",
     "trpo_surrogate_bound",
 ]

@@ -35,6 +35,7 @@ Methods (normalization: ``J = rho . v``, rewards as given, ``A = Q - V``):
   :math:`M(\pi') = L_\pi(\pi') - C\,\max_s KL(\pi(s)\|\pi'(s))`, ``C = 4 eps gamma/(1-gamma)^2``,
   ``eps = max|A^pi|`` -- over the natural-gradient path ``pi' ∝ pi exp(beta A)`` (see :func:`trpo_step`);
   ``kl_max=delta`` gives the practical form (largest step on the path with mean KL under ``d`` <= delta);
+  ``exact=True`` maximizes M over all policies (:func:`trpo_exact_step`);
 * ``rebel`` -- REBEL (Gao et al. 2024): per state, least squares of
   :math:`\frac{1}{\eta}[(\theta'-\theta)(a) - (\theta'-\theta)(a')]` on ``Q(a) - Q(a')`` over all action
   pairs (:func:`rebel_step`); equals NPG/MD with ``Q``;
@@ -69,6 +70,7 @@ __all__ = [
     "project_simplex",
     "rebel_step",
     "trpo_step",
+    "trpo_exact_step",
     "trpo_surrogate_bound",
     "capo_step",
     "npg_closed_form",
@@ -436,9 +438,88 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     return pol(best), float(best)
 
 
-def _trpo(kl_max):
+def _kl_ball_argmax(pi, g, t, n_bisect: int = 48):
+    r"""Per-state :math:`\max_p \langle p, g_s\rangle` s.t. :math:`KL(\pi_s\|p) \le t` (vectorized over states).
+
+    KKT (``pi > 0``): :math:`p(a) = \lambda\pi(a)/(\mu - g(a))` with :math:`\mu > \max_a g(a)` and
+    :math:`\lambda` normalizing; ``KL(pi || p(mu))`` decreases from +inf to 0 as ``mu`` grows, so
+    ``mu`` is found by bisection on ``log(mu - max g)``. Returns ``p`` (S, A).
+    """
+    S, A = pi.shape
+    gmax = g.max(axis=1, keepdims=True)
+    span = np.maximum(gmax - g.min(axis=1, keepdims=True), 1e-300)
+    lo = np.log(span) - 40.0  # mu - gmax tiny: p concentrates, KL large
+    hi = np.log(span) + 40.0  # mu - gmax huge: p ~ pi, KL ~ 0
+
+    def p_of(x):
+        w = pi / (gmax + np.exp(x) - g)
+        return w / w.sum(axis=1, keepdims=True)
+
+    for _ in range(n_bisect):
+        mid = 0.5 * (lo + hi)
+        kl = _kl_rows(pi, p_of(mid))[:, None]
+        big = kl > t
+        lo = np.where(big, mid, lo)
+        hi = np.where(big, hi, mid)
+    p = p_of(hi)  # the feasible side (KL <= t up to bisection resolution)
+    const = (span[:, 0] <= 1e-300) | (t <= 0)
+    p[const] = pi[const]
+    return p
+
+
+def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
+    r"""The theoretically-justified TRPO step over **all** policies (full-support ``pi``):
+
+    :math:`\max_{\pi'} L_\pi(\pi') - C\max_s KL(\pi_s\|\pi'_s)` written as
+    :math:`\max_{t\ge0}\; \sum_s \max_{KL(\pi_s\|p)\le t} \frac{d(s)}{1-\gamma}\langle p, A_s\rangle - C t`
+    (epigraph of the max). The inner per-state problems are solved by :func:`_kl_ball_argmax`; the
+    outer objective is concave in ``t`` (each inner optimum is a concave function of the radius),
+    maximized by golden section on ``[0, gain/C]`` with ``gain`` the largest possible surrogate gain.
+    Returns ``(pi_new, t)``; ``M(pi_new) >= M(pi) = J(pi)`` up to the bisection resolution.
+    """
+    m = as_mdp(mdp)
+    if np.any(pi <= 0):
+        raise InvalidInputError("pi: trpo_exact_step needs a full-support policy (all pi > 0).")
+    ex = exact_quantities(m, pi)
+    g = ex.d[:, None] * ex.adv / (1.0 - m.gamma)
+    eps = float(np.max(np.abs(ex.adv)))
+    if eps == 0:
+        return pi.copy(), 0.0
+    C = 4.0 * eps * m.gamma / (1.0 - m.gamma) ** 2
+    gain = float(np.sum(g.max(axis=1) - np.sum(pi * g, axis=1)))
+    if gain <= 0:
+        return pi.copy(), 0.0
+
+    def F(t):
+        p = _kl_ball_argmax(pi, g, t)
+        return float(np.sum(p * g)) - C * float(np.max(_kl_rows(pi, p))), p
+
+    a, b = 0.0, gain / C
+    phi = (np.sqrt(5) - 1) / 2
+    x1, x2 = b - phi * (b - a), a + phi * (b - a)
+    f1, f2 = F(x1)[0], F(x2)[0]
+    for _ in range(n_outer):
+        if f1 > f2:
+            b, x2, f2 = x2, x1, f1
+            x1 = b - phi * (b - a)
+            f1 = F(x1)[0]
+        else:
+            a, x1, f1 = x1, x2, f2
+            x2 = a + phi * (b - a)
+            f2 = F(x2)[0]
+    t = 0.5 * (a + b)
+    val, p = F(t)
+    if val <= 0.0:  # M(pi) - J(pi) = 0 at t = 0: keep pi when no strict improvement is found
+        return pi.copy(), 0.0
+    return p, t
+
+
+def _trpo(kl_max, exact):
     def update(state, mdp):
-        pi, beta = trpo_step(mdp, state.pi, kl_max=kl_max)
+        if exact and kl_max is None:
+            pi, beta = trpo_exact_step(mdp, state.pi)
+        else:
+            pi, beta = trpo_step(mdp, state.pi, kl_max=kl_max)
         theta = np.log(np.maximum(pi, 1e-300))
         return OptState(theta, pi, state.t + 1, beta)
 
@@ -579,7 +660,7 @@ METHODS = ("softmax_pg", "direct_pg", "npg", "entropy_npg", "qnpg", "loglinear_n
 
 def make_method(method: str, *, mdp=None, step_size=None, tau: float = 0.0, phi=None, bregman: str = "kl",
                 schedule: str = "constant", n_inner=None, inner_lr: float = 1.0, f_star=None,
-                max_step=None, kl_max=None) -> Method:
+                max_step=None, kl_max=None, exact: bool = False) -> Method:
     """Build a :class:`Method` by name (see the module docstring for the update rules)."""
     from ..regularized import check_tau
 
@@ -618,7 +699,7 @@ def make_method(method: str, *, mdp=None, step_size=None, tau: float = 0.0, phi=
     if method == "trpo":
         if kl_max is not None:
             kl_max = _check_step(kl_max, "kl_max")
-        return _trpo(kl_max)
+        return _trpo(kl_max, exact)
     if method == "rebel":
         return _rebel(eta)
     if method == "capo":
