@@ -182,7 +182,8 @@ class Claim:
 
 
 #: Names parsed as sympy functions in a bound; every other identifier becomes a plain Symbol.
-_BOUND_FUNCTIONS = {"log", "exp", "sqrt", "Max", "Min", "Abs", "sin", "cos", "floor", "ceiling", "pi"}
+_BOUND_FUNCTIONS = {"log", "exp", "sqrt", "Max", "Min", "Abs", "sin", "cos", "floor", "ceiling", "pi", "oo",
+                    "Rational", "binomial", "factorial", "Sum", "Piecewise", "Eq", "Le", "Lt", "Ge", "Gt"}
 
 
 def parse_bound(text: str) -> sympy.Expr:
