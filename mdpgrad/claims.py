@@ -143,7 +143,7 @@ class Claim:
         if self.topic not in TOPICS:
             raise ValueError(f"claim {self.id}: topic {self.topic!r} not in {TOPICS}")
         if isinstance(self.bound, str):
-            object.__setattr__(self, "bound", sympy.sympify(self.bound))
+            object.__setattr__(self, "bound", parse_bound(self.bound))
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -179,6 +179,24 @@ class Claim:
 
     def __repr__(self) -> str:
         return f"Claim({self.id!r}, topic={self.topic!r})"
+
+
+#: Names parsed as sympy functions in a bound; every other identifier becomes a plain Symbol.
+_BOUND_FUNCTIONS = {"log", "exp", "sqrt", "Max", "Min", "Abs", "sin", "cos", "floor", "ceiling", "pi", "oo",
+                    "Rational", "binomial", "factorial", "Sum", "Piecewise", "Eq", "Le", "Lt", "Ge", "Gt"}
+
+
+def parse_bound(text: str) -> sympy.Expr:
+    """Parse a bound such as ``"log(n_A)/(eta*T) + 1/((1-gamma)**2*T)"``.
+
+    Every identifier except the functions in ``_BOUND_FUNCTIONS`` is a plain ``Symbol``, so names
+    that sympy would otherwise read as special objects (``gamma`` is the Gamma function, ``S`` the
+    singleton registry, ``E``/``I``/``N``/``O``/``Q`` likewise) mean what the claim author wrote.
+    """
+    import re
+
+    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) - _BOUND_FUNCTIONS
+    return sympy.sympify(text, locals={n: sympy.Symbol(n) for n in names})
 
 
 def _stable_seed(text: str) -> int:

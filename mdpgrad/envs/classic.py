@@ -130,40 +130,34 @@ def gridworld(
     return TabularMDP(P, r, gamma, rho=rho, name=f"gridworld({H}x{W})")
 
 
-def hard_chain(n_states: int, *, gamma: float | None = None, rho=None) -> TabularMDP:
-    """A chain on which exact softmax PG needs time growing exponentially in the length,
-    in the spirit of Li, Wei, Chi, Gu, Chen (2021), "Softmax policy gradient methods can
-    take exponential time to converge" (three actions per state).
+def hard_chain(n_states: int, *, gamma: float | None = None, decoy: float = 0.05, rho=None) -> TabularMDP:
+    """A chain on which exact softmax PG needs a number of iterations growing geometrically in
+    the number of states, while NPG does not.
 
-    States 0..H-1 form a chain, state H is an absorbing zero-reward terminal. In chain state
-    h: action 0 (*advance*) moves to h+1 (the last chain state moves to the terminal with
-    reward 1); action 1 (*exit*) moves to the terminal with reward ``0.5 gamma^(2(H-h))`` (a
-    decoy smaller than the discounted value of advancing, ``gamma^(H-1-h)``); action 2 (*stay*)
-    stays with reward 0. The optimal policy always advances. With ``rho`` uniform over chain
-    states and uniform initial policy, the decoy pulls probability away from *advance* at
-    early states before the value of later states has been learned, so each state waits on
-    the next: the plateau length compounds along the chain. ``gamma`` defaults to
-    ``1 - 1/(2H)`` (effective horizon growing with the chain).
+    It is the :func:`chain` MDP (actions left = 0, right = 1, deterministic moves) with a small
+    *decoy* reward ``decoy`` for taking *left* in state 0, reward 1 for *right* in the last state,
+    and the whole initial mass on state 0 (``rho = e_0``); ``gamma`` defaults to 0.9 (the far
+    reward stays optimal while ``gamma^(n-1) > decoy``). From the uniform policy the decoy pulls
+    ``pi(right | 0)`` down, which shrinks the occupancy ``d(s) ~ pi(right|.)^s`` of far states;
+    softmax PG scales each state's update by ``d(s)``, so the far states learn ever more
+    slowly and the plateau compounds along the chain (measured growth ~1.4x per added state
+    at ``eta = 0.1``). NPG's update ``A / (1 - gamma)`` does not carry ``d(s)`` and is unaffected.
 
-    This is a simplified member of the family (not the paper's exact construction with
-    buffer states); the exponential growth is what the claim ``softmax-pg-exponential-time``
-    measures on it.
+    Relation to Li, Wei, Chi, Gu, Chen (2021), "Softmax policy gradient methods can take
+    exponential time to converge": this is **not** their construction. Theirs keeps a benign,
+    fully supported initial distribution and uses buffer states to get time
+    ``(1 - gamma)^{-Omega(S)}``; here the growth comes from the distribution mismatch
+    ``d^{pi*} / rho`` of a point-mass start (the mechanism behind the mismatch coefficient in
+    Agarwal et al. 2021 and Mei et al. 2020). It exhibits the same qualitative statement --
+    exponential-in-S iterations for softmax PG, few for NPG -- on an instance small enough to
+    run exactly; the claim ``softmax-pg-exponential-time`` documents this substitution.
     """
     H = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
-    g = 1.0 - 1.0 / (2.0 * H) if gamma is None else check_gamma(gamma, error=InvalidMDPError)
-    S = H + 1
-    T = H
-    P = np.zeros((S, 3, S))
-    r = np.zeros((S, 3))
-    for h in range(H):
-        P[h, 0, h + 1 if h + 1 < H else T] = 1.0
-        if h == H - 1:
-            r[h, 0] = 1.0
-        P[h, 1, T] = 1.0
-        r[h, 1] = 0.5 * g ** (2 * (H - h))
-        P[h, 2, h] = 1.0
-    P[T, :, T] = 1.0
+    g = 0.9 if gamma is None else check_gamma(gamma, error=InvalidMDPError)
+    if not np.isfinite(decoy) or decoy < 0:
+        raise InvalidMDPError(f"decoy = {decoy!r} must be a finite reward >= 0.")
     if rho is None:
-        rho = np.zeros(S)
-        rho[:H] = 1.0 / H
-    return TabularMDP(P, r, g, rho=rho, name=f"hard_chain(H={H})")
+        rho = np.zeros(H)
+        rho[0] = 1.0
+    m = chain(H, gamma=g, reward_left=decoy, reward_right=1.0, rho=rho)
+    return m.replace(name=f"hard_chain(S={H})")

@@ -1,0 +1,281 @@
+"""Exact policy-optimization methods: update identities, monotonicity, fixed points, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import small_mdps
+from hypothesis import given, settings
+
+import mdpgrad
+from mdpgrad import envs, evaluate, solve
+from mdpgrad.algorithms import (
+    capo_step,
+    exact_quantities,
+    make_method,
+    mdpo_inner,
+    npg_closed_form,
+    optimize,
+    project_simplex,
+    rebel_step,
+    trpo_step,
+    trpo_surrogate_bound,
+)
+from mdpgrad.errors import InvalidInputError, InvalidMDPError
+from mdpgrad.exact import greedy_policy
+from mdpgrad.policies import softmax
+
+
+@pytest.fixture
+def mdp():
+    return envs.garnet(6, 3, 3, gamma=0.9, seed=3)
+
+
+def test_optimize_is_lazily_exported(mdp):
+    res = mdpgrad.optimize(mdp, method="npg", n_iter=5, step_size=1.0)
+    assert res.t.tolist() == list(range(6))
+    assert res.gap.shape == res.value.shape == res.entropy.shape == res.step_size.shape == (6,)
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.gap = None  # frozen
+
+
+def test_npg_step_equals_closed_form_multiplicative_update(mdp, rng):
+    theta0 = rng.normal(size=mdp.shape)
+    pi0 = softmax(theta0)
+    res = optimize(mdp, "npg", n_iter=1, step_size=0.7, theta0=theta0, record=("policy",))
+    ex = evaluate(mdp, pi0)
+    expected = pi0 * np.exp(0.7 * ex.advantage / (1 - mdp.gamma))
+    expected /= expected.sum(1, keepdims=True)
+    # Both are softmaxes of logits of magnitude <= |theta0| + eta/(1-gamma) max|A| ~ 50: round-off ~1e-13.
+    assert np.max(np.abs(res.policies[1] - expected)) < 1e-12
+    assert np.max(np.abs(npg_closed_form(pi0, ex.advantage, 0.7, mdp.gamma) - expected)) < 1e-12
+
+
+@pytest.mark.parametrize("bregman", ["kl", "euclidean"])
+def test_pmd_with_infinite_step_is_policy_iteration(mdp, rng, bregman):
+    pi0 = rng.dirichlet(np.ones(3), size=6)
+    q = evaluate(mdp, pi0).q
+    theta0 = np.log(pi0) if bregman == "kl" else pi0
+    res = optimize(mdp, "pmd", n_iter=1, step_size=1e9, bregman=bregman, theta0=theta0, record=("policy",))
+    # Greedy w.r.t. q^{pi0}: one policy-iteration improvement step (garnet q has no ties).
+    assert np.max(np.abs(res.policies[1] - greedy_policy(q))) < 1e-9
+
+
+def test_fixed_points_are_optimal(mdp):
+    sol = solve(mdp)
+    for method, eta in [("npg", 1.0), ("pmd", 1.0), ("mdpo", 1.0), ("rebel", 1.0)]:
+        res = optimize(mdp, method, n_iter=200, step_size=eta)
+        assert res.gap[-1] < 1e-9, method
+        assert np.max(np.abs(res.policy - sol.policy)) < 1e-6, method
+    res = optimize(mdp, "softmax_pg", n_iter=3000, step_size=5.0, backend="numba")
+    assert 0 <= res.gap[-1] < 1e-3
+    assert np.all(np.argmax(res.policy, 1) == np.argmax(sol.policy, 1))
+
+
+@settings(max_examples=15)
+@given(small_mdps(max_states=4, max_actions=3))
+def test_monotone_improvement_where_theory_says_so(m):
+    # Softmax PG is monotone at ANY step size for tabular exact gradients (exponential tilt by pi*A,
+    # performance-difference lemma; see capo_step docstring); NPG/PMD by the PMD improvement lemma;
+    # theoretical TRPO by its Theorem 1. Tolerance: round-off of rho.v, ~1e-12 * (1 + |v|).
+    tol = 1e-10 * (1 + np.max(np.abs(m.r)) / (1 - m.gamma))
+    for method, kw in [("softmax_pg", {"step_size": 50.0}), ("npg", {"step_size": 2.0}),
+                       ("pmd", {"step_size": 0.5, "bregman": "euclidean"}), ("trpo", {})]:
+        res = optimize(m, method, n_iter=8, record=("value",), v_star=0.0, **kw)
+        assert np.all(np.diff(res.value) >= -tol), method
+
+
+def test_direct_pg_and_projection(mdp, rng):
+    x = rng.normal(size=(50, 4)) * 3
+    p = project_simplex(x)
+    assert np.all(p >= 0) and np.allclose(p.sum(1), 1, atol=1e-12)
+    # KKT: p = max(x - lam, 0) for a per-row lam; on the support x - p is constant.
+    for xi, pi in zip(x, p):
+        sup = pi > 0
+        assert np.ptp((xi - pi)[sup]) < 1e-12
+        assert np.all(xi[~sup] - (xi - pi)[sup][0] <= 1e-12)
+    res = optimize(mdp, "direct_pg", n_iter=300, step_size=0.01, record=("value", "gap", "grad_norm"))
+    assert np.all(np.diff(res.value) >= -1e-12)
+    assert res.gap[-1] < res.gap[0]
+
+
+def test_entropy_npg_converges_to_soft_optimum(mdp):
+    from mdpgrad.regularized import soft_evaluate, soft_optimum
+
+    tau = 0.2
+    soft = soft_optimum(mdp, tau)
+    res = optimize(mdp, "entropy_npg", n_iter=300, step_size=(1 - mdp.gamma) / tau, tau=tau,
+                   record=("reg_gap", "q_error"))
+    assert res.q_error[-1] < 1e-9
+    assert abs(res.reg_gap[-1]) < 1e-9
+    assert np.max(np.abs(res.policy - soft.policy)) < 1e-9
+    # The soft optimum is a fixed point of soft evaluation: V_tau^{pi*} = V*_tau.
+    assert np.max(np.abs(soft_evaluate(mdp, soft.policy, tau).v - soft.v)) < 1e-9
+
+
+def test_regularized_softmax_pg_gradient_matches_finite_differences(mdp, rng):
+    from mdpgrad.regularized import soft_evaluate
+
+    tau = 0.3
+    theta = rng.normal(size=mdp.shape)
+    pi = softmax(theta)
+    ex = exact_quantities(mdp, pi, tau)
+    grad = ex.d[:, None] * pi * ex.adv / (1 - mdp.gamma)
+    h = 1e-6
+    for idx in [(0, 0), (2, 1), (5, 2)]:
+        tp, tm = theta.copy(), theta.copy()
+        tp[idx] += h
+        tm[idx] -= h
+        fd = (soft_evaluate(mdp, softmax(tp), tau).value - soft_evaluate(mdp, softmax(tm), tau).value) / (2 * h)
+        # central differences: O(h^2) + O(eps |V| / h) ~ 1e-9
+        assert abs(fd - grad[idx]) < 1e-7
+
+
+def test_loglinear_npg_with_tabular_features_equals_npg(mdp):
+    phi = np.eye(18).reshape(6, 3, 18)
+    ref = optimize(mdp, "npg", n_iter=10, step_size=0.5)
+    for m in ("qnpg", "loglinear_npg"):
+        res = optimize(mdp, m, n_iter=10, step_size=0.5, phi=phi)
+        assert np.max(np.abs(res.value - ref.value)) < 1e-10, m
+    fm = mdpgrad.FeatureMDP(mdp, np.random.default_rng(0).normal(size=(6, 3, 4)))
+    res = optimize(fm, "qnpg", n_iter=30, step_size=0.5)
+    assert res.params_final.shape == (4,)
+
+
+def test_rebel_step_equals_npg(rng):
+    th = rng.normal(size=(3, 5))
+    r = rng.random((3, 5))
+    new = rebel_step(th, r, 1.3, pair_weights=rng.random((5, 5)) + 0.1)
+    assert np.max(np.abs(softmax(new) - softmax(th + 1.3 * r))) < 1e-10
+    assert rebel_step(th[0], r[0], 1.3).shape == (5,)
+
+
+def test_mdpo_inner_converges_to_closed_form(mdp, rng):
+    pi = rng.dirichlet(np.ones(3), size=6)
+    ex = exact_quantities(mdp, pi)
+    closed = softmax(np.log(pi) + 1.0 * ex.adv)
+    errs = [np.max(np.abs(softmax(mdpo_inner(pi, ex.adv, ex.d, 1.0, m, 0.5)) - closed)) for m in (10, 100, 1000)]
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-6
+
+
+def test_trpo_bound_and_step(mdp, rng):
+    for _ in range(30):
+        th = rng.normal(size=mdp.shape)
+        pi = softmax(th)
+        pi2 = softmax(th + rng.normal(size=mdp.shape))
+        J2, L, C, kl = trpo_surrogate_bound(mdp, pi, pi2)
+        assert J2 >= L - C * kl - 1e-12
+    pi = softmax(rng.normal(size=mdp.shape))
+    new, beta = trpo_step(mdp, pi)
+    assert beta >= 0 and evaluate(mdp, new).value >= evaluate(mdp, pi).value - 1e-12
+    new, beta = trpo_step(mdp, pi, kl_max=0.01)
+    ex = exact_quantities(mdp, pi)
+    kl = np.sum(pi * np.log(pi / new), 1)
+    assert ex.d @ kl <= 0.01 + 1e-9
+
+
+def test_capo_masks_nothing_for_tiny_steps_and_reports_fraction(mdp, rng):
+    th = rng.normal(size=mdp.shape)
+    new, frac, model = capo_step(mdp, th, 1e-4)
+    assert frac == 0.0 and model > 0
+    new, frac, model = capo_step(mdp, np.zeros(4), 10.0, phi=rng.normal(size=(6, 3, 4)))
+    assert 0.0 <= frac <= 1.0 and model >= 0
+
+
+def test_polyak_uses_oracle_value(mdp):
+    res = optimize(mdp, "polyak_pg", n_iter=50)
+    assert res.gap[-1] < 1e-6
+    assert np.all(res.step_size[:-1] >= 0)
+
+
+def test_numba_kernel_agrees_with_numpy(backend, mdp, rng):
+    if backend.name == "cupy":
+        pytest.skip("the fused kernel has no CuPy path (CPU Numba only)")
+    theta0 = rng.normal(size=mdp.shape)
+    for method, kw in [("softmax_pg", {"step_size": 2.0}), ("npg", {"step_size": 0.5}),
+                       ("entropy_npg", {"step_size": 0.5, "tau": 0.1}), ("softmax_pg", {"step_size": 2.0, "tau": 0.1}),
+                       ("polyak_pg", {})]:
+        ref = optimize(mdp, method, n_iter=40, theta0=theta0, record=("value", "gap"), **kw)
+        res = optimize(mdp, method, n_iter=40, theta0=theta0, backend=backend.name, record=("value", "gap"), **kw)
+        # Same arithmetic up to LAPACK/BLAS summation order: ~1e-13 on values of size <= 10.
+        assert np.max(np.abs(res.value - ref.value)) < 1e-10, method
+
+
+# ---------------------------------------------------------------------------- validation
+def test_bad_inputs_name_the_argument(mdp):
+    with pytest.raises(InvalidInputError, match="method"):
+        optimize(mdp, "sgd", n_iter=1, step_size=1.0)
+    with pytest.raises(InvalidInputError, match="step_size"):
+        optimize(mdp, "npg", n_iter=1, step_size=-1.0)
+    with pytest.raises(InvalidInputError, match="step_size"):
+        optimize(mdp, "npg", n_iter=1)
+    with pytest.raises(InvalidInputError, match="theta0"):
+        optimize(mdp, "npg", n_iter=1, step_size=1.0, theta0=np.zeros((2, 2)))
+    with pytest.raises(InvalidInputError, match="record"):
+        optimize(mdp, "npg", n_iter=1, step_size=1.0, record=("loss",))
+    with pytest.raises(InvalidInputError, match="n_iter"):
+        optimize(mdp, "npg", n_iter=-1, step_size=1.0)
+    with pytest.raises(InvalidInputError, match="tau"):
+        optimize(mdp, "entropy_npg", n_iter=1, step_size=0.1)
+    with pytest.raises(InvalidInputError, match="tau"):
+        optimize(mdp, "softmax_pg", n_iter=1, step_size=0.1, tau=-1.0)
+    with pytest.raises(InvalidInputError, match="step_size"):
+        optimize(mdp, "entropy_npg", n_iter=1, step_size=10.0, tau=0.1)
+    with pytest.raises(InvalidInputError, match="bregman"):
+        make_method("pmd", step_size=1.0, bregman="l1")
+    with pytest.raises(InvalidInputError, match="schedule"):
+        make_method("pmd", step_size=1.0, schedule="cosine")
+    with pytest.raises(InvalidInputError, match="backend"):
+        optimize(mdp, "trpo", n_iter=1, backend="numba")
+    with pytest.raises(InvalidInputError, match="backend"):
+        optimize(mdp, "npg", n_iter=1, step_size=1.0, backend="cuda")
+    with pytest.raises(InvalidInputError, match="phi"):
+        optimize(mdp, "qnpg", n_iter=1, step_size=1.0)
+    with pytest.raises(InvalidInputError, match="phi"):
+        optimize(mdp, "qnpg", n_iter=1, step_size=1.0, phi=np.zeros((2, 3, 4)))
+    with pytest.raises(InvalidInputError, match="kl_max"):
+        optimize(mdp, "trpo", n_iter=1, kl_max=0.0)
+    with pytest.raises(InvalidInputError, match="n_inner"):
+        optimize(mdp, "mdpo", n_iter=1, step_size=1.0, n_inner=0)
+    with pytest.raises(InvalidInputError, match="rewards"):
+        rebel_step(np.zeros((2, 3)), np.zeros((2, 4)), 1.0)
+    with pytest.raises(InvalidInputError, match="eta"):
+        rebel_step(np.zeros((2, 3)), np.zeros((2, 3)), 0.0)
+    with pytest.raises(InvalidInputError, match="pair_weights"):
+        rebel_step(np.zeros((2, 3)), np.zeros((2, 3)), 1.0, pair_weights=-np.ones((3, 3)))
+    with pytest.raises(InvalidMDPError, match="mdp"):
+        optimize("not an mdp", "npg", n_iter=1, step_size=1.0)
+    with pytest.raises(InvalidMDPError, match="decoy"):
+        envs.hard_chain(4, decoy=-1.0)
+
+
+@pytest.mark.parametrize("npg", [False, True])
+def test_lu_reuse_kernel_agrees_with_direct_solves(npg):
+    from mdpgrad.algorithms import run_softmax_family, run_softmax_pg_fast
+
+    m = envs.garnet(30, 4, 5, gamma=0.9, seed=2)
+    vals, n_fact, _ = run_softmax_pg_fast(m, 200, 0.5, npg=npg)
+    ref = run_softmax_family(m, "npg" if npg else "softmax_pg", 200, 0.5)[0]
+    # Both solve to LU backward error: values (size <= 10) agree to ~cond * eps * |v| ~ 1e-13.
+    assert np.max(np.abs(vals - ref)) < 1e-11
+    assert 1 <= n_fact <= 201
+
+
+def test_trpo_exact_step_dominates_path_and_improves(mdp, rng):
+    from mdpgrad.algorithms import trpo_exact_step
+
+    for _ in range(3):
+        pi = softmax(rng.normal(size=mdp.shape))
+        pe, t = trpo_exact_step(mdp, pi)
+        pp, _ = trpo_step(mdp, pi)
+        Je, Le, C, kle = trpo_surrogate_bound(mdp, pi, pe)
+        Jp, Lp, _, klp = trpo_surrogate_bound(mdp, pi, pp)
+        J0 = evaluate(mdp, pi).value
+        # exact maximization over all policies dominates the path-restricted one (1e-9: bisection tolerance)
+        assert Le - C * kle >= Lp - C * klp - 1e-9
+        assert Je >= Le - C * kle - 1e-12 >= J0 - 1e-12
+        assert kle <= t * (1 + 1e-6) + 1e-12
+    with pytest.raises(InvalidInputError, match="pi"):
+        trpo_exact_step(mdp, np.eye(3)[np.zeros(6, dtype=int)])
