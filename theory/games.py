@@ -102,7 +102,7 @@ def nash_mp_linear(budget, rng):
         else:  # one long run: its certified last iterate is pi* (residual <= 1e-11)
             run = run_dynamics(g, "nash_mp", 2 * n_it + 20)
             star = run.pi[-1]
-            certified = float(span_log_ratio(star, g.mu) * 0 + _residual(g, star))
+            certified = _residual(g, star)
             run = run_dynamics(g, "nash_mp", n_it)
         q = run.queries
         k = kl(star[None, :], run.pi)
@@ -139,7 +139,7 @@ def nash_mp_linear(budget, rng):
     measured = "; ".join(f"K={r[0]} b={r[1]}: {r[3]:.4f}" for r in rows)
     worst_ratio = max(r[3] / r[4] for r in rows)
     return Verdict(
-        predicted=f"slope/query <= -log(1+2beta)/2; K-spread < 10%",
+        predicted="slope/query <= -log(1+2beta)/2; K-spread < 10%",
         measured=f"min slope/bound ratio {worst_ratio:.3f}; spreads {spread}",
         verdict=holds_if(ok_all and k_indep),
         details=f"fitted per-query log-KL slopes: {measured}. Rates agree across K (relative spread per beta "
@@ -664,5 +664,73 @@ def hypo_coverage_separation(budget, rng):
         details="the tabular DPO loss has no z_c dependence without coverage; HyPO's online KL pins pi(c) "
         f"to {np.exp(hy[c]):.3g} (pi*(c) = {np.exp(star[c]):.3g}).",
         data={"pi_c": pic, "sub_family": fam_sub, "eps": eps_grid, "sub_cov": sub_cov, "sub_hypo": sub_hypo},
+        figure=fig,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+@claim(
+    id="omd-efg-t-half",
+    paper=_LAMD,
+    topic="games",
+    statement="With trajectory feedback and a fixed sampling policy, local adaptive OMD (OMD applied at each "
+    "information set with individually decreasing learning rates) reaches an eps-Nash average profile at "
+    "rate O(T^(-1/2)); on-policy importance sampling has higher variance.",
+    bound="T**(-1/2)",
+    assumptions=("two-player zero-sum, perfect recall", "balanced fixed sampling policy",
+                 "local Hedge with AdaGrad-style rates eta_I = eta0 sqrt(log A / (1 + sum l_hat^2)), eta0 = 10"),
+    instance="Kuhn poker; quick: 3 seeds x T = 3e5 (1 on-policy run); full: 20 seeds x T = 1e6 (iterations, 2 episodes each)",
+    priority="B",
+)
+def omd_efg_t_half(budget, rng):
+    """Exploitability (sum of both best-response gains, exact by backward induction) of the
+    sequence-form average profile vs T. Pass: the fitted log-log slope of the mean over seeds
+    satisfies compare_exponent(slope, -1/2, upper, tol 0.1) (the catalogue's slope <= -0.5 + 0.1), and
+    so does the 95th percentile across seeds (the T^(-1/2) envelope). The catalogue's range T in
+    [1e2, 1e6] is used at the full budget; the quick budget stops at 3e5, where the late-half window
+    is closer to the transient (a larger CI, never a tuned window). The on-policy importance-sampling
+    baseline (sampling with the current policy) is reported: its fitted slope and across-seed spread.
+    The loss estimator's unbiasedness is derived in sampled_local_omd's docstring and tested in
+    tests/test_games_efg.py. Compiled with Numba (first call compiles once; cached)."""
+    from mdpgrad.games.efg import kuhn_poker, sampled_local_omd
+
+    g = kuhn_poker()
+    T = budget.pick(300_000, 1_000_000)
+    seeds = budget.pick(3, 20)
+    rec = np.unique(np.geomspace(100, T, 17).astype(int))
+    E, E_is = [], []
+    for _ in range(seeds):
+        E.append(sampled_local_omd(g, T, rng, eta0=10.0, record=rec).exploitability)
+    for _ in range(budget.pick(1, 6)):
+        E_is.append(sampled_local_omd(g, T, rng, eta0=10.0, record=rec, sampling="onpolicy").exploitability)
+    E, E_is = np.array(E), np.array(E_is)
+    mean, p95 = E.mean(0), np.quantile(E, 0.95, axis=0)
+    fit, fit95 = fit_power_law(rec, mean), fit_power_law(rec, p95)
+    fit_is = fit_power_law(rec, E_is.mean(0))
+    v1 = compare_exponent(fit, -0.5, sided="upper", tol=0.1)
+    v2 = compare_exponent(fit95, -0.5, sided="upper", tol=0.1)
+    verdict = "holds" if v1 == v2 == "holds" else ("violated" if "violated" in (v1, v2) else "inconclusive")
+    fig, ax = new_figure()
+    for e in E:
+        ax.loglog(rec, e, color="C0", lw=0.4, alpha=0.4)
+    ax.loglog(rec, mean, color="C0", lw=2, label=f"balanced sampling, mean of {seeds}")
+    ax.loglog(rec, p95, color="C0", ls="--", label="95th percentile")
+    ax.loglog(rec, E_is.mean(0), color="C3", lw=1.5, label="on-policy IS, mean")
+    if fit is not None:
+        ax.loglog(rec, fit.predict(rec[-1]) * np.sqrt(rec[-1] / rec), "k:", label="T^(-1/2)")
+    ax.set_xlabel("T (iterations)")
+    ax.set_ylabel("exploitability of average profile")
+    ax.legend(fontsize=6)
+    ax.set_title("Local adaptive OMD, Kuhn poker", fontsize=9)
+    spread = float(E[:, -1].std(ddof=1) / E[:, -1].mean())
+    spread_is = float(E_is[:, -1].std(ddof=1) / E_is[:, -1].mean()) if len(E_is) > 1 else np.nan
+    return Verdict(
+        predicted="slope <= -0.5 (+0.1)",
+        measured=f"slope {fit.slope:.3f} (p95 {fit95.slope:.3f})" if fit and fit95 else "no fit",
+        ci=fit.ci if fit else None, verdict=verdict,
+        details=f"final mean exploitability {mean[-1]:.3g} at T={T}; on-policy IS slope "
+        f"{fit_is.slope if fit_is else np.nan:.3f}, final {E_is.mean(0)[-1]:.3g}; relative across-seed spread at T: "
+        f"balanced {spread:.2f}, IS {spread_is:.2f}",
+        data={"T": rec, "exploitability": E, "exploitability_is": E_is},
         figure=fig,
     )

@@ -535,8 +535,78 @@ def _balanced_sampling(game: EFG, player: int) -> np.ndarray:
     return leaves / leaves.sum(axis=1, keepdims=True)
 
 
+def _sample(pr, u):
+    """Inverse-CDF draw: the first action whose cumulative probability exceeds ``u`` (same rule in Numba)."""
+    c = 0.0
+    last = 0
+    for a in range(pr.size):
+        if pr[a] > 0:
+            last = a
+            c += pr[a]
+            if u < c:
+                return a
+    return last
+
+
+def _local_omd_python(kind, children, cprob, infoset, util, nact, order, par, b, s, eta0, balanced, U, rec):
+    """Reference implementation of :func:`sampled_local_omd` (same arithmetic as the Numba kernel)."""
+    n_iter = U.shape[0]
+    m_max, A = s.shape[1], s.shape[2]
+    S = np.zeros((2, m_max))
+    X = np.zeros((2, m_max, A))
+    out = np.zeros((rec.size, 2, m_max, A))
+    Umax = np.abs(util).max()
+    k_rec = 0
+    for t in range(n_iter):
+        for p in range(2):
+            reach = np.ones(m_max)
+            for I in order[p]:
+                pI, pa = par[p, I]
+                reach[I] = 1.0 if pI < 0 else reach[pI] * s[p, pI, pa]
+                X[p, I] += reach[I] * s[p, I]
+        for i in range(2):
+            bi = b[i] if balanced else s[i]
+            n, d = 0, 0
+            path = []
+            while kind[n] != TERMINAL:
+                k = kind[n]
+                if k == CHANCE:
+                    pr = cprob[n]
+                elif k == P0 + i:
+                    pr = bi[infoset[n]]
+                else:
+                    pr = s[1 - i, infoset[n]]
+                a = _sample(pr, U[t, i, d])
+                d += 1
+                if k == P0 + i:
+                    I = infoset[n]
+                    path.append((I, a, s[i, I, a], bi[I, a]))
+                n = children[n, a]
+            loss = Umax - (util[n] if i == 0 else -util[n])
+            bz = 1.0
+            for x in path:
+                bz *= x[3]
+            ratio = 1.0
+            for I, a, sp, bp in reversed(path):
+                bz /= bp
+                lh = loss * ratio / (bz * bp)
+                S[i, I] += lh * lh
+                eta = eta0 * np.sqrt(np.log(max(nact[i, I], 2)) / (1.0 + S[i, I]))
+                nA = nact[i, I]
+                z = np.log(s[i, I, :nA])
+                z[a] -= eta * lh
+                z -= z.max()
+                e = np.exp(z)
+                s[i, I, :nA] = e / e.sum()
+                ratio *= sp / bp
+        while k_rec < rec.size and rec[k_rec] == t + 1:
+            out[k_rec] = X
+            k_rec += 1
+    return out
+
+
 def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced", eta0: float = 1.0,
-                      record=None) -> EFGRun:
+                      record=None, backend: str = "numba") -> EFGRun:
     r"""Local adaptive OMD with trajectory feedback (one episode per player and iteration).
 
     In player ``i``'s episode, ``i`` acts with the sampling policy ``b_i`` (``"balanced"``, fixed;
@@ -546,65 +616,52 @@ def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced
 
     .. math:: \hat\ell(I, a) = (U - u_i(z))\, \sigma_i^t(z \mid I a) / b_i(z),\quad U = \max|u|
 
-    (unbiased: ``Pr(z) = w_{-i}(z) b_i(z)``), other actions get 0. Each information set runs Hedge
-    ``sigma(.|I) ∝ sigma(.|I) exp(-eta_I l_hat)`` with the local adaptive rate
-    ``eta_I = eta0 sqrt(log A_I / (1 + sum_s max_a l_hat_s(I, a)^2))``. The output is the
-    sequence-form average of ``sigma^t`` (its exploitability is recorded).
+    (unbiased: ``Pr(z) = w_{-i}(z) b_i(z)``; the shift by ``U`` adds ``U w(I)`` to every action of
+    ``I`` alike, so local regrets are unchanged and the estimates are >= 0, the stable Exp3 form);
+    other actions get 0. Each information set runs Hedge ``sigma(.|I) ∝ sigma(.|I) exp(-eta_I l_hat)``
+    with the local adaptive rate ``eta_I = eta0 sqrt(log A_I / (1 + sum_s l_hat_s(I)^2))``. The
+    output is the sequence-form average of ``sigma^t``.
+
+    Randomness: all uniforms are drawn up front from ``seed`` (``U[t, player, depth]``) and actions
+    are sampled by inverse CDF, so the NumPy reference (``backend="numpy"``) and the Numba kernel
+    (``backend="numba"``, default) produce identical trajectories.
     """
     rng = as_generator(seed)
     if sampling not in ("balanced", "onpolicy"):
         raise InvalidInputError(f"sampling = {sampling!r}: choose 'balanced' or 'onpolicy'.")
-    record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
-    s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
-    bal = [_balanced_sampling(game, 0), _balanced_sampling(game, 1)]
-    S = [np.zeros(game.n_infosets[0]), np.zeros(game.n_infosets[1])]
-    X = [np.zeros_like(s[0]), np.zeros_like(s[1])]
-    logA = [np.log(np.maximum(game.infoset_actions[p], 2)) for p in (0, 1)]
-    kind, children, cprob, infoset, util = game.kind, game.children, game.chance_prob, game.infoset, game.utility
-    U = float(np.abs(util).max())
-    its, ex = [], []
-    for t in range(1, n_iter + 1):
-        for p in (0, 1):
-            X[p] += sequence_form(game, p, s[p])
-        for i in (0, 1):
-            b = bal[i] if sampling == "balanced" else s[i]
-            n = 0
-            path = []  # (I, a, sigma prob, b prob) for player i
-            while kind[n] != TERMINAL:
-                k = kind[n]
-                if k == CHANCE:
-                    pr = cprob[n]
-                elif k == P0 + i:
-                    pr = b[infoset[n]]
-                else:
-                    pr = s[1 - i][infoset[n]]
-                a = int(rng.choice(pr.size, p=pr))
-                if k == P0 + i:
-                    I = infoset[n]
-                    path.append((I, a, s[i][I, a], b[I, a]))
-                n = children[n, a]
-            # loss l = U - u_i(z) >= 0 (U = max |u|): shifting by U changes q(I, .) by U w(I) for every
-            # action alike, so the local regrets are unchanged, and Hedge on nonnegative loss estimates
-            # (exp(-eta l) <= 1) is the stable importance-weighted form (Exp3).
-            u = U - (util[n] if i == 0 else -util[n])
-            ratio_after = 1.0  # sigma_i(z | I a) / b_i(z | I a), accumulated from the leaf upwards
-            bz = np.prod([x[3] for x in path]) if path else 1.0
-            b_before = bz
-            for I, a, sp, bp in reversed(path):
-                b_before /= bp
-                qhat = u * ratio_after / (b_before * bp)
-                S[i][I] += qhat**2
-                eta = eta0 * np.sqrt(logA[i][I] / (1.0 + S[i][I]))
-                nA = game.infoset_actions[i][I]
-                z = np.log(s[i][I, :nA])
-                z[a] -= eta * qhat
-                z -= z.max()
-                e = np.exp(z)
-                s[i][I, :nA] = e / e.sum()
-                ratio_after *= sp / bp
-        if t in record:
-            a0, a1 = behavioral_from_sequence(game, 0, X[0]), behavioral_from_sequence(game, 1, X[1])
-            its.append(t)
-            ex.append(exploitability(game, a0, a1))
-    a0, a1 = behavioral_from_sequence(game, 0, X[0]), behavioral_from_sequence(game, 1, X[1])
-    return EFGRun(f"local_omd[{sampling}]", np.array(its), np.array(ex), (a0, a1), (s[0], s[1]))
+    if backend not in ("numpy", "numba"):
+        raise InvalidInputError(f"backend = {backend!r}: choose 'numpy' or 'numba'.")
+    rec = np.unique(np.geomspace(1, n_iter, 20).astype(np.int64)) if record is None else np.unique(
+        np.asarray(record, dtype=np.int64))
+    rec = rec[(rec >= 1) & (rec <= n_iter)]
+    m_max = max(game.n_infosets)
+    A = game.max_actions
+    s = np.zeros((2, m_max, A))
+    b = np.zeros((2, m_max, A))
+    nact = np.zeros((2, m_max), dtype=np.int64)
+    par = np.full((2, m_max, 2), -1, dtype=np.int64)
+    order = np.full((2, m_max), -1, dtype=np.int64)
+    for p in (0, 1):
+        m = game.n_infosets[p]
+        s[p, :m] = uniform_strategy(game, p)
+        b[p, :m] = _balanced_sampling(game, p)
+        nact[p, :m] = game.infoset_actions[p]
+        par[p, :m] = game.infoset_parent[p]
+        order[p, :m] = _infoset_order(game, p)
+    U = rng.random((int(n_iter), 2, int(game.depth.max()) + 1))
+    args = (game.kind.astype(np.int64), game.children, game.chance_prob, game.infoset, game.utility, nact)
+    if backend == "numba":
+        from ._efg_kernels import local_omd_numba
+
+        Xs = local_omd_numba(*args, order, par, b, s, float(eta0), sampling == "balanced", U, rec,
+                             np.array(game.n_infosets, dtype=np.int64))
+    else:
+        orders = [order[p, : game.n_infosets[p]] for p in (0, 1)]
+        Xs = _local_omd_python(*args, orders, par, b, s, float(eta0), sampling == "balanced", U, rec)
+    ex = []
+    for Xr in Xs:
+        a0 = behavioral_from_sequence(game, 0, Xr[0, : game.n_infosets[0]])
+        a1 = behavioral_from_sequence(game, 1, Xr[1, : game.n_infosets[1]])
+        ex.append(exploitability(game, a0, a1))
+    last = (s[0, : game.n_infosets[0]].copy(), s[1, : game.n_infosets[1]].copy())
+    return EFGRun(f"local_omd[{sampling}]", rec, np.array(ex), (a0, a1), last)
