@@ -679,7 +679,7 @@ def hypo_coverage_separation(budget, rng):
     bound="T**(-1/2)",
     assumptions=("two-player zero-sum, perfect recall", "balanced fixed sampling policy",
                  "local Hedge with AdaGrad-style rates eta_I = eta0 sqrt(log A / (1 + sum l_hat^2)), eta0 = 10"),
-    instance="Kuhn poker; quick: 2 seeds x T = 2e5 (1 on-policy run); full: 20 seeds x T = 1e6 (iterations, 2 episodes each)",
+    instance="Kuhn poker; quick: 2 seeds x T = 1e5 (1 on-policy run); full: 20 seeds x T = 1e6 (iterations, 2 episodes each)",
     priority="B",
 )
 def omd_efg_t_half(budget, rng):
@@ -687,7 +687,7 @@ def omd_efg_t_half(budget, rng):
     sequence-form average profile vs T. Pass: the fitted log-log slope of the mean over seeds
     satisfies compare_exponent(slope, -1/2, upper, tol 0.1) (the catalogue's slope <= -0.5 + 0.1), and
     so does the 95th percentile across seeds (the T^(-1/2) envelope). The catalogue's range T in
-    [1e2, 1e6] is used at the full budget; the quick budget stops at 2e5 with 2 seeds, where the late-half window
+    [1e2, 1e6] is used at the full budget; the quick budget stops at 1e5 with 2 seeds, where the late-half window
     is closer to the transient (a larger CI, never a tuned window). The on-policy importance-sampling
     baseline (sampling with the current policy) is reported: its fitted slope and across-seed spread.
     The loss estimator's unbiasedness is derived in sampled_local_omd's docstring and tested in
@@ -695,7 +695,7 @@ def omd_efg_t_half(budget, rng):
     from mdpgrad.games.efg import kuhn_poker, sampled_local_omd
 
     g = kuhn_poker()
-    T = budget.pick(200_000, 1_000_000)
+    T = budget.pick(100_000, 1_000_000)
     seeds = budget.pick(2, 20)
     rec = np.unique(np.geomspace(100, T, 17).astype(int))
     E, E_is = [], []

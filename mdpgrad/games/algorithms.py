@@ -62,7 +62,7 @@ def exact_oracle(P, xp=np):
     """Oracle returning the exact win rates ``g = P pi`` (``pi`` may be a batch ``[B, K]``)."""
 
     def oracle(pi):
-        return pi @ P.T
+        return (P @ pi.T).T  # P @ pi for one policy (gemv on the row-major P), batched for pi[B, K]
 
     return oracle
 
@@ -79,7 +79,7 @@ def sampled_oracle(P, n_samples: int, rng, xp=np):
     be = get_backend(P)
 
     def oracle(pi):
-        g = be.to_numpy(pi @ P.T)
+        g = be.to_numpy((P @ pi.T).T)
         g = np.clip(g, 0.0, 1.0)
         return be.asarray(rng.binomial(int(n_samples), g) / float(n_samples))
 

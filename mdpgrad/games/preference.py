@@ -235,7 +235,7 @@ def log_normalize(z, xp=np):
 def win_rates(P, pi, *, backend=None):
     """``g[y] = P(y > pi) = (P pi)[y]`` (batch: ``pi[B, K]`` gives ``g[B, K]``)."""
     xp = get_backend(backend if backend is not None else P).xp
-    return pi @ xp.asarray(P).T
+    return (xp.asarray(P) @ pi.T).T
 
 
 def exploitability(P, pi, *, backend=None):
@@ -263,7 +263,7 @@ def regularized_exploitability(game: PreferenceGame, pi, *, backend=None):
     be = get_backend(backend if backend is not None else pi)
     xp = be.xp
     P, logmu = xp.asarray(game.P), xp.asarray(game.log_mu)
-    g = pi @ P.T
+    g = (P @ pi.T).T
     z = logmu + g / game.beta
     m = xp.max(z, axis=-1, keepdims=True)
     lse = (m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)))[..., 0]
