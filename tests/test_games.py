@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,6 +22,8 @@ from mdpgrad.games import (
     rock_paper_scissors,
     rps_with_dominated,
     run_dynamics,
+    spo_selfplay,
+    win_fraction_rewards,
 )
 from mdpgrad.games.algorithms import exact_oracle, sampled_oracle
 from mdpgrad.games.objectives import (
@@ -78,7 +82,7 @@ def test_preference_validation_errors():
 
 def test_game_is_frozen_and_readonly():
     g = preference_game(rock_paper_scissors(1), beta=0.1)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         g.beta = 2.0
     with pytest.raises(ValueError):
         g.P[0, 0] = 0.3
@@ -102,6 +106,10 @@ def test_run_dynamics_validation():
         run_dynamics(g, "mwu", 3, record_every=0)
     with pytest.raises(InvalidInputError, match="beta"):
         regularized_nash(g.with_beta(0.0))
+    with pytest.raises(InvalidInputError, match="n_samples"):
+        spo_selfplay(g.P, 5, 1, 0)
+    with pytest.raises(InvalidInputError, match="ys"):
+        win_fraction_rewards(g.P, np.array([1]), np.random.default_rng(0))
 
 
 # ----------------------------------------------------------------------------- generators
@@ -211,6 +219,24 @@ def test_sampled_dynamics_approach_equilibrium():
     # the sampling error of g is ~ sqrt(1/4/2e4) = 3.5e-3 per coordinate; the KL floor is O(that^2/beta^2)
     assert kl(star, run.final) < 1e-3
     assert kl(star, run.pi[0]) > 10 * kl(star, run.final)
+
+
+def test_win_fraction_reward_unbiased_and_selfplay_converges():
+    P = rps_with_dominated(margin=0.3, dominated_margin=0.2)
+    pi = np.array([0.4, 0.3, 0.2, 0.1])
+    rng = np.random.default_rng(11)
+    first, rew = [], []
+    for _ in range(3000):
+        ys = rng.choice(4, size=6, p=pi)
+        first.append(ys[0])
+        rew.append(win_fraction_rewards(P, ys, rng)[0])
+    first, rew = np.array(first), np.array(rew)
+    g = P @ pi
+    for y in range(4):
+        x = rew[first == y]
+        assert abs(x.mean() - g[y]) <= 4 * x.std(ddof=1) / np.sqrt(len(x))  # 4 SE, 4 coordinates
+    run = spo_selfplay(P, 2000, 8, 0)
+    assert exploitability(P, run.avg_pi[-1]) < 0.05 < exploitability(P, run.avg_pi[0])
 
 
 def test_nash_mp_step_matches_closed_form():

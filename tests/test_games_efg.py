@@ -164,3 +164,16 @@ def test_omd_efg_claim_quick():
     # and the full budget (T = 1e6, 20 seeds) is the real check.
     assert rec.verdict.verdict in ("holds", "inconclusive"), (rec.verdict.measured, rec.error)
     assert rec.verdict.figure is not None
+
+
+def test_notebook_executes():
+    import pathlib
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    nb = nbformat.read(root / "notebooks/07_preference_games.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not any(o.get("output_type") == "error" for o in outputs)

@@ -51,6 +51,8 @@ __all__ = [
     "exact_oracle",
     "sampled_oracle",
     "run_dynamics",
+    "win_fraction_rewards",
+    "spo_selfplay",
 ]
 
 METHODS = ("nash_md", "nash_mp", "mwu", "sppo", "omd_reg", "inpo")
@@ -196,3 +198,63 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
     return GameRun(method=method, eta=eta if not callable(eta) else "schedule", beta=beta,
                    steps=np.asarray(steps), queries=np.asarray(queries),
                    pi=np.asarray(pis, dtype=np.float64), avg_pi=np.asarray(avgs, dtype=np.float64))
+
+
+def win_fraction_rewards(P, ys, rng, *, include_self: bool = False) -> np.ndarray:
+    r"""SPO's reward: the fraction of the other samples each sampled response beats.
+
+    ``r_i = (1/G) sum_{j != i} 1[y_i > y_j]`` with labels ``~ Bernoulli(P[y_i, y_j])``. Given
+    ``y_i = y`` the peers are iid ``pi`` and independent of ``y_i``, so ``E[r_i | y_i = y] = P(y > pi)``
+    (unbiased). ``include_self=True`` adds the self-duel (a fair coin) and is biased toward 1/2:
+    ``(G P(y > pi) + 1/2)/(G + 1)`` (kept as a negative control).
+    """
+    ys = np.asarray(ys)
+    n = ys.size
+    if n < 2:
+        raise InvalidInputError(f"ys: need at least 2 samples for a win fraction, got {n}.")
+    wins = rng.random((n, n)) < P[ys[:, None], ys[None, :]]
+    if include_self:
+        wins = wins.astype(float)
+        np.fill_diagonal(wins, rng.random(n) < 0.5)
+        return wins.mean(axis=1)
+    np.fill_diagonal(wins, False)
+    return wins.sum(axis=1) / (n - 1)
+
+
+def spo_selfplay(P, n_rounds: int, n_samples: int, seed, *, eta: float | None = None, record=None) -> GameRun:
+    r"""SPO self-play (Swamy et al., "A Minimaximalist Approach to Reinforcement Learning from Human
+    Feedback") with a tabular policy and an Exp3-style no-regret update.
+
+    Each round draws ``n = n_samples`` responses from ``pi_t``, scores each by
+    :func:`win_fraction_rewards`, and takes a Hedge step on the importance-weighted losses
+    ``l_hat(y) = sum_i 1[y_i = y] (1 - r_i) / (n pi_t(y))`` (unbiased for ``1 - P(y > pi_t)``). Since
+    ``E sum_y pi l_hat^2 <= 1 + K/n``, the default ``eta = sqrt(2 log K / (T (1 + K/n)))`` gives expected
+    regret ``<= sqrt(2 T log K (1 + K/n))``; the average iterate's gap is regret / T.
+    """
+    rng = as_generator(seed)
+    P = np.asarray(P, dtype=np.float64)
+    K = P.shape[0]
+    T = int(n_rounds)
+    n = int(n_samples)
+    if n < 2:
+        raise InvalidInputError(f"n_samples = {n_samples!r} must be >= 2 (a response needs peers).")
+    if eta is None:
+        eta = float(np.sqrt(2 * np.log(K) / (T * (1 + K / n))))
+    rec = set(np.unique(np.round(np.geomspace(1, T, 15)).astype(int)).tolist() if record is None else record)
+    lp = np.full(K, -np.log(K))
+    s = np.zeros(K)
+    steps, pis, avgs = [], [], []
+    for t in range(T):
+        p = np.exp(lp)
+        s += p
+        ys = rng.choice(K, size=n, p=p)
+        r = win_fraction_rewards(P, ys, rng)
+        lhat = np.bincount(ys, weights=1 - r, minlength=K) / (n * p)
+        lp = log_normalize(lp - eta * lhat)
+        if t + 1 in rec:
+            steps.append(t + 1)
+            pis.append(np.exp(lp))
+            avgs.append(s / (t + 1))
+    steps = np.asarray(steps)
+    return GameRun(method="spo", eta=float(eta), beta=0.0, steps=steps, queries=steps * n * (n - 1),
+                   pi=np.asarray(pis), avg_pi=np.asarray(avgs))

@@ -256,7 +256,9 @@ def kuhn_poker() -> EFG:
 
 def leduc_poker(max_raises: int = 2) -> EFG:
     """Leduc hold'em (Southey et al. 2005): 6 cards (J, Q, K x 2 suits), ante 1, two rounds with bets
-    2 and 4 and up to ``max_raises`` raises per round, a public card; a pair with it wins, else the higher card."""
+    2 and 4 and up to ``max_raises`` raises per round, a public card; a pair with it wins, else the higher card.
+
+    Information sets are keyed by ranks only (suits never matter for payoffs): 144 per player."""
     deck = ["J", "J", "Q", "Q", "K", "K"]
     ranks = {i: i // 2 for i in range(6)}
     return _poker("leduc", deck, ranks, 2, (2.0, 4.0), max_raises)
@@ -492,7 +494,7 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGRun:
     return EFGRun("cfr+" if plus else "cfr", np.array(its), np.array(ex), (a0, a1), (s[0], s[1]))
 
 
-def mmd(game: EFG, n_iter: int, *, eta: float = 0.5, alpha: float = 0.05, record=None) -> EFGRun:
+def mmd(game: EFG, n_iter: int, *, eta: float = 0.1, alpha: float = 0.1, record=None) -> EFGRun:
     r"""Magnetic mirror descent, behavioral form with local conditional Q-values (uniform magnet).
 
     ``pi_{t+1}(.|I) ∝ [pi_t(.|I) rho(.|I)^{eta alpha} exp(eta q_t(I, .)/w_t(I))]^{1/(1+eta alpha)}``
