@@ -378,9 +378,11 @@ def spo_minimax_winner_selfplay(budget, rng):
     topic="games",
     statement="RLHF with a Bradley-Terry reward model falls short on intransitive preferences: on an "
     "intransitive P the BT-reward-maximizing policy is a pure response that is not a minimax winner "
-    "(exploitable), whereas on transitive (BT) preferences it is the Condorcet/minimax winner.",
+    "(exploitable), whereas on transitive (BT) preferences it is the Condorcet/minimax winner; DPO on the "
+    "same pairs concentrates on the same exploitable response.",
     bound="0",
-    assumptions=("BT fitted by maximum likelihood on all pairs", "unregularized RLHF (beta = 0) and beta = 0.1"),
+    assumptions=("BT fitted by maximum likelihood on all pairs", "unregularized RLHF (beta = 0) and beta = 0.1",
+                 "DPO population loss on all pairs, beta = 0.05"),
     instance="RPS plus a dominated response (K=4); control: BT preferences with random scores (K=6)",
     priority="A",
 )
@@ -399,13 +401,18 @@ def rlhf_bt_not_minimax_winner(budget, rng):
     rl_b = rlhf_policy(s, gm.mu, beta)
     star = regularized_nash(gm).pi
     rgap_rl, rgap_star = float(regularized_exploitability(gm, rl_b)), float(regularized_exploitability(gm, star))
+    # DPO on the same preferences (all pairs, labels ~ P): its population minimizer is the BT fit in
+    # policy form, pi ∝ pi_ref exp(s_BT / beta_dpo), so as beta_dpo -> 0 it concentrates on the BT argmax too
+    dpo = np.exp(dpo_minimize(P * (1 - np.eye(K)), np.full(K, -np.log(K)), 0.05))
+    gap_dpo = float(exploitability(P, dpo))
     # control: transitive preferences
     sc = rng.normal(size=6)
     Pt = bradley_terry(sc)
     rl_t = rlhf_policy(fit_bradley_terry(Pt), np.ones(6) / 6, 0.0)
     gap_t = float(exploitability(Pt, rl_t))
     pure = rl.max() == 1.0
-    ok = pure and gap_rl > 0.1 and abs(mw.gap) < 1e-9 and abs(gap_t) < 1e-12 and rgap_rl > 10 * max(rgap_star, 1e-12)
+    ok = (pure and gap_rl > 0.1 and abs(mw.gap) < 1e-9 and abs(gap_t) < 1e-12 and rgap_rl > 10 * max(rgap_star, 1e-12)
+          and int(np.argmax(dpo)) == int(np.argmax(rl)) and gap_dpo > 0.1)
     fig, ax = new_figure()
     x = np.arange(K)
     ax.bar(x - 0.2, mw.pi, 0.4, label=f"minimax winner (gap {mw.gap:.1e})")
@@ -418,7 +425,8 @@ def rlhf_bt_not_minimax_winner(budget, rng):
         measured=f"gap {gap_rl:.3f} (intransitive), {gap_t:.1e} (transitive)",
         verdict=holds_if(ok),
         details=f"BT scores {np.round(s, 3)}; RLHF picks {rl}; beta=0.1: regularized gap of RLHF {rgap_rl:.3f} vs "
-        f"pi*_beta {rgap_star:.1e}.",
+        f"pi*_beta {rgap_star:.1e}. DPO (beta=0.05, all pairs) puts {dpo.max():.3f} on the same response, gap "
+        f"{gap_dpo:.3f}.",
         data={"bt_scores": s, "rlhf": rl, "minimax_winner": mw.pi, "gap_rlhf": gap_rl, "gap_transitive": gap_t},
         figure=fig,
     )

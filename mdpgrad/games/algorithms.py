@@ -142,9 +142,11 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
                  backend="numpy", dtype=np.float64) -> GameRun:
     """Run ``method`` for ``n_steps`` steps from ``pi0`` (default ``mu``) and record iterates.
 
-    ``eta`` is a float or a callable ``t -> eta_t`` (default: 2 for Nash-MP, ``1/(2+beta)``...
-    see the per-method defaults below); ``beta`` defaults to ``game.beta``; ``oracle`` is
-    ``"exact"`` or ``"sampled"`` (``n_samples`` duels per response and step, needs ``seed``).
+    ``eta`` is a float or a callable ``t -> eta_t``; defaults: 2 for Nash-MP (the largest step of
+    the Mirror-Prox analysis), ``1/(1+beta)`` for Nash-MD and regularized OMD (so ``eta beta < 1``),
+    0.1 for MWU/SPPO. ``beta`` defaults to ``game.beta``; ``oracle`` is ``"exact"`` or ``"sampled"``
+    (``n_samples`` duels per response and step, needs ``seed``); ``dtype`` (e.g. float32) halves
+    the memory traffic of the dense matrix-vector products on large K.
     """
     if method not in _STEPS:
         raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
@@ -154,8 +156,8 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
         raise InvalidInputError(f"record_every = {record_every!r} must be an integer >= 1.")
     beta = game.beta if beta is None else float(beta)
     if eta is None:
-        eta = {"nash_mp": 2.0, "nash_md": 1.0 / (1.0 + beta) if beta <= 1 else 1.0 / beta,
-               "omd_reg": 1.0 / (1.0 + beta), "inpo": 1.0 / (1.0 + beta)}.get(method, 0.1)
+        eta = {"nash_mp": 2.0, "nash_md": 1.0 / (1.0 + beta), "omd_reg": 1.0 / (1.0 + beta),
+               "inpo": 1.0 / (1.0 + beta)}.get(method, 0.1)
     eta_fn = eta if callable(eta) else (lambda t, e=float(eta): e)
     if method in ("nash_md", "omd_reg", "inpo"):
         e0 = eta_fn(0)
