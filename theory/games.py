@@ -668,7 +668,7 @@ def hypo_coverage_separation(budget, rng):
     bound="T**(-1/2)",
     assumptions=("two-player zero-sum, perfect recall", "balanced fixed sampling policy",
                  "local Hedge with AdaGrad-style rates eta_I = eta0 sqrt(log A / (1 + sum l_hat^2)), eta0 = 10"),
-    instance="Kuhn poker; quick: 2 seeds x T = 1e5 (1 on-policy run); full: 20 seeds x T = 1e6 (iterations, 2 episodes each)",
+    instance="Kuhn poker; quick: 2 seeds x T = 1e5 (1 on-policy run); full: 20 seeds x T = 1e6 (3 on-policy runs) (iterations, 2 episodes each)",
     priority="B",
 )
 def omd_efg_t_half(budget, rng):
@@ -690,7 +690,7 @@ def omd_efg_t_half(budget, rng):
     E, E_is = [], []
     for _ in range(seeds):
         E.append(sampled_local_omd(g, T, rng, eta0=10.0, record=rec).exploitability)
-    for _ in range(budget.pick(1, 6)):
+    for _ in range(budget.pick(1, 3)):
         E_is.append(sampled_local_omd(g, T, rng, eta0=10.0, record=rec, sampling="onpolicy").exploitability)
     E, E_is = np.array(E), np.array(E_is)
     mean, p95 = E.mean(0), np.quantile(E, 0.95, axis=0)
