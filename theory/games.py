@@ -130,16 +130,14 @@ def nash_mp_linear(budget, rng):
         spread[beta] = float((sl.max() - sl.min()) / abs(sl.mean()))
     k_indep = all(v < 0.10 for v in spread.values())
     fig, ax = new_figure()
-    for K, beta, kind, q, k in series:
-        ax.semilogy(q, np.where(k > 0, k, np.nan), lw=1, label=f"K={K} b={beta} {kind}")
-    for beta in sorted(spread):
-        q = np.arange(0, 80)
-        ax.semilogy(q, (1 + 2 * beta) ** (-q / 2), "k--", lw=0.8)
+    for j, (K, beta, kind, q, k) in enumerate(series):
+        ax.semilogy(q, np.where(k > 0, k, np.nan), lw=1, color=f"C{j % 10}", label=f"K={K} b={beta} {kind}")
+        ax.semilogy(q, k[0] * (1 + 2 * beta) ** (-q / 2.0), "--", lw=0.6, color=f"C{j % 10}")
     ax.set_xlim(0, 80)
     ax.set_ylim(1e-14, 10)
     ax.set_xlabel("preference queries N")
     ax.set_ylabel("KL(pi*_beta || pi_N)")
-    ax.set_title("Nash-MP; dashed: (1+2beta)^(-N/2)", fontsize=9)
+    ax.set_title("Nash-MP; dashed: KL_0 (1+2beta)^(-N/2) (the abstract's rate)", fontsize=9)
     ax.legend(fontsize=5, ncol=2)
     measured = "; ".join(f"K={r[0]} b={r[1]}: {r[3]:.4f}" for r in rows)
     worst_ratio = max(r[3] / r[4] for r in rows)
@@ -243,8 +241,13 @@ def sppo_nash_mwu(budget, rng):
     fitted log-log slope <= -1/2 (+0.1).
     Square loss: SPPO replaces log Z_t by eta/2, exact to first order because E_{pi_t} g = 1/2, so the
     simplex-constrained minimizer of the square loss differs from the closed form by a higher-order
-    term: the fitted slope of TV vs 1/eta must be <= -2 (measured ~ -3). The catalogue's DPO-vs-SPPO
-    log-likelihood demonstration with linear-softmax features is not encoded."""
+    term: the fitted slope of TV vs 1/eta must be <= -2 (measured ~ -3). Last, the catalogue's
+    linear-softmax demonstration (see _dpo_vs_sppo_loglik): a DPO step on one pair lowers both
+    log pi(y_w) and log pi(y_l), while SPPO's term for y_w raises log pi(y_w) (pass/fail). Correction to the
+    catalogue: SPPO's *full* pair step (y_w and y_l terms together) lowers log pi(y_w) too when the two
+    responses' features are nearly collinear (measured, reported) -- SPPO's guarantee is per response
+    (exact in the tabular case, where each log-ratio is fitted to its own target), not per pair under
+    shared features."""
     P = rps_with_dominated(margin=0.4, dominated_margin=0.3, scissors_margin=0.05)
     K = 4
     Ts = np.unique(np.round(np.logspace(1, np.log10(budget.pick(5000, 100000)), 12)).astype(int))
@@ -271,7 +274,11 @@ def sppo_nash_mwu(budget, rng):
                     for e in eta_grid])
     fit2 = fit_power_law(1 / eta_grid, tvs)
     v2 = compare_exponent(fit2, -2.0, sided="upper")
-    ok = within and v1 == "holds" and v2 == "holds"
+    # DPO vs SPPO on the chosen/rejected log-likelihoods, linear-softmax policy pi(y) ∝ exp(theta . phi_y)
+    dl_dpo, dl_sppo_w, dl_sppo = _dpo_vs_sppo_loglik()
+    both_down = dl_dpo[0] < 0 and dl_dpo[1] < 0
+    sppo_up = dl_sppo_w[0] > 0
+    ok = within and v1 == "holds" and v2 == "holds" and both_down and sppo_up
     fig, axes = new_figure(1, 2, figsize=(8, 3.4))
     axes[0].loglog(Ts, gaps, "o-", label="gap of average")
     axes[0].loglog(Ts, bound, "k--", label="sqrt(log K/(2T))")
@@ -288,10 +295,44 @@ def sppo_nash_mwu(budget, rng):
         f"TV slope {fit2.slope if fit2 else np.nan:.3f}",
         ci=fit.ci if fit else None, verdict=holds_if(ok),
         details=f"average-iterate gap at T={Ts[-1]}: {gaps[-1]:.2e} (bound {bound[-1]:.2e}); square-loss vs closed-form "
-        f"TV at eta=1: {tvs[0]:.2e}",
-        data={"T": Ts, "gap": gaps, "bound": bound, "eta": eta_grid, "tv": tvs},
+        f"TV at eta=1: {tvs[0]:.2e}. Linear-softmax step on one pair: DPO changes (log pi(y_w), log pi(y_l)) by "
+        f"{dl_dpo[0]:.2e}, {dl_dpo[1]:.2e} (both down); SPPO's y_w term raises log pi(y_w) by {dl_sppo_w[0]:.2e}, but "
+        f"SPPO's full pair step with nearly collinear features changes them by {dl_sppo[0]:.2e}, {dl_sppo[1]:.2e}.",
+        data={"T": Ts, "gap": gaps, "bound": bound, "eta": eta_grid, "tv": tvs, "dlogpi_dpo": dl_dpo,
+              "dlogpi_sppo_chosen_term": dl_sppo_w, "dlogpi_sppo_pair": dl_sppo},
         figure=fig,
     )
+
+
+def _dpo_vs_sppo_loglik(step: float = 1e-3):
+    """Actual change of (log pi(y_w), log pi(y_l)) after one small gradient step of each loss.
+
+    pi_theta(y) ∝ exp(theta . phi_y), grad log pi(y) = phi_y - E_pi phi. DPO on the pair (y_w, y_l)
+    moves theta along +(phi_w - phi_l), so d log pi(y) ∝ (phi_y - E phi).(phi_w - phi_l): negative for both
+    when the mean feature lies beyond both along phi_w - phi_l (here a third response with phi = (5, 0)
+    carries mass). SPPO's square loss on y_w with target a_w = eta (P(y_w > pi_t) - 1/2) > 0 moves theta along
+    2 a_w (phi_w - E phi), so d log pi(y_w) = 2 a_w |phi_w - E phi|^2 > 0 [derived]. Returned: the changes
+    for the DPO step, SPPO's y_w term alone, and SPPO's full pair step (y_w and y_l terms together).
+    """
+    phi = np.array([[1.0, 0.0], [0.9, 0.0], [5.0, 0.0], [0.0, 1.0]])
+    w, lo, beta, eta, p_hat = 0, 1, 0.1, 1.0, 0.8  # y_w won; empirical win rates p_hat, 1 - p_hat
+
+    def logp(th):
+        return log_normalize(phi @ th)
+
+    th = np.zeros(2)
+    pi = np.exp(logp(th))
+    g = phi - pi @ phi  # grad log pi(y), rows
+    d_dpo = beta * 0.5 * (g[w] - g[lo])  # -grad of -log sigmoid(beta (h_w - h_l)) at h = 0 (sigmoid(0) = 1/2)
+    a_w, a_l = eta * (p_hat - 0.5), eta * (0.5 - p_hat)
+    d_sppo_w = 2 * a_w * g[w]  # -grad of (l_w - a_w)^2 at l = 0: the chosen response's own term
+    d_sppo = d_sppo_w + 2 * a_l * g[lo]  # both terms of the pair
+    out = []
+    for d in (d_dpo, d_sppo_w, d_sppo):
+        new = logp(th + step * d)
+        old = logp(th)
+        out.append(np.array([new[w] - old[w], new[lo] - old[lo]]))
+    return out[0], out[1], out[2]
 
 
 # ---------------------------------------------------------------------------------------
