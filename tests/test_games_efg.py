@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdpgrad.errors import InvalidInputError
 from mdpgrad.games.efg import (
@@ -61,6 +63,25 @@ def test_best_response_equals_brute_force(kuhn):
             assert abs(v - best) <= 1e-12
             prof = (br, s[1]) if p == 0 else (s[0], br)
             assert abs(sign * expected_value(kuhn, *prof) - v) <= 1e-12
+
+
+@settings(max_examples=10)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(2, 3), st.integers(0, 2**31 - 1))
+def test_random_tree_best_response_bounds(n_types, depth, n_actions, seed):
+    g = random_tree(n_types, depth, n_actions, seed=seed)
+    rng = np.random.default_rng(seed)
+    s = []
+    for p in (0, 1):
+        x = uniform_strategy(g, p)
+        x[:, :n_actions] = rng.dirichlet(np.ones(n_actions), size=g.n_infosets[p])
+        s.append(x)
+    u = expected_value(g, *s)
+    b0, br0 = best_response(g, 0, s[1])
+    b1, br1 = best_response(g, 1, s[0])
+    # best responses dominate the profile's own strategies; tolerance: sums of <= 1e3 O(1) terms
+    assert b0 >= u - 1e-12 and b1 >= -u - 1e-12
+    assert abs(expected_value(g, br0, s[1]) - b0) <= 1e-12
+    assert exploitability(g, *s) >= -1e-12
 
 
 def test_cfr_plus_solves_kuhn(kuhn):
