@@ -15,8 +15,8 @@ exploitability is the average's.
 * :func:`exploitability` -- ``max_x u(x, sigma_1) - min_y u(sigma_0, y)`` computed exactly by
   best responses (backward induction over information sets, level by level); 0 iff Nash.
 * :func:`cfr` -- counterfactual regret minimization (Zinkevich et al. 2007) and CFR+ (Tammelin 2014).
-* :func:`mmd` -- magnetic mirror descent (Sokota et al. 2023) in behavioral form with local
-  counterfactual Q-values: ``pi_{t+1}(.|I) ∝ [pi_t rho^{eta alpha} exp(eta q)]^{1/(1+eta alpha)}``.
+* :func:`mmd` -- magnetic mirror descent (Sokota et al. 2023) in local behavioral form with
+  counterfactual values: ``pi_{t+1}(.|I) ∝ [pi_t rho^{eta alpha} exp(eta q)]^{1/(1+eta alpha)}``.
 * :func:`sampled_local_omd` -- local adaptive OMD with trajectory feedback and a *fixed*
   sampling policy (Fiegel et al., "Local and adaptive mirror descents in extensive-form games"),
   with on-policy importance sampling as the high-variance baseline.
@@ -494,25 +494,26 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGRun:
     return EFGRun("cfr+" if plus else "cfr", np.array(its), np.array(ex), (a0, a1), (s[0], s[1]))
 
 
-def mmd(game: EFG, n_iter: int, *, eta: float = 0.1, alpha: float = 0.1, record=None) -> EFGRun:
-    r"""Magnetic mirror descent, behavioral form with local conditional Q-values (uniform magnet).
+def mmd(game: EFG, n_iter: int, *, eta: float = 1.0, alpha: float = 0.02, record=None) -> EFGRun:
+    r"""Magnetic mirror descent (Sokota et al. 2023), local behavioral form with a uniform magnet ``rho``.
 
-    ``pi_{t+1}(.|I) ∝ [pi_t(.|I) rho(.|I)^{eta alpha} exp(eta q_t(I, .)/w_t(I))]^{1/(1+eta alpha)}``
-    with ``q/w`` the counterfactual values normalized by the counterfactual reach; records the
-    exploitability of the *last* iterate (MMD's last iterate converges to a regularized equilibrium).
+    ``pi_{t+1}(.|I) ∝ [pi_t(.|I) rho(.|I)^{eta alpha} exp(eta q_t(I, .))]^{1/(1+eta alpha)}`` with ``q_t`` the
+    counterfactual action values (reach-weighted, not normalized: normalizing by the counterfactual reach
+    made larger steps cycle in our runs). Simultaneous updates; records the exploitability of the *last*
+    iterate, which converges to an alpha-regularized equilibrium (its exploitability floor shrinks with
+    alpha: on Kuhn poker ~0.025 at alpha = 0.02, ~0.01 at alpha = 0.01 after 3000 iterations).
     """
     record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
-    mag = [np.log(np.where(x > 0, x, 1.0)) for x in s]
+    valid = [x > 0 for x in s]
+    mag = [np.log(np.where(v, x, 1.0)) for v, x in zip(valid, s)]
     its, ex = [], []
     for t in range(1, n_iter + 1):
         new = []
         for p in (0, 1):
-            q, wI = _cf_values(game, s[0], s[1], p)
-            qn = q / np.maximum(wI, 1e-300)[:, None]
-            valid = uniform_strategy(game, p) > 0
-            z = (np.log(np.where(valid, s[p], 1.0)) + eta * alpha * mag[p] + eta * qn) / (1 + eta * alpha)
-            z = np.where(valid, z, -np.inf)
+            q, _ = _cf_values(game, s[0], s[1], p)
+            z = (np.log(np.where(valid[p], s[p], 1.0)) + eta * alpha * mag[p] + eta * q) / (1 + eta * alpha)
+            z = np.where(valid[p], z, -np.inf)
             z = z - z.max(axis=1, keepdims=True)
             e = np.exp(z)
             new.append(e / e.sum(axis=1, keepdims=True))
