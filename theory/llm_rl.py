@@ -13,8 +13,6 @@ Conventions shared by the checks below:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.integrate
 import scipy.optimize
@@ -453,8 +451,8 @@ def bnpo_beta_normalization(budget, rng):
 
         a_opt, b_opt = 1 + al / 3, 1 + be / 3
         v_opt, v_rf, v_grpo = var(a_opt, b_opt), var(1, 1), var(1.5, 1.5)
-        v_quad, _ = scipy.integrate.quad(lambda x, g=g: g.pdf(x) * x * (1 - x) / bnpo_normalizer(x, a_opt, b_opt) ** 2,
-                                         0, 1, limit=200)
+        v_quad, _ = scipy.integrate.quad(
+            lambda x, g=g, a=a_opt, b=b_opt: g.pdf(x) * x * (1 - x) / bnpo_normalizer(x, a, b) ** 2, 0, 1, limit=200)
         ok &= abs(v_quad - v_opt) < 1e-7 * v_opt
         best = scipy.optimize.minimize(lambda x: var(*np.exp(x)), np.log([1.2, 1.2]), method="Nelder-Mead",
                                        options={"xatol": 1e-6, "fatol": 1e-12})
@@ -934,7 +932,7 @@ def deltal_mvue(budget, rng):
     ax.set_yscale("log")
     ax.legend(fontsize=7)
     return Verdict(predicted="Delta-L and Dr.GRPO unbiased; Delta-L variance = Gauss-Markov minimum",
-                   measured=f"max |M sum x - 1|: " + ", ".join(f"{a} {v:.2g}" for a, v in unb.items())
+                   measured="max |M sum x - 1|: " + ", ".join(f"{a} {v:.2g}" for a, v in unb.items())
                    + f"; GM err {gm_err:.1e}; Var(DrGRPO)/Var(DeltaL) median {np.median(ratio_dr):.2f}; MC z {z_mean:.2f}",
                    verdict=holds_if(ok), data={k: v[:500] for k, v in sums.items()}, figure=fig)
 
