@@ -23,19 +23,22 @@ def softmax_sample_numba(logits, u_sorted):  # pragma: no cover - compiled
     actions = np.empty((N, G), dtype=np.int64)
     logp = np.empty((N, G), dtype=np.float64)
     for n in nb.prange(N):
+        buf = np.empty(V)
         m = -np.inf
         for v in range(V):
             if logits[n, v] > m:
                 m = logits[n, v]
         s = 0.0
         for v in range(V):
-            s += np.exp(logits[n, v] - m)
+            e = np.exp(logits[n, v] - m)
+            buf[v] = e
+            s += e
         logs = np.log(s)
         g = 0
         c = 0.0
         v = 0
         while g < G:
-            c_next = c + np.exp(logits[n, v] - m) / s
+            c_next = c + buf[v] / s
             while g < G and (u_sorted[n, g] < c_next or v == V - 1):
                 actions[n, g] = v
                 logp[n, g] = logits[n, v] - m - logs
@@ -62,13 +65,15 @@ def logit_gradient_numba(logits, actions, coef, out):  # pragma: no cover - comp
                 m = logits[n, v]
         s = 0.0
         for v in range(V):
-            s += np.exp(logits[n, v] - m)
+            e = np.exp(logits[n, v] - m)
+            out[n, v] = e
+            s += e
         csum = 0.0
         for g in range(G):
             csum += coef[n, g]
         scale = -csum / s
         for v in range(V):
-            out[n, v] = scale * np.exp(logits[n, v] - m)
+            out[n, v] *= scale
         for g in range(G):
             out[n, actions[n, g]] += coef[n, g]
     return out
