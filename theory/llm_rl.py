@@ -167,7 +167,7 @@ def rloo_unbiased_grpo_biased(budget, rng):
     rows = np.array(rows)
     fig, ax = new_figure()
     ax.plot(rows[:, 0], rows[:, 5], "o-", label="GRPO ||E g - grad J|| / ||grad J||")
-    ax.plot(rows[:, 0], 1 - rows[:, 6], "s-", label="GRPO 1 - cos(E g, grad J)")
+    ax.plot(rows[:, 0], np.maximum(1 - rows[:, 6], 1e-17), "s-", label="GRPO 1 - cos(E g, grad J) (floor 1e-17)")
     ax.plot(rows[:, 0], np.abs(rows[:, 1]) + 1e-18, "^-", label="RLOO |E g - grad J| (exact)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
@@ -181,7 +181,9 @@ def rloo_unbiased_grpo_biased(budget, rng):
         verdict=holds_if(ok),
         details="GRPO's E[g] = sum_n kappa_n grad J_n with prompt-dependent kappa_n (std division): it is longer "
         f"than grad J (projection scale {rows[:, 7].min():.2f}-{rows[:, 7].max():.2f}) and tilted "
-        f"(cos {rows[:, 6].min():.4f}-{rows[:, 6].max():.4f}). M={M} groups per G.",
+        f"(cos {rows[:, 6].min():.4f}-{rows[:, 6].max():.4f}). At G=2 with binary rewards every non-degenerate group "
+        "has the same std (1/sqrt 2 with ddof=1), so GRPO is parallel to grad J there (scale only); the tilt appears "
+        f"from G=4 on. M={M} groups per G.",
         data={"G": rows[:, 0], "identity_err": rows[:, 1], "z_rloo": rows[:, 2], "z_grpo_vs_exact": rows[:, 3],
               "grpo_bias_in_se": rows[:, 4], "grpo_rel_bias": rows[:, 5], "grpo_cos": rows[:, 6],
               "grpo_scale": rows[:, 7]},
