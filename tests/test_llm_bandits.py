@@ -338,3 +338,28 @@ def test_validation_errors(rng):
         estimate_gradient(b, np.zeros((2, 3)), 2, kl_coef=0.1, rng=0)
     with pytest.raises(InvalidInputError, match="backend"):
         estimate_gradient(b, np.zeros((2, 3)), 2, backend="jax", rng=0)
+
+
+def test_sequence_group_gradient_rloo_unbiased_grpo_token_mean_biased():
+    # 4-SE CLT per coordinate with Bonferroni over the nodes*V coordinates; the token-mean bias is
+    # the exact E[(r - J) s / |y|] - grad J (enumeration), which must exceed 6 SE somewhere.
+    import scipy.stats
+
+    from mdpgrad.bandits import sequence_group_gradient
+
+    m = make_sequence_model(3, 3, lambda s: float(s.count(1) >= 1) + 0.5 * (len(s) == 3))
+    rng = np.random.default_rng(8)
+    th = rng.normal(size=m.param_shape)
+    g = m.gradient(th)
+    reps = np.array([sequence_group_gradient(m, th, 4, 50, "rloo", rng=rng)[0] for _ in range(300)])
+    se = reps.std(0, ddof=1) / np.sqrt(len(reps))
+    thr = scipy.stats.norm.isf(2 * scipy.stats.norm.sf(4) / (2 * g.size))
+    assert np.all(np.abs(reps.mean(0) - g) <= thr * se + 1e-15)
+    prob, R, L, S = m.response_table(th)
+    e_tok = np.einsum("j,j,juv->uv", prob, (R - prob @ R) / L, S)
+    # weights 1/(G L_i) over G responses: expectation E[(r - J) s / |y|]
+    reps_t = np.array([sequence_group_gradient(m, th, 4, 50, "rloo", rng=rng, aggregation="seq-mean-token-mean")[0]
+                       for _ in range(300)])
+    se_t = reps_t.std(0, ddof=1) / np.sqrt(len(reps_t))
+    assert np.all(np.abs(reps_t.mean(0) - e_tok) <= thr * se_t + 1e-15)
+    assert np.max(np.abs(e_tok - g) / np.maximum(se_t, 1e-300)) > 6

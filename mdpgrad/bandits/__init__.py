@@ -24,6 +24,7 @@ from .estimators import (
     maxk_coefficients,
     maxk_exact,
     ratio_coefficients,
+    sequence_group_gradient,
     zero_variance_fraction,
 )
 from .model import ContextualBandit, logit_gradient, random_bandit, sample_actions
@@ -35,5 +36,5 @@ __all__ = [
     "ADVANTAGES", "AGGREGATIONS", "CORRECTIONS", "GradientEstimate", "aggregation_weights", "bnpo_normalizer",
     "clip_cov_mask", "estimate_gradient", "exact_expected_group_gradient", "group_advantages",
     "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact",
-    "ratio_coefficients", "zero_variance_fraction",
+    "ratio_coefficients", "sequence_group_gradient", "zero_variance_fraction",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "GradientEstimate",
     "estimate_gradient",
     "bnpo_normalizer",
+    "sequence_group_gradient",
 ]
 
 ADVANTAGES = ("reinforce", "mean", "rloo", "grpo", "drgrpo", "remax", "reinforce++", "reinforce++-baseline",
@@ -483,3 +484,26 @@ def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rl
     coef = coef / (bandit.n_prompts * G)
     grad = logit_gradient(logits, actions, coef, backend=be)
     return GradientEstimate(grad, actions, rewards, adv, coef)
+
+
+def sequence_group_gradient(model, theta, G: int, n_groups: int = 1, method: str = "rloo", *, rng=None,
+                            aggregation: str = "sequence", max_len: int | None = None, alpha: float = 1.0, **adv_kw):
+    r"""One group estimator step on a token-level :class:`~mdpgrad.bandits.sequence.SequenceModel`.
+
+    Samples ``n_groups`` groups of ``G`` responses, computes group advantages
+    (:func:`group_advantages`), the per-response aggregation weights (:func:`aggregation_weights`,
+    ``max_len`` defaults to the model's ``T``) and returns
+    :math:`\hat g = \frac{1}{n_{groups}}\sum_{groups}\sum_i w_i A_i \sum_t \nabla\log\pi(y_{i,t}|y_{i,<t})`
+    as a ``theta``-shaped array, together with the samples. ``aggregation="sequence"`` with
+    ``method="rloo"`` is unbiased for :math:`\nabla J`; ``"seq-mean-token-mean"`` (GRPO) is
+    length-biased, ``"drgrpo"`` is unbiased up to the constant ``1/T``.
+    """
+    G = check_positive_int(G, "G")
+    n_groups = check_positive_int(n_groups, "n_groups")
+    smp = model.sample(theta, G * n_groups, as_generator(rng))
+    adv = group_advantages(smp.rewards.reshape(n_groups, G), method, **adv_kw)
+    w = aggregation_weights(smp.lengths.reshape(n_groups, G), aggregation,
+                            max_len=model.T if max_len is None else max_len, alpha=alpha)
+    per = (w * adv).reshape(-1) / n_groups
+    coef = np.where(smp.tokens >= 0, per[:, None], 0.0)
+    return model.token_gradient(theta, smp, coef), smp
