@@ -67,7 +67,7 @@ def step_torch(torch, device, logits_t, u, out):
     coef = adv / (N * G)
     g = -coef.sum(1, keepdim=True) * p
     g.scatter_add_(1, a, coef)
-    out.copy_(g.to(out.dtype)) if hasattr(out, "copy_") else None
+    out.copy_(g.to(out.dtype))
     return g
 
 
@@ -118,10 +118,9 @@ def main(argv=None):
             import cupy
 
             be = get_backend("cupy")
-            out = np.empty((N, V), dtype=np.float32)
             lg_dev = be.asarray(logits)
 
-            def run_cupy(out=out, lg_dev=lg_dev):
+            def run_cupy(lg_dev=lg_dev, be=be, cupy=cupy):
                 a, _ = sample_actions(lg_dev, G, u=u, backend=be)
                 rw = rewards_of(be.to_numpy(a), 0)
                 adv = group_advantages(be.asarray(rw), "grpo")
