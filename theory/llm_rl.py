@@ -625,8 +625,8 @@ def entropy_cov_mechanism(budget, rng):
     instance="K=50, q random, p = softmax(log q + 0.1 N(0,1)); delta in [0.01, 0.5]",
 )
 def kl3_asym_clip(budget, rng):
-    """(iii) is the per-sample equivalence of the two masks (the catalogue's 'one GRPO step equal' follows since
-    the gradient only depends on the mask); it is checked on 1e5 random ratios and on one bandit step."""
+    """(iii) is checked as the per-sample equivalence of the two masks on 1e5 random ratios (delta=0.1): a GRPO step
+    depends on the constraint only through which samples are masked, so equal masks give equal steps."""
     K = 50
     q = rng.dirichlet(np.ones(K))
     p = softmax_xp(np.log(q) + 0.1 * rng.normal(size=K))
@@ -807,12 +807,20 @@ def maxk_unbiased_grad(budget, rng):
     instance="K=6, beta=0.3, random pi_ref, pi_old",
 )
 def rpg_kl_regularized_grads(budget, rng):
-    """Per-sample coefficients c(a) on grad log pi(a) (w = pi/pi_old, for unnormalized pi~ = exp(z) grad log pi~(a) =
-    e_a and w = pi~/pi_old): reverse KL: w (r - beta log(pi/ref)) (normalized, baseline-free since E[w grad log pi] = 0
-    ... plus the constant -beta w which has mean zero); reverse UKL: w (r - beta log(pi~/ref)); forward KL:
-    w r + beta ref/pi_old; forward UKL: w r - beta (w - ref/pi_old). Derivations: d/dz of sum pi~ log(pi~/ref) - pi~
-    is pi~ log(pi~/ref); d/dz of sum ref log(ref/pi~) - ref + pi~ is pi~ - ref; for softmax, grad_z KL(ref||pi) = pi - ref.
-    Exact objectives are differentiated by central differences (h=1e-6, error ~1e-10)."""
+    """Per-sample coefficients c(a) multiplying grad log pi(a), a ~ pi_old, w = pi/pi_old (for the unnormalized
+    policy pi~ = exp(z): grad_z log pi~(a) = e_a and w = pi~/pi_old):
+
+    * reverse KL, normalized: c = w (r - beta log(pi/ref)); exact since grad sum pi log(pi/ref) =
+      E_pi[log(pi/ref) grad log pi] + E_pi[grad log pi] and the last term is 0;
+    * reverse UKL, unnormalized: c = w (r - beta log(pi~/ref)), because d/dz_a of pi~ log(pi~/ref) - pi~ is
+      pi~_a log(pi~_a/ref_a);
+    * forward KL, normalized: c = w r + beta ref/pi_old, because grad_z KL(ref||pi) = pi - ref = -E_{pi_old}[(ref/pi_old)
+      grad log pi];
+    * forward UKL, unnormalized: c = w r - beta (w - ref/pi_old), because d/dz_a of ref log(ref/pi~) - ref + pi~ is
+      pi~_a - ref_a.
+
+    Exact objectives are differentiated by central differences (h=1e-6, error ~1e-10); the expectations over a ~ pi_old
+    are exact sums over the K actions, and MC with M samples is tested at 4 SE (Bonferroni)."""
     K, beta = 6, 0.3
     r = rng.random(K)
     ref = rng.dirichlet(np.ones(K))
