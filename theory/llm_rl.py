@@ -179,8 +179,8 @@ def rloo_unbiased_grpo_biased(budget, rng):
         measured=f"RLOO max z {rows[:, 2].max():.2f} (thr {zs:.2f}); GRPO bias {rows[:, 4].min():.1f}-"
         f"{rows[:, 4].max():.1f} SE, rel. bias {rows[:, 5].min():.3f}-{rows[:, 5].max():.3f}",
         verdict=holds_if(ok),
-        details="GRPO's E[g] = sum_n kappa_n grad J_n with prompt-dependent kappa_n (std division): it is longer "
-        f"than grad J (projection scale {rows[:, 7].min():.2f}-{rows[:, 7].max():.2f}) and tilted "
+        details="GRPO's E[g] = sum_n kappa_n grad J_n with prompt-dependent kappa_n (std division): it is rescaled "
+        f"(projection scale {rows[:, 7].min():.2f}-{rows[:, 7].max():.2f}) and tilted "
         f"(cos {rows[:, 6].min():.4f}-{rows[:, 6].max():.4f}). At G=2 with binary rewards every non-degenerate group "
         "has the same std (1/sqrt 2 with ddof=1), so GRPO is parallel to grad J there (scale only); the tilt appears "
         f"from G=4 on. M={M} groups per G.",
