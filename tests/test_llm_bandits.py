@@ -255,12 +255,16 @@ def _clt(samples, exact):
 
 
 def test_rloo_unbiased_grpo_biased_clt(rng):
+    # M replicate groups are stacked as extra prompts of one bandit, so one estimate_gradient call draws them all;
+    # its 1/(N M G) normalization is undone by the factor M.
     b = random_bandit(4, 5, seed=3)
     th = rng.normal(size=(4, 5))
     g = b.gradient(th)
-    M = 3000
+    M = 20000
+    big = ContextualBandit(np.tile(b.q, (M, 1)))
     for method, unbiased in (("rloo", True), ("grpo", False)):
-        s = np.array([np.asarray(estimate_gradient(b, th, 4, method, rng=rng).grad) for _ in range(M)])
+        est = estimate_gradient(big, np.tile(th, (M, 1)), 4, method, rng=rng)
+        s = np.asarray(est.grad).reshape(M, 4, 5) * M
         z, thr = _clt(s, g)
         if unbiased:
             assert z <= thr
@@ -326,6 +330,10 @@ def test_validation_errors(rng):
         zero_variance_fraction(np.array([1.2]), 2)
     with pytest.raises(InvalidInputError, match="logits"):
         sample_actions(np.zeros(3), 2, rng)
+    with pytest.raises(InvalidInputError, match="rng"):
+        sample_actions(np.zeros((2, 3)), 2)
+    with pytest.raises(InvalidInputError, match="rng"):
+        b.sample_rewards(np.zeros((2, 2), dtype=int))
     with pytest.raises(InvalidInputError, match="u"):
         sample_actions(np.zeros((2, 3)), 2, u=np.zeros((3, 2)))
     with pytest.raises(InvalidInputError, match="coef"):

@@ -35,9 +35,8 @@ import scipy.stats
 
 from .._validate import check_positive_int
 from ..backend import get_backend
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
-from .model import ContextualBandit, logit_gradient, sample_actions
+from .model import ContextualBandit, as_rng, logit_gradient, sample_actions
 
 __all__ = [
     "ADVANTAGES",
@@ -353,7 +352,7 @@ def clip_cov_mask(logp, adv, *, clip_ratio: float = 2e-4, cov_low: float = 1.0, 
     ``[cov_low, cov_high]`` ("The Entropy Mechanism of Reinforcement Learning for Reasoning
     Language Models", Cui et al. 2025). Returns a 0/1 mask (1 = keep), NumPy arrays.
     """
-    rng = as_generator(rng)
+    rng = as_rng(rng)
     lp = np.asarray(logp, dtype=np.float64)
     a = np.asarray(adv, dtype=np.float64)
     cov = (lp - lp.mean()) * (a - a.mean())
@@ -460,7 +459,7 @@ def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rl
                                 "through phi with bandit.logit_grad_to_theta.")
     be = get_backend(backend)
     xp = be.xp
-    rng = as_generator(rng)
+    rng = as_rng(rng)
     G = check_positive_int(G, "G")
     logits = be.asarray(bandit.check_theta(theta))
     beh = logits if behaviour_logits is None else be.asarray(behaviour_logits)
@@ -500,7 +499,7 @@ def sequence_group_gradient(model, theta, G: int, n_groups: int = 1, method: str
     """
     G = check_positive_int(G, "G")
     n_groups = check_positive_int(n_groups, "n_groups")
-    smp = model.sample(theta, G * n_groups, as_generator(rng))
+    smp = model.sample(theta, G * n_groups, as_rng(rng))
     adv = group_advantages(smp.rewards.reshape(n_groups, G), method, **adv_kw)
     w = aggregation_weights(smp.lengths.reshape(n_groups, G), aggregation,
                             max_len=model.T if max_len is None else max_len, alpha=alpha)

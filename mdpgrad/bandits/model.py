@@ -39,6 +39,14 @@ __all__ = [
 REWARD_KINDS = ("bernoulli", "gaussian", "deterministic")
 
 
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """A ``Generator`` from an int seed or a ``Generator``; ``None`` is refused (no global random state)."""
+    if rng is None:
+        raise InvalidInputError(f"{name}: pass an int seed or a numpy.random.Generator "
+                                "(None would not be reproducible).")
+    return as_generator(rng)
+
+
 def _xp_of(x):
     return get_backend(x).xp
 
@@ -157,7 +165,7 @@ class ContextualBandit:
         qa = np.take_along_axis(self.q, actions, axis=1)
         if self.reward == "deterministic":
             return qa
-        rng = as_generator(rng)
+        rng = as_rng(rng)
         if self.reward == "bernoulli":
             return (rng.random(qa.shape) < qa).astype(np.float64)
         return qa + self.noise * rng.standard_normal(qa.shape)
@@ -202,7 +210,7 @@ def sample_actions(logits, G: int, rng=None, *, backend="numpy", u=None):
         raise InvalidInputError(f"logits: expected a 2-D array [n, v], got shape {tuple(logits.shape)}.")
     N, V = logits.shape
     if u is None:
-        u = as_generator(rng).random((N, G))
+        u = as_rng(rng).random((N, G))
     u = np.sort(np.asarray(u, dtype=np.float64), axis=1)
     if u.shape != (N, G):
         raise InvalidInputError(f"u: expected shape ({N}, {G}), got {u.shape}.")

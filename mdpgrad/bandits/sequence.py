@@ -27,9 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import as_float_array, check_positive_int, check_shape
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
-from .model import log_softmax_xp, softmax_xp
+from .model import as_rng, log_softmax_xp, softmax_xp
 
 __all__ = ["SequenceModel", "SequenceSamples", "make_sequence_model"]
 
@@ -167,7 +166,7 @@ class SequenceModel:
     def sample(self, theta, n: int, rng=None) -> SequenceSamples:
         """``n`` responses from the policy (vectorized over responses, one step per depth)."""
         n = check_positive_int(n, "n")
-        rng = as_generator(rng)
+        rng = as_rng(rng)
         lp = log_softmax_xp(self.check_theta(theta))
         cdf = np.cumsum(np.exp(lp), axis=1)
         tokens = -np.ones((n, self.T), dtype=np.int64)
