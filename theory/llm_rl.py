@@ -249,7 +249,7 @@ def rloo_loop_unbiased(budget, rng):
     statement="(a) Group-mean REINFORCE on data from a fixed behaviour mu drifts the logits by "
     "(G-1)/G mu(y)(r(y) - rbar_mu), so it converges to argmax_y mu(y)(r(y) - rbar_mu), which can be "
     "suboptimal; (b) the KL-regularized (OPMD) squared loss reaches pi_k prop. to pi_{k-1} exp(r/tau) for every "
-    "full-support mu; (c) AsymRE's baseline shift delta is REINFORCE plus delta x a cross-entropy regularizer.",
+    "full-support mu; (c) AsymRE's baseline lowered by delta is REINFORCE plus delta x the log-likelihood of the behaviour data.",
     bound="0",
     assumptions=("K-armed bandit, deterministic rewards", "tabular softmax", "fixed behaviour policy mu"),
     instance="K=4, r=(1, 0.9, 0, 0.2), mu=(0.05, 0.6, 0.3, 0.05); OPMD tau=0.5 with mu in {uniform, skewed, pi}",
@@ -258,7 +258,7 @@ def grpo_secretly_offpolicy(budget, rng):
     """Derivation (a): E_mu[(r_a - rbar)(e_a - pi)] = mu*(r - rbar_mu) - pi sum_a mu_a (r_a - rbar_mu) =
     mu*(r - rbar_mu), independent of pi; the group mean including the sample itself multiplies it by (G-1)/G.
     (b): the OPMD loss sum_a mu_a (r_a - tau log Z - tau log(pi/pi_old)(a))^2 is zero iff pi = pi_old exp(r/tau)/Z
-    on supp mu. (c): E_mu[(r - rbar_mu - delta)(e_a - pi)] = mu*(r - rbar_mu) - delta (mu - pi) and
+    on supp mu. (c): E_mu[(r - (rbar_mu - delta))(e_a - pi)] = mu*(r - rbar_mu) + delta (mu - pi) and
     mu - pi = grad_z sum_a mu_a log pi_z(a)."""
     r = np.array([1.0, 0.9, 0.0, 0.2])
     mu = np.array([0.05, 0.6, 0.3, 0.05])
@@ -299,10 +299,11 @@ def grpo_secretly_offpolicy(budget, rng):
             tvs.append(_tv(softmax_xp(sol.x), target))
             z_old = sol.x
     ok_b = max(tvs) < 1e-3
-    # (c) AsymRE identity
+    # (c) AsymRE identity: baseline lowered by delta (library option baseline_shift)
     delta = 0.3
-    lhs = mu @ ((r - mu @ r - delta)[:, None] * (np.eye(K) - pi))
-    rhs = mu * (r - mu @ r) - delta * (mu - pi)
+    A_asym = group_advantages(r[None, :], "reinforce", baseline=[mu @ r], baseline_shift=delta)[0]
+    lhs = mu @ (A_asym[:, None] * (np.eye(K) - pi))
+    rhs = mu * (r - mu @ r) + delta * (mu - pi)
     eps = 1e-6
     fd = np.array([(mu @ log_softmax_xp(z + eps * e) - mu @ log_softmax_xp(z - eps * e)) / (2 * eps)
                    for e in np.eye(K)])

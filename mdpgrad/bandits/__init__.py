@@ -23,6 +23,7 @@ from .estimators import (
     kl_loss_coefficients,
     maxk_coefficients,
     maxk_exact,
+    opmd_coefficients,
     ratio_coefficients,
     sequence_group_gradient,
     zero_variance_fraction,
@@ -35,6 +36,6 @@ __all__ = [
     "SequenceModel", "SequenceSamples", "make_sequence_model",
     "ADVANTAGES", "AGGREGATIONS", "CORRECTIONS", "GradientEstimate", "aggregation_weights", "bnpo_normalizer",
     "clip_cov_mask", "estimate_gradient", "exact_expected_group_gradient", "group_advantages",
-    "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact",
+    "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact", "opmd_coefficients",
     "ratio_coefficients", "sequence_group_gradient", "zero_variance_fraction",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "estimate_gradient",
     "bnpo_normalizer",
     "sequence_group_gradient",
+    "opmd_coefficients",
 ]
 
 ADVANTAGES = ("reinforce", "mean", "rloo", "grpo", "drgrpo", "remax", "reinforce++", "reinforce++-baseline",
@@ -99,7 +100,7 @@ def bnpo_normalizer(p, a: float, b: float):
 
 
 def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float = 1e-6, ddof: int = 1,
-                     bnpo_ab=(1.5, 1.5), p=None):
+                     bnpo_ab=(1.5, 1.5), p=None, baseline_shift: float = 0.0):
     r"""Advantages ``A[n, i]`` of the ``G`` responses of each prompt.
 
     Methods (``r`` the group's rewards, :math:`\bar r` their mean, :math:`s` their std):
@@ -125,7 +126,18 @@ def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float
     * ``"bnpo"``: :math:`(r_i - p)/f_{a,b}(p)` with the Beta density ``f`` (:func:`bnpo_normalizer`,
       ``bnpo_ab=(a, b)``) and ``p`` the given success probability per prompt or the group mean --
       "BNPO: Beta Normalization Policy Optimization".
+
+    ``baseline_shift = delta`` lowers the baseline by ``delta`` (adds ``delta`` to every advantage):
+    AsymRE's asymmetric REINFORCE (Arnal et al. 2025). Off-policy, with data from ``mu``, it adds
+    ``delta * grad sum_y mu(y) log pi(y)`` (a pull toward the behaviour data) to the expected
+    update -- "Group-Relative REINFORCE Is Secretly an Off-Policy Algorithm: Demystifying Some
+    Myths About GRPO and Its Friends".
     """
+    A = _group_advantages(rewards, method, baseline=baseline, eps=eps, ddof=ddof, bnpo_ab=bnpo_ab, p=p)
+    return A + baseline_shift if baseline_shift else A
+
+
+def _group_advantages(rewards, method, *, baseline, eps, ddof, bnpo_ab, p):
     xp, r = _check_rewards(rewards)
     N, G = r.shape
     if method not in ADVANTAGES:
@@ -160,6 +172,26 @@ def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float
     pp = mean if p is None else xp.asarray(p, dtype=xp.float64).reshape(-1, 1)
     f = bnpo_normalizer(xp.clip(pp, 1e-12, 1 - 1e-12), *bnpo_ab)
     return (r - pp) / f
+
+
+def opmd_coefficients(rewards, logp, logp_old, tau: float):
+    r"""Per-sample ``d(-loss)/d log pi`` of the OPMD squared loss (Kimi k1.5; OPMD as regularized REINFORCE).
+
+    .. math:: \ell_i = \big(r_i - \tau\log\hat Z - \tau(\log\pi(y_i) - \log\pi_{old}(y_i))\big)^2,
+       \qquad \tau\log\hat Z = \tau\log\frac1G\sum_j e^{r_j/\tau},
+
+    whose minimizer over ``pi`` (on the support of the data, whatever distribution produced it) is
+    :math:`\pi_{old}\,e^{r/\tau}/Z` -- "Group-Relative REINFORCE Is Secretly an Off-Policy
+    Algorithm". Returns ``2 tau * residual`` per sample (the loss is averaged by the caller).
+    ``rewards``, ``logp``, ``logp_old``: ``[n, G]``.
+    """
+    if not tau > 0:
+        raise InvalidInputError(f"tau = {tau!r} must be > 0.")
+    xp, r = _check_rewards(rewards)
+    rmax = xp.max(r, axis=1, keepdims=True)
+    logZ = tau * xp.log(xp.mean(xp.exp((r - rmax) / tau), axis=1, keepdims=True)) + rmax  # tau log mean e^{r/tau}
+    res = r - logZ - tau * (logp - logp_old)
+    return 2 * tau * res
 
 
 def aggregation_weights(lengths, aggregation: str = "seq-mean-token-mean", *, max_len: int | None = None,
