@@ -420,3 +420,23 @@ def test_sequence_group_gradient_rloo_unbiased_grpo_token_mean_biased():
     se_t = reps_t.std(0, ddof=1) / np.sqrt(len(reps_t))
     assert np.all(np.abs(reps_t.mean(0) - e_tok) <= thr * se_t + 1e-15)
     assert np.max(np.abs(e_tok - g) / np.maximum(se_t, 1e-300)) > 6
+
+
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["rloo", "grpo", "mean", "bnpo", "reinforce"]))
+def test_exact_group_expectation_matches_brute_force(seed, method):
+    # Brute force: enumerate all (action, reward) outcomes of a group of G=3 on K=3 actions (6^3 = 216 groups).
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    K, G = 3, 3
+    b = ContextualBandit(rng.random((1, K)))
+    th = rng.normal(size=(1, K))
+    pi = softmax_xp(th[0])
+    q = b.q[0]
+    out = np.zeros(K)
+    for combo in itertools.product(range(K), (0, 1), repeat=G):
+        acts, rews = np.array(combo[0::2]), np.array(combo[1::2], dtype=float)
+        pr = np.prod(pi[acts] * np.where(rews > 0, q[acts], 1 - q[acts]))
+        A = group_advantages(rews[None], method)[0]
+        out += pr * sum(A[i] * (np.eye(K)[acts[i]] - pi) for i in range(G)) / G
+    assert np.abs(out - exact_expected_group_gradient(b, th, G, method)[0]).max() < 1e-12
