@@ -324,6 +324,21 @@ def test_rloo_unbiased_grpo_biased_clt(rng):
         assert z_exact <= thr
 
 
+def test_linear_logits_rloo_unbiased(rng):
+    # per-replicate theta-gradients from the stacked logit gradients: g_theta[m] = sum_{n,v} g_z[m,n,v] phi[n,v,:]
+    N, V, d, M = 2, 4, 3, 20000
+    phi = rng.normal(size=(N, V, d))
+    b = ContextualBandit(rng.random((N, V)), phi=phi)
+    th = rng.normal(size=d)
+    big = ContextualBandit(np.tile(b.q, (M, 1)), phi=np.tile(phi, (M, 1, 1)))
+    est = estimate_gradient(big, th, 4, "rloo", rng=rng)
+    gz = np.asarray(est.grad_logits).reshape(M, N, V) * M
+    s = np.einsum("mnv,nvd->md", gz, phi)
+    z, thr = _clt(s, b.gradient(th))
+    assert z <= thr
+    assert np.abs(np.asarray(est.grad) - s.mean(0)).max() < 1e-12  # the chained gradient is the replicate mean
+
+
 def test_ppo_at_behaviour_equals_on_policy(rng):
     b = random_bandit(3, 6, seed=4)
     th = rng.normal(size=(3, 6))

@@ -465,35 +465,35 @@ def exact_expected_group_gradient(bandit: ContextualBandit, theta, G: int, metho
 
 @dataclass(frozen=True)
 class GradientEstimate:
-    """One estimator step: the logit gradient and the samples behind it (arrays of the backend)."""
+    """One estimator step (arrays of the backend): ``grad`` w.r.t. ``theta`` (equal to ``grad_logits`` for
+    tabular logits, chained through ``phi`` for linear ones), the samples and their coefficients."""
 
     grad: object
     actions: object
     rewards: np.ndarray
     advantages: object
     coef: object
+    grad_logits: object = None
 
 
 def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rloo", *, rng=None,
                       backend="numpy", correction: str = "none", behaviour_logits=None, clip_eps: float = 0.2,
                       kl_coef: float = 0.0, ref_logits=None, kl_kind: str = "k3", **adv_kw) -> GradientEstimate:
-    r"""One group estimator step on a tabular :class:`ContextualBandit` on any backend.
+    r"""One group estimator step on a :class:`ContextualBandit` (tabular or linear logits) on any backend.
 
     Samples ``G`` responses per prompt from the behaviour policy (``behaviour_logits``, the
     current policy if None), computes rewards (host), advantages (:func:`group_advantages`),
     the off-policy factor (:func:`ratio_coefficients`) and an optional KL penalty
     ``-kl_coef * k`` (:func:`kl_loss_coefficients`), and assembles
     :math:`\hat g = \frac{1}{NG}\sum_{n,i} c_{n,i}(e_{a_{n,i}} - \pi_n)` with
-    :func:`~mdpgrad.bandits.model.logit_gradient`.
+    :func:`~mdpgrad.bandits.model.logit_gradient` (chained through ``phi`` on the host for linear
+    logits). ``behaviour_logits`` are logits, not parameters.
     """
-    if bandit.phi is not None:
-        raise InvalidInputError("bandit: estimate_gradient works on tabular logits; chain the logit gradient "
-                                "through phi with bandit.logit_grad_to_theta.")
     be = get_backend(backend)
     xp = be.xp
     rng = as_rng(rng)
     G = check_positive_int(G, "G")
-    logits = be.asarray(bandit.check_theta(theta))
+    logits = be.asarray(bandit.logits(theta))
     beh = logits if behaviour_logits is None else be.asarray(behaviour_logits)
     actions, logp_b = sample_actions(beh, G, rng, backend=be)
     rewards = bandit.sample_rewards(be.to_numpy(actions), rng)
@@ -514,7 +514,8 @@ def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rl
         coef = coef - kl_coef * kl_loss_coefficients(logp, lref, kl_kind)
     coef = coef / (bandit.n_prompts * G)
     grad = logit_gradient(logits, actions, coef, backend=be)
-    return GradientEstimate(grad, actions, rewards, adv, coef)
+    g_theta = grad if bandit.phi is None else be.asarray(bandit.logit_grad_to_theta(be.to_numpy(grad)))
+    return GradientEstimate(g_theta, actions, rewards, adv, coef, grad)
 
 
 def sequence_group_gradient(model, theta, G: int, n_groups: int = 1, method: str = "rloo", *, rng=None,
