@@ -117,6 +117,17 @@ def test_sequence_model_rejects_bad_arguments():
     m = _seq_model()
     with pytest.raises(InvalidInputError, match="theta"):
         m.objective(np.zeros((2, 2)))
+    from mdpgrad.bandits import MarkovSequenceModel
+
+    with pytest.raises(InvalidInputError, match="eos"):
+        MarkovSequenceModel(3, 2, 3, None)
+    with pytest.raises(InvalidInputError, match="V"):
+        MarkovSequenceModel(1, 2, 0, None)
+    mk = MarkovSequenceModel(3, 2, 0, lambda t, L: np.zeros(len(L)))
+    with pytest.raises(InvalidInputError, match="ref_theta"):
+        mk.kl(np.zeros(mk.param_shape), np.zeros((2, 2)))
+    with pytest.raises(InvalidInputError, match="n_groups"):
+        mk.estimate(np.zeros(mk.param_shape), 1, 2, 0)
 
 
 # --- advantages and weights -----------------------------------------------------------------
@@ -455,3 +466,53 @@ def test_exact_group_expectation_matches_brute_force(seed, method):
         A = group_advantages(rews[None], method)[0]
         out += pr * sum(A[i] * (np.eye(K)[acts[i]] - pi) for i in range(G)) / G
     assert np.abs(out - exact_expected_group_gradient(b, th, G, method)[0]).max() < 1e-12
+
+
+def _markov_and_tree(rng, V=3, T=3):
+    """A Markov model and the equivalent prefix tree (node logits = theta[depth, last token])."""
+    from mdpgrad.bandits import MarkovSequenceModel
+
+    def rf_tuple(s):
+        return float(s.count(1)) + 0.3 * (len(s) == 2)
+
+    def rf(tokens, lengths):
+        return np.array([rf_tuple(tuple(int(x) for x in row[:L])) for row, L in zip(tokens, lengths)])
+
+    mk = MarkovSequenceModel(V, T, 0, rf)
+    tree = make_sequence_model(V, T, rf_tuple)
+    th = rng.normal(size=mk.param_shape)
+    th_tree = np.array([th[len(p), p[-1] if p else V] for p in tree.prefixes])
+    return mk, tree, th, th_tree
+
+
+def test_markov_model_exact_dp_matches_tree(rng):
+    mk, tree, th, th_tree = _markov_and_tree(rng)
+    ref = rng.normal(size=mk.param_shape)
+    ref_tree = np.array([ref[len(p), p[-1] if p else mk.V] for p in tree.prefixes])
+    assert abs(mk.entropy(th) - tree.entropy(th_tree)) < 1e-13
+    assert abs(mk.kl(th, ref) - tree.kl(th_tree, ref_tree)) < 1e-13
+    prob, _, L, _ = tree.response_table(th_tree)
+    assert abs(mk.expected_length(th) - prob @ L) < 1e-13
+
+
+def test_markov_model_sampled_gradient_unbiased(rng):
+    # exact Markov gradient = tree gradient summed over nodes sharing (depth, last token); 4-SE Bonferroni test
+    import scipy.stats
+
+    mk, tree, th, th_tree = _markov_and_tree(rng)
+    g_tree = tree.gradient(th_tree)
+    g = np.zeros(mk.param_shape)
+    for u, p in enumerate(tree.prefixes):
+        g[len(p), p[-1] if p else mk.V] += g_tree[u]
+    J, J_se, gh, se = mk.estimate(th, 4000, 4, rng)
+    thr = scipy.stats.norm.isf(2 * scipy.stats.norm.sf(4) / (2 * g.size))
+    assert abs(J - tree.objective(th_tree)) <= 4 * J_se
+    assert np.all(np.abs(gh - g) <= thr * se + 1e-14)
+    # vocabulary and length far beyond enumeration: V=200, T=30 (V^T ~ 1e69) still has exact entropy
+    from mdpgrad.bandits import MarkovSequenceModel
+
+    big = MarkovSequenceModel(200, 30, 0, lambda tok, L: (L > 10).astype(float))
+    thb = rng.normal(size=big.param_shape)
+    assert 0 < big.entropy(thb) <= 30 * np.log(200) and 1 <= big.expected_length(thb) <= 30
+    Jb, Jb_se, _, _ = big.estimate(thb, 20, 4, rng)
+    assert 0 <= Jb <= 1 and Jb_se >= 0

@@ -29,11 +29,11 @@ from .estimators import (
     zero_variance_fraction,
 )
 from .model import ContextualBandit, logit_gradient, random_bandit, sample_actions
-from .sequence import SequenceModel, SequenceSamples, make_sequence_model
+from .sequence import MarkovSequenceModel, SequenceModel, SequenceSamples, make_sequence_model
 
 __all__ = [
     "ContextualBandit", "random_bandit", "sample_actions", "logit_gradient",
-    "SequenceModel", "SequenceSamples", "make_sequence_model",
+    "SequenceModel", "SequenceSamples", "make_sequence_model", "MarkovSequenceModel",
     "ADVANTAGES", "AGGREGATIONS", "CORRECTIONS", "GradientEstimate", "aggregation_weights", "bnpo_normalizer",
     "clip_cov_mask", "estimate_gradient", "exact_expected_group_gradient", "group_advantages",
     "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact", "opmd_coefficients",

@@ -16,8 +16,9 @@ Exact quantities by dynamic programming over the tree (``O(nodes * V)``):
   :math:`KL(\pi\|\pi_{ref}) = \sum_u P(u)\,KL(\pi(\cdot|u)\|\pi_{ref}(\cdot|u))` (chain rule).
 
 The number of nodes is :math:`\sum_{t<T}(V-1)^t`; the constructor refuses trees above
-``max_nodes``. Larger models are handled by sampling (:meth:`SequenceModel.sample`) with the
-same estimator coefficients.
+``max_nodes``. When ``V^T`` is large, :class:`MarkovSequenceModel` (logits depending on the position and
+the previous token) keeps entropy, KL and expected length exact by DP and samples the objective and its
+gradient.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .._validate import as_float_array, check_positive_int, check_shape
 from ..errors import InvalidInputError
 from .model import as_rng, log_softmax_xp, softmax_xp
 
-__all__ = ["SequenceModel", "SequenceSamples", "make_sequence_model"]
+__all__ = ["SequenceModel", "SequenceSamples", "make_sequence_model", "MarkovSequenceModel"]
 
 
 @dataclass(frozen=True)
@@ -243,3 +244,123 @@ def make_sequence_model(V: int, T: int, reward_fn, *, eos: int = 0, max_nodes: i
         u += 1
     return SequenceModel(V, T, eos, np.array(child), np.array(reward), np.array(depth, dtype=np.int64),
                          tuple(prefixes))
+
+
+@dataclass(frozen=True)
+class MarkovSequenceModel:
+    r"""A sequence policy whose logits depend on the position and the previous token only.
+
+    ``theta[t, prev, v]`` with ``prev`` in ``0..V`` (``V`` = begin-of-sequence, used at ``t = 0``).
+    Responses stop at the ``eos`` token or after ``T`` tokens. Unlike :class:`SequenceModel` it needs
+    ``T (V+1) V`` parameters, so ``V^T`` may be astronomically large: entropy, KL to a reference
+    and the expected length are still exact (forward dynamic programming over the distribution of the
+    previous token among unfinished responses, :math:`d_{t+1}(v) = \sum_p d_t(p)\pi_t(v|p)`,
+    :math:`v\ne` eos; :math:`H = \sum_t\sum_p d_t(p) H(\pi_t(\cdot|p))`, the same for KL), while the
+    objective and its gradient under a sequence-level reward are **sampled**
+    (:meth:`estimate`, RLOO within groups, with standard errors).
+    ``reward_fn(tokens[n, T], lengths[n]) -> rewards[n]`` is vectorized (``tokens`` padded with -1).
+    """
+
+    V: int
+    T: int
+    eos: int
+    reward_fn: object
+
+    def __post_init__(self):
+        check_positive_int(self.V, "V", minimum=2)
+        check_positive_int(self.T, "T")
+        if not 0 <= self.eos < self.V:
+            raise InvalidInputError(f"eos = {self.eos} must be a token in [0, {self.V}).")
+
+    @property
+    def param_shape(self) -> tuple:
+        return (self.T, self.V + 1, self.V)
+
+    def check_theta(self, theta, name="theta") -> np.ndarray:
+        th = as_float_array(theta, name)
+        check_shape(th, self.param_shape, name, hint="theta[t, previous token (V = start), next token].")
+        return th
+
+    def alive(self, theta) -> np.ndarray:
+        """``d[t, prev]``: probability that the response is unfinished at step ``t`` with previous token ``prev``."""
+        pi = softmax_xp(self.check_theta(theta))
+        d = np.zeros((self.T, self.V + 1))
+        d[0, self.V] = 1.0
+        for t in range(self.T - 1):
+            nxt = d[t] @ pi[t]
+            nxt[self.eos] = 0.0
+            d[t + 1, : self.V] = nxt
+        return d
+
+    def entropy(self, theta) -> float:
+        lp = log_softmax_xp(self.check_theta(theta))
+        return float(np.sum(self.alive(theta) * -np.sum(np.exp(lp) * lp, axis=2)))
+
+    def kl(self, theta, ref_theta) -> float:
+        lp = log_softmax_xp(self.check_theta(theta))
+        lr = log_softmax_xp(self.check_theta(ref_theta, "ref_theta"))
+        return float(np.sum(self.alive(theta) * np.sum(np.exp(lp) * (lp - lr), axis=2)))
+
+    def expected_length(self, theta) -> float:
+        return float(self.alive(theta).sum())
+
+    def sample(self, theta, n: int, rng=None) -> SequenceSamples:
+        """``n`` responses; ``nodes[i, t]`` holds the previous token (``V`` at ``t = 0``)."""
+        n = check_positive_int(n, "n")
+        rng = as_rng(rng)
+        lp = log_softmax_xp(self.check_theta(theta))
+        cdf = np.cumsum(np.exp(lp), axis=2)
+        tokens = -np.ones((n, self.T), dtype=np.int64)
+        prevs = -np.ones((n, self.T), dtype=np.int64)
+        logp = np.zeros((n, self.T))
+        lengths = np.full(n, self.T, dtype=np.int64)
+        prev = np.full(n, self.V, dtype=np.int64)
+        alive = np.ones(n, dtype=bool)
+        for t in range(self.T):
+            idx = np.flatnonzero(alive)
+            if idx.size == 0:
+                break
+            p = prev[idx]
+            a = np.minimum((rng.random(idx.size)[:, None] >= cdf[t, p]).sum(axis=1), self.V - 1)
+            tokens[idx, t], prevs[idx, t], logp[idx, t] = a, p, lp[t, p, a]
+            stop = a == self.eos
+            lengths[idx[stop]] = t + 1
+            alive[idx[stop]] = False
+            prev[idx] = a
+        rewards = np.asarray(self.reward_fn(tokens, lengths), dtype=np.float64)
+        return SequenceSamples(tokens, prevs, lengths, rewards, logp)
+
+    def estimate(self, theta, n_groups: int, G: int, rng=None):
+        r"""Sampled objective and RLOO gradient with per-coordinate standard errors.
+
+        Returns ``(J_hat, J_se, grad_hat, grad_se)``; the gradient is the mean over groups of
+        :math:`\frac1G\sum_i (r_i - \bar r_{-i})\sum_t (e_{y_{i,t}} - \pi_t(\cdot|y_{i,t-1}))`, unbiased.
+        """
+        n_groups = check_positive_int(n_groups, "n_groups", minimum=2)
+        G = check_positive_int(G, "G", minimum=2)
+        pi = softmax_xp(self.check_theta(theta))
+        smp = self.sample(theta, n_groups * G, rng)
+        r = smp.rewards.reshape(n_groups, G)
+        A = (r - r.mean(1, keepdims=True)) * (G / (G - 1))
+        coef = (A.reshape(-1) / G)[:, None] * (smp.tokens >= 0)
+        size = int(np.prod(self.param_shape))
+        chunk = max(1, int(1e7 // size))  # groups per dense block (bounds memory at ~80 MB)
+        tot = np.zeros(self.param_shape)
+        tot2 = np.zeros(self.param_shape)
+        for g0 in range(0, n_groups, chunk):
+            g1 = min(n_groups, g0 + chunk)
+            rows = slice(g0 * G, g1 * G)
+            tok, prv, cf = smp.tokens[rows], smp.nodes[rows], coef[rows]
+            m = tok >= 0
+            gi = np.broadcast_to(np.repeat(np.arange(g1 - g0), G)[:, None], tok.shape)[m]
+            tt = np.broadcast_to(np.arange(self.T)[None], tok.shape)[m]
+            pp, aa, cc = prv[m], tok[m], cf[m]
+            per = np.zeros((g1 - g0,) + self.param_shape)
+            np.add.at(per, (gi, tt, pp, aa), cc)
+            np.add.at(per, (gi, tt, pp), -cc[:, None] * pi[tt, pp])
+            tot += per.sum(0)
+            tot2 += np.sum(per**2, axis=0)
+        mean = tot / n_groups
+        var = np.maximum(tot2 / n_groups - mean**2, 0.0) * n_groups / (n_groups - 1)
+        J_se = smp.rewards.std(ddof=1) / np.sqrt(smp.rewards.size)
+        return float(smp.rewards.mean()), float(J_se), mean, np.sqrt(var / n_groups)
