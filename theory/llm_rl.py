@@ -340,8 +340,11 @@ def copg_offpolicy_optimal(budget, rng):
     """CoPG gradient (Flet-Berliac et al. 2024): (1/2) E_{y,y'~mu}[(R(y) - R(y'))(grad log pi(y) - grad log pi(y'))]
     with R = r - beta log(pi/pi_ref). It is minus the gradient of E(R(y) - R(y'))^2 / (4 beta) = Var_mu(R)/(2 beta);
     in logits the expectation is mu*(R - Rbar_mu), zero iff R is constant on supp mu, i.e. pi = pi*. On-policy
-    (mu = pi) it equals pi*(R - Rbar_pi) = grad J_beta (checked against finite differences). Negative control:
-    REINFORCE on mu-data with the exact KL gradient as a separate penalty (no IS) converges elsewhere."""
+    (mu = pi) it equals pi*(R - Rbar_pi) = grad J_beta (checked against finite differences). Catalogue correction on
+    the negative control: group-mean REINFORCE on mu-data *with the regularized reward R* has expected drift
+    mu*(R - Rbar_mu), the same zero set as CoPG, so it is not a negative control; the control used is REINFORCE on
+    mu-data with the unregularized reward plus the exact KL gradient as a separate penalty (no IS), which converges
+    elsewhere."""
     K, beta = 6, 0.5
     r = rng.random(K)
     ref = rng.dirichlet(np.ones(K))
