@@ -16,9 +16,12 @@ product of three small pieces, each a pure function below:
 
 Plus KL penalties k1/k2/k3 (:func:`kl_estimates`, :func:`kl_loss_coefficients`), the
 max@k / pass@k objective (:func:`maxk_coefficients`), entropy control (Clip-Cov and KL-Cov:
-:func:`clip_cov_mask`, :func:`kl_cov_coefficients`), exact expectations of group estimators
-for Bernoulli rewards (:func:`exact_expected_group_gradient`) and one estimator step of a
-:class:`~mdpgrad.bandits.model.ContextualBandit` on any backend (:func:`estimate_gradient`).
+:func:`clip_cov_mask`, :func:`kl_cov_coefficients`), OPMD's squared loss (:func:`opmd_coefficients`)
+and AsymRE's lowered baseline (``baseline_shift``), exact expectations of group estimators
+for Bernoulli rewards (:func:`exact_expected_group_gradient`), one estimator step of a
+:class:`~mdpgrad.bandits.model.ContextualBandit` on any backend (:func:`estimate_gradient`) and a
+token-level group step on a :class:`~mdpgrad.bandits.sequence.SequenceModel`
+(:func:`sequence_group_gradient`).
 
 Arrays have the prompt axis first and the group axis second (``rewards[n, g]``). The advantage
 functions are written against ``xp`` (NumPy or CuPy) so they run on either.
