@@ -1,0 +1,265 @@
+r"""Contextual softmax bandit at LLM scale: exact objective, gradient, entropy and KL.
+
+``N`` prompts (contexts), ``V`` actions (a vocabulary, up to ~150k), logits either tabular
+``theta[N, V]`` or linear in features, ``z[n, v] = phi[n, v, :] @ theta``. A response is one
+action; its reward is Bernoulli with mean ``q[n, v]`` (a verifiable pass/fail), Gaussian
+around ``q`` or deterministic ``q``. The objective is the prompt average
+
+.. math:: J(\theta) = \frac1N\sum_n \sum_v \pi_\theta(v|n)\, q_{n,v},
+   \qquad \frac{\partial J}{\partial z_{n,v}} = \frac1N \pi(v|n)\,(q_{n,v} - J_n),
+
+(softmax policy gradient, Williams 1992; Sutton et al. 2000) and the chain rule through
+``phi`` for linear logits. Entropy and KL to a reference have the same closed forms.
+
+Everything runs on NumPy; sampling and the score-function assembly also run on Numba and
+CuPy through :func:`mdpgrad.backend.get_backend` (:func:`sample_actions`,
+:func:`logit_gradient`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import as_float_array, check_positive_int, check_shape
+from ..backend import get_backend
+from ..envs._rng import as_generator
+from ..errors import InvalidInputError
+
+__all__ = [
+    "ContextualBandit",
+    "random_bandit",
+    "softmax_xp",
+    "log_softmax_xp",
+    "sample_actions",
+    "logit_gradient",
+]
+
+REWARD_KINDS = ("bernoulli", "gaussian", "deterministic")
+
+
+def as_rng(rng, name: str = "rng") -> np.random.Generator:
+    """A ``Generator`` from an int seed or a ``Generator``; ``None`` is refused (no global random state)."""
+    if rng is None:
+        raise InvalidInputError(f"{name}: pass an int seed or a numpy.random.Generator "
+                                "(None would not be reproducible).")
+    return as_generator(rng)
+
+
+def _xp_of(x):
+    return get_backend(x).xp
+
+
+def softmax_xp(z, axis=-1):
+    """Stable softmax for NumPy or CuPy arrays (dtype preserved)."""
+    xp = _xp_of(z)
+    e = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax_xp(z, axis=-1):
+    """Stable log-softmax for NumPy or CuPy arrays."""
+    xp = _xp_of(z)
+    zz = z - xp.max(z, axis=axis, keepdims=True)
+    return zz - xp.log(xp.sum(xp.exp(zz), axis=axis, keepdims=True))
+
+
+@dataclass(frozen=True)
+class ContextualBandit:
+    """A multi-prompt softmax bandit (see module docstring).
+
+    Attributes
+    ----------
+    q : ``q[n, v]`` mean reward of action ``v`` on prompt ``n`` (in [0, 1] for Bernoulli).
+    reward : ``"bernoulli"``, ``"gaussian"`` (``q + noise * N(0, 1)``) or ``"deterministic"``.
+    phi : optional features ``phi[n, v, d]``; then ``theta`` has shape ``(d,)`` (linear logits).
+    noise : standard deviation of Gaussian rewards.
+    """
+
+    q: np.ndarray
+    reward: str = "bernoulli"
+    phi: np.ndarray | None = None
+    noise: float = 1.0
+
+    def __post_init__(self):
+        q = as_float_array(self.q, "q", ndim=2)
+        if self.reward not in REWARD_KINDS:
+            raise InvalidInputError(f"reward = {self.reward!r} is not known; choose one of {REWARD_KINDS}.")
+        if self.reward == "bernoulli" and ((q < 0).any() or (q > 1).any()):
+            idx = np.argwhere((q < 0) | (q > 1))[0]
+            raise InvalidInputError(f"q[{idx[0]}, {idx[1]}] = {q[tuple(idx)]:.6g}: Bernoulli reward means must lie "
+                                    "in [0, 1]; use reward='gaussian' for real-valued rewards.")
+        if not np.isfinite(self.noise) or self.noise < 0:
+            raise InvalidInputError(f"noise = {self.noise!r} must be a finite number >= 0.")
+        object.__setattr__(self, "q", q)
+        if self.phi is not None:
+            phi = as_float_array(self.phi, "phi", ndim=3)
+            check_shape(phi, (q.shape[0], q.shape[1], None), "phi", hint="phi[n, v, d] must match q[n, v].")
+            object.__setattr__(self, "phi", phi)
+
+    @property
+    def n_prompts(self) -> int:
+        return self.q.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        return self.q.shape[1]
+
+    @property
+    def param_shape(self) -> tuple:
+        return (self.phi.shape[2],) if self.phi is not None else self.q.shape
+
+    def check_theta(self, theta) -> np.ndarray:
+        th = as_float_array(theta, "theta")
+        check_shape(th, self.param_shape, "theta",
+                    hint="tabular logits are theta[n, v]; linear logits take theta[d] with phi[n, v, d].")
+        return th
+
+    # --- exact quantities --------------------------------------------------------------
+    def logits(self, theta) -> np.ndarray:
+        th = self.check_theta(theta)
+        return th if self.phi is None else self.phi @ th
+
+    def probs(self, theta) -> np.ndarray:
+        return softmax_xp(self.logits(theta))
+
+    def prompt_values(self, theta) -> np.ndarray:
+        """``J_n = sum_v pi(v|n) q[n, v]``."""
+        return np.sum(self.probs(theta) * self.q, axis=1)
+
+    def objective(self, theta) -> float:
+        """``J = mean_n J_n``."""
+        return float(np.mean(self.prompt_values(theta)))
+
+    def success_probs(self, theta) -> np.ndarray:
+        """Per-prompt probability of reward 1 (Bernoulli): ``p_n = J_n``."""
+        return self.prompt_values(theta)
+
+    def logit_grad_to_theta(self, g_z) -> np.ndarray:
+        """Chain rule from a logit gradient ``g_z[n, v]`` to ``theta`` (identity if tabular)."""
+        g_z = np.asarray(g_z, dtype=np.float64)
+        return g_z if self.phi is None else np.einsum("nv,nvd->d", g_z, self.phi)
+
+    def gradient(self, theta) -> np.ndarray:
+        r"""Exact :math:`\nabla_\theta J`: ``(1/N) pi (q - J_n)`` per logit, chained through ``phi``."""
+        pi = self.probs(theta)
+        g_z = pi * (self.q - np.sum(pi * self.q, axis=1, keepdims=True)) / self.n_prompts
+        return self.logit_grad_to_theta(g_z)
+
+    def entropy(self, theta) -> np.ndarray:
+        """Per-prompt entropy ``H(pi(.|n))``."""
+        lp = log_softmax_xp(self.logits(theta))
+        return -np.sum(np.exp(lp) * lp, axis=1)
+
+    def kl(self, theta, ref_logits) -> np.ndarray:
+        """Per-prompt ``KL(pi_theta(.|n) || pi_ref(.|n))`` with ``pi_ref = softmax(ref_logits)``."""
+        lp = log_softmax_xp(self.logits(theta))
+        lr = log_softmax_xp(as_float_array(ref_logits, "ref_logits", ndim=2))
+        return np.sum(np.exp(lp) * (lp - lr), axis=1)
+
+    # --- sampling --------------------------------------------------------------------
+    def sample_rewards(self, actions, rng=None) -> np.ndarray:
+        """Rewards of ``actions[n, g]`` (NumPy): Bernoulli(q), q + noise * N(0,1) or q."""
+        actions = np.asarray(actions)
+        qa = np.take_along_axis(self.q, actions, axis=1)
+        if self.reward == "deterministic":
+            return qa
+        rng = as_rng(rng)
+        if self.reward == "bernoulli":
+            return (rng.random(qa.shape) < qa).astype(np.float64)
+        return qa + self.noise * rng.standard_normal(qa.shape)
+
+
+def random_bandit(n_prompts: int, n_actions: int, *, reward: str = "bernoulli", n_correct: int | None = None,
+                  seed=None) -> ContextualBandit:
+    """A random multi-prompt bandit.
+
+    Bernoulli rewards with ``n_correct`` given: ``q[n, v] in {0, 1}`` with ``n_correct``
+    correct actions per prompt (a verifiable task); otherwise ``q ~ U(0, 1)``.
+    """
+    n_prompts = check_positive_int(n_prompts, "n_prompts")
+    n_actions = check_positive_int(n_actions, "n_actions")
+    rng = as_generator(seed)
+    if n_correct is not None:
+        n_correct = check_positive_int(n_correct, "n_correct")
+        if n_correct > n_actions:
+            raise InvalidInputError(f"n_correct = {n_correct} exceeds n_actions = {n_actions}.")
+        q = np.zeros((n_prompts, n_actions))
+        for n in range(n_prompts):
+            q[n, rng.choice(n_actions, n_correct, replace=False)] = 1.0
+    else:
+        q = rng.random((n_prompts, n_actions))
+    return ContextualBandit(q, reward=reward)
+
+
+# --- backend kernels ---------------------------------------------------------------------
+def sample_actions(logits, G: int, rng=None, *, backend="numpy", u=None):
+    """Draw ``G`` actions per row from ``softmax(logits)`` by inverse CDF.
+
+    The uniforms ``u[n, g]`` are drawn on the host from ``rng`` (or passed in) and sorted per
+    row, so every backend returns the same actions for the same ``rng`` (up to ties at
+    floating-point CDF boundaries). Returns ``(actions[n, g], logp[n, g])`` as arrays of the
+    backend (``actions`` sorted within each row; group estimators are permutation-invariant).
+    """
+    be = get_backend(backend)
+    G = check_positive_int(G, "G")
+    xp = be.xp
+    logits = be.asarray(logits)
+    if logits.ndim != 2:
+        raise InvalidInputError(f"logits: expected a 2-D array [n, v], got shape {tuple(logits.shape)}.")
+    N, V = logits.shape
+    if u is None:
+        u = as_rng(rng).random((N, G))
+    u = np.sort(np.asarray(u, dtype=np.float64), axis=1)
+    if u.shape != (N, G):
+        raise InvalidInputError(f"u: expected shape ({N}, {G}), got {u.shape}.")
+    if be.name == "numba":
+        from ._kernels import softmax_sample_numba
+
+        return softmax_sample_numba(np.ascontiguousarray(logits), u)
+    u = be.asarray(u)
+    lp = log_softmax_xp(logits.astype(xp.float64) if logits.dtype != xp.float64 else logits)
+    cdf = xp.cumsum(xp.exp(lp), axis=1)
+    # Row offsets turn N searches into one: row n's CDF lives in [n, n + 1].
+    offs = xp.arange(N, dtype=xp.float64)[:, None]
+    flat = (cdf + offs).ravel()
+    idx = xp.searchsorted(flat, (u + offs).ravel(), side="right").reshape(N, G)
+    actions = xp.clip(idx - xp.arange(N)[:, None] * V, 0, V - 1).astype(xp.int64)
+    return actions, xp.take_along_axis(lp, actions, axis=1)
+
+
+def logit_gradient(logits, actions, coef, *, backend="numpy", out=None):
+    r"""Score-function assembly ``g[n, :] = sum_g coef[n, g] (e_{a_{n,g}} - softmax(logits[n]))``.
+
+    Every estimator in :mod:`mdpgrad.bandits.estimators` reduces to per-sample coefficients
+    ``coef = d loss / d log pi(a)``; this turns them into a logit gradient using
+    :math:`\nabla_z \log\pi(a) = e_a - \pi`. Returns an array of the backend.
+    """
+    be = get_backend(backend)
+    xp = be.xp
+    logits = be.asarray(logits)
+    actions = be.asarray(actions)
+    coef = be.asarray(coef, dtype=xp.float64)
+    if actions.shape != coef.shape or actions.shape[0] != logits.shape[0]:
+        raise InvalidInputError(f"actions {tuple(actions.shape)} and coef {tuple(coef.shape)} must both be "
+                                f"[n, G] with n = logits.shape[0] = {logits.shape[0]}.")
+    if be.name == "numba":
+        from ._kernels import logit_gradient_numba
+
+        if out is None:
+            out = np.empty(logits.shape, dtype=np.float64)
+        return logit_gradient_numba(np.ascontiguousarray(logits), np.ascontiguousarray(actions, dtype=np.int64),
+                                    np.ascontiguousarray(coef), out)
+    g = -xp.sum(coef, axis=1, keepdims=True) * softmax_xp(logits.astype(xp.float64))
+    rows = xp.broadcast_to(xp.arange(logits.shape[0])[:, None], actions.shape)
+    if be.name == "cupy":
+        import cupyx  # noqa: PLC0415
+
+        cupyx.scatter_add(g, (rows, actions), coef)
+    else:
+        np.add.at(g, (rows, actions), coef)
+    if out is not None:
+        out[...] = g
+        return out
+    return g
