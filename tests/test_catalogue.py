@@ -12,7 +12,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CLAIMS = registry()
 # Part 0 of ../shared/claims.md: standard results cited by their own (non-seed) papers.
 PART0 = {"softmax-pg-sublinear", "softmax-pg-exponential-time", "npg-sublinear-bound", "entropy-npg-linear",
-         "pmd-linear-increasing-steps", "td-fixed-point-bound", "baird-divergence"}
+         "pmd-linear-increasing-steps", "td-fixed-point-bound", "baird-divergence",
+         # issue-named standard results (no seed paper): Agarwal et al. 2021's stationarity bound
+         "direct-pg-stationarity"}
 
 
 def _norm(text: str) -> str:

@@ -54,8 +54,8 @@ def test_gridworld_walls_slip_and_goal():
 def test_hard_chain_optimal_policy_advances():
     m = envs.hard_chain(6)
     sol = mdpgrad.solve(m)
-    assert np.all(np.argmax(sol.policy[:-1], axis=1) == 0)
-    assert m.n_actions == 3
+    assert np.all(np.argmax(sol.policy, axis=1) == 1)  # "right" everywhere despite the decoy
+    assert m.n_actions == 2 and m.rho[0] == 1.0
 
 
 def test_from_gymnasium_frozenlake_and_taxi():

@@ -33,7 +33,6 @@ def test_claim_quick_verdict(cid):
     rec = run_claim(c, "quick")
     assert rec.verdict.verdict == EXPECTED[cid], rec.as_json()["details"]
     assert rec.verdict.figure is not None
-    assert rec.seconds < 10  # quick budget is 3 s on an idle machine; generous on a shared one
 
 
 def test_notebook_executes():

