@@ -128,13 +128,15 @@ def kl_regularized_robust_evaluate(mdp, pi, beta, *, tol: float = 1e-12, max_ite
     return RegularizedEvaluation(v, qv, Q, float(m.rho @ v), k, float(bound))
 
 
-def entropic_evaluate(mdp, pi, beta, *, tol: float = 1e-12, max_iter: int = 100_000) -> RegularizedEvaluation:
+def entropic_evaluate(mdp, pi, beta, *, tol: float = 1e-12, max_iter: int = 100_000,
+                      check: bool = True) -> RegularizedEvaluation:
     r"""Risk-sensitive side: iterate :math:`v\leftarrow\sum_a\pi_a(r+\gamma\mathcal E_\beta(v))` to a
-    certified sup-norm error ``tol`` (contraction bound :math:`\gamma\|\Delta\|/(1-\gamma)`)."""
+    certified sup-norm error ``tol`` (contraction bound :math:`\gamma\|\Delta\|/(1-\gamma)`).
+    ``check=False`` skips the policy check (finite differences perturb ``pi`` off the simplex)."""
     m = as_mdp(mdp)
     b = _check_beta(beta)
     S, A = m.shape
-    pi = check_policy(pi, S, A)
+    pi = check_policy(pi, S, A) if check else np.asarray(pi, dtype=np.float64)
     g = m.gamma
     v = np.zeros(S)
     err = np.inf

@@ -284,6 +284,8 @@ def worst_case_l2(p, v, radius, *, n_bisect: int = 200) -> InnerSolution:
         big = d > k
         u_hi = np.where(big, u, u_hi)
         u_lo = np.where(big, u_lo, u)
+        if np.all(u_hi - u_lo <= 1e-13):  # relative precision of t ~ 1e-13: value exact to ~1e-13
+            break
     q = project_simplex(p - np.exp(u_lo)[..., None] * vc)
     q = np.where((d_hi <= k)[..., None], q_hi, q)
     q = np.where(const[..., None], p, q)
@@ -352,8 +354,8 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
         f = kl - kk
         u_lo = np.where(f > 0, u, u_lo)
         u_hi = np.where(f > 0, u_hi, u)
-        slope = -var / beta**2
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            slope = -var / beta**2
             un = u - f / slope
         ok = np.isfinite(un) & (un > u_lo) & (un < u_hi)
         un = np.where(ok, un, 0.5 * (u_lo + u_hi))
@@ -363,6 +365,7 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
             break
     q, kl, _ = _kl_tilt(p, vc, np.exp(u))
     q = np.where(corner[..., None], q_corner, q)
+    q = np.where((k <= 0)[..., None], p, q)
     return _solution(q, v)
 
 
