@@ -333,7 +333,7 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
     vc = np.where(p > 0, v - vmin[..., None], 0.0)
     span = vc.max(axis=-1)
     limit = -np.log(np.maximum(mmin, 1e-300))
-    corner = (k >= limit) | (span <= 0)
+    corner = (k >= limit) | (span <= 0) | (k <= 0)  # k = 0 rows are finished below (q = p)
     q_corner = np.where(at, p, 0.0) / np.maximum(mmin, 1e-300)[..., None]
     kk = np.where(corner, 0.5 * limit, k)  # dummy targets for finished rows
     kk = np.where(kk <= 0, 1.0, kk)
