@@ -293,3 +293,77 @@ def rmdp_risk_equivalence(budget, rng):
                    data={"gap_first_run": gaps0},
                    details=f"operator err {op_err:.1e}, fixed-point err {fp_err:.1e}, PG-vs-FD err {pg_err:.1e}, "
                    f"max final PG gap {worst_gap:.1e} over {n} inits, max gradient-domination ratio {worst_ratio:.3g}")
+
+
+def _slope_verdict(fit, predicted=1.0):
+    """Strictly sublinear: CI entirely below ``predicted`` -> holds; entirely above -> violated."""
+    if fit is None:
+        return "inconclusive"
+    if fit.ci[1] < predicted:
+        return "holds"
+    if fit.ci[0] > predicted:
+        return "violated"
+    return "inconclusive"
+
+
+@claim(
+    id="drrpo-robust-linear-regret",
+    paper="Policy Regularized Distributionally Robust Markov Decision Processes with Linear Function Approximation",
+    topic="robust",
+    statement="DR-RPO (KL-reference-regularized policy optimization with ridge-regression estimates of the TV "
+    "dual and a UCB bonus, in a d-rectangular linear RMDP) learns robust policies with sublinear regret.",
+    bound="1",
+    assumptions=("d-rectangular linear MDP", "TV ball on each factor distribution", "KL regularization to pi_ref",
+                 "online episodes in the nominal model"),
+    instance="risky/safe d-rectangular linear MDP (S=4, A=2, d=4, H=3), TV radius 0.3, lambda=0.05, uniform "
+    "pi_ref; K=600 (quick) / 10^4 (full) episodes; bonus beta=0.5, ridge 1, eta=sqrt(2 log A / K)",
+    priority="A",
+    notes="Catalogue check: log-log slope of cumulative robust regret < 1 (about 0.5 expected for sqrt(K) "
+    "bounds [derived]), comparable to robust LSVI-UCB, and the learned policy beats a nominal-trained policy "
+    "under the worst-case kernel. Verdict: the slope's 95% CI (mdpgrad.rates.fit_power_law, late-half window) "
+    "lies below 1, and the final DR-RPO policy's robust value exceeds the nominal-trained policy's. The "
+    "abstract gives no exponent, so 0.5 is reported, not tested. beta=0.5 is a practical bonus (the theory "
+    "constant ~ d H sqrt(log) makes K=1e4 far too short to leave the linear-regret phase).",
+)
+def drrpo_robust_linear_regret(budget, rng):
+    """Ground truth: exact robust regularized DP (TV inner problem = L1 ball of radius 2 rho solved by
+    sorting). Regret_K = sum_k V*_1(s0) - V^{pi_k}_1(s0), with V^{pi} the exact robust regularized value."""
+    from mdpgrad.rates import fit_power_law
+    from mdpgrad.robust.linear import DRectangularMDP, dr_rpo, risky_safe_linear_mdp, robust_regularized_dp
+    from mdpgrad.robust.linear import robust_regularized_value as rval
+
+    m = risky_safe_linear_mdp(3, rho=0.3, lam=0.05)
+    K = budget.pick(600, 10_000)
+    res = dr_rpo(m, K, seed=rng)
+    t = np.arange(1, K + 1)
+    fit = fit_power_law(t, res.regret)
+    m0 = DRectangularMDP(m.phi, m.mu, m.theta, m.H, 0.0, m.lam, m.pi_ref)
+    _, pi_nom = robust_regularized_dp(m0)
+    v_nom = rval(m, pi_nom)
+    v_final = rval(m, res.final_policy)
+    data = {"K": t, "regret_drrpo": res.regret}
+    fig, ax = new_figure()
+    ax.loglog(t, res.regret, label="DR-RPO")
+    extra = ""
+    if not budget.quick:
+        base = dr_rpo(m, K, method="lsvi", seed=rng)
+        fb = fit_power_law(t, base.regret)
+        ax.loglog(t, base.regret, label="robust LSVI-UCB (baseline)")
+        data["regret_lsvi"] = base.regret
+        extra = f"; LSVI-UCB slope {fb.slope:.3f} CI [{fb.ci[0]:.3f}, {fb.ci[1]:.3f}], regret {base.regret[-1]:.3g}"
+    if fit is not None:
+        lo, hi = fit.window
+        tt = t[(t >= lo) & (t <= hi)]
+        ax.loglog(tt, fit.predict(tt), ":", color="C3", lw=2, label=f"fit slope {fit.slope:.3f}")
+    ax.loglog(t, res.regret[-1] * t / K, "--", color="k", lw=1, label="slope 1 (linear regret)")
+    ax.set_xlabel("episode K")
+    ax.set_ylabel("cumulative robust regret")
+    ax.set_title("DR-RPO on a d-rectangular linear RMDP", fontsize=9)
+    ax.legend(fontsize=7)
+    verdict = _slope_verdict(fit)
+    if verdict == "holds" and not v_final > v_nom:
+        verdict = "violated"
+    return Verdict(predicted="< 1", measured=None if fit is None else fit.slope,
+                   ci=None if fit is None else fit.ci, verdict=verdict, figure=fig, data=data,
+                   details=f"regret slope (late half) {fit.slope:.3f}; final robust value {v_final:.4f} vs "
+                   f"nominal-trained {v_nom:.4f} vs optimum {res.optimum:.4f}{extra}")
