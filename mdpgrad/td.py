@@ -106,7 +106,8 @@ class TDSystem:
     weights : (S,) the state weighting ``d_mu`` (or the emphasis ``m``).
     d_mu : (S,) stationary distribution of the behaviour chain.
     v : (S,) the exact ``V^pi``.
-    theta_star : (d,) the TD fixed point ``solve(A, b)``.
+    theta_star : (d,) the TD fixed point ``solve(A, b)`` (minimum-norm solution when ``A`` is
+        singular, e.g. more features than states).
     A0, b0 : the lambda = 0 system (defines the MSPBE that GTD2/TDC minimize).
     """
 
@@ -165,7 +166,7 @@ def td_system(mdp, pi, phi, *, lam: float = 0.0, behavior=None, emphatic: bool =
     C = phi.T @ (d_mu[:, None] * phi)
     A0 = phi.T @ (d_mu[:, None] * ((eye - g * P_pi) @ phi))
     b0 = phi.T @ (d_mu * r_pi)
-    theta = np.linalg.solve(A, b)
+    theta = _solve_or_min_norm(A, b)
     return TDSystem(A=A, b=b, C=C, weights=weights, d_mu=d_mu, v=v, theta_star=theta, A0=A0, b0=b0, phi=phi,
                     gamma=g, lam=lam)
 
@@ -199,9 +200,20 @@ def mspbe(system: TDSystem, theta, *, lam0: bool = True) -> np.ndarray:
     theta = np.asarray(theta, dtype=np.float64)
     A, b = (system.A0, system.b0) if lam0 else (system.A, system.b)
     res = b - theta @ A.T
-    sol = np.linalg.solve(system.C, res[..., None] if res.ndim > 1 else res)
-    sol = sol[..., 0] if res.ndim > 1 else sol
-    return np.sum(res * sol, axis=-1)
+    # C may be singular (more features than states, e.g. Baird's 8 features on 7 states); res lies
+    # in range(Phi^T D) = range(C), so the pseudo-inverse gives the same value as Pi's definition.
+    w, U = np.linalg.eigh(system.C)
+    keep = w > w.max() * system.C.shape[0] * np.finfo(float).eps
+    proj = res @ U[:, keep]
+    return np.sum(proj**2 / w[keep], axis=-1)
+
+
+def _solve_or_min_norm(A, b):
+    """``solve(A, b)``; the minimum-norm least-squares solution when ``A`` is numerically singular."""
+    s = np.linalg.svd(A, compute_uv=False)
+    if s[-1] <= s[0] * A.shape[0] * np.finfo(float).eps * 1e3:
+        return np.linalg.lstsq(A, b, rcond=None)[0]
+    return np.linalg.solve(A, b)
 
 
 def tsitsiklis_van_roy_factor(gamma: float, lam: float) -> float:
