@@ -437,3 +437,79 @@ def ggd_td_closed_form(budget, rng):
                    f"{monotone}; increases beyond beta_c (correction): {rises_after}; "
                    f"shape fit {beta_hat:.3f} +- {se:.3f} vs {beta0} (z = {z:.2f})",
                    figure=fig, data={"beta": betas, "rel_err": np.array(rel)})
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="vwls-mdvi-minimax",
+    paper="Regularization and Variance-Weighted Regression Achieves Minimax Optimality in Linear MDPs: "
+    "Theory and Practice",
+    topic="policy-evaluation",
+    statement="Least-squares regression weighted by the variance of the estimated optimal value of the "
+    "next state is crucial for minimax-optimal sample complexity in linear MDPs (generative model, "
+    "G-optimal design).",
+    assumptions=("linear MDP", "generative model", "G-optimal design"),
+    bound=1 / (1 - sympy.Symbol("gamma")) ** 3,
+    instance="random linear MDP S=10, A=2, d=4 (2 deterministic mu rows: heterogeneous variance), "
+    "budget N=1000 next-state samples, gamma in {0.8, 0.9, 0.95} (quick) / + 0.98 (full), "
+    "n_iter = 3/(1-gamma)",
+    priority="B",
+    notes="What is checked, and what is not. Exact parts [derived, pass/fail]: (1) Bellman closure "
+    "P v = phi (mu v) for random v (1e-12); (2) noise-free LSVI on the G-optimal support reproduces exact "
+    "value iteration (1e-10). Sampled part: mdpgrad.linear.vw_lsvi (two-phase variance-weighted LSVI) vs "
+    "mdpgrad.linear.lsvi at equal budget; 'never worse' = the mean paired difference of "
+    "||Q_K - Q*||_inf is not significantly positive (<= 2 SE) at every gamma. The minimax rate itself is "
+    "NOT tested: MDVI's KL/entropy regularization (the averaging that removes one 1/(1-gamma) factor) is "
+    "not implemented, and at these sizes the fitted exponents of the error in 1/(1-gamma) at fixed N "
+    "do not separate the two methods. The verdict is therefore 'inconclusive' whenever the exact parts "
+    "hold and weighting is not worse (the literature target of sample complexity ~ (1-gamma)^-3 is "
+    "reported as the bound expression only), and 'violated' if weighting is significantly worse.",
+)
+def vwls_mdvi_minimax(budget, rng):
+    from mdpgrad import linear, solve
+
+    gammas = budget.pick([0.8, 0.9, 0.95], [0.8, 0.9, 0.95, 0.98])
+    n_seeds = budget.pick(6, 30)
+    seed_mdp = int(rng.integers(0, 2**31))
+    closure, vi_gap = 0.0, 0.0
+    e_u, e_w, worse = [], [], []
+    for g in gammas:
+        fm = linear.random_linear_mdp(10, 2, 4, gamma=g, seed=seed_mdp, deterministic_rows=2)
+        closure = max(closure, linear.bellman_closure_error(fm, rng.normal(size=10)))
+        des = linear.g_optimal_design(fm.phi.reshape(-1, 4))
+        q_ls = linear.lsvi_expected(fm, n_iter=20, design=des)
+        q = np.zeros((10, 2))
+        for k in range(20):
+            q = fm.r + g * fm.P @ q.max(axis=1)
+            vi_gap = max(vi_gap, float(np.max(np.abs(q - q_ls[k + 1]))))
+        q_star = solve(fm.mdp, tol=1e-10).q
+        n_iter = int(3 / (1 - g))
+        eu, ew = [], []
+        for _ in range(n_seeds):
+            sd = int(rng.integers(0, 2**31))
+            eu.append(np.abs(linear.lsvi(fm, n_samples=1000, n_iter=n_iter, seed=sd, design=des).q - q_star).max())
+            ew.append(np.abs(linear.vw_lsvi(fm, n_samples=1000, n_iter=n_iter, seed=sd, design=des).q
+                             - q_star).max())
+        diff = np.array(ew) - np.array(eu)
+        worse.append(diff.mean() > 2 * diff.std(ddof=1) / np.sqrt(n_seeds))
+        e_u.append(np.mean(eu))
+        e_w.append(np.mean(ew))
+    H = 1 / (1 - np.array(gammas))
+    slope_u = float(np.polyfit(np.log(H), np.log(e_u), 1)[0])
+    slope_w = float(np.polyfit(np.log(H), np.log(e_w), 1)[0])
+    exact_ok = closure <= 1e-12 and vi_gap <= 1e-10
+    verdict = "violated" if (not exact_ok or any(worse)) else "inconclusive"
+    fig, ax = new_figure()
+    ax.loglog(H, e_u, "o-", label=f"LSVI (slope {slope_u:.2f})")
+    ax.loglog(H, e_w, "s-", label=f"variance-weighted LSVI (slope {slope_w:.2f})")
+    ax.set_xlabel("1/(1 - gamma)")
+    ax.set_ylabel("||Q_K - Q*||_inf at N = 1000")
+    ax.set_title("Linear MDP, G-optimal design, equal budget", fontsize=9)
+    ax.legend(fontsize=7)
+    return Verdict(predicted="weighted never worse; exponent not testable without MDVI",
+                   measured=f"error exponents in 1/(1-gamma): LSVI {slope_u:.2f}, VW-LSVI {slope_w:.2f}",
+                   verdict=verdict,
+                   details=f"Bellman closure {closure:.1e}, noise-free LSVI vs VI {vi_gap:.1e}; significantly "
+                   f"worse at any gamma: {any(worse)}; mean errors LSVI {np.round(e_u, 4).tolist()} vs "
+                   f"VW {np.round(e_w, 4).tolist()} ({n_seeds} seeds)",
+                   figure=fig, data={"H": H, "err_lsvi": np.array(e_u), "err_vw": np.array(e_w)})
