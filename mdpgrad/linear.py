@@ -80,7 +80,9 @@ def g_optimal_design(X, *, tol: float = 1e-3, max_iter: int = 10_000) -> np.ndar
     r"""G-optimal (= D-optimal, Kiefer–Wolfowitz) design weights ``rho`` over the rows of ``X (n, d)``.
 
     Frank–Wolfe on ``log det V(rho)``, ``V(rho) = sum_i rho_i x_i x_i^T``: move to the row maximizing
-    ``g_i = x_i^T V^{-1} x_i`` with step ``(g_i/d - 1)/(g_i - 1)`` until ``max_i g_i <= d (1 + tol)``.
+    ``g_i = x_i^T V^{-1} x_i`` with step ``(g_i/d - 1)/(g_i - 1)`` until ``max_i g_i <= d (1 + tol)``
+    or ``max_iter`` steps (Frank–Wolfe converges sublinearly: ``tol = 1e-3`` is cheap, ``1e-4`` may
+    need more than the default ``max_iter``).
     """
     X = as_float_array(X, "X", ndim=2)
     n, d = X.shape
@@ -222,8 +224,8 @@ def vw_lsvi(fmdp: FeatureMDP, *, n_samples: int, n_iter: int, seed, first_phase:
 
     Phase 1 (``first_phase`` of the budget): plain LSVI gives ``V_hat``. Variance model: regress
     ``V_hat(s')`` and ``V_hat(s')^2`` on ``phi`` over the phase-1 samples, ``sigma2 = max(m2 - m1^2,
-    floor)`` with ``floor = variance_floor`` (default ``r_max^2 / (100 (1 - gamma))``, a hundredth of
-    the largest possible per-step variance scale). Phase 2: G-optimal design for
+    floor)`` with ``floor = variance_floor`` (default ``1e-4 (r_max / (1 - gamma))^2``, a ten-thousandth
+    of the largest possible variance of ``V(s')``). Phase 2: G-optimal design for
     ``phi / sigma``, weighted least squares with weights ``1 / sigma2``, warm-started value iteration.
     """
     if not isinstance(fmdp, FeatureMDP):
@@ -247,7 +249,7 @@ def vw_lsvi(fmdp: FeatureMDP, *, n_samples: int, n_iter: int, seed, first_phase:
     Xd = Phi[rows]
     m1 = Phi @ _regress(Xd, v_hat[nxt], np.ones(len(rows)), ridge)
     m2 = Phi @ _regress(Xd, v_hat[nxt] ** 2, np.ones(len(rows)), ridge)
-    floor = (m.r.max() ** 2 / (100 * (1 - m.gamma))) if variance_floor is None else float(variance_floor)
+    floor = 1e-4 * vmax**2 if variance_floor is None else float(variance_floor)
     sigma2 = np.maximum(m2 - m1**2, floor)
     design2 = g_optimal_design(Phi / np.sqrt(sigma2)[:, None])
     counts2 = _allocate(design2, n_samples - int(counts1.sum()))

@@ -453,7 +453,7 @@ def ggd_td_closed_form(budget, rng):
     bound=1 / (1 - sympy.Symbol("gamma")) ** 3,
     instance="random linear MDP S=10, A=2, d=4 (2 deterministic mu rows: heterogeneous variance), "
     "budget N=1000 next-state samples, gamma in {0.8, 0.9, 0.95} (quick) / + 0.98 (full), "
-    "n_iter = 3/(1-gamma)",
+    "n_iter = 10/(1-gamma)",
     priority="B",
     notes="What is checked, and what is not. Exact parts [derived, pass/fail]: (1) Bellman closure "
     "P v = phi (mu v) for random v (1e-12); (2) noise-free LSVI on the G-optimal support reproduces exact "
@@ -462,20 +462,24 @@ def ggd_td_closed_form(budget, rng):
     "||Q_K - Q*||_inf is not significantly positive (<= 2 SE) at every gamma. The minimax rate itself is "
     "NOT tested: MDVI's KL/entropy regularization (the averaging that removes one 1/(1-gamma) factor) is "
     "not implemented, and at these sizes the fitted exponents of the error in 1/(1-gamma) at fixed N "
-    "do not separate the two methods. The verdict is therefore 'inconclusive' whenever the exact parts "
-    "hold and weighting is not worse (the literature target of sample complexity ~ (1-gamma)^-3 is "
-    "reported as the bound expression only), and 'violated' if weighting is significantly worse.",
+    "do not separate the two methods. The verdict is therefore 'violated' only if an exact part fails, and "
+    "otherwise 'inconclusive': the sampled comparison (reported in details, including when the "
+    "simplified weighting is significantly worse, which can happen because phase 1 spends a quarter of "
+    "the budget and the plug-in variances are noisy) tests this simplified algorithm, not the paper's "
+    "VWLS-MDVI. The literature target (sample complexity ~ (1-gamma)^-3) is the bound expression only. "
+    "Instance note: with the simplex-vertex 'anchor' features the G-optimal support is exactly d points, "
+    "where least squares interpolates and weights cannot matter, so anchors are off here.",
 )
 def vwls_mdvi_minimax(budget, rng):
     from mdpgrad import linear, solve
 
     gammas = budget.pick([0.8, 0.9, 0.95], [0.8, 0.9, 0.95, 0.98])
-    n_seeds = budget.pick(6, 30)
+    n_seeds = budget.pick(3, 20)
     seed_mdp = int(rng.integers(0, 2**31))
     closure, vi_gap = 0.0, 0.0
     e_u, e_w, worse = [], [], []
     for g in gammas:
-        fm = linear.random_linear_mdp(10, 2, 4, gamma=g, seed=seed_mdp, deterministic_rows=2)
+        fm = linear.random_linear_mdp(10, 2, 4, gamma=g, seed=seed_mdp, deterministic_rows=2, anchors=False)
         closure = max(closure, linear.bellman_closure_error(fm, rng.normal(size=10)))
         des = linear.g_optimal_design(fm.phi.reshape(-1, 4))
         q_ls = linear.lsvi_expected(fm, n_iter=20, design=des)
@@ -484,7 +488,7 @@ def vwls_mdvi_minimax(budget, rng):
             q = fm.r + g * fm.P @ q.max(axis=1)
             vi_gap = max(vi_gap, float(np.max(np.abs(q - q_ls[k + 1]))))
         q_star = solve(fm.mdp, tol=1e-10).q
-        n_iter = int(3 / (1 - g))
+        n_iter = int(np.ceil(10 / (1 - g)))  # truncation gamma^n_iter r_max/(1-gamma) <= e^-10 r_max/(1-gamma)
         eu, ew = [], []
         for _ in range(n_seeds):
             sd = int(rng.integers(0, 2**31))
@@ -499,7 +503,7 @@ def vwls_mdvi_minimax(budget, rng):
     slope_u = float(np.polyfit(np.log(H), np.log(e_u), 1)[0])
     slope_w = float(np.polyfit(np.log(H), np.log(e_w), 1)[0])
     exact_ok = closure <= 1e-12 and vi_gap <= 1e-10
-    verdict = "violated" if (not exact_ok or any(worse)) else "inconclusive"
+    verdict = "inconclusive" if exact_ok else "violated"
     fig, ax = new_figure()
     ax.loglog(H, e_u, "o-", label=f"LSVI (slope {slope_u:.2f})")
     ax.loglog(H, e_w, "s-", label=f"variance-weighted LSVI (slope {slope_w:.2f})")
