@@ -239,10 +239,11 @@ class TDRun:
     backend: str
 
 
-def _cumulative(p) -> np.ndarray:
-    c = np.cumsum(p, axis=-1)
-    c[..., -1] = 1.0 + 1e-12  # rows were validated to sum to 1 (1e-8); make the search total
-    return np.ascontiguousarray(c)
+def _alias(p):
+    """Alias tables ``(prob, alias)`` for the rows of ``p`` (see :mod:`mdpgrad.kernels.td`)."""
+    from .kernels.td import alias_tables
+
+    return alias_tables(np.ascontiguousarray(p, dtype=np.float64))
 
 
 def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None, alpha: float = 0.05,
@@ -294,7 +295,7 @@ def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None,
     check_shape(theta0, (phi.shape[1],), "theta0")
     base = int(as_generator(seed).integers(0, 2**62))
     seeds = np.arange(base, base + n_runs, dtype=np.uint64)
-    args = (_cumulative(mu), _cumulative(m.P.reshape(S * A_n, S)), np.ascontiguousarray(m.r), ratio, phi,
+    args = (*_alias(mu), *_alias(m.P.reshape(S * A_n, S)), np.ascontiguousarray(m.r), ratio, phi,
             float(m.gamma), lam, code, float(alpha), float(beta), float(t0), float(power), n_steps, int(s0),
             checkpoints, seeds, theta0)
     be = get_backend(backend)
@@ -324,8 +325,7 @@ def sample_transitions(mdp, behavior, n_steps: int, *, seed=0, s0: int = 0):
     mu = check_policy(behavior, S, A_n, name="behavior")
     n_steps = check_positive_int(n_steps, "n_steps")
     base = int(as_generator(seed).integers(0, 2**62))
-    return sample_path_numba(_cumulative(mu), _cumulative(m.P.reshape(S * A_n, S)), n_steps, int(s0),
-                             np.uint64(base))
+    return sample_path_numba(*_alias(mu), *_alias(m.P.reshape(S * A_n, S)), n_steps, int(s0), np.uint64(base))
 
 
 # --------------------------------------------------------------------------------------------

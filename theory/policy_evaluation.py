@@ -296,7 +296,7 @@ def _pg_trained(children, reward, n_iter, eta):
     "(reaches a success leaf whenever one is reachable); softmax(Q^unif/tau) keeps many success leaves.",
     assumptions=("deterministic transitions", "tree structure", "binary terminal rewards", "gamma = 1"),
     bound="0",
-    instance="random trees (300 quick / 5000 full): depth 3..10, branching 2..8, leaf success prob 0.1, "
+    instance="random trees (300 quick / 2000 full): depth 3..10, branching 2..8, leaf success prob 0.1, "
     "<= 4000 nodes",
     priority="A",
     notes="Derivation [derived, verified here node by node]: Q^unif(s, a) = V^unif(child) is the "
@@ -310,7 +310,7 @@ def _pg_trained(children, reward, n_iter, eta):
     "softmax(Q^unif / tau), tau = 0.1, vs an exact softmax-PG policy trained on the same tree.",
 )
 def rover_uniform_q_optimal(budget, rng):
-    n_trees = budget.pick(300, 5_000)
+    n_trees = budget.pick(300, 2_000)
     failures = iff_violations = 0
     solvable = 0
     subopt_nonbinary = 0

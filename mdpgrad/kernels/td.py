@@ -1,10 +1,12 @@
 """Numba kernels for linear TD-family update loops (and the pure-Python reference).
 
-Every per-step loop samples its own transitions inside the kernel: the action from the
-cumulative behaviour row ``cum_mu[s]`` and the next state from ``cum_P[s * A + a]`` by binary
-search, with a counter-free SplitMix64 generator seeded per run (``seed + run``), so a run is
-reproducible regardless of the number of threads, and the NumPy reference
-(:func:`td_loop_python`) consumes the *same* random stream and gives the same iterates.
+Every per-step loop samples its own transitions inside the kernel, in O(1) per draw with Walker's
+alias method (Vose 1991): one 64-bit SplitMix64 output per draw, its high 32 bits pick a column
+``i = (hi * n) >> 32`` and its low 32 bits are the coin ``lo / 2**32 < prob[i]`` (else ``alias[i]``).
+The action comes from the behaviour row of ``s``, the next state from row ``s * A + a`` of ``P``.
+The generator is seeded per run (``seeds[run]``), so a run is reproducible regardless of the number
+of threads, and the NumPy reference (:func:`td_loop_python`) consumes the *same* random stream and
+gives the same iterates.
 
 Method codes (``method``):
 
@@ -61,26 +63,74 @@ def py_uniform_next(state: int) -> tuple[int, float]:
     return state, float(z >> 11) * _INV53
 
 
+@nb.njit(cache=True)
+def alias_tables(p):  # pragma: no cover - compiled
+    """Vose's alias tables for each row of ``p`` (rows are distributions): ``(prob, alias)``."""
+    n_rows, n = p.shape
+    prob = np.empty((n_rows, n))
+    alias = np.zeros((n_rows, n), np.int64)
+    small = np.empty(n, np.int64)
+    large = np.empty(n, np.int64)
+    for r in range(n_rows):
+        q = p[r] * n
+        ns = 0
+        nl = 0
+        for i in range(n):
+            if q[i] < 1.0:
+                small[ns] = i
+                ns += 1
+            else:
+                large[nl] = i
+                nl += 1
+        while ns > 0 and nl > 0:
+            ns -= 1
+            sm = small[ns]
+            lg = large[nl - 1]
+            prob[r, sm] = q[sm]
+            alias[r, sm] = lg
+            q[lg] = (q[lg] + q[sm]) - 1.0
+            if q[lg] < 1.0:
+                nl -= 1
+                small[ns] = lg
+                ns += 1
+        for k in range(nl):
+            prob[r, large[k]] = 1.0
+            alias[r, large[k]] = large[k]
+        for k in range(ns):  # round-off leftovers
+            prob[r, small[k]] = 1.0
+            alias[r, small[k]] = small[k]
+    return prob, alias
+
+
+_M32 = 0xFFFFFFFF
+_INV32 = 1.0 / 4294967296.0
+
+
 @nb.njit(cache=True, inline="always")
-def _draw(row, u):  # pragma: no cover - compiled
-    """Index ``i`` with ``row[i-1] <= u < row[i]`` (``row`` cumulative, last entry ~1)."""
-    lo = 0
-    hi = row.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if row[mid] > u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def _alias_draw(state, prob_row, alias_row):  # pragma: no cover - compiled
+    state, z = _splitmix_next(state)
+    n = prob_row.shape[0]
+    i = np.int64(((z >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+    coin = float(z & np.uint64(_M32)) * _INV32
+    if coin < prob_row[i]:
+        return state, i
+    return state, alias_row[i]
 
 
-def _py_draw(row, u) -> int:
-    return min(int(np.searchsorted(row, u, side="right")), row.shape[0] - 1)
+def _py_alias_draw(state: int, prob_row, alias_row) -> tuple[int, int]:
+    state = (state + _GOLDEN) & _MASK
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    z = z ^ (z >> 31)
+    n = prob_row.shape[0]
+    i = ((z >> 32) * n) >> 32
+    coin = float(z & _M32) * _INV32
+    return state, (i if coin < prob_row[i] else int(alias_row[i]))
 
 
 @nb.njit(cache=True)
-def _td_one_run(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
+def _td_one_run(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
                 n_steps, s0, checkpoints, seed, theta0, out):  # pragma: no cover - compiled
     S, A = r.shape
     d = phi.shape[1]
@@ -95,10 +145,8 @@ def _td_one_run(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta, t
     n_rec = checkpoints.shape[0]
     gl = gamma * lam
     for t in range(n_steps):
-        state, u = uniform_next(state)
-        a = _draw(cum_mu[s], u)
-        state, u = uniform_next(state)
-        s1 = _draw(cum_P[s * A + a], u)
+        state, a = _alias_draw(state, pm[s], am[s])
+        state, s1 = _alias_draw(state, pP[s * A + a], aP[s * A + a])
         rho = ratio[s, a]
         if power == 0.0:
             at = alpha
@@ -150,19 +198,19 @@ def _td_one_run(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta, t
 
 
 @nb.njit(cache=True, parallel=True)
-def td_loop_numba(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
+def td_loop_numba(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
                   n_steps, s0, checkpoints, seeds, theta0):  # pragma: no cover - compiled
     """Run ``len(seeds)`` independent TD runs (parallel over runs); returns ``thetas[run, k, d]``."""
     n_runs = seeds.shape[0]
     d = phi.shape[1]
     out = np.full((n_runs, checkpoints.shape[0], d), np.nan)
     for j in nb.prange(n_runs):
-        _td_one_run(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
+        _td_one_run(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
                     n_steps, s0, checkpoints, seeds[j], theta0, out[j])
     return out
 
 
-def td_loop_python(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
+def td_loop_python(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
                    n_steps, s0, checkpoints, seeds, theta0):
     """Plain NumPy reference of :func:`td_loop_numba` (same random stream, same iterates)."""
     S, A = r.shape
@@ -177,10 +225,8 @@ def td_loop_python(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta
         s = int(s0)
         F, rho_prev, k = 0.0, 0.0, 0
         for t in range(n_steps):
-            state, u = py_uniform_next(state)
-            a = _py_draw(cum_mu[s], u)
-            state, u = py_uniform_next(state)
-            s1 = _py_draw(cum_P[s * A + a], u)
+            state, a = _py_alias_draw(state, pm[s], am[s])
+            state, s1 = _py_alias_draw(state, pP[s * A + a], aP[s * A + a])
             rho = ratio[s, a]
             f = 1.0 if power == 0.0 else (t0 / (t0 + t)) ** power
             at, bt = alpha * f, beta * f
@@ -213,19 +259,17 @@ def td_loop_python(cum_mu, cum_P, r, ratio, phi, gamma, lam, method, alpha, beta
 
 
 @nb.njit(cache=True)
-def sample_path_numba(cum_mu, cum_P, n_steps, s0, seed):  # pragma: no cover - compiled
+def sample_path_numba(pm, am, pP, aP, n_steps, s0, seed):  # pragma: no cover - compiled
     """States, actions and next states of one behaviour trajectory (same stream as the TD loop)."""
-    A = cum_mu.shape[1]
+    A = pm.shape[1]
     states = np.empty(n_steps, np.int64)
     actions = np.empty(n_steps, np.int64)
     nxt = np.empty(n_steps, np.int64)
     state = np.uint64(seed)
     s = s0
     for t in range(n_steps):
-        state, u = uniform_next(state)
-        a = _draw(cum_mu[s], u)
-        state, u = uniform_next(state)
-        s1 = _draw(cum_P[s * A + a], u)
+        state, a = _alias_draw(state, pm[s], am[s])
+        state, s1 = _alias_draw(state, pP[s * A + a], aP[s * A + a])
         states[t] = s
         actions[t] = a
         nxt[t] = s1
