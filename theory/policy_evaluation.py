@@ -296,7 +296,7 @@ def _pg_trained(children, reward, n_iter, eta):
     "(reaches a success leaf whenever one is reachable); softmax(Q^unif/tau) keeps many success leaves.",
     assumptions=("deterministic transitions", "tree structure", "binary terminal rewards", "gamma = 1"),
     bound="0",
-    instance="random trees (300 quick / 2000 full): depth 3..10, branching 2..8, leaf success prob 0.1, "
+    instance="random trees (150 quick / 2000 full): depth 3..10, branching 2..8, leaf success prob 0.1, "
     "<= 4000 nodes",
     priority="A",
     notes="Derivation [derived, verified here node by node]: Q^unif(s, a) = V^unif(child) is the "
@@ -310,12 +310,12 @@ def _pg_trained(children, reward, n_iter, eta):
     "softmax(Q^unif / tau), tau = 0.1, vs an exact softmax-PG policy trained on the same tree.",
 )
 def rover_uniform_q_optimal(budget, rng):
-    n_trees = budget.pick(300, 2_000)
+    n_trees = budget.pick(150, 2_000)
     failures = iff_violations = 0
     solvable = 0
     subopt_nonbinary = 0
     div_rover, div_pg = [], []
-    n_div = budget.pick(10, 25)
+    n_div = budget.pick(6, 25)
     for i in range(n_trees):
         children, is_leaf, reward = _random_tree(rng, int(rng.integers(3, 11)), int(rng.integers(2, 9)), 0.1)
         v = _uniform_values(children, reward)
@@ -337,7 +337,7 @@ def rover_uniform_q_optimal(budget, rng):
         subopt_nonbinary += int(rew_c[u] < _optimal_values(children, rew_c)[0] - 1e-12)
         if i < n_div and vstar[0] > 0 and len(children) <= 600:
             p_rover = _leaf_probs(children, lambda u, v=v, ch=children: v[ch[u]] / 0.1)
-            p_pg = _pg_trained(children, reward, n_iter=budget.pick(200, 300), eta=5.0)
+            p_pg = _pg_trained(children, reward, n_iter=budget.pick(150, 300), eta=5.0)
             succ = is_leaf & (reward == 1.0)
             div_rover.append(int(np.sum(succ & (p_rover > 1e-3))))
             div_pg.append(int(np.sum(succ & (p_pg > 1e-3))))
