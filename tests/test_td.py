@@ -176,3 +176,23 @@ def test_alias_tables_reproduce_distributions():
     n = counts.sum()
     se = np.sqrt(mdp.P[0, 0] * (1 - mdp.P[0, 0]) / n)
     assert np.all(np.abs(counts / n - mdp.P[0, 0]) <= 4 * se + 1e-12)
+
+
+def test_emphatic_td_converges_to_emphatic_fixed_point():
+    # Off-policy ETD(0): the expected update is b_m - A_m theta with the emphatic weighting m
+    # (Sutton, Mahmood & White 2016), A_m positive definite, so the iterates approach solve(A_m, b_m).
+    mdp, pi, phi = _instance(9, gamma=0.6)
+    mu = np.full((8, 2), 0.5)
+    sy = td.td_system(mdp, pi, phi, behavior=mu, emphatic=True)
+    assert np.all(np.linalg.eigvalsh(0.5 * (sy.A + sy.A.T)) > 0)
+    run = td.run_td(mdp, pi, phi, method="etd", behavior=mu, alpha=0.02, t0=1000.0, power=0.7,
+                    n_steps=100_000, n_runs=32, seed=4)
+    fin = run.thetas[:, -1]
+    # relative error of the run mean (measured 0.0035) must be well below the distance to the
+    # unweighted off-policy TD fixed point (0.083), so the test tells the two fixed points apart.
+    # (At gamma = 0.9 the followon trace makes ETD's variance explode on some instances: a known
+    # property of emphatic TD, not tested here.)
+    err = np.linalg.norm(fin.mean(0) - sy.theta_star) / np.linalg.norm(sy.theta_star)
+    other = td.td_fixed_point(mdp, pi, phi, behavior=mu)
+    assert err < 0.02
+    assert np.linalg.norm(other - sy.theta_star) / np.linalg.norm(sy.theta_star) > 0.05
