@@ -40,7 +40,7 @@ from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
 from .envs._rng import as_generator
 from .errors import InvalidInputError
-from .td import eligibility_traces, lstd
+from .td import eligibility_traces, lstd, td_on_data
 
 __all__ = [
     "simulate_linear_sde",
@@ -52,6 +52,7 @@ __all__ = [
     "martingale_loss_fit",
     "moc_fit",
     "mstde_fit",
+    "moc_stochastic",
     "martingale_increments",
     "ou_population",
     "PopulationFit",
@@ -272,6 +273,20 @@ def moc_via_lstd(x_paths, r_paths, features, *, dt: float, beta: float, lam: flo
     disc[:, -1] = 0.0  # cut the trace between paths (only affects the trace, see below)
     z = eligibility_traces(phi_t, disc.reshape(-1), lam)
     return lstd(phi_t, r_t, phi_tp1, discount_t=q, test_t=z)
+
+
+def moc_stochastic(x_paths, r_paths, features, *, dt: float, beta: float, method: str = "td",
+                   alpha: float = 0.005, beta_w: float = 0.02, n_passes: int = 4) -> np.ndarray:
+    r"""Solve the MOC with test functions ``phi(X_k)`` by stochastic approximation (online TD(0),
+    or GTD2 / TDC, which minimize ``||E[phi delta]||^2_{C^-1}``), sweeping the transitions path by
+    path; returns the Polyak–Ruppert average of the last pass. With constant steps on correlated
+    (path-ordered) data the average keeps an O(alpha) bias relative to :func:`moc_fit`: halving
+    ``alpha`` (and doubling ``n_passes``) halves it."""
+    x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
+    _, avg = td_on_data(phi_t, r_t, phi_tp1, discount_t=q, method=method, alpha=alpha, beta=beta_w,
+                        n_passes=n_passes)
+    return avg
 
 
 def mstde_fit(x_paths, r_paths, features, *, dt: float, beta: float) -> np.ndarray:

@@ -50,6 +50,7 @@ __all__ = [
     "projection",
     "run_td",
     "lstd",
+    "td_on_data",
     "forward_view_offline",
     "backward_view_offline",
     "sample_transitions",
@@ -388,6 +389,38 @@ def lstd(phi_t, r_t, phi_tp1, *, discount_t, lam: float = 0.0, rho_t=None, test_
         sol, *_ = np.linalg.lstsq(A, b, rcond=None)  # more test functions than features: GMM form
         return sol
     return np.linalg.solve(A, b)
+
+
+def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lam: float = 0.0, rho_t=None,
+               alpha: float = 0.01, beta: float = 0.05, t0: float = 1.0, power: float = 0.0, n_passes: int = 1,
+               theta0=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Online TD-family updates (Numba) over given transitions, in order, ``n_passes`` times.
+
+    Works for any state space (continuous states included): the data are the feature rows
+    ``phi_t``, ``phi_tp1``, rewards ``r_t``, discounts ``discount_t`` (0 cuts the trace, e.g. between
+    episodes) and optional ratios ``rho_t``. ``method``: ``"td"``, ``"td_replacing"`` (lambda traces),
+    ``"gtd2"``, ``"tdc"`` (lambda = 0). Returns ``(theta, theta_avg)``, the last iterate and the
+    Polyak–Ruppert average over the last pass. The fixed points are LSTD's (:func:`lstd`).
+    """
+    from .kernels.td import td_data_numba
+
+    phi_t, r_t, phi_tp1, discount_t, rho_t = _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t)
+    lam = _check_lambda(lam)
+    if method not in ("td", "td_replacing", "gtd2", "tdc"):
+        raise InvalidInputError(f"method = {method!r}: choose 'td', 'td_replacing', 'gtd2' or 'tdc'.")
+    code = _METHODS[method]
+    if code in (2, 3) and lam != 0.0:
+        raise InvalidInputError(f"lam = {lam}: GTD2 and TDC are implemented for lam = 0 only.")
+    for name, val in (("alpha", alpha), ("beta", beta), ("t0", t0)):
+        if not (np.isfinite(val) and val > 0):
+            raise InvalidInputError(f"{name} = {val!r} must be a positive finite float.")
+    n_passes = check_positive_int(n_passes, "n_passes")
+    d = phi_t.shape[1]
+    theta0 = np.zeros(d) if theta0 is None else as_float_array(theta0, "theta0", ndim=1)
+    check_shape(theta0, (d,), "theta0")
+    return td_data_numba(np.ascontiguousarray(phi_t), np.ascontiguousarray(r_t), np.ascontiguousarray(phi_tp1),
+                         np.ascontiguousarray(discount_t, dtype=np.float64), np.ascontiguousarray(rho_t, dtype=np.float64),
+                         lam, code, float(alpha), float(beta), float(t0), float(power), n_passes, theta0)
 
 
 def forward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lam: float) -> np.ndarray:

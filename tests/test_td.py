@@ -196,3 +196,20 @@ def test_emphatic_td_converges_to_emphatic_fixed_point():
     other = td.td_fixed_point(mdp, pi, phi, behavior=mu)
     assert err < 0.02
     assert np.linalg.norm(other - sy.theta_star) / np.linalg.norm(sy.theta_star) > 0.05
+
+
+def test_td_on_data_approaches_lstd():
+    mdp, pi, phi = _instance(10, gamma=0.8)
+    states, actions, nxt = td.sample_transitions(mdp, pi, 20_000, seed=5)
+    args = (phi[states], mdp.r[states, actions], phi[nxt])
+    ref = td.lstd(*args, discount_t=mdp.gamma)
+    errs = []
+    for a, n in ((0.02, 2), (0.005, 8)):
+        _, avg = td.td_on_data(*args, discount_t=mdp.gamma, alpha=a, n_passes=n)
+        errs.append(np.linalg.norm(avg - ref) / np.linalg.norm(ref))
+    # O(alpha) bias of the constant-step average relative to LSTD on the same data: shrinks with alpha
+    assert errs[1] < errs[0] and errs[1] < 0.05
+    with pytest.raises(InvalidInputError, match="method"):
+        td.td_on_data(*args, discount_t=0.8, method="etd")
+    with pytest.raises(InvalidInputError, match="n_passes"):
+        td.td_on_data(*args, discount_t=0.8, n_passes=0)

@@ -275,3 +275,64 @@ def sample_path_numba(pm, am, pP, aP, n_steps, s0, seed):  # pragma: no cover - 
         nxt[t] = s1
         s = s1
     return states, actions, nxt
+
+
+@nb.njit(cache=True)
+def td_data_numba(phi_t, r_t, phi_tp1, discount_t, rho_t, lam, method, alpha, beta, t0, power, n_passes,
+                  theta0):  # pragma: no cover - compiled
+    """TD-family updates over given transitions (any state space), ``n_passes`` sweeps in order.
+
+    Same update rules as :func:`_td_one_run` (methods 0-3); returns ``(theta, theta_avg)`` with
+    the Polyak-Ruppert average over the last pass.
+    """
+    T, d = phi_t.shape
+    theta = theta0.copy()
+    w = np.zeros(d)
+    e = np.zeros(d)
+    avg = np.zeros(d)
+    k = 0
+    for p in range(n_passes):
+        for i in range(d):
+            avg[i] = 0.0
+        for t in range(T):
+            if power == 0.0:
+                at = alpha
+                bt = beta
+            else:
+                f = (t0 / (t0 + k)) ** power
+                at = alpha * f
+                bt = beta * f
+            k += 1
+            g = discount_t[t]
+            rho = rho_t[t]
+            v0 = 0.0
+            v1 = 0.0
+            for i in range(d):
+                v0 += phi_t[t, i] * theta[i]
+                v1 += phi_tp1[t, i] * theta[i]
+            delta = r_t[t] + g * v1 - v0
+            gl = (discount_t[t - 1] if t > 0 else 0.0) * lam
+            if method == 0:
+                for i in range(d):
+                    e[i] = rho * (gl * e[i] + phi_t[t, i])
+                    theta[i] += at * delta * e[i]
+            elif method == 1:
+                for i in range(d):
+                    if phi_t[t, i] != 0.0:
+                        e[i] = rho * phi_t[t, i]
+                    else:
+                        e[i] = rho * gl * e[i]
+                    theta[i] += at * delta * e[i]
+            else:
+                pw = 0.0
+                for i in range(d):
+                    pw += phi_t[t, i] * w[i]
+                for i in range(d):
+                    if method == 2:
+                        theta[i] += at * rho * (phi_t[t, i] - g * phi_tp1[t, i]) * pw
+                    else:
+                        theta[i] += at * rho * (delta * phi_t[t, i] - g * phi_tp1[t, i] * pw)
+                    w[i] += bt * (rho * delta - pw) * phi_t[t, i]
+            for i in range(d):
+                avg[i] += (theta[i] - avg[i]) / (t + 1)
+    return theta, avg
