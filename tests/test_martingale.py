@@ -43,8 +43,14 @@ def test_sde_backends_agree(backend):
     if backend.name == "cupy":  # different generator: compare moments only
         assert out.shape == ref.shape
         return
-    # same SplitMix64 + Box-Muller streams; log/cos may differ by 1 ulp between LLVM and NumPy
+    # same SplitMix64 + polar-method streams; log/sqrt may differ by 1 ulp between LLVM and NumPy
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+    # the 1-D scalar fast path of the Numba kernel vs the general NumPy twin
+    a = mg.simulate_linear_sde(np.ones((5, 1)), np.zeros(1), -np.eye(1), 0.5 * np.eye(1), dt=0.01, n_steps=40,
+                               record_every=4, seed=2, backend="numba")
+    b = mg.simulate_linear_sde(np.ones((5, 1)), np.zeros(1), -np.eye(1), 0.5 * np.eye(1), dt=0.01, n_steps=40,
+                               record_every=4, seed=2, backend=backend)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
 def test_cupy_skip_reason_is_reported():

@@ -1,8 +1,10 @@
 """Euler–Maruyama kernels for linear-drift SDEs ``dX = (c + B X) dt + Sigma dW`` (d-dimensional).
 
-Each path has its own SplitMix64 stream (seed ``seeds[p]``) and draws standard normals by the
-Box–Muller transform, two per pair of uniforms (the spare one is kept for the next draw), so a
-path's trajectory does not depend on the thread that simulates it. The NumPy twin
+Each path has its own SplitMix64 stream (seed ``seeds[p]``) and draws standard normals by
+Marsaglia's polar method (pairs ``u, v`` uniform on (-1, 1) until ``0 < s = u^2 + v^2 < 1``, then
+``u sqrt(-2 ln s / s)`` and ``v sqrt(-2 ln s / s)``; the second is kept for the next draw), so a
+path's trajectory does not depend on the thread that simulates it. The 1-D case (``d = m = 1``)
+takes a scalar fast path. The NumPy twin
 (:func:`em_linear_numpy`) runs the same streams vectorized over paths (``uint64`` arithmetic
 wraps modulo 2**64 in NumPy as in Numba) and agrees with the Numba kernel to round-off.
 """
@@ -14,7 +16,19 @@ import numpy as np
 
 from .td import _GOLDEN, _INV53, uniform_next
 
-_TWO_PI = 2.0 * np.pi
+
+@nb.njit(cache=True, inline="always")
+def _polar_pair(state):  # pragma: no cover - compiled
+    while True:
+        state, u = uniform_next(state)
+        state, v = uniform_next(state)
+        u = 2.0 * u - 1.0
+        v = 2.0 * v - 1.0
+        s = u * u + v * v
+        if s < 1.0 and s > 0.0:
+            break
+    f = np.sqrt(-2.0 * np.log(s) / s)
+    return state, u * f, v * f
 
 
 @nb.njit(cache=True, parallel=True)
@@ -25,6 +39,29 @@ def em_linear_numba(x0, c, B, Sig, dt, n_steps, record_every, seeds):  # pragma:
     n_rec = n_steps // record_every + 1
     out = np.empty((n_paths, n_rec, d))
     sq = np.sqrt(dt)
+    if d == 1 and m == 1:
+        c0 = c[0]
+        b0 = B[0, 0]
+        s0 = Sig[0, 0] * sq
+        for p in nb.prange(n_paths):
+            state = seeds[p]
+            x = x0[p, 0]
+            out[p, 0, 0] = x
+            spare = 0.0
+            has_spare = False
+            k = 1
+            for t in range(n_steps):
+                if has_spare:
+                    z = spare
+                    has_spare = False
+                else:
+                    state, z, spare = _polar_pair(state)
+                    has_spare = True
+                x = x + (c0 + b0 * x) * dt + s0 * z
+                if (t + 1) % record_every == 0:
+                    out[p, k, 0] = x
+                    k += 1
+        return out
     for p in nb.prange(n_paths):
         state = seeds[p]
         x = x0[p].copy()
@@ -41,11 +78,7 @@ def em_linear_numba(x0, c, B, Sig, dt, n_steps, record_every, seeds):  # pragma:
                     z[j] = spare
                     has_spare = False
                 else:
-                    state, u1 = uniform_next(state)
-                    state, u2 = uniform_next(state)
-                    rad = np.sqrt(-2.0 * np.log(1.0 - u1))
-                    z[j] = rad * np.cos(_TWO_PI * u2)
-                    spare = rad * np.sin(_TWO_PI * u2)
+                    state, z[j], spare = _polar_pair(state)
                     has_spare = True
             for i in range(d):
                 acc = c[i]
@@ -73,6 +106,29 @@ def _uniform_vec(state: np.ndarray):
     return state, (z >> np.uint64(11)).astype(np.float64) * _INV53
 
 
+def _polar_vec(state: np.ndarray):
+    """Polar-method pairs for every path; each path redraws until accepted (its own stream)."""
+    n = state.shape[0]
+    u = np.empty(n)
+    v = np.empty(n)
+    s = np.empty(n)
+    state = state.copy()
+    pending = np.ones(n, dtype=bool)
+    while pending.any():
+        idx = np.nonzero(pending)[0]
+        st, uu = _uniform_vec(state[idx])
+        st, vv = _uniform_vec(st)
+        state[idx] = st
+        uu = 2.0 * uu - 1.0
+        vv = 2.0 * vv - 1.0
+        ss = uu * uu + vv * vv
+        ok = (ss < 1.0) & (ss > 0.0)
+        u[idx[ok]], v[idx[ok]], s[idx[ok]] = uu[ok], vv[ok], ss[ok]
+        pending[idx[ok]] = False
+    f = np.sqrt(-2.0 * np.log(s) / s)
+    return state, u * f, v * f
+
+
 def em_linear_numpy(x0, c, B, Sig, dt, n_steps, record_every, seeds):
     """NumPy twin of :func:`em_linear_numba`: a Python loop over time, vectorized over paths."""
     n_paths, d = x0.shape
@@ -93,11 +149,7 @@ def em_linear_numpy(x0, c, B, Sig, dt, n_steps, record_every, seeds):
                     z[:, j] = spare
                     has_spare = False
                 else:
-                    state, u1 = _uniform_vec(state)
-                    state, u2 = _uniform_vec(state)
-                    rad = np.sqrt(-2.0 * np.log(1.0 - u1))
-                    z[:, j] = rad * np.cos(_TWO_PI * u2)
-                    spare = rad * np.sin(_TWO_PI * u2)
+                    state, z[:, j], spare = _polar_vec(state)
                     has_spare = True
             x = x + (c + x @ B.T) * dt + sq * (z @ Sig.T)
             if (t + 1) % record_every == 0:
