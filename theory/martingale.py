@@ -1,0 +1,234 @@
+"""Continuous-time policy evaluation claims (Jia & Zhou's martingale approach) on the OU toy.
+
+Instance throughout: ``dX = -kappa X dt + sigma dW`` with kappa = 1, sigma = 0.5, running reward
+``r(x) = -x^2``, discount rate beta = 0.5, closed form
+``V(x) = -x^2/(beta + 2 kappa) - sigma^2/(beta (beta + 2 kappa)) = -0.4 x^2 - 0.2``
+(derived in :mod:`mdpgrad.martingale` and re-checked in ``tests/test_martingale.py`` against the
+``dt -> 0`` limit of the exact Euler-chain value). Population (infinite-data) estimators at each
+mesh are exact (Gauss–Hermite on the Euler chain); sampled estimators are checked against them
+within 4 standard errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mdpgrad import martingale as mg
+from mdpgrad import td
+from mdpgrad.claims import Verdict, claim, holds_if
+from mdpgrad.plotting import new_figure
+from mdpgrad.rates import compare_exponent, fit_power_law
+
+PAPER = ("Policy Evaluation and Temporal-Difference Learning in Continuous Time and Space: "
+         "A Martingale Approach")
+KAPPA, SIGMA, BETA = 1.0, 0.5, 0.5
+THETA_TRUE = np.array([-SIGMA**2 / (BETA * (BETA + 2 * KAPPA)), 0.0, -1.0 / (BETA + 2 * KAPPA)])  # 1, x, x^2
+MESH = np.geomspace(0.2, 1e-3, 20)
+
+
+def _feat(powers):
+    return lambda x: mg.polynomial_features(x, powers)
+
+
+def _batch_z(estimate_fn, x, r, full, target, n_batches=10):
+    """max_i |full_i - target_i| / SE_i with SE from disjoint batches of paths."""
+    ests = np.array([estimate_fn(xb, rb) for xb, rb in zip(np.array_split(x, n_batches),
+                                                           np.array_split(r, n_batches))])
+    se = ests.std(0, ddof=1) / np.sqrt(n_batches)
+    return float(np.max(np.abs(full - target) / se)), se
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="mart-loss-mc",
+    paper=PAPER,
+    topic="martingale",
+    statement="The martingale-loss minimizer is the best mean-square approximation of V within the "
+    "features, and minimizing the martingale loss is gradient Monte Carlo.",
+    assumptions=("OU process", "misspecified features {1, x^4}", "stationary start"),
+    bound="0",
+    instance="OU kappa=1, sigma=0.5, beta=0.5, r=-x^2; features {1, x^4}; Euler mesh dt in [1e-3, 0.2]; "
+    "sampled check at dt=0.05 with 2000 (quick) / 8000 (full) paths of length T=30",
+    priority="A",
+    notes="Mean-square sense made precise: the discretized martingale loss sum_k e^{-2 beta t_k} "
+    "(G_k - V_theta(X_k))^2 with X_0 stationary has the minimizer of E[(V_dt(X) - phi(X) theta)^2] under "
+    "the chain's stationary law (E[G_k | X_k] = V_dt(X_k) and the time weights do not change the state "
+    "law), i.e. the L2(mu) projection of the discrete value; as dt -> 0 it tends to the projection of the "
+    "closed-form V under N(0, sigma^2/(2 kappa)). Checks: (a) population ML at dt = 1e-3 vs that "
+    "projection (rel. 1e-2, the catalogue's tolerance; the measured gap is O(dt)); (b) sampled ML "
+    "(least-squares regression on discounted returns = gradient MC's fixed point) vs the population ML "
+    "at dt = 0.05 within 4 batch SE per coefficient; (c) contrast: the MSTDE minimizer on the same data "
+    "is many SE away.",
+)
+def mart_loss_mc(budget, rng):
+    powers = (0, 4)
+    f = _feat(powers)
+    ml0, _ = mg.ou_continuous_limits(KAPPA, SIGMA, BETA, powers)
+    pops = [mg.ou_population(KAPPA, SIGMA, BETA, powers, dt) for dt in MESH]
+    err = np.array([np.linalg.norm(p.ml - ml0) for p in pops])
+    rel_fine = err[-1] / np.linalg.norm(ml0)
+    dt = 0.05
+    n_paths = budget.pick(2000, 8000)
+    n_steps = int(round(30 / dt))
+    x = mg.ou_paths(KAPPA, SIGMA, dt=dt, n_steps=n_steps, n_paths=n_paths, seed=rng)
+    r = -(x**2)
+    est = lambda xb, rb: mg.martingale_loss_fit(xb, rb, f, dt=dt, beta=BETA, t_max=4.0)  # noqa: E731
+    full = est(x, r)
+    target = mg.ou_population(KAPPA, SIGMA, BETA, powers, dt).ml
+    z, se = _batch_z(est, x, r, full, target)
+    mstde = mg.mstde_fit(x, r, f, dt=dt, beta=BETA)
+    z_mstde = float(np.max(np.abs(mstde - target) / se))
+    fit = fit_power_law(1.0 / MESH, err)
+    ok = rel_fine <= 1e-2 and z <= 4.0 and z_mstde > 4.0
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(8, 3.4))
+    ax1.loglog(1 / MESH, err, "o-", ms=3, label="|theta_ML(dt) - proj V|")
+    if fit is not None:
+        ax1.loglog(1 / MESH, fit.predict(1 / MESH), ":", label=f"fit slope {fit.slope:.3f}")
+    ax1.set_xlabel("1/dt")
+    ax1.legend(fontsize=7)
+    xs = np.linspace(-1.5, 1.5, 200)
+    ax2.plot(xs, mg.ou_value(xs, KAPPA, SIGMA, BETA), "k", label="true V")
+    ax2.plot(xs, f(xs) @ ml0, "--", label="L2 projection on {1, x^4}")
+    ax2.plot(xs, f(xs) @ full, ":", label="sampled ML (gradient MC), dt=0.05")
+    ax2.plot(xs, f(xs) @ mstde, "-.", label="MSTDE minimizer")
+    ax2.legend(fontsize=6)
+    ax2.set_xlabel("x")
+    fig.suptitle("Martingale loss = projection of V (OU, misspecified features)", fontsize=9)
+    return Verdict(predicted=0.0, measured=float(rel_fine), verdict=holds_if(ok),
+                   details=f"rel. gap population ML(dt=1e-3) vs projection {rel_fine:.2e}; mesh slope "
+                   f"{fit.slope if fit else float('nan'):.3f}; sampled ML vs population max z = {z:.2f}; "
+                   f"MSTDE vs ML max z = {z_mstde:.1f}",
+                   figure=fig, data={"dt": MESH, "err_ml": err, "theta_ml_sampled": full, "theta_proj": ml0})
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="mart-mstde-qv",
+    paper=PAPER,
+    topic="martingale",
+    statement="Policy evaluation is equivalent to the martingale condition; the mean-square TD error "
+    "approximates the quadratic variation of the martingale and its minimizer is biased as dt -> 0.",
+    assumptions=("OU process", "features {1, x, x^2} (well specified)"),
+    bound="0",
+    instance="OU kappa=1, sigma=0.5, beta=0.5, r=-x^2; exact-transition paths for the martingale test "
+    "(T=1, dt=1e-2 quick / 2e-3 full, trapezoidal reward integral); Euler mesh dt in [1e-3, 0.2] for MSTDE",
+    priority="A",
+    notes="Sign convention: the issue's r = -x^2 (the catalogue's +x^2 flips V's sign). Derivation of "
+    "the limit [derived]: MSTDE(theta)/dt = E[sigma^2 V_theta'(X)^2] + O(dt) (Ito: the TD error is "
+    "dM + O(dt)), so as dt -> 0 the minimizer first kills V_theta' (theta_x = theta_x2 = 0 under the "
+    "stationary law) and then fits the O(dt) term E[(r - beta theta_1)^2], giving theta_1 = E[r]/beta = "
+    "-sigma^2/(2 kappa beta). Limit bias vector: (-0.25 + 0.2, 0, 0 + 0.4) = (-0.05, 0, 0.4), norm 0.403. "
+    "Checks: (i) E[M_T - M_0] = 0 within 4 SE with the true V and > 4 SE with V scaled by 1.1; (ii) the "
+    "population MSTDE bias at dt = 1e-3 is within 1% of that limit and its fitted mesh slope is ~0 "
+    "(|slope| < 0.05: it does not vanish); (iii) MSTDE(true V)/dt -> E[sigma^2 V'^2] (relative gap "
+    "fitted slope <= -1/2 in 1/dt) and the ML/MOC bias -> 0.",
+)
+def mart_mstde_qv(budget, rng):
+    n_paths = budget.pick(20_000, 40_000)
+    dt_fine = budget.pick(1e-2, 2e-3)  # trapezoid error O(dt^2) ~ 1e-5, far below the SE ~ 1e-3
+    x = mg.ou_paths(KAPPA, SIGMA, dt=dt_fine, n_steps=int(1 / dt_fine), n_paths=n_paths, seed=rng, exact=True)
+    times = np.arange(x.shape[1]) * dt_fine
+    reward = lambda y: -(y**2)  # noqa: E731
+    V = lambda y: mg.ou_value(y, KAPPA, SIGMA, BETA)  # noqa: E731
+    inc = mg.martingale_increments(x, times, V, reward, beta=BETA)
+    inc_bad = mg.martingale_increments(x, times, lambda y: 1.1 * V(y), reward, beta=BETA)
+    z_true = abs(inc.mean()) / (inc.std(ddof=1) / np.sqrt(n_paths))
+    z_bad = abs(inc_bad.mean()) / (inc_bad.std(ddof=1) / np.sqrt(n_paths))
+    powers = (0, 1, 2)
+    pops = [mg.ou_population(KAPPA, SIGMA, BETA, powers, dt) for dt in MESH]
+    bias_mstde = np.array([np.linalg.norm(p.mstde - THETA_TRUE) for p in pops])
+    bias_ml = np.array([np.linalg.norm(p.ml - THETA_TRUE) for p in pops])
+    bias_moc = np.array([np.linalg.norm(p.moc - THETA_TRUE) for p in pops])
+    limit = np.array([-SIGMA**2 / (2 * KAPPA * BETA), 0.0, 0.0])
+    limit_bias = np.linalg.norm(limit - THETA_TRUE)
+    qv_gap = np.array([abs(p.mstde_at_true_over_dt - p.quadratic_variation) / p.quadratic_variation for p in pops])
+    fit_bias = fit_power_law(1 / MESH, bias_mstde)
+    fit_qv = fit_power_law(1 / MESH, qv_gap)
+    ok = (z_true <= 4 and z_bad > 4 and abs(bias_mstde[-1] / limit_bias - 1) <= 1e-2
+          and abs(fit_bias.slope) < 0.05 and compare_exponent(fit_qv, -0.5, sided="upper") == "holds"
+          and bias_ml[-1] < 1e-2 * limit_bias and bias_moc[-1] < 1e-2 * limit_bias)
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(8, 3.4))
+    ax1.loglog(1 / MESH, bias_mstde, "o-", ms=3, label="MSTDE minimizer")
+    ax1.loglog(1 / MESH, bias_ml, "s-", ms=3, label="martingale loss")
+    ax1.loglog(1 / MESH, bias_moc, "^-", ms=3, label="MOC (test fn = features)")
+    ax1.axhline(limit_bias, color="k", ls="--", lw=1, label=f"derived MSTDE limit bias {limit_bias:.3f}")
+    ax1.set_xlabel("1/dt")
+    ax1.set_ylabel("|theta(dt) - theta_true|")
+    ax1.legend(fontsize=6)
+    ax2.loglog(1 / MESH, [p.mstde_at_true_over_dt for p in pops], "o-", ms=3, label="MSTDE(true V)/dt")
+    ax2.loglog(1 / MESH, [p.quadratic_variation for p in pops], "k--", label="E[sigma^2 V'(X)^2]")
+    ax2.set_xlabel("1/dt")
+    ax2.legend(fontsize=7)
+    fig.suptitle("MSTDE measures quadratic variation, not the martingale condition", fontsize=9)
+    return Verdict(predicted=float(limit_bias), measured=float(bias_mstde[-1]), ci=None, verdict=holds_if(ok),
+                   details=f"martingale test: z(true V) = {z_true:.2f}, z(1.1 V) = {z_bad:.1f}; MSTDE bias at "
+                   f"dt=1e-3 {bias_mstde[-1]:.4f} vs derived limit {limit_bias:.4f}, mesh slope "
+                   f"{fit_bias.slope:.3f}; QV gap slope {fit_qv.slope:.2f}; ML/MOC bias at dt=1e-3: "
+                   f"{bias_ml[-1]:.1e}/{bias_moc[-1]:.1e}",
+                   figure=fig, data={"dt": MESH, "bias_mstde": bias_mstde, "bias_ml": bias_ml, "bias_moc": bias_moc,
+                                     "qv_gap": qv_gap})
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="mart-orth-td-mesh",
+    paper=PAPER,
+    topic="martingale",
+    statement="Martingale orthogonality conditions with test functions recover TD(lambda)/LSTD; the "
+    "time-discretized solutions converge to the continuous-time one as the mesh dt -> 0, with a rate.",
+    assumptions=("OU process", "Euler data", "polynomial features"),
+    bound="dt",
+    instance="OU kappa=1, sigma=0.5, beta=0.5, r=-x^2; features {1, x^2} (well specified) and {1, x^4} "
+    "(misspecified); 400 paths x 200 steps at dt=0.05 for the LSTD identity",
+    priority="B",
+    notes="The abstract states no rate; the paper's theorem is not reproduced here. Prediction [derived]: "
+    "Euler data have weak order 1, and the population MOC solution is a smooth function of the moments "
+    "of (X, X'), so |theta_dt - theta_0| = O(dt). The verdict is one-sided and paper-compatible: the "
+    "fitted slope of the error vs 1/dt must be <= -1/2 (at least sqrt(dt) convergence, the weakest rate "
+    "one could read into the paper); the details report whether the CI also covers -1. theta_0 is "
+    "computed from the continuous-time condition E[phi (beta phi - L phi)^T] theta = E[phi r] with the "
+    "generator L, not from a fine mesh. The LSTD identity (1e-8) compares moc_fit (written from the "
+    "orthogonality equations) with mdpgrad.td.lstd on the same transitions, for test functions = features "
+    "(LSTD(0)) and eligibility traces (LSTD(0.8)).",
+)
+def mart_orth_td_mesh(budget, rng):
+    dt = 0.05
+    x = mg.ou_paths(KAPPA, SIGMA, dt=dt, n_steps=200, n_paths=budget.pick(400, 4000), seed=rng)
+    r = -(x**2)
+    f2 = _feat((0, 1, 2))
+    ident = 0.0
+    for lam, test in ((0.0, "features"), (0.8, "traces")):
+        a = mg.moc_fit(x, r, f2, dt=dt, beta=BETA, test=test, lam=lam)
+        b = mg.moc_via_lstd(x, r, f2, dt=dt, beta=BETA, lam=lam)
+        ident = max(ident, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+    # single-path check with td.lstd's own traces (no path restarts needed)
+    phi = f2(x[0])
+    th_lstd = td.lstd(phi[:-1], r[0, :-1] * dt, phi[1:], discount_t=np.exp(-BETA * dt), lam=0.8)
+    th_moc = mg.moc_fit(x[:1], r[:1], f2, dt=dt, beta=BETA, test="traces", lam=0.8)
+    ident = max(ident, float(np.max(np.abs(th_lstd - th_moc)) / np.max(np.abs(th_lstd))))
+    fits, errs = {}, {}
+    for name, powers in (("well-specified {1, x^2}", (0, 2)), ("misspecified {1, x^4}", (0, 4))):
+        _, moc0 = mg.ou_continuous_limits(KAPPA, SIGMA, BETA, powers)
+        e = np.array([np.linalg.norm(mg.ou_population(KAPPA, SIGMA, BETA, powers, h).moc - moc0) for h in MESH])
+        errs[name] = e
+        fits[name] = fit_power_law(1 / MESH, e)
+    verdicts = [compare_exponent(ft, -0.5, sided="upper") for ft in fits.values()]
+    covers_one = all(ft.ci[0] - 0.05 <= -1.0 <= ft.ci[1] + 0.05 for ft in fits.values())
+    ok = ident <= 1e-8 and all(v == "holds" for v in verdicts)
+    fig, ax = new_figure()
+    for name, e in errs.items():
+        ax.loglog(1 / MESH, e, "o-", ms=3, label=f"{name}: slope {fits[name].slope:.3f}")
+    ax.loglog(1 / MESH, errs["well-specified {1, x^2}"][0] * MESH / MESH[0], "k--", lw=1, label="O(dt)")
+    ax.loglog(1 / MESH, errs["well-specified {1, x^2}"][0] * np.sqrt(MESH / MESH[0]), "k:", lw=1,
+              label="O(sqrt dt)")
+    ax.set_xlabel("1/dt")
+    ax.set_ylabel("|theta_MOC(dt) - theta_MOC(0)|")
+    ax.set_title("MOC (LSTD) solution vs mesh", fontsize=9)
+    ax.legend(fontsize=7)
+    slope = fits["well-specified {1, x^2}"]
+    return Verdict(predicted="slope <= -0.5 (derived: -1)", measured=slope.slope, ci=slope.ci,
+                   verdict=holds_if(ok),
+                   details=f"MOC vs LSTD identity max rel. diff {ident:.1e}; fitted slopes "
+                   + ", ".join(f"{k}: {v.slope:.3f} [{v.ci[0]:.3f}, {v.ci[1]:.3f}]" for k, v in fits.items())
+                   + f"; first order (CI within 0.05 of -1): {covers_one}",
+                   figure=fig, data={"dt": MESH, **{f"err_{i}": e for i, e in enumerate(errs.values())}})
