@@ -13,8 +13,8 @@ CLAIMS = registry()
 # Part 0 of ../shared/claims.md: standard results cited by their own (non-seed) papers.
 PART0 = {"softmax-pg-sublinear", "softmax-pg-exponential-time", "npg-sublinear-bound", "entropy-npg-linear",
          "pmd-linear-increasing-steps", "td-fixed-point-bound", "baird-divergence",
-         # issue-named standard results (no seed paper): Agarwal et al. 2021's stationarity bound
-         "direct-pg-stationarity"}
+         # issue-named standard results (no seed paper): Agarwal et al. 2021 stationarity, TD(0) 1/t rate
+         "direct-pg-stationarity", "td0-mse-rate"}
 
 
 def _norm(text: str) -> str:
