@@ -104,7 +104,11 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
     batched = pi.ndim == 3
     if check:
         pi = check_policy(pi, S, A, batched=batched)
-    P_pi, r_pi = policy_matrices(m, pi)
+    if batched:  # P_pi[b] = sum_a pi[b, s, a] P[s, a, :] as S GEMMs (B, A) x (A, S), not an einsum
+        P_pi = np.matmul(pi.transpose(1, 0, 2), m.P).transpose(1, 0, 2)
+        r_pi = np.einsum("bsa,sa->bs", pi, m.r)
+    else:
+        P_pi, r_pi = policy_matrices(m, pi)
     g = m.gamma
     eye = np.eye(S)
     if not batched:
@@ -117,7 +121,10 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
         v = np.linalg.solve(M, r_pi[..., None])[..., 0]
         rhs = np.broadcast_to((1.0 - g) * m.rho, r_pi.shape)[..., None]
         d = np.linalg.solve(np.swapaxes(M, -1, -2), rhs)[..., 0]
-    q = m.r + g * np.einsum("sat,...t->...sa", m.P, v)
+    if batched:  # one GEMM (B, S) x (S, S*A) instead of a non-BLAS einsum
+        q = m.r + g * (v @ m.P.reshape(S * A, S).T).reshape(v.shape[:-1] + (S, A))
+    else:
+        q = m.r + g * np.einsum("sat,...t->...sa", m.P, v)
     adv = q - v[..., None]
     value = v @ m.rho
     return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=value if batched else float(value))

@@ -9,12 +9,18 @@ With row ``k = s * A + a`` of the CSR kernel holding :math:`P(\cdot\mid s,a)`:
 * stochastic-policy backup :math:`(T^\pi v)(s) = \sum_a \pi(a|s)\,[r(s,a) + \gamma P(\cdot|s,a)\cdot v]`;
 * next-state sampling by inverse CDF along one row (for rollouts).
 
-The Numba kernels are compiled with ``cache=True`` and parallel over states (``prange``);
-each thread writes only its own ``out[s]``, so results do not depend on the thread count.
+Each Numba kernel is compiled twice with ``cache=True``: parallel over states (``prange``;
+each thread writes only its own ``out[s]``, so results do not depend on the thread count)
+and serial. :func:`use_parallel` picks one: parallel when Numba has more than one thread
+and the kernel touches at least :data:`PARALLEL_MIN_NNZ` stored entries. (On a machine
+whose cores are shared with other jobs, the parallel barrier can cost more than it saves;
+``mdpgrad.sparse.kernels.PARALLEL_MIN_NNZ = 10**18`` forces the serial kernels.)
 The sums run in CSR order in both implementations, so NumPy and Numba agree to a few ulps.
 """
 
 from __future__ import annotations
+
+import types
 
 import numba as nb
 import numpy as np
@@ -27,7 +33,31 @@ __all__ = [
     "bellman_stochastic_numpy",
     "bellman_stochastic_numba",
     "sample_rows_numba",
+    "gather_policy_rows",
+    "use_parallel",
+    "PARALLEL_MIN_NNZ",
 ]
+
+#: Minimum number of stored entries touched by one kernel call for the parallel variant.
+PARALLEL_MIN_NNZ = 1_000_000
+
+
+def use_parallel(work: int) -> bool:
+    """Whether to run the parallel kernel variant for a call touching ``work`` entries."""
+    return nb.get_num_threads() > 1 and work >= PARALLEL_MIN_NNZ
+
+
+def _twice(f):
+    """Compile ``f`` serial and parallel (distinct qualnames, so the on-disk caches do not collide)."""
+    out = []
+    for par in (False, True):
+        name = f"{f.__name__}_{'par' if par else 'ser'}"
+        g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
+        g.__qualname__ = name
+        g.__doc__ = f.__doc__
+        out.append(nb.njit(parallel=par, cache=True)(g))
+    return tuple(out)
+
 
 
 # --- NumPy references ---------------------------------------------------------------------
@@ -58,17 +88,18 @@ def bellman_stochastic_numpy(P, r, gamma, v, pi):
 
 
 # --- Numba kernels ------------------------------------------------------------------------
-@nb.njit(parallel=True, cache=True)
-def bellman_max_numba(indptr, indices, data, r, gamma, v, out, act):  # pragma: no cover - compiled
+def _bellman_max(indptr, indices, data, r, gamma, v, out, act):  # pragma: no cover - compiled
     """Fused ``out[s] = max_a r[s,a] + gamma P[sA+a] . v``, ``act[s]`` = first argmax."""
     S, A = r.shape
     for s in nb.prange(S):
         best = -np.inf
         ba = 0
+        base = s * A
         for a in range(A):
-            row = s * A + a
+            lo = indptr[base + a]
+            hi = indptr[base + a + 1]
             acc = 0.0
-            for k in range(indptr[row], indptr[row + 1]):
+            for k in range(lo, hi):
                 acc += data[k] * v[indices[k]]
             val = r[s, a] + gamma * acc
             if val > best:
@@ -78,25 +109,22 @@ def bellman_max_numba(indptr, indices, data, r, gamma, v, out, act):  # pragma: 
         act[s] = ba
 
 
-@nb.njit(parallel=True, cache=True)
-def policy_sweeps_numba(indptr, indices, data, r, gamma, v, act, m, out):  # pragma: no cover - compiled
-    """``out = (T^act)^m v``: ``m`` deterministic-policy backups, ping-ponging two buffers."""
-    S, A = r.shape
+def _csr_sweeps(ptr, idx, dat, r_mu, gamma, v, m, out):  # pragma: no cover - compiled
+    """``out = (T^mu)^m v`` on a compact (S, S) CSR ``P_mu`` with rewards ``r_mu`` (ping-pong buffers)."""
+    S = r_mu.shape[0]
     a_buf = v.copy()
     b_buf = np.empty_like(v)
     for _ in range(m):
         for s in nb.prange(S):
-            row = s * A + act[s]
             acc = 0.0
-            for k in range(indptr[row], indptr[row + 1]):
-                acc += data[k] * a_buf[indices[k]]
-            b_buf[s] = r[s, act[s]] + gamma * acc
+            for k in range(ptr[s], ptr[s + 1]):
+                acc += dat[k] * a_buf[idx[k]]
+            b_buf[s] = r_mu[s] + gamma * acc
         a_buf, b_buf = b_buf, a_buf
     out[:] = a_buf
 
 
-@nb.njit(parallel=True, cache=True)
-def bellman_stochastic_numba(indptr, indices, data, r, gamma, v, pi, out):  # pragma: no cover - compiled
+def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma: no cover - compiled
     """``out[s] = sum_a pi[s,a] (r[s,a] + gamma P[sA+a] . v)``."""
     S, A = r.shape
     for s in nb.prange(S):
@@ -111,6 +139,59 @@ def bellman_stochastic_numba(indptr, indices, data, r, gamma, v, pi, out):  # pr
                 acc += data[k] * v[indices[k]]
             tot += w * (r[s, a] + gamma * acc)
         out[s] = tot
+
+
+bellman_max_serial, bellman_max_parallel = _twice(_bellman_max)
+csr_sweeps_serial, csr_sweeps_parallel = _twice(_csr_sweeps)
+bellman_stochastic_serial, bellman_stochastic_parallel = _twice(_bellman_stochastic)
+
+
+def bellman_max_numba(indptr, indices, data, r, gamma, v, out, act):
+    """Dispatch to the serial or parallel fused optimality backup."""
+    k = bellman_max_parallel if use_parallel(data.shape[0]) else bellman_max_serial
+    k(indptr, indices, data, r, gamma, v, out, act)
+
+
+def bellman_stochastic_numba(indptr, indices, data, r, gamma, v, pi, out):
+    """Dispatch to the serial or parallel stochastic-policy backup."""
+    k = bellman_stochastic_parallel if use_parallel(data.shape[0]) else bellman_stochastic_serial
+    k(indptr, indices, data, r, gamma, v, pi, out)
+
+
+@nb.njit(cache=True)
+def _gather_rows(indptr, indices, data, r, act):  # pragma: no cover - compiled
+    S, A = r.shape
+    ptr = np.empty(S + 1, dtype=indptr.dtype)
+    ptr[0] = 0
+    for s in range(S):
+        row = s * A + act[s]
+        ptr[s + 1] = ptr[s] + (indptr[row + 1] - indptr[row])
+    idx = np.empty(ptr[S], dtype=indices.dtype)
+    dat = np.empty(ptr[S])
+    r_mu = np.empty(S)
+    for s in range(S):
+        row = s * A + act[s]
+        lo = indptr[row]
+        j = ptr[s]
+        for k in range(lo, indptr[row + 1]):
+            idx[j] = indices[k]
+            dat[j] = data[k]
+            j += 1
+        r_mu[s] = r[s, act[s]]
+    return ptr, idx, dat, r_mu
+
+
+def gather_policy_rows(indptr, indices, data, r, act):
+    """Compact CSR ``(ptr, idx, dat, r_mu)`` of ``P_mu`` for deterministic actions ``act[s]``
+    (rows ``s*A + act[s]`` copied contiguously, so the sweeps stream through memory)."""
+    return _gather_rows(indptr, indices, data, r, act)
+
+
+def policy_sweeps_numba(indptr, indices, data, r, gamma, v, act, m, out):
+    """``out = (T^act)^m v``: gathers ``P_mu`` once, then ``m`` sweeps over it."""
+    ptr, idx, dat, r_mu = _gather_rows(indptr, indices, data, r, act)
+    k = csr_sweeps_parallel if use_parallel(dat.shape[0]) else csr_sweeps_serial
+    k(ptr, idx, dat, r_mu, gamma, v, m, out)
 
 
 @nb.njit(parallel=True, cache=True)

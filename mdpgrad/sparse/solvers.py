@@ -148,9 +148,10 @@ def policy_matrices(mdp, pi) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
     return P_pi, np.sum(pi * m.r, axis=1)
 
 
-def span_bound(mdp, v, tv) -> tuple[float, np.ndarray]:
-    """MacQueen certificate for ``v`` given ``tv = T v``: ``(bound, midpoint)`` with
-    ``max |midpoint - v*| <= bound`` including float64 round-off (module docstring)."""
+def span_bound(mdp, v, tv) -> tuple[float, np.ndarray, float]:
+    """MacQueen certificate for ``v`` given ``tv = T v``: ``(bound, midpoint, floor)`` with
+    ``max |midpoint - v*| <= bound`` including float64 round-off (module docstring); ``floor``
+    is the round-off part, below which no tolerance can be certified."""
     m = mdp
     g = m.gamma
     delta = tv - v
@@ -159,8 +160,8 @@ def span_bound(mdp, v, tv) -> tuple[float, np.ndarray]:
     mid = tv + c * (hi + lo) / 2.0
     vmax = float(max(np.max(np.abs(v)), np.max(np.abs(tv))))
     d_fp = (m.max_row_nnz + 4) * _U * (m.r_max + vmax)
-    bound = c * (hi - lo) / 2.0 + d_fp / (1.0 - g) + _U * float(np.max(np.abs(mid)))
-    return bound, mid
+    floor = d_fp / (1.0 - g) + _U * float(np.max(np.abs(mid)))
+    return c * (hi - lo) / 2.0 + floor, mid, floor
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -230,6 +231,13 @@ def _finish(m, v, tv, act, bound, n, ok, method, msg, nb, npb) -> SparseSolveRes
                              method=method, message=msg, n_backups=nb, n_policy_backups=npb)
 
 
+def _floor_note(floor: float, tol: float) -> str:
+    if floor > tol / 2:
+        return (f"; stopped: tol = {tol:g} is below twice the float64 round-off floor {floor:.3g} of one backup "
+                "(ask for a larger tol)")
+    return ""
+
+
 def _default_max_iter(m, span0, tol) -> int:
     """Sweeps after which the span bound is below ``tol`` from span(T v0 - v0) = span0, using the
     span contraction ``span(T^2 v - T v) <= gamma span(T v - v)`` (doubled, plus slack)."""
@@ -253,18 +261,18 @@ def value_iteration(mdp, *, tol: float = 1e-8, max_iter: int | None = None, v0=N
         tv, act = bellman_max(m, v, backend=backend)
         n += 1
         nb += 1
-        bound, mid = span_bound(m, v, tv)
+        bound, mid, floor = span_bound(m, v, tv)
         if max_iter is None:
             max_iter = _default_max_iter(m, float(np.ptp(tv - v)), tol)
         if bound <= tol:
             v = mid
             break
         v = tv
-        if n >= max_iter:
+        if n >= max_iter or floor > tol / 2:
             break
     ok = bound <= tol
     return _finish(m, v, None, act, bound, n, ok, "value_iteration",
-                   f"value iteration: {n} sweeps, certified error {bound:.3g}", nb, 0)
+                   f"value iteration: {n} sweeps, certified error {bound:.3g}{_floor_note(floor, tol)}", nb, 0)
 
 
 def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, max_iter: int | None = None,
@@ -288,20 +296,21 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
         tv, act = bellman_max(mm, v, backend=backend)
         n += 1
         nb += 1
-        bound, mid = span_bound(mm, v, tv)
+        bound, mid, floor = span_bound(mm, v, tv)
         if max_iter is None:
             max_iter = _default_max_iter(mm, float(np.ptp(tv - v)), tol)
         if bound <= tol:
             v = mid
             break
-        if n >= max_iter:
+        if n >= max_iter or floor > tol / 2:
             v = tv
             break
         v = policy_sweeps(mm, act, tv, n_sweeps, backend=backend) if n_sweeps else tv
         npb += n_sweeps
     ok = bound <= tol
     return _finish(mm, v, None, act, bound, n, ok, "modified_policy_iteration",
-                   f"modified policy iteration (m={n_sweeps}): {n} improvements, certified error {bound:.3g}",
+                   f"modified policy iteration (m={n_sweeps}): {n} improvements, certified error {bound:.3g}"
+                   f"{_floor_note(floor, tol)}",
                    nb, npb)
 
 
@@ -332,13 +341,13 @@ def _system(m: SparseMDP, P_mu):
     return scipy.sparse.linalg.LinearOperator((S, S), matvec=lambda x: x - g * (P_mu @ x), dtype=np.float64)
 
 
-def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "gmres", max_iter: int = 1000, v0=None,
+def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "bicgstab", max_iter: int = 1000, v0=None,
                      backend: str = "numba", krylov_maxiter: int = 200, max_polish: int = 10_000) -> SparseSolveResult:
-    r"""Howard's policy iteration with a Krylov (GMRES / BiCGSTAB) evaluation step.
+    r"""Howard's policy iteration with a Krylov (BiCGSTAB, default, or GMRES) evaluation step.
 
     Evaluation solves :math:`(I - \gamma P_\mu) v = r_\mu` from the previous ``v`` (warm start)
     to residual 2-norm :math:`\le \max((1-\gamma)\mathrm{tol}/2, 10^{-13}\|r_\mu\|_2)` (module
-    docstring). Improvement keeps the current action on near-ties (``1e-12`` relative) so
+    docstring); a BiCGSTAB breakdown falls back to GMRES (restart 30) for that step. Improvement keeps the current action on near-ties (``1e-12`` relative) so
     round-off cannot make the policy cycle. When the policy is stable the span certificate
     is computed; if the Krylov residual left it above ``tol``, backups ``v <- Tv`` (which
     contract the span geometrically) polish it, at most ``max_polish`` of them.
@@ -358,8 +367,12 @@ def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "gmres", max_iter:
     for n in range(1, max_iter + 1):
         P_mu, r_mu = policy_matrices(mm, act)
         atol = max((1.0 - g) * tol / 2.0, 1e-13 * float(np.linalg.norm(r_mu)))
-        v, _info, k = _krylov_solve(_system(mm, P_mu), r_mu, v, atol, 0.0, krylov, krylov_maxiter)
+        v_new, info, k = _krylov_solve(_system(mm, P_mu), r_mu, v, atol, 0.0, krylov, krylov_maxiter)
         npb += k
+        if info < 0 and krylov != "gmres":  # BiCGSTAB breakdown: redo this evaluation with GMRES
+            v_new, info, k = _krylov_solve(_system(mm, P_mu), r_mu, v, atol, 0.0, "gmres", krylov_maxiter)
+            npb += k
+        v = v_new
         tv, new = bellman_max(mm, v, backend=backend)
         nb += 1
         q_old = mm.r[ar, act] + g * np.asarray(P_mu @ v)
@@ -369,19 +382,19 @@ def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "gmres", max_iter:
             stable = True
             break
         act = new
-    bound, mid = span_bound(mm, v, tv)
+    bound, mid, floor = span_bound(mm, v, tv)
     polish = 0
-    while bound > tol and polish < max_polish:
+    while bound > tol and polish < max_polish and floor <= tol / 2:
         v = tv
         tv, act = bellman_max(mm, v, backend=backend)
         nb += 1
         polish += 1
-        bound, mid = span_bound(mm, v, tv)
+        bound, mid, floor = span_bound(mm, v, tv)
     v = mid
     ok = bool(stable and bound <= tol)
     return _finish(mm, v, None, act, bound, n, ok, "policy_iteration",
                    f"policy iteration ({krylov}): {n} improvements, stable={stable}, {polish} polishing "
-                   f"backups, certified error {bound:.3g}", nb, npb)
+                   f"backups, certified error {bound:.3g}{_floor_note(floor, tol)}", nb, npb)
 
 
 _METHODS = {
