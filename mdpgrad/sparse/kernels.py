@@ -89,19 +89,30 @@ def bellman_stochastic_numpy(P, r, gamma, v, pi):
 
 # --- Numba kernels ------------------------------------------------------------------------
 def _bellman_max(indptr, indices, data, r, gamma, v, out, act):  # pragma: no cover - compiled
-    """Fused ``out[s] = max_a r[s,a] + gamma P[sA+a] . v``, ``act[s]`` = first argmax."""
+    """Fused ``out[s] = max_a r[s,a] + gamma P[sA+a] . v``, ``act[s]`` = first argmax.
+
+    Each row sum uses two interleaved accumulators (even / odd entries), which halves the
+    floating-point add latency chain; the NumPy reference sums in CSR order, so the two agree
+    to a few ulps, not bit for bit.
+    """
     S, A = r.shape
     for s in nb.prange(S):
         best = -np.inf
         ba = 0
         base = s * A
         for a in range(A):
-            lo = indptr[base + a]
-            hi = indptr[base + a + 1]
-            acc = 0.0
-            for k in range(lo, hi):
-                acc += data[k] * v[indices[k]]
-            val = r[s, a] + gamma * acc
+            lo = np.int64(indptr[base + a])
+            hi = np.int64(indptr[base + a + 1])
+            acc0 = 0.0
+            acc1 = 0.0
+            k = lo
+            while k + 1 < hi:
+                acc0 += data[k] * v[indices[k]]
+                acc1 += data[k + 1] * v[indices[k + 1]]
+                k += 2
+            if k < hi:
+                acc0 += data[k] * v[indices[k]]
+            val = r[s, a] + gamma * (acc0 + acc1)
             if val > best:
                 best = val
                 ba = a
@@ -109,19 +120,22 @@ def _bellman_max(indptr, indices, data, r, gamma, v, out, act):  # pragma: no co
         act[s] = ba
 
 
-def _csr_sweeps(ptr, idx, dat, r_mu, gamma, v, m, out):  # pragma: no cover - compiled
-    """``out = (T^mu)^m v`` on a compact (S, S) CSR ``P_mu`` with rewards ``r_mu`` (ping-pong buffers)."""
+def _csr_sweep(ptr, idx, dat, r_mu, gamma, src, dst):  # pragma: no cover - compiled
+    """One backup ``dst = r_mu + gamma P_mu src`` on a compact (S, S) CSR (two accumulators)."""
     S = r_mu.shape[0]
-    a_buf = v.copy()
-    b_buf = np.empty_like(v)
-    for _ in range(m):
-        for s in nb.prange(S):
-            acc = 0.0
-            for k in range(ptr[s], ptr[s + 1]):
-                acc += dat[k] * a_buf[idx[k]]
-            b_buf[s] = r_mu[s] + gamma * acc
-        a_buf, b_buf = b_buf, a_buf
-    out[:] = a_buf
+    for s in nb.prange(S):
+        lo = np.int64(ptr[s])
+        hi = np.int64(ptr[s + 1])
+        acc0 = 0.0
+        acc1 = 0.0
+        k = lo
+        while k + 1 < hi:
+            acc0 += dat[k] * src[idx[k]]
+            acc1 += dat[k + 1] * src[idx[k + 1]]
+            k += 2
+        if k < hi:
+            acc0 += dat[k] * src[idx[k]]
+        dst[s] = r_mu[s] + gamma * (acc0 + acc1)
 
 
 def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma: no cover - compiled
@@ -142,7 +156,7 @@ def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma:
 
 
 bellman_max_serial, bellman_max_parallel = _twice(_bellman_max)
-csr_sweeps_serial, csr_sweeps_parallel = _twice(_csr_sweeps)
+csr_sweep_serial, csr_sweep_parallel = _twice(_csr_sweep)
 bellman_stochastic_serial, bellman_stochastic_parallel = _twice(_bellman_stochastic)
 
 
@@ -190,8 +204,13 @@ def gather_policy_rows(indptr, indices, data, r, act):
 def policy_sweeps_numba(indptr, indices, data, r, gamma, v, act, m, out):
     """``out = (T^act)^m v``: gathers ``P_mu`` once, then ``m`` sweeps over it."""
     ptr, idx, dat, r_mu = _gather_rows(indptr, indices, data, r, act)
-    k = csr_sweeps_parallel if use_parallel(dat.shape[0]) else csr_sweeps_serial
-    k(ptr, idx, dat, r_mu, gamma, v, m, out)
+    k = csr_sweep_parallel if use_parallel(dat.shape[0]) else csr_sweep_serial
+    a_buf = np.array(v, dtype=np.float64)
+    b_buf = np.empty_like(a_buf)
+    for _ in range(m):
+        k(ptr, idx, dat, r_mu, gamma, a_buf, b_buf)
+        a_buf, b_buf = b_buf, a_buf
+    out[:] = a_buf
 
 
 @nb.njit(parallel=True, cache=True)
