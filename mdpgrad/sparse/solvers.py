@@ -242,10 +242,10 @@ def _default_max_iter(m, span0, tol) -> int:
     """Sweeps after which the span bound is below ``tol`` from span(T v0 - v0) = span0, using the
     span contraction ``span(T^2 v - T v) <= gamma span(T v - v)`` (doubled, plus slack)."""
     g = m.gamma
-    if g == 0 or span0 <= 0:
+    if g < 1e-300 or not span0 > 0:
         return 10
-    need = np.log(2 * tol * (1 - g) / (g * span0)) / np.log(g)
-    return int(2 * max(need, 1.0)) + 10
+    need = (np.log(2 * tol) + np.log1p(-g) - np.log(g) - np.log(span0)) / np.log(g)
+    return int(2 * min(max(need, 1.0), 1e8)) + 10
 
 
 # --- solvers ----------------------------------------------------------------------------------
@@ -431,7 +431,12 @@ def _solve_linear(M: scipy.sparse.csr_matrix, b: np.ndarray, bt: np.ndarray, met
     atol_b = rtol * float(np.linalg.norm(b))
     atol_t = rtol * float(np.linalg.norm(bt))
     x, info_x, _ = _krylov_solve(M, b, None, atol_b, rtol, method, 1000)
-    y, info_y, _ = _krylov_solve(M.T.tocsr(), bt, None, atol_t, rtol, method, 1000)
+    if info_x < 0:  # BiCGSTAB breakdown: GMRES does not break down
+        x, info_x, _ = _krylov_solve(M, b, None, atol_b, rtol, "gmres", 1000)
+    Mt = M.T.tocsr()
+    y, info_y, _ = _krylov_solve(Mt, bt, None, atol_t, rtol, method, 1000)
+    if info_y < 0:
+        y, info_y, _ = _krylov_solve(Mt, bt, None, atol_t, rtol, "gmres", 1000)
     if info_x or info_y:
         raise RuntimeError(
             f"{method} did not reach rtol = {rtol:g} in evaluation (info = {info_x}, {info_y}); "
