@@ -9,6 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import small_mdps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +18,6 @@ import mdpgrad.sparse.kernels as K
 from mdpgrad import envs, sparse
 from mdpgrad.errors import InvalidInputError, InvalidMDPError, InvalidPolicyError
 from mdpgrad.sparse import SparseMDP
-
-from conftest import small_mdps
 
 # Agreement tolerance between the sparse and dense paths. Both solve the same linear systems
 # (I - gamma P_pi) x = b with |b| <= max|r| (normal(0,1) rewards: <= ~5) and condition number
