@@ -90,13 +90,15 @@ class Evaluation:
 def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
     r"""Exact policy evaluation by linear solves.
 
-    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated with batched
-    solves (``numpy.linalg.solve`` on stacked matrices) and every field gets a leading
-    batch axis. ``check=False`` skips the policy validation (for inner loops that build
+    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated by
+    :func:`mdpgrad.sparse.evaluate_batch` (one LU of ``I - gamma P_{pi[0]}`` reused through
+    Woodbury for policies that differ from ``pi[0]`` in few states, batched
+    ``numpy.linalg.solve`` for the rest) and every field gets a leading batch axis. A
+    :class:`mdpgrad.sparse.SparseMDP` is evaluated by :func:`mdpgrad.sparse.evaluate`. ``check=False`` skips the policy validation (for inner loops that build
     policies themselves).
     """
     m = as_mdp(mdp)
-    if getattr(m, "is_sparse", False):
+    if getattr(m, "is_sparse", False):  # mdpgrad.sparse.SparseMDP
         from .sparse import evaluate as sparse_evaluate
         return sparse_evaluate(m, pi, check=check)
     S, A = m.shape
@@ -104,11 +106,10 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
     batched = pi.ndim == 3
     if check:
         pi = check_policy(pi, S, A, batched=batched)
-    if batched:  # P_pi[b] = sum_a pi[b, s, a] P[s, a, :] as S GEMMs (B, A) x (A, S), not an einsum
-        P_pi = np.matmul(pi.transpose(1, 0, 2), m.P).transpose(1, 0, 2)
-        r_pi = np.einsum("bsa,sa->bs", pi, m.r)
-    else:
-        P_pi, r_pi = policy_matrices(m, pi)
+    if batched:  # one factorization reused for policies close to pi[0] (Woodbury), else batched LU
+        from .sparse.batch import evaluate_batch
+        return evaluate_batch(m, pi, check=False)
+    P_pi, r_pi = policy_matrices(m, pi)
     g = m.gamma
     eye = np.eye(S)
     if not batched:
@@ -121,10 +122,7 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
         v = np.linalg.solve(M, r_pi[..., None])[..., 0]
         rhs = np.broadcast_to((1.0 - g) * m.rho, r_pi.shape)[..., None]
         d = np.linalg.solve(np.swapaxes(M, -1, -2), rhs)[..., 0]
-    if batched:  # one GEMM (B, S) x (S, S*A) instead of a non-BLAS einsum
-        q = m.r + g * (v @ m.P.reshape(S * A, S).T).reshape(v.shape[:-1] + (S, A))
-    else:
-        q = m.r + g * np.einsum("sat,...t->...sa", m.P, v)
+    q = m.r + g * np.einsum("sat,...t->...sa", m.P, v)
     adv = q - v[..., None]
     value = v @ m.rho
     return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=value if batched else float(value))

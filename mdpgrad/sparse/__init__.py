@@ -14,6 +14,7 @@
 * :func:`sample_next_states` -- Numba next-state sampler over CSR rows, for rollouts.
 """
 
+from .batch import evaluate_batch
 from .generators import garnet, gridworld
 from .model import SparseMDP, as_sparse, to_sparse
 from .sampling import rollout, sample_next_states
@@ -39,6 +40,7 @@ __all__ = [
     "gridworld",
     "sample_next_states",
     "rollout",
+    "evaluate_batch",
     "SparseSolveResult",
     "bellman_max",
     "bellman_policy",
