@@ -155,7 +155,66 @@ def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma:
         out[s] = tot
 
 
+def _bellman_max_ell(indptr, indices, data, r, gamma, v, out, act, ell_idx, ell_dat, r_mu):  # pragma: no cover
+    """:func:`_bellman_max` that also copies each state's greedy row into ELL arrays
+    ``ell_idx[s, :], ell_dat[s, :]`` (width = longest row, zero-padded) and ``r_mu[s]``, while
+    the row is still in cache: the policy ``P_mu`` for the partial-evaluation sweeps of MPI
+    comes for free instead of costing a separate gather pass."""
+    S, A = r.shape
+    W = ell_idx.shape[1]
+    for s in nb.prange(S):
+        best = -np.inf
+        ba = 0
+        base = s * A
+        for a in range(A):
+            lo = np.int64(indptr[base + a])
+            hi = np.int64(indptr[base + a + 1])
+            acc0 = 0.0
+            acc1 = 0.0
+            k = lo
+            while k + 1 < hi:
+                acc0 += data[k] * v[indices[k]]
+                acc1 += data[k + 1] * v[indices[k + 1]]
+                k += 2
+            if k < hi:
+                acc0 += data[k] * v[indices[k]]
+            val = r[s, a] + gamma * (acc0 + acc1)
+            if val > best:
+                best = val
+                ba = a
+        out[s] = best
+        act[s] = ba
+        lo = np.int64(indptr[base + ba])
+        n = np.int64(indptr[base + ba + 1]) - lo
+        for j in range(W):
+            if j < n:
+                ell_idx[s, j] = indices[lo + j]
+                ell_dat[s, j] = data[lo + j]
+            else:
+                ell_idx[s, j] = 0
+                ell_dat[s, j] = 0.0
+        r_mu[s] = r[s, ba]
+
+
+def _ell_sweep(ell_idx, ell_dat, r_mu, gamma, src, dst):  # pragma: no cover - compiled
+    """One backup ``dst = r_mu + gamma P_mu src`` with ``P_mu`` in ELL form (padding adds 0 * src[0])."""
+    S, W = ell_idx.shape
+    for s in nb.prange(S):
+        acc0 = 0.0
+        acc1 = 0.0
+        j = 0
+        while j + 1 < W:
+            acc0 += ell_dat[s, j] * src[ell_idx[s, j]]
+            acc1 += ell_dat[s, j + 1] * src[ell_idx[s, j + 1]]
+            j += 2
+        if j < W:
+            acc0 += ell_dat[s, j] * src[ell_idx[s, j]]
+        dst[s] = r_mu[s] + gamma * (acc0 + acc1)
+
+
 bellman_max_serial, bellman_max_parallel = _twice(_bellman_max)
+bellman_max_ell_serial, bellman_max_ell_parallel = _twice(_bellman_max_ell)
+ell_sweep_serial, ell_sweep_parallel = _twice(_ell_sweep)
 csr_sweep_serial, csr_sweep_parallel = _twice(_csr_sweep)
 bellman_stochastic_serial, bellman_stochastic_parallel = _twice(_bellman_stochastic)
 
@@ -170,6 +229,35 @@ def bellman_stochastic_numba(indptr, indices, data, r, gamma, v, pi, out):
     """Dispatch to the serial or parallel stochastic-policy backup."""
     k = bellman_stochastic_parallel if use_parallel(data.shape[0]) else bellman_stochastic_serial
     k(indptr, indices, data, r, gamma, v, pi, out)
+
+
+class EllPolicy:
+    """Work buffers for MPI: the greedy policy's rows in ELL form, refilled by each backup."""
+
+    def __init__(self, S: int, width: int, idx_dtype):
+        self.idx = np.zeros((S, max(width, 1)), dtype=idx_dtype)
+        self.dat = np.zeros((S, max(width, 1)))
+        self.r_mu = np.zeros(S)
+        self.out = np.empty(S)
+        self.act = np.empty(S, dtype=np.int64)
+
+
+def bellman_max_ell(indptr, indices, data, r, gamma, v, buf: EllPolicy):
+    """Fused optimality backup + ELL copy of the greedy rows into ``buf``; returns ``(Tv, act)`` views."""
+    k = bellman_max_ell_parallel if use_parallel(data.shape[0]) else bellman_max_ell_serial
+    k(indptr, indices, data, r, gamma, v, buf.out, buf.act, buf.idx, buf.dat, buf.r_mu)
+    return buf.out, buf.act
+
+
+def ell_sweeps(buf: EllPolicy, gamma, v, m):
+    """``(T^mu)^m v`` with the greedy rows stored in ``buf`` by :func:`bellman_max_ell`."""
+    k = ell_sweep_parallel if use_parallel(buf.dat.size) else ell_sweep_serial
+    a_buf = np.array(v, dtype=np.float64)
+    b_buf = np.empty_like(a_buf)
+    for _ in range(m):
+        k(buf.idx, buf.dat, buf.r_mu, gamma, a_buf, b_buf)
+        a_buf, b_buf = b_buf, a_buf
+    return a_buf
 
 
 @nb.njit(cache=True)

@@ -166,6 +166,8 @@ class SparseMDP:
         object.__setattr__(self, "gamma", gamma)
         object.__setattr__(self, "rho", _frozen(rho, np.float64))
         object.__setattr__(self, "_P", P)
+        object.__setattr__(self, "_max_row_nnz", int(np.max(steps)) if steps.size else 0)
+        object.__setattr__(self, "_r_max", float(np.max(np.abs(r))))
 
     # --- construction helpers ----------------------------------------------------------
     @classmethod
@@ -208,12 +210,13 @@ class SparseMDP:
 
     @property
     def r_max(self) -> float:
-        return float(np.max(np.abs(self.r)))
+        """``max |r[s, a]|`` (computed once)."""
+        return self._r_max
 
     @property
     def max_row_nnz(self) -> int:
         """Largest number of stored successors of any (s, a) (enters the round-off bound)."""
-        return int(np.max(np.diff(self.indptr))) if self.indptr.size > 1 else 0
+        return self._max_row_nnz
 
     @property
     def nbytes(self) -> int:

@@ -49,10 +49,13 @@ import scipy.sparse.linalg
 from .._validate import as_float_array
 from ..errors import InvalidInputError, InvalidPolicyError
 from .kernels import (
+    EllPolicy,
+    bellman_max_ell,
     bellman_max_numba,
     bellman_max_numpy,
     bellman_stochastic_numba,
     bellman_stochastic_numpy,
+    ell_sweeps,
     policy_sweeps_numba,
     policy_sweeps_numpy,
 )
@@ -73,6 +76,8 @@ __all__ = [
 ]
 
 _U = 2.0**-53
+#: MPI keeps the greedy rows in ELL form, filled by the fused backup (False: gather a compact CSR).
+_USE_ELL = True
 _BACKENDS = ("numpy", "numba")
 
 
@@ -292,8 +297,16 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     v = _v0(mm, v0)
     n = nb = npb = 0
     bound = np.inf
+    # ELL buffers for the greedy rows (filled by the fused backup) unless rows are very uneven.
+    ell = None
+    if _USE_ELL and _backend(backend) == "numba" and n_sweeps and mm.max_row_nnz * mm.n_states <= 2 * mm.nnz / mm.n_actions + 64:
+        ell = EllPolicy(mm.n_states, mm.max_row_nnz, mm.indices.dtype)
     while True:
-        tv, act = bellman_max(mm, v, backend=backend)
+        if ell is not None:
+            tv, act = bellman_max_ell(mm.indptr, mm.indices, mm.data, mm.r, mm.gamma, v, ell)
+            tv, act = tv.copy(), act.copy()
+        else:
+            tv, act = bellman_max(mm, v, backend=backend)
         n += 1
         nb += 1
         bound, mid, floor = span_bound(mm, v, tv)
@@ -305,7 +318,10 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
         if n >= max_iter or floor > tol / 2:
             v = tv
             break
-        v = policy_sweeps(mm, act, tv, n_sweeps, backend=backend) if n_sweeps else tv
+        if ell is not None:
+            v = ell_sweeps(ell, mm.gamma, tv, n_sweeps)
+        else:
+            v = policy_sweeps(mm, act, tv, n_sweeps, backend=backend) if n_sweeps else tv
         npb += n_sweeps
     ok = bound <= tol
     return _finish(mm, v, None, act, bound, n, ok, "modified_policy_iteration",
