@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 
 from ..errors import InvalidInputError
 
@@ -66,15 +67,23 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     d = np.empty((B, S))
     far = np.flatnonzero(k > k_max)
     if far.size:  # nothing to reuse: one LU per policy, serving both v and d
-        pf = pis[far]
-        M = np.matmul(pf.transpose(1, 0, 2), m.P).transpose(1, 0, 2) * (-g)  # S GEMMs, not an einsum
-        M[:, np.arange(S), np.arange(S)] += 1.0
-        r_far = np.einsum("bsa,sa->bs", pf, m.r)
         c = (1.0 - g) * m.rho
-        for i, b in enumerate(far):
-            lu = scipy.linalg.lu_factor(M[i], overwrite_a=True, check_finite=False)
-            v[b] = scipy.linalg.lu_solve(lu, r_far[i], check_finite=False)
-            d[b] = scipy.linalg.lu_solve(lu, c, trans=1, check_finite=False)
+        Pt = np.ascontiguousarray(m.P)
+        getrf, getrs = scipy.linalg.lapack.get_lapack_funcs(("getrf", "getrs"), (Pt,))
+        for lo in range(0, far.size, 64):  # chunks keep the (chunk, S, S) stack in cache
+            idx = far[lo:lo + 64]
+            pf = pis[idx]
+            # M^T for each policy, C-contiguous = Fortran-ordered M: LAPACK factors it without a copy.
+            X = np.matmul(pf.transpose(1, 0, 2), Pt)  # X[s, b, t] = P_pi_b[s, t]: S GEMMs (n, A) x (A, S)
+            MT = np.ascontiguousarray(X.transpose(1, 2, 0)) * (-g)  # MT[b, t, s] = -gamma P_pi_b[s, t]
+            MT[:, np.arange(S), np.arange(S)] += 1.0
+            r_far = np.einsum("bsa,sa->bs", pf, m.r)
+            for i, b in enumerate(idx):  # raw LAPACK getrf / getrs: the wrappers' checks cost more than S=100 LUs
+                lu, piv, info = getrf(MT[i].T, overwrite_a=True)
+                if info != 0:  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
+                    raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {b} (getrf info={info}).")
+                v[b] = getrs(lu, piv, r_far[i])[0]
+                d[b] = getrs(lu, piv, c, trans=1)[0]
     near = np.flatnonzero(k <= k_max)
     if near.size:
         P_pi0 = np.einsum("sa,sat->st", pi0, m.P)
