@@ -376,3 +376,18 @@ def test_mpi_ell_rows_match_gathered_rows(monkeypatch):
     assert a.n_iter == b.n_iter == c.n_iter
     # same backups, summed in a different order at most: a few ulps of |v| <= 1/(1 - 0.95)
     assert np.max(np.abs(a.v - b.v)) <= 1e-12 and np.max(np.abs(a.v - c.v)) <= 1e-12
+
+
+def test_evaluate_batch_chunks_large_groups():
+    # S = 400, k = 3: chunks of 2e6 // (400 * 3 * 12) = 138 policies, so 300 policies span 3 chunks.
+    rng = np.random.default_rng(5)
+    mdp = envs.garnet(400, 10, 4, gamma=0.9, seed=2)
+    base = rng.dirichlet(np.ones(10), size=400)
+    pis = np.repeat(base[None], 300, axis=0)
+    for b in range(300):
+        for s in rng.choice(400, 3, replace=False):
+            pis[b, s] = rng.dirichlet(np.ones(10))
+    ev = sparse.evaluate_batch(mdp, pis, base=base)
+    for b in (0, 137, 138, 299):
+        one = mdpgrad.evaluate(mdp, pis[b])
+        assert np.max(np.abs(ev.v[b] - one.v)) <= AGREE and np.max(np.abs(ev.occupancy[b] - one.occupancy)) <= AGREE

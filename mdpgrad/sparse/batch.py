@@ -94,19 +94,23 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
         w = r_pi @ Z.T  # (n, S): w_b = Z r_b, one GEMM for the group
         v[near] = w
         d[near] = d0
+        w_of = dict(zip(near.tolist(), range(near.size)))
         for kk in np.unique(k[near]):
             if kk == 0:
                 continue
-            sel = near[k[near] == kk]
-            D = np.nonzero(diff[sel])[1].reshape(sel.size, kk)  # (n, k) differing states, sorted
-            dpi = pis[sel[:, None], D] - pi0[D]  # (n, k, A)
-            Delta = np.einsum("nka,nkat->nkt", dpi, m.P[D])  # (n, k, S) rows of P_pi_b - P_pi0
-            U = np.swapaxes(Z[:, D], 0, 1)  # (n, S, k) = Z[:, D_b]
-            C = np.eye(kk)[None] - g * Delta @ U  # (n, k, k)
-            wb = w[k[near] == kk]
-            y = np.linalg.solve(C, (Delta @ wb[..., None]))  # (n, k, 1)
-            v[sel] = wb + g * (U @ y)[..., 0]
-            z = np.linalg.solve(np.swapaxes(C, 1, 2), d0[D][..., None])  # (n, k, 1)
-            d[sel] = d0 + g * ((np.swapaxes(Delta, 1, 2) @ z)[..., 0] @ Z)
+            group = near[k[near] == kk]
+            chunk = max(1, 2_000_000 // (S * kk * (A + 2)))  # bound the (n, k, A, S) temporaries
+            for lo in range(0, group.size, chunk):
+                sel = group[lo:lo + chunk]
+                D = np.nonzero(diff[sel])[1].reshape(sel.size, kk)  # (n, k) differing states, sorted
+                dpi = pis[sel[:, None], D] - pi0[D]  # (n, k, A)
+                Delta = np.einsum("nka,nkat->nkt", dpi, m.P[D])  # (n, k, S) rows of P_pi_b - P_pi0
+                U = np.swapaxes(Z[:, D], 0, 1)  # (n, S, k) = Z[:, D_b]
+                C = np.eye(kk)[None] - g * Delta @ U  # (n, k, k)
+                wb = w[[w_of[b] for b in sel.tolist()]]
+                y = np.linalg.solve(C, (Delta @ wb[..., None]))  # (n, k, 1)
+                v[sel] = wb + g * (U @ y)[..., 0]
+                z = np.linalg.solve(np.swapaxes(C, 1, 2), d0[D][..., None])  # (n, k, 1)
+                d[sel] = d0 + g * ((np.swapaxes(Delta, 1, 2) @ z)[..., 0] @ Z)
     q = m.r + g * (v @ m.P.reshape(S * A, S).T).reshape(B, S, A)
     return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
