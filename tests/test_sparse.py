@@ -391,3 +391,17 @@ def test_evaluate_batch_chunks_large_groups():
     for b in (0, 137, 138, 299):
         one = mdpgrad.evaluate(mdp, pis[b])
         assert np.max(np.abs(ev.v[b] - one.v)) <= AGREE and np.max(np.abs(ev.occupancy[b] - one.occupancy)) <= AGREE
+
+
+def test_action_elimination_keeps_the_certificate():
+    # gamma = 0.9 (c = 9) lets the elimination test fire early; results must stay within the certificates.
+    m = sparse.garnet(3000, 6, 4, gamma=0.9, seed=12)
+    ref = mdpgrad.solve(m, "policy_iteration", tol=1e-11)
+    a = sparse.solve(m, "mpi", tol=1e-9, m=2)
+    b = sparse.solve(m, "mpi", tol=1e-9, m=2, eliminate=False)
+    assert a.converged and b.converged
+    assert np.max(np.abs(a.v - ref.v)) <= a.error_bound + ref.error_bound
+    assert np.max(np.abs(b.v - ref.v)) <= b.error_bound + ref.error_bound
+    assert np.array_equal(a.actions, ref.actions)
+    n_elim = int(a.message.split(" actions eliminated")[0].split(", ")[-1])
+    assert n_elim > 0 and "0 actions eliminated" in b.message

@@ -155,11 +155,13 @@ def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma:
         out[s] = tot
 
 
-def _bellman_max_ell(indptr, indices, data, r, gamma, v, out, act, ell_idx, ell_dat, r_mu):  # pragma: no cover
-    """:func:`_bellman_max` that also copies each state's greedy row into ELL arrays
-    ``ell_idx[s, :], ell_dat[s, :]`` (width = longest row, zero-padded) and ``r_mu[s]``, while
-    the row is still in cache: the policy ``P_mu`` for the partial-evaluation sweeps of MPI
-    comes for free instead of costing a separate gather pass."""
+def _bellman_max_ell(indptr, indices, data, r, gamma, v, out, act, ell_idx, ell_dat, r_mu,
+                     active, q):  # pragma: no cover - compiled
+    """:func:`_bellman_max` over the actions with ``active[s, a] != 0`` that also copies each
+    state's greedy row into ELL arrays ``ell_idx[s, :], ell_dat[s, :]`` (width = longest row,
+    zero-padded) and ``r_mu[s]`` while the row is still in cache (the policy ``P_mu`` for the
+    partial-evaluation sweeps of MPI comes for free), and stores ``q[s, a]`` (``-inf`` for
+    inactive actions) for the action-elimination test."""
     S, A = r.shape
     W = ell_idx.shape[1]
     for s in nb.prange(S):
@@ -167,6 +169,9 @@ def _bellman_max_ell(indptr, indices, data, r, gamma, v, out, act, ell_idx, ell_
         ba = 0
         base = s * A
         for a in range(A):
+            if active[s, a] == 0:
+                q[s, a] = -np.inf
+                continue
             lo = np.int64(indptr[base + a])
             hi = np.int64(indptr[base + a + 1])
             acc0 = 0.0
@@ -179,6 +184,7 @@ def _bellman_max_ell(indptr, indices, data, r, gamma, v, out, act, ell_idx, ell_
             if k < hi:
                 acc0 += data[k] * v[indices[k]]
             val = r[s, a] + gamma * (acc0 + acc1)
+            q[s, a] = val
             if val > best:
                 best = val
                 ba = a
@@ -234,7 +240,9 @@ def bellman_stochastic_numba(indptr, indices, data, r, gamma, v, pi, out):
 class EllPolicy:
     """Work buffers for MPI: the greedy policy's rows in ELL form, refilled by each backup."""
 
-    def __init__(self, S: int, width: int, idx_dtype):
+    def __init__(self, S: int, A: int, width: int, idx_dtype):
+        self.active = np.ones((S, A), dtype=np.uint8)
+        self.q = np.empty((S, A))
         self.idx = np.zeros((S, max(width, 1)), dtype=idx_dtype)
         self.dat = np.zeros((S, max(width, 1)))
         self.r_mu = np.zeros(S)
@@ -245,7 +253,7 @@ class EllPolicy:
 def bellman_max_ell(indptr, indices, data, r, gamma, v, buf: EllPolicy):
     """Fused optimality backup + ELL copy of the greedy rows into ``buf``; returns ``(Tv, act)`` views."""
     k = bellman_max_ell_parallel if use_parallel(data.shape[0]) else bellman_max_ell_serial
-    k(indptr, indices, data, r, gamma, v, buf.out, buf.act, buf.idx, buf.dat, buf.r_mu)
+    k(indptr, indices, data, r, gamma, v, buf.out, buf.act, buf.idx, buf.dat, buf.r_mu, buf.active, buf.q)
     return buf.out, buf.act
 
 
