@@ -405,3 +405,15 @@ def test_action_elimination_keeps_the_certificate():
     assert np.array_equal(a.actions, ref.actions)
     n_elim = int(a.message.split(" actions eliminated")[0].split(", ")[-1])
     assert n_elim > 0 and "0 actions eliminated" in b.message
+
+
+def test_from_matrix_replace_and_dense_inputs():
+    dense = envs.garnet(12, 3, 4, gamma=0.8, seed=3)
+    m = SparseMDP.from_matrix(dense.P.reshape(36, 12), dense.r, 0.8, rho=dense.rho, name="g")
+    assert np.array_equal(m.to_dense().P, dense.P) and m.name == "g" and sparse.as_sparse(m) is m
+    m2 = m.replace(gamma=0.5)
+    assert m2.gamma == 0.5 and m.gamma == 0.8 and m2.nnz == m.nnz
+    # the sparse solvers accept a dense TabularMDP (converted once)
+    res = sparse.solve(dense, "pi", tol=1e-10)
+    assert np.max(np.abs(res.v - mdpgrad.solve(dense).v)) <= 1e-10
+    assert res.policy.shape == (12, 3) and np.array_equal(res.policy.argmax(1), res.actions)
