@@ -417,3 +417,11 @@ def test_from_matrix_replace_and_dense_inputs():
     res = sparse.solve(dense, "pi", tol=1e-10)
     assert np.max(np.abs(res.v - mdpgrad.solve(dense).v)) <= 1e-10
     assert res.policy.shape == (12, 3) and np.array_equal(res.policy.argmax(1), res.actions)
+
+
+def test_pickle_roundtrip_stays_frozen():
+    import pickle
+
+    m = sparse.garnet(50, 3, 4, gamma=0.9, seed=0)
+    m2 = pickle.loads(pickle.dumps(m))
+    assert np.array_equal(m2.data, m.data) and m2.gamma == m.gamma and not m2.data.flags.writeable

@@ -243,6 +243,10 @@ class SparseMDP:
         kw.update(changes)
         return SparseMDP(**kw)
 
+    def __reduce__(self):
+        # Rebuild through the constructor on unpickling, so the copy is validated and read-only too.
+        return (SparseMDP, (self.indptr, self.indices, self.data, self.r, self.gamma, self.rho, self.name))
+
     def __repr__(self) -> str:
         return (f"SparseMDP(name={self.name!r}, S={self.n_states}, A={self.n_actions}, nnz={self.nnz}, "
                 f"gamma={self.gamma})")
