@@ -12,3 +12,14 @@ def test_scale_claims_hold_quick(claim_id):
     rec = run_claim(get_claim(claim_id), "quick", seed=0)
     assert rec.verdict.verdict == "holds", rec.verdict.details
     assert rec.verdict.figure is not None and rec.verdict.data
+
+
+def test_notebook_executes():
+    import pathlib
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    nb = nbformat.read(root / "notebooks/11_sparse_scale.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
