@@ -286,8 +286,9 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
 
     ``m`` partial-evaluation backups per improvement (default ``A``: a policy backup costs
     about ``1/A`` of a full backup, so evaluation and improvement get about the same work;
-    on the Garnet(50,000, 8, 10) benchmark m = 4 ... 16 are within noise of each other). Stops on the certified span bound (module docstring). With ``m = 0`` this
-    is value iteration.
+    on the Garnet(50,000, 8, 10) benchmark m = 4 ... 16 are within noise of each other).
+    Stops on the certified span bound (module docstring). With ``m = 0`` this is value
+    iteration.
 
     ``eliminate=True`` (Numba backend) drops actions proven suboptimal by the span bounds
     (MacQueen's test, comment in the code), so later backups skip them; the certificate is
@@ -303,7 +304,8 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     bound = np.inf
     # ELL buffers for the greedy rows (filled by the fused backup) unless rows are very uneven.
     ell = None
-    if _USE_ELL and _backend(backend) == "numba" and n_sweeps and mm.max_row_nnz * mm.n_states <= 2 * mm.nnz / mm.n_actions + 64:
+    even = mm.max_row_nnz * mm.n_states <= 2 * mm.nnz / mm.n_actions + 64
+    if _USE_ELL and _backend(backend) == "numba" and n_sweeps and even:
         ell = EllPolicy(mm.n_states, mm.n_actions, mm.max_row_nnz, mm.indices.dtype)
     while True:
         if ell is not None:
