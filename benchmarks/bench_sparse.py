@@ -56,6 +56,8 @@ def main() -> int:
 
     import mdpgrad
     import mdpgrad.sparse.kernels as K
+
+    K.PARALLEL_MIN_THREADS = 1  # the benchmarks choose the variant explicitly
     from mdpgrad import envs, sparse
 
     S = 5_000 if args.quick else 50_000

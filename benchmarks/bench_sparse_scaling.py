@@ -34,10 +34,13 @@ def main() -> int:
     import numpy as np
 
     import mdpgrad.sparse.kernels as K
+
     from mdpgrad import sparse
     from mdpgrad.plotting import new_figure
 
     K.PARALLEL_MIN_NNZ = {"serial": 10**18, "parallel": 1, "auto": K.PARALLEL_MIN_NNZ}[args.kernels]
+    if args.kernels == "parallel":
+        K.PARALLEL_MIN_THREADS = 1
     sizes = [10**3, 10**4] if args.quick else [s for s in (10**3, 10**4, 10**5, 10**6) if s <= args.max_states]
     A, B, gamma, tol = 8, 10, 0.99, 1e-8
     for meth in ("vi", "mpi", "pi"):  # compile (or load the cache) outside the timings

@@ -170,6 +170,8 @@ def test_kernels_agree_across_backends(backend, parallel, monkeypatch):
     if backend.name == "cupy":
         pytest.skip("no CuPy path for the sparse kernels (CPU Numba only)")
     monkeypatch.setattr(K, "PARALLEL_MIN_NNZ", 1 if parallel else 10**18)
+    monkeypatch.setattr(K, "PARALLEL_MIN_THREADS", 1)
+    assert K.use_parallel(10) == parallel
     m = sparse.garnet(500, 4, 7, gamma=0.95, seed=11)
     rng = np.random.default_rng(0)
     v = rng.normal(size=500) * 10

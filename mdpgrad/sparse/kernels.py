@@ -11,10 +11,11 @@ With row ``k = s * A + a`` of the CSR kernel holding :math:`P(\cdot\mid s,a)`:
 
 Each Numba kernel is compiled twice with ``cache=True``: parallel over states (``prange``;
 each thread writes only its own ``out[s]``, so results do not depend on the thread count)
-and serial. :func:`use_parallel` picks one: parallel when Numba has more than one thread
-and the kernel touches at least :data:`PARALLEL_MIN_NNZ` stored entries. (On a machine
-whose cores are shared with other jobs, the parallel barrier can cost more than it saves;
-``mdpgrad.sparse.kernels.PARALLEL_MIN_NNZ = 10**18`` forces the serial kernels.)
+and serial. :func:`use_parallel` picks one: parallel when Numba has at least
+:data:`PARALLEL_MIN_THREADS` threads and the kernel touches at least :data:`PARALLEL_MIN_NNZ`
+stored entries. Set ``mdpgrad.sparse.kernels.PARALLEL_MIN_THREADS = 1`` and
+``PARALLEL_MIN_NNZ = 1`` to force the parallel kernels, ``PARALLEL_MIN_NNZ = 10**18`` to force
+the serial ones.
 The sums run in CSR order in both implementations, so NumPy and Numba agree to a few ulps.
 """
 
@@ -36,15 +37,23 @@ __all__ = [
     "gather_policy_rows",
     "use_parallel",
     "PARALLEL_MIN_NNZ",
+    "PARALLEL_MIN_THREADS",
 ]
 
 #: Minimum number of stored entries touched by one kernel call for the parallel variant.
 PARALLEL_MIN_NNZ = 1_000_000
 
 
+#: Minimum number of Numba threads for the parallel variant. With 2 threads (a 2-core machine)
+#: the per-call barrier and the OpenMP workers' spin-wait between calls cost more than the second
+#: core brings: on the shared 2-core development machine MPI on Garnet(50,000, 8, 10) took 0.47 s
+#: with the parallel kernels and 0.09 s with the serial ones.
+PARALLEL_MIN_THREADS = 3
+
+
 def use_parallel(work: int) -> bool:
     """Whether to run the parallel kernel variant for a call touching ``work`` entries."""
-    return nb.get_num_threads() > 1 and work >= PARALLEL_MIN_NNZ
+    return nb.get_num_threads() >= PARALLEL_MIN_THREADS and work >= PARALLEL_MIN_NNZ
 
 
 def _twice(f):
