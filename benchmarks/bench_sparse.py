@@ -56,9 +56,9 @@ def main() -> int:
 
     import mdpgrad
     import mdpgrad.sparse.kernels as K
-
-    K.PARALLEL_MIN_THREADS = 1  # the benchmarks choose the variant explicitly
     from mdpgrad import envs, sparse
+
+    K.PARALLEL_MIN_THREADS = 1  # the benchmark chooses the kernel variant explicitly
 
     S = 5_000 if args.quick else 50_000
     A, B, gamma, target = 8, 10, 0.99, 1e-8

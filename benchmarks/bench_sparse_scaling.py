@@ -34,7 +34,6 @@ def main() -> int:
     import numpy as np
 
     import mdpgrad.sparse.kernels as K
-
     from mdpgrad import sparse
     from mdpgrad.plotting import new_figure
 
