@@ -245,10 +245,11 @@ def test_solver_memory_within_twice_the_sparse_P(method):
     sparse.solve(m, method, tol=1e-8)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # Numba's own allocations are not traced: the compact P_mu of MPI (nnz/A * 12 bytes plus
-    # S+1 pointers) and the two sweep buffers; add them explicitly.
-    untraced = m.nnz // m.n_actions * 12 + (m.n_states + 1) * 4 + 3 * m.n_states * 8
-    assert peak + untraced <= 2 * m.nbytes, (peak, untraced, m.nbytes)
+    # All work buffers (MPI's ELL copy of the greedy rows and q[s, a], PI's P_mu and Krylov
+    # vectors) are NumPy/SciPy allocations, which tracemalloc sees; the Numba kernels on these
+    # paths allocate nothing. The bound is on the extra memory, P itself excluded (measured:
+    # VI 0.34x, MPI 0.84x, PI 0.79x of P).
+    assert peak <= 2 * m.nbytes, (peak, m.nbytes)
 
 
 # --- generators ---------------------------------------------------------------------------------
