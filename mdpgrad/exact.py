@@ -92,10 +92,10 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
 
     ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated by
     :func:`mdpgrad.sparse.evaluate_batch` (one LU of ``I - gamma P_{pi[0]}`` reused through
-    Woodbury for policies that differ from ``pi[0]`` in few states, batched
-    ``numpy.linalg.solve`` for the rest) and every field gets a leading batch axis. A
-    :class:`mdpgrad.sparse.SparseMDP` is evaluated by :func:`mdpgrad.sparse.evaluate`. ``check=False`` skips the policy validation (for inner loops that build
-    policies themselves).
+    Woodbury for policies that differ from ``pi[0]`` in few states, one LU per policy for
+    the rest) and every field gets a leading batch axis. A :class:`mdpgrad.sparse.SparseMDP`
+    is evaluated by :func:`mdpgrad.sparse.evaluate`. ``check=False`` skips the policy
+    validation (for inner loops that build policies themselves).
     """
     m = as_mdp(mdp)
     if getattr(m, "is_sparse", False):  # mdpgrad.sparse.SparseMDP
