@@ -428,3 +428,18 @@ def test_pickle_roundtrip_stays_frozen():
     m = sparse.garnet(50, 3, 4, gamma=0.9, seed=0)
     m2 = pickle.loads(pickle.dumps(m))
     assert np.array_equal(m2.data, m.data) and m2.gamma == m.gamma and not m2.data.flags.writeable
+
+
+def test_generator_and_solver_edge_cases():
+    m = sparse.garnet(5, 2, 1, gamma=0.9, seed=0)  # deterministic transitions
+    assert m.nnz == 10 and np.all(m.data == 1.0)
+    full = sparse.garnet(6, 2, 6, gamma=0.9, seed=0)  # branching = S: every state is a successor
+    assert np.array_equal(full.indices[:6], np.arange(6))
+    one = sparse.garnet(1, 1, 1, gamma=0.9, seed=0)
+    assert abs(sparse.solve(one, tol=1e-12).v[0] - one.r[0, 0] / 0.1) <= 1e-11
+    g = sparse.gridworld(1, 1)  # the goal and the sink only
+    assert np.allclose(sparse.solve(g).v, [1.0, 0.0], atol=1e-8)
+    myopic = sparse.garnet(100, 3, 3, gamma=0.0, seed=0)  # gamma = 0: v* = max_a r, certified exactly
+    for meth in ("vi", "mpi", "pi"):
+        res = sparse.solve(myopic, meth, tol=1e-12)
+        assert res.converged and np.max(np.abs(res.v - myopic.r.max(axis=1))) <= 1e-14
