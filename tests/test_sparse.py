@@ -443,3 +443,15 @@ def test_generator_and_solver_edge_cases():
     for meth in ("vi", "mpi", "pi"):
         res = sparse.solve(myopic, meth, tol=1e-12)
         assert res.converged and np.max(np.abs(res.v - myopic.r.max(axis=1))) <= 1e-14
+
+
+def test_sampler_serial_and_parallel_agree(monkeypatch):
+    m = sparse.garnet(200, 3, 5, gamma=0.9, seed=4)
+    s = np.random.default_rng(1).integers(0, 200, size=5000)
+    a = np.random.default_rng(2).integers(0, 3, size=5000)
+    monkeypatch.setattr(K, "PARALLEL_MIN_THREADS", 1)
+    monkeypatch.setattr(K, "PARALLEL_MIN_NNZ", 1)
+    par = sparse.sample_next_states(m, s, a, 7)
+    monkeypatch.setattr(K, "PARALLEL_MIN_NNZ", 10**18)
+    ser = sparse.sample_next_states(m, s, a, 7)
+    assert np.array_equal(par, ser)

@@ -318,8 +318,7 @@ def policy_sweeps_numba(indptr, indices, data, r, gamma, v, act, m, out):
     out[:] = a_buf
 
 
-@nb.njit(parallel=True, cache=True)
-def sample_rows_numba(indptr, indices, data, rows, u, out):  # pragma: no cover - compiled
+def _sample_rows(indptr, indices, data, rows, u, out):  # pragma: no cover - compiled
     """``out[i]`` = next state drawn from CSR row ``rows[i]`` by inverse CDF of ``u[i] ~ U[0, 1)``.
 
     The last stored successor absorbs the round-off of the cumulative sum (rows sum to 1
@@ -338,3 +337,13 @@ def sample_rows_numba(indptr, indices, data, rows, u, out):  # pragma: no cover 
                 pick = indices[k]
                 break
         out[i] = pick
+
+
+sample_rows_serial, sample_rows_parallel = _twice(_sample_rows)
+
+
+def sample_rows_numba(indptr, indices, data, rows, u, out):
+    """Dispatch to the serial or parallel inverse-CDF sampler (each draw is independent, so the
+    two give identical results)."""
+    k = sample_rows_parallel if use_parallel(rows.shape[0] * 8) else sample_rows_serial
+    k(indptr, indices, data, rows, u, out)
