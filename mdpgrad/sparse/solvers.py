@@ -22,7 +22,10 @@ How this differs from quantecon's ``epsilon``: ``DiscreteDP.solve(epsilon=...)``
 :math:`\mathrm{span}(Tv - v) < \epsilon(1-\beta)/\beta`; in exact arithmetic the value it returns is
 then within :math:`\epsilon/2` of :math:`v^*`, but that number is not reported and round-off
 is not accounted for. Here ``tol`` is the value error itself, the certificate is returned
-as ``error_bound``, and the greedy policy's loss is at most :math:`2\gamma\,\mathrm{tol}/(1-\gamma)`.
+as ``error_bound``. The returned ``actions`` are greedy for the last iterate ``v``, which is
+within ``error_bound / gamma`` of :math:`v^*` up to an additive constant (from the same bounds:
+:math:`v^* - v \in [\min\Delta, \max\Delta]/(1-\gamma)`), and greedy choices ignore constants, so
+the policy loses at most :math:`2\,\mathrm{tol}/(1-\gamma)` (Singh & Yee 1994).
 
 Methods
 -------
@@ -30,7 +33,8 @@ Methods
 * ``modified_policy_iteration`` (Puterman & Shin 1978): one backup :math:`Tv` with its greedy
   :math:`\mu`, then ``m`` cheap backups :math:`(T^\mu)^m` (each reads only one row per state).
 * ``policy_iteration`` (Howard 1960) with a Krylov evaluation step: :math:`(I-\gamma P_\mu)v =
-  r_\mu` is solved by GMRES (or BiCGSTAB) instead of a sparse LU, which fills in on random
+  r_\mu` is solved by BiCGSTAB (default; GMRES on breakdown or with ``krylov="gmres"``)
+  instead of a sparse LU, which fills in on random
   graphs. Krylov tolerance: residual 2-norm :math:`\le \max((1-\gamma)\,\mathrm{tol}/2,\;
   10^{-13}\|r_\mu\|_2)`; since :math:`\|v - v^\mu\|_\infty \le \|res\|_\infty/(1-\gamma) \le
   \|res\|_2/(1-\gamma)`, each evaluation is within ``tol/2`` of :math:`v^\mu` whenever the first
