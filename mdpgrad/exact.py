@@ -59,6 +59,9 @@ def check_policy(pi, S: int, A: int, *, name: str = "pi", batched: bool = False)
 def policy_matrices(mdp, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(P_pi[s, s'], r_pi[s])`` (batched over leading axes of ``pi``)."""
     m = as_mdp(mdp)
+    if getattr(m, "is_sparse", False):
+        from .sparse import policy_matrices as sparse_policy_matrices
+        return sparse_policy_matrices(m, pi)
     P_pi = np.einsum("...sa,sat->...st", pi, m.P)
     r_pi = np.einsum("...sa,sa->...s", pi, m.r)
     return P_pi, r_pi
@@ -87,17 +90,25 @@ class Evaluation:
 def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
     r"""Exact policy evaluation by linear solves.
 
-    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated with batched
-    solves (``numpy.linalg.solve`` on stacked matrices) and every field gets a leading
-    batch axis. ``check=False`` skips the policy validation (for inner loops that build
-    policies themselves).
+    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated by
+    :func:`mdpgrad.sparse.evaluate_batch` (one LU of ``I - gamma P_{pi[0]}`` reused through
+    Woodbury for policies that differ from ``pi[0]`` in few states, one LU per policy for
+    the rest) and every field gets a leading batch axis. A :class:`mdpgrad.sparse.SparseMDP`
+    is evaluated by :func:`mdpgrad.sparse.evaluate`. ``check=False`` skips the policy
+    validation (for inner loops that build policies themselves).
     """
     m = as_mdp(mdp)
+    if getattr(m, "is_sparse", False):  # mdpgrad.sparse.SparseMDP
+        from .sparse import evaluate as sparse_evaluate
+        return sparse_evaluate(m, pi, check=check)
     S, A = m.shape
     pi = np.asarray(pi, dtype=np.float64)
     batched = pi.ndim == 3
     if check:
         pi = check_policy(pi, S, A, batched=batched)
+    if batched:  # one factorization reused for policies close to pi[0] (Woodbury), else batched LU
+        from .sparse.batch import evaluate_batch
+        return evaluate_batch(m, pi, check=False)
     P_pi, r_pi = policy_matrices(m, pi)
     g = m.gamma
     eye = np.eye(S)
@@ -120,14 +131,16 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
 def bellman_operator(mdp, pi, v) -> np.ndarray:
     """``(T^pi v)[s] = sum_a pi(a|s) (r(s, a) + gamma sum_s' P(s'|s, a) v(s'))``."""
     m = as_mdp(mdp)
-    q = m.r + m.gamma * (m.P @ v)
+    Pv = m.expected_next(v) if getattr(m, "is_sparse", False) else m.P @ v
+    q = m.r + m.gamma * Pv
     return np.sum(pi * q, axis=-1)
 
 
 def bellman_optimality_operator(mdp, v) -> np.ndarray:
     """``(T v)[s] = max_a r(s, a) + gamma sum_s' P(s'|s, a) v(s')``."""
     m = as_mdp(mdp)
-    return np.max(m.r + m.gamma * (m.P @ v), axis=1)
+    Pv = m.expected_next(v) if getattr(m, "is_sparse", False) else m.P @ v
+    return np.max(m.r + m.gamma * Pv, axis=1)
 
 
 def greedy_policy(q: np.ndarray) -> np.ndarray:
@@ -205,6 +218,9 @@ def solve(
     backend : ``"numpy"`` or ``"numba"`` for the value-iteration sweep kernel.
     """
     m = as_mdp(mdp)
+    if getattr(m, "is_sparse", False):
+        from .sparse import solve as sparse_solve
+        return sparse_solve(m, method, tol=tol, max_iter=max_iter, v0=v0, backend=backend)
     method = _ALIASES.get(method, method)
     if method not in _METHODS:
         raise InvalidInputError(

@@ -271,6 +271,8 @@ def as_mdp(mdp) -> TabularMDP:
         return mdp.mdp
     if isinstance(mdp, TabularMDP):
         return mdp
+    if getattr(mdp, "is_sparse", False):  # mdpgrad.sparse.SparseMDP: callers dispatch on it
+        return mdp
     raise InvalidMDPError(
         f"mdp: expected a TabularMDP (or FeatureMDP), got {type(mdp).__name__}; "
         "build one with mdpgrad.TabularMDP(P, r, gamma)."

@@ -1,0 +1,25 @@
+"""The `scale` topic's claims hold at the quick budget (regression guard)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mdpgrad.claims import get_claim, run_claim
+
+
+@pytest.mark.parametrize("claim_id", ["sparse-certified-error", "vi-span-sweep-bound"])
+def test_scale_claims_hold_quick(claim_id):
+    rec = run_claim(get_claim(claim_id), "quick", seed=0)
+    assert rec.verdict.verdict == "holds", rec.verdict.details
+    assert rec.verdict.figure is not None and rec.verdict.data
+
+
+def test_notebook_executes():
+    import pathlib
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    nb = nbformat.read(root / "notebooks/11_sparse_scale.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
