@@ -21,5 +21,5 @@ def test_notebook_executes():
     from nbclient import NotebookClient
 
     root = pathlib.Path(__file__).resolve().parents[1]
-    nb = nbformat.read(root / "notebooks/11_sparse_scale.ipynb", as_version=4)
+    nb = nbformat.read(root / "notebooks/08_sparse_scale.ipynb", as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
