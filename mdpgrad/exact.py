@@ -111,21 +111,11 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
         return evaluate_batch(m, pi, check=False)
     P_pi, r_pi = policy_matrices(m, pi)
     g = m.gamma
-    eye = np.eye(S)
-    if not batched:
-        M = eye - g * P_pi
-        lu = scipy.linalg.lu_factor(M, check_finite=False)
-        v = scipy.linalg.lu_solve(lu, r_pi, check_finite=False)
-        d = scipy.linalg.lu_solve(lu, (1.0 - g) * m.rho, trans=1, check_finite=False)
-    else:
-        M = eye[None] - g * P_pi
-        v = np.linalg.solve(M, r_pi[..., None])[..., 0]
-        rhs = np.broadcast_to((1.0 - g) * m.rho, r_pi.shape)[..., None]
-        d = np.linalg.solve(np.swapaxes(M, -1, -2), rhs)[..., 0]
-    q = m.r + g * np.einsum("sat,...t->...sa", m.P, v)
-    adv = q - v[..., None]
-    value = v @ m.rho
-    return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=value if batched else float(value))
+    lu = scipy.linalg.lu_factor(np.eye(S) - g * P_pi, check_finite=False)
+    v = scipy.linalg.lu_solve(lu, r_pi, check_finite=False)
+    d = scipy.linalg.lu_solve(lu, (1.0 - g) * m.rho, trans=1, check_finite=False)
+    q = m.r + g * (m.P.reshape(S * A, S) @ v).reshape(S, A)
+    return Evaluation(v=v, q=q, advantage=q - v[:, None], occupancy=d, value=float(v @ m.rho))
 
 
 def bellman_operator(mdp, pi, v) -> np.ndarray:
