@@ -40,10 +40,11 @@ from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
 
-__all__ = ["Rollouts", "sample_trajectories", "sample_returns", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
+__all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
            "prepare_sampler", "geometric_lengths"]
 
 HORIZONS = ("fixed", "geometric", "absorbing")
+LAYOUTS = ("padded", "flat")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -91,6 +92,79 @@ class Rollouts:
     def returns(self) -> np.ndarray:
         """Per-trajectory return ``sum_t d[t] r_t`` (an estimate of V(rho); see module docstring)."""
         return self.rewards @ self.discount
+
+
+@dataclass(frozen=True, eq=False)
+class FlatRollouts:
+    """The same trajectories in the flat (ragged) layout of ``sample_trajectories(..., layout="flat")``.
+
+    Step ``t`` of trajectory ``i`` is entry ``offsets[i] + t`` of ``states``, ``actions``, ``rewards``
+    (``offsets[N+1]``, ``offsets[i+1] - offsets[i] = lengths[i]``); ``final_states[i]`` is the state after
+    its last action. Nothing is padded, so memory is O(total steps) instead of O(N * longest), which matters
+    for geometric horizons (the longest of N lengths is ~log(N)/(1-gamma), the mean 1/(1-gamma)).
+    :meth:`to_padded` gives exactly the :class:`Rollouts` of ``layout="padded"``.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    offsets: np.ndarray
+    final_states: np.ndarray
+    lengths: np.ndarray
+    horizon: str
+    gamma: float
+    truncated: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.lengths.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def trajectory(self) -> np.ndarray:
+        """``trajectory[k]``: the trajectory of flat step ``k``."""
+        return np.repeat(np.arange(self.n), self.lengths)
+
+    @property
+    def step(self) -> np.ndarray:
+        """``step[k]``: the time index ``t`` of flat step ``k`` within its trajectory."""
+        return np.arange(self.n_steps) - np.repeat(self.offsets[:-1], self.lengths)
+
+    @property
+    def discount(self) -> np.ndarray:
+        r"""Per-step weight: :math:`\gamma^t` (fixed/absorbing) or 1 (geometric), as :attr:`Rollouts.discount`."""
+        if self.horizon == "geometric":
+            return np.ones(self.n_steps)
+        return self.gamma ** self.step
+
+    def returns(self) -> np.ndarray:
+        """Per-trajectory return ``sum_t d[t] r_t`` (as :meth:`Rollouts.returns`, summed in step order)."""
+        return np.bincount(self.trajectory, weights=self.rewards * self.discount, minlength=self.n)
+
+    def to_padded(self) -> Rollouts:
+        """The padded :class:`Rollouts` (``-1`` / ``0.0`` padding), equal to ``layout="padded"`` output."""
+        n, T = self.n, int(self.lengths.max())
+        states = np.full((n, T + 1), -1, dtype=self.states.dtype)
+        actions = np.full((n, T), -1, dtype=self.actions.dtype)
+        rewards = np.zeros((n, T))
+        rows, cols = self.trajectory, self.step
+        states[rows, cols] = self.states
+        actions[rows, cols] = self.actions
+        rewards[rows, cols] = self.rewards
+        states[np.arange(n), self.lengths] = self.final_states
+        return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated)
+
+
+def _flatten(ro: Rollouts) -> FlatRollouts:
+    offsets = np.zeros(ro.n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(ro.lengths)
+    mask = ro.mask
+    T = ro.actions.shape[1]
+    return FlatRollouts(ro.states[:, :T][mask], ro.actions[mask], ro.rewards[mask], offsets,
+                        ro.states[np.arange(ro.n), ro.lengths], ro.lengths, ro.horizon, ro.gamma, ro.truncated)
 
 
 def _splitmix_next(x: np.ndarray):
@@ -276,7 +350,7 @@ def _absorbing_lengths(smp: _Sampler, seeds, caps, start, out_len):
 
 def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: int | None = None,
                         seed=0, start_states=None, absorbing=None, backend="numba",
-                        lengths=None) -> Rollouts:
+                        lengths=None, layout: str = "padded") -> Rollouts | FlatRollouts:
     """Sample ``n`` trajectories of ``mdp`` under the stationary policy ``pi[s, a]``.
 
     Parameters
@@ -289,11 +363,17 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     backend : ``"numba"`` (default) or ``"numpy"`` (reference; identical output).
     lengths : optional int array (n,) of per-trajectory lengths (overrides ``horizon``'s rule;
         the returned ``horizon`` is still used for discounting).
+    layout : ``"padded"`` (default): :class:`Rollouts` with arrays padded to the longest trajectory;
+        ``"flat"``: :class:`FlatRollouts`, the same trajectories concatenated with ``offsets`` (no padding;
+        ``.to_padded()`` converts). With ``horizon="absorbing"`` the flat layout samples every trajectory
+        twice (a counting pass fixes the offsets); the padded one usually once.
     """
     m = as_mdp(mdp)
     n = check_positive_int(n, "n")
     if horizon not in HORIZONS:
         raise InvalidInputError(f"horizon = {horizon!r} is not known; choose one of {HORIZONS}.")
+    if layout not in LAYOUTS:
+        raise InvalidInputError(f"layout = {layout!r} is not known; choose one of {LAYOUTS}.")
     bk = get_backend(backend)
     if bk.name not in ("numpy", "numba"):
         raise InvalidInputError(f"backend = {bk.name!r}: rollouts run on 'numpy' or 'numba' (CPU).")
@@ -326,6 +406,8 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"
     out_len = np.zeros(n, dtype=np.int64)
+    if layout == "flat" and bk.name == "numba":
+        return _sample_flat(smp, seeds, L, start, use_abs, horizon, truncated)
     if bk.name == "numba":
         from .kernels.rollouts import rollout_kernel
 
@@ -346,7 +428,32 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         truncated = int(np.sum((out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]))
         Lmax2 = int(out_len.max())
         states, actions, rewards = states[:, :Lmax2 + 1], actions[:, :Lmax2], rewards[:, :Lmax2]
-    return Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+    ro = Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+    return _flatten(ro) if layout == "flat" else ro
+
+
+def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated) -> FlatRollouts:
+    """Numba sampling into the flat layout (offsets from the lengths; for ``absorbing`` a counting pass first)."""
+    from .kernels.rollouts import rollout_count_kernel, rollout_flat_kernel
+
+    n = seeds.shape[0]
+    out_len = np.zeros(n, dtype=np.int64)
+    caps = L
+    if use_abs:
+        rollout_count_kernel(seeds, L, start, *smp.kernel_args(), True, out_len, np.empty(n))
+        L = out_len.copy()
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(L, out=offsets[1:])
+    T = int(offsets[-1])
+    states = np.empty(T, dtype=np.int32)
+    actions = np.empty(T, dtype=np.int32)
+    rewards = np.empty(T)
+    final = np.empty(n, dtype=np.int32)
+    rollout_flat_kernel(seeds, L, start, *smp.kernel_args(), use_abs, offsets, states, actions, rewards, final,
+                        out_len)
+    if use_abs:
+        truncated = int(np.sum((out_len == caps) & ~smp.absorbing[final]))
+    return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated)
 
 
 def rollouts_loglinear(mdp, theta, phi, n: int, **kwargs) -> Rollouts:

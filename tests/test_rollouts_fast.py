@@ -14,8 +14,16 @@ import pytest
 
 import mdpgrad
 from mdpgrad import envs
+from mdpgrad.errors import InvalidInputError
 from mdpgrad.kernels.rollouts import LINEAR_MAX
-from mdpgrad.rollouts import _thresholds, prepare_sampler, sample_returns, sample_trajectories, trajectory_seeds
+from mdpgrad.rollouts import (
+    FlatRollouts,
+    _thresholds,
+    prepare_sampler,
+    sample_returns,
+    sample_trajectories,
+    trajectory_seeds,
+)
 
 FIELDS = ("states", "actions", "rewards", "lengths")
 
@@ -110,3 +118,41 @@ def test_absorbing_width_when_no_trajectory_hits_the_cap():
     assert a.truncated == 0 and a.actions.shape[1] == a.lengths.max() < 600
     ret, L = sample_returns(m, pi, 1500, horizon="absorbing", length=600, seed=5)
     assert np.array_equal(L, a.lengths) and np.allclose(ret, a.rewards.sum(1), atol=1e-12)
+
+
+@pytest.mark.parametrize("horizon,length", [("fixed", 7), ("geometric", None), ("geometric", 4), ("absorbing", 25)])
+def test_flat_layout_is_the_padded_one_without_padding(horizon, length):
+    gym = pytest.importorskip("gymnasium")
+    m = envs.from_gymnasium(gym.make("FrozenLake-v1"), 0.9)
+    pi = np.random.default_rng(1).dirichlet(np.ones(4), size=m.n_states)
+    kw = dict(horizon=horizon, length=length, seed=4)
+    pad = sample_trajectories(m, pi, 1500, **kw)
+    flat = sample_trajectories(m, pi, 1500, layout="flat", **kw)
+    ref = sample_trajectories(m, pi, 1500, layout="flat", backend="numpy", **kw)
+    assert isinstance(flat, FlatRollouts)
+    for f in ("states", "actions", "rewards", "offsets", "final_states", "lengths"):
+        assert np.array_equal(getattr(flat, f), getattr(ref, f)), f
+    assert flat.truncated == ref.truncated == pad.truncated
+    assert _same(flat.to_padded(), pad)
+    assert flat.states.shape == (pad.n_steps,) and flat.n_steps == pad.n_steps
+    assert np.array_equal(np.diff(flat.offsets), flat.lengths)
+    # returns: the same per-step terms summed in a different order -> equal up to round-off
+    assert np.allclose(flat.returns(), pad.returns(), rtol=1e-12, atol=1e-12)
+    assert np.array_equal(flat.discount[flat.step == 0], np.ones(int(np.sum(flat.lengths > 0))))
+
+
+def test_flat_layout_thread_independent_and_validated():
+    import numba
+
+    m, pi = _dense_mdp(5, 3, 7)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = sample_trajectories(m, pi, 2000, seed=11, layout="flat")
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = sample_trajectories(m, pi, 2000, seed=11, layout="flat")
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(getattr(one, f), getattr(many, f)) for f in ("states", "actions", "rewards", "offsets"))
+    with pytest.raises(InvalidInputError, match="layout"):
+        sample_trajectories(m, pi, 3, layout="ragged")

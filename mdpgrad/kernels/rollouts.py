@@ -169,6 +169,35 @@ def rollout_count_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, id
         out_return[i] = g
 
 
+@nb.njit(cache=True, parallel=True)
+def rollout_flat_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx, cum, tr_thr, tr_idx, r, absorbing,
+                        use_absorbing, offsets, states, actions, rewards, final, out_len):  # pragma: no cover
+    """:func:`rollout_kernel` into the flat (ragged) layout: step ``t`` of trajectory ``i`` goes to
+    ``offsets[i] + t`` of ``states``/``actions``/``rewards``, the state after its last action to
+    ``final[i]``. ``lengths`` must be the exact lengths (for ``use_absorbing``, from the counting
+    pass), so every slot is written and no padding exists."""
+    N = seeds.shape[0]
+    A = pi_cum.shape[1]
+    lin_pi = pi_thr.shape[0] > 0
+    lin_tr = tr_idx.shape[0] > 0
+    for i in nb.prange(N):
+        x, s = _first_state(seeds[i], start[i], rho_cum)
+        L = lengths[i]
+        o = offsets[i]
+        t = 0
+        while t < L:
+            if use_absorbing and absorbing[s]:
+                break
+            states[o + t] = s
+            s0 = s
+            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+            actions[o + t] = a
+            rewards[o + t] = r[s0, a]
+            t += 1
+        final[i] = s
+        out_len[i] = t
+
+
 @nb.njit(cache=True)
 def seed_words(pool, n_words):  # pragma: no cover - compiled
     """``numpy.random.SeedSequence.generate_state`` (uint32 words) for a given ``pool``: word
