@@ -6,6 +6,8 @@ Prints transitions per second for
   * gymnasium: ``env.step`` in a Python loop with uniformly random actions (reset on termination);
   * mdpgrad paths: ``sample_trajectories(..., horizon="absorbing")`` storing states/actions/rewards
     (padded arrays; includes the counting pass that sizes them);
+  * mdpgrad paths, ``layout="flat"``: the same trajectories concatenated with offsets (no padding; for
+    ``"absorbing"`` this samples twice: a counting pass fixes the offsets);
   * mdpgrad returns: ``sample_returns`` (same sampler, per-trajectory return and length only);
 each on 1 thread and on all Numba threads, with ratios to gymnasium. Each mdpgrad row is the
 best of ``--reps`` runs, in wall-clock time and in CPU time (``time.process_time``, all threads
@@ -75,6 +77,9 @@ def main(argv=None):
         wall, cpu, ro = best_of(lambda: sample_trajectories(mdp, pi, n_traj, horizon="absorbing", length=200,
                                                             seed=1), args.reps)
         rows.append(("mdpgrad paths (absorbing, cap 200)", threads, ro.n_steps / wall, ro.n_steps / cpu))
+        wall, cpu, fl = best_of(lambda: sample_trajectories(mdp, pi, n_traj, horizon="absorbing", length=200,
+                                                            seed=1, layout="flat"), args.reps)
+        rows.append(("mdpgrad paths, layout='flat'", threads, fl.n_steps / wall, fl.n_steps / cpu))
         wall, cpu, (_, L) = best_of(lambda: sample_returns(mdp, pi, n_traj, horizon="absorbing", length=200,
                                                            seed=1), args.reps)
         rows.append(("mdpgrad returns only", threads, L.sum() / wall, L.sum() / cpu))
