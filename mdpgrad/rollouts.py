@@ -17,7 +17,9 @@ Three horizon rules (``horizon=``):
 
 Arrays come back padded to the longest trajectory: ``states[N, Lmax+1]`` (the state after
 the last action included, for bootstrapping), ``actions[N, Lmax]``, ``rewards[N, Lmax]``
-(the expected reward ``r[s, a]``), ``lengths[N]``; padding is ``-1`` / ``0.0``.
+(the expected reward ``r[s, a]``), ``lengths[N]``; padding is ``-1`` / ``0.0``. With
+``layout="flat"`` the same trajectories come back unpadded (:class:`FlatRollouts`: concatenated
+steps and ``offsets``).
 
 Reproducibility: one integer seed -> :class:`numpy.random.SeedSequence` -> one 64-bit seed
 per trajectory -> a SplitMix64 stream per trajectory inside the kernel (see
@@ -40,8 +42,8 @@ from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
 
-__all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
-           "prepare_sampler", "geometric_lengths"]
+__all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
+           "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]
 
 HORIZONS = ("fixed", "geometric", "absorbing")
 LAYOUTS = ("padded", "flat")
