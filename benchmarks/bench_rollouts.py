@@ -6,9 +6,13 @@ Prints transitions per second for
   * gymnasium: ``env.step`` in a Python loop with uniformly random actions (reset on termination);
   * mdpgrad paths: ``sample_trajectories(..., horizon="absorbing")`` storing states/actions/rewards
     (padded arrays; includes the counting pass that sizes them);
+  * mdpgrad paths, ``layout="flat"``: the same trajectories concatenated with offsets (no padding; for
+    ``"absorbing"`` this samples twice: a counting pass fixes the offsets);
   * mdpgrad returns: ``sample_returns`` (same sampler, per-trajectory return and length only);
-each on 1 thread and on all Numba threads, with ratios to gymnasium. Timings are wall-clock
-best-of-3 and noisy on a shared machine.
+each on 1 thread and on all Numba threads, with ratios to gymnasium. Each mdpgrad row is the
+best of ``--reps`` runs, in wall-clock time and in CPU time (``time.process_time``, all threads
+summed): on a shared machine wall time includes waiting for a core, CPU time does not, so a gap
+between the two shows contention. Run with ``NUMBA_NUM_THREADS=1`` for a strictly one-core figure.
 """
 
 from __future__ import annotations
@@ -37,14 +41,15 @@ def bench_gym(env, seconds: float) -> float:
             return n / (time.perf_counter() - t0)
 
 
-def best_of(fn, reps=3):
-    best = np.inf
+def best_of(fn, reps=5):
+    """Best wall and best CPU seconds over ``reps`` calls (and the last output)."""
+    wall = cpu = np.inf
     out = None
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return wall, cpu, out
 
 
 def main(argv=None):
@@ -56,28 +61,34 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--reps", type=int, default=5)
     args = ap.parse_args(argv)
     n_traj = 20_000 if args.quick else 200_000
     env = gym.make("FrozenLake-v1", map_name="8x8")
     mdp = from_gymnasium(env, 0.99)
     pi = np.full(mdp.shape, 0.25)
     gym_rate = bench_gym(env, 0.5 if args.quick else 2.0)
-    rows = [("gymnasium step loop", 1, gym_rate)]
+    rows = [("gymnasium step loop", 1, gym_rate, gym_rate)]
     sample_trajectories(mdp, pi, 100, horizon="absorbing", length=200, seed=0)  # compile / load cache
     sample_returns(mdp, pi, 100, horizon="absorbing", length=200, seed=0)
     all_threads = numba.config.NUMBA_NUM_THREADS
     for threads in sorted({1, all_threads}):
         numba.set_num_threads(threads)
-        dt, ro = best_of(lambda: sample_trajectories(mdp, pi, n_traj, horizon="absorbing", length=200, seed=1))
-        rows.append(("mdpgrad paths (absorbing, cap 200)", threads, ro.n_steps / dt))
-        dt, (_, L) = best_of(lambda: sample_returns(mdp, pi, n_traj, horizon="absorbing", length=200, seed=1))
-        rows.append(("mdpgrad returns only", threads, L.sum() / dt))
-    print(f"FrozenLake 8x8, uniform random policy, {n_traj} trajectories per mdpgrad run "
-          f"(numba threads available: {all_threads}; timings noisy on a shared machine)")
-    print(f"{'method':40s} {'threads':>7s} {'transitions/s':>15s} {'x gymnasium':>12s}")
-    for name, th, rate in rows:
-        print(f"{name:40s} {th:7d} {rate:15,.0f} {rate / gym_rate:12.1f}")
-
+        wall, cpu, ro = best_of(lambda: sample_trajectories(mdp, pi, n_traj, horizon="absorbing", length=200,
+                                                            seed=1), args.reps)
+        rows.append(("mdpgrad paths (absorbing, cap 200)", threads, ro.n_steps / wall, ro.n_steps / cpu))
+        wall, cpu, fl = best_of(lambda: sample_trajectories(mdp, pi, n_traj, horizon="absorbing", length=200,
+                                                            seed=1, layout="flat"), args.reps)
+        rows.append(("mdpgrad paths, layout='flat'", threads, fl.n_steps / wall, fl.n_steps / cpu))
+        wall, cpu, (_, L) = best_of(lambda: sample_returns(mdp, pi, n_traj, horizon="absorbing", length=200,
+                                                           seed=1), args.reps)
+        rows.append(("mdpgrad returns only", threads, L.sum() / wall, L.sum() / cpu))
+    print(f"FrozenLake 8x8, uniform random policy, {n_traj} trajectories per mdpgrad run, {ro.n_steps} transitions, "
+          f"padded width {ro.actions.shape[1]} (numba threads available: {all_threads}; best of {args.reps}; "
+          "shared machine: wall includes waiting for a core, CPU time sums all threads)")
+    print(f"{'method':36s} {'threads':>7s} {'wall trans/s':>14s} {'x gym':>7s} {'CPU trans/s':>14s} {'x gym':>7s}")
+    for name, th, rate, crate in rows:
+        print(f"{name:36s} {th:7d} {rate:14,.0f} {rate / gym_rate:7.1f} {crate:14,.0f} {crate / gym_rate:7.1f}")
 
 if __name__ == "__main__":
     main()

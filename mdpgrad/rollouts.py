@@ -17,7 +17,9 @@ Three horizon rules (``horizon=``):
 
 Arrays come back padded to the longest trajectory: ``states[N, Lmax+1]`` (the state after
 the last action included, for bootstrapping), ``actions[N, Lmax]``, ``rewards[N, Lmax]``
-(the expected reward ``r[s, a]``), ``lengths[N]``; padding is ``-1`` / ``0.0``.
+(the expected reward ``r[s, a]``), ``lengths[N]``; padding is ``-1`` / ``0.0``. With
+``layout="flat"`` the same trajectories come back unpadded (:class:`FlatRollouts`: concatenated
+steps and ``offsets``).
 
 Reproducibility: one integer seed -> :class:`numpy.random.SeedSequence` -> one 64-bit seed
 per trajectory -> a SplitMix64 stream per trajectory inside the kernel (see
@@ -40,10 +42,11 @@ from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
 
-__all__ = ["Rollouts", "sample_trajectories", "sample_returns", "rollouts_loglinear", "trajectory_seeds", "HORIZONS",
-           "prepare_sampler", "geometric_lengths"]
+__all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
+           "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]
 
 HORIZONS = ("fixed", "geometric", "absorbing")
+LAYOUTS = ("padded", "flat")
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -93,6 +96,79 @@ class Rollouts:
         return self.rewards @ self.discount
 
 
+@dataclass(frozen=True, eq=False)
+class FlatRollouts:
+    """The same trajectories in the flat (ragged) layout of ``sample_trajectories(..., layout="flat")``.
+
+    Step ``t`` of trajectory ``i`` is entry ``offsets[i] + t`` of ``states``, ``actions``, ``rewards``
+    (``offsets[N+1]``, ``offsets[i+1] - offsets[i] = lengths[i]``); ``final_states[i]`` is the state after
+    its last action. Nothing is padded, so memory is O(total steps) instead of O(N * longest), which matters
+    for geometric horizons (the longest of N lengths is ~log(N)/(1-gamma), the mean 1/(1-gamma)).
+    :meth:`to_padded` gives exactly the :class:`Rollouts` of ``layout="padded"``.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    offsets: np.ndarray
+    final_states: np.ndarray
+    lengths: np.ndarray
+    horizon: str
+    gamma: float
+    truncated: int = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.lengths.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def trajectory(self) -> np.ndarray:
+        """``trajectory[k]``: the trajectory of flat step ``k``."""
+        return np.repeat(np.arange(self.n), self.lengths)
+
+    @property
+    def step(self) -> np.ndarray:
+        """``step[k]``: the time index ``t`` of flat step ``k`` within its trajectory."""
+        return np.arange(self.n_steps) - np.repeat(self.offsets[:-1], self.lengths)
+
+    @property
+    def discount(self) -> np.ndarray:
+        r"""Per-step weight: :math:`\gamma^t` (fixed/absorbing) or 1 (geometric), as :attr:`Rollouts.discount`."""
+        if self.horizon == "geometric":
+            return np.ones(self.n_steps)
+        return self.gamma ** self.step
+
+    def returns(self) -> np.ndarray:
+        """Per-trajectory return ``sum_t d[t] r_t`` (as :meth:`Rollouts.returns`, summed in step order)."""
+        return np.bincount(self.trajectory, weights=self.rewards * self.discount, minlength=self.n)
+
+    def to_padded(self) -> Rollouts:
+        """The padded :class:`Rollouts` (``-1`` / ``0.0`` padding), equal to ``layout="padded"`` output."""
+        n, T = self.n, int(self.lengths.max())
+        states = np.full((n, T + 1), -1, dtype=self.states.dtype)
+        actions = np.full((n, T), -1, dtype=self.actions.dtype)
+        rewards = np.zeros((n, T))
+        rows, cols = self.trajectory, self.step
+        states[rows, cols] = self.states
+        actions[rows, cols] = self.actions
+        rewards[rows, cols] = self.rewards
+        states[np.arange(n), self.lengths] = self.final_states
+        return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated)
+
+
+def _flatten(ro: Rollouts) -> FlatRollouts:
+    offsets = np.zeros(ro.n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(ro.lengths)
+    mask = ro.mask
+    T = ro.actions.shape[1]
+    return FlatRollouts(ro.states[:, :T][mask], ro.actions[mask], ro.rewards[mask], offsets,
+                        ro.states[np.arange(ro.n), ro.lengths], ro.lengths, ro.horizon, ro.gamma, ro.truncated)
+
+
 def _splitmix_next(x: np.ndarray):
     """One SplitMix64 step on a uint64 array; returns (new state, uniforms in [0, 1))."""
     x = x + _GOLDEN
@@ -116,7 +192,11 @@ def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
     else:
         raise InvalidInputError(f"seed = {seed!r}: expected an int or numpy.random.SeedSequence.")
     ss = np.random.SeedSequence(entropy, spawn_key=(int(key),))
-    return ss.generate_state(n, dtype=np.uint64)
+    from .kernels.rollouts import seed_words
+
+    # == ss.generate_state(n, dtype=np.uint64) (tested), compiled: NumPy's loop is ~0.2 us/seed
+    words = seed_words(np.asarray(ss.pool, dtype=np.uint32), 2 * int(n))
+    return words.astype("<u4").view("<u8").astype(np.uint64)
 
 
 def geometric_lengths(seeds: np.ndarray, gamma: float) -> np.ndarray:
@@ -149,6 +229,37 @@ class _Sampler:
     r: np.ndarray
     absorbing: np.ndarray
     gamma: float
+    pi_thr: np.ndarray  # (S, A-1) int64 thresholds, or (0, 0) when A > LINEAR_MAX
+    tr_thr: np.ndarray  # (S*A, K-1) int64 thresholds, K = max non-zeros per row, or (0, 0) when K > LINEAR_MAX
+    tr_idx: np.ndarray  # (S*A, K) next-state indices of those rows, or (0, 0)
+
+    def kernel_args(self):
+        """The table arguments of the Numba kernels, in their order."""
+        return (self.rho_cum, self.pi_cum, self.pi_thr, self.ptr, self.idx, self.cum, self.tr_thr, self.tr_idx,
+                self.r, self.absorbing)
+
+
+_NEVER = np.int64(1) << np.int64(54)  # threshold above every 53-bit draw
+
+
+def _thresholds(c: np.ndarray) -> np.ndarray:
+    r"""``ceil(c * 2^53)`` as int64: :math:`m 2^{-53} \ge c \iff m \ge \lceil c 2^{53}\rceil` for integer
+    :math:`m` (exact, since scaling by :math:`2^{53}` is exact; see :mod:`mdpgrad.kernels.rollouts`)."""
+    return np.ceil(np.ldexp(c, 53)).astype(np.int64)
+
+
+def _padded_rows(ptr, idx, cum, K):
+    """CSR rows -> fixed-width rows: thresholds (rows, K-1) padded with 2^54, indices (rows, K)."""
+    rows = ptr.shape[0] - 1
+    counts = np.diff(ptr)
+    row_of = np.repeat(np.arange(rows), counts)
+    pos = np.arange(idx.shape[0]) - ptr[row_of]
+    tr_idx = np.zeros((rows, K), dtype=np.int64)
+    tr_idx[row_of, pos] = idx
+    tr_thr = np.full((rows, K - 1), _NEVER, dtype=np.int64)
+    keep = pos < K - 1  # a row's last entry (cumulative 2.0) is never counted
+    tr_thr[row_of[keep], pos[keep]] = _thresholds(cum[keep])
+    return tr_thr, tr_idx
 
 
 def prepare_sampler(mdp, pi, *, absorbing=None) -> _Sampler:
@@ -171,8 +282,15 @@ def prepare_sampler(mdp, pi, *, absorbing=None) -> _Sampler:
         absorbing = np.asarray(absorbing, dtype=bool)
         if absorbing.shape != (S,):
             raise InvalidInputError(f"absorbing: expected a boolean mask of shape ({S},), got {absorbing.shape}.")
-    return _Sampler(_cum_rows(np.asarray(m.rho)), _cum_rows(pi), ptr, idx, np.ascontiguousarray(cum), dense,
-                    np.ascontiguousarray(m.r), absorbing, float(m.gamma))
+    from .kernels.rollouts import LINEAR_MAX
+
+    pi_cum = _cum_rows(pi)
+    none = np.zeros((0, 0), dtype=np.int64)
+    pi_thr = np.ascontiguousarray(_thresholds(pi_cum[:, :-1])) if A <= LINEAR_MAX else none
+    K = int(counts.max())
+    tr_thr, tr_idx = _padded_rows(ptr, idx, cum, K) if K <= LINEAR_MAX else (none, none)
+    return _Sampler(_cum_rows(np.asarray(m.rho)), pi_cum, ptr, idx, np.ascontiguousarray(cum), dense,
+                    np.ascontiguousarray(m.r), absorbing, float(m.gamma), pi_thr, tr_thr, tr_idx)
 
 
 def _rollout_numpy(smp: _Sampler, seeds, lengths, start, use_abs, states, actions, rewards, out_len):
@@ -207,9 +325,34 @@ def _rollout_numpy(smp: _Sampler, seeds, lengths, start, use_abs, states, action
     states[rows, out_len] = s
 
 
+def _absorbing_lengths(smp: _Sampler, seeds, caps, start, out_len):
+    """Per-trajectory step limits for the storing pass of ``horizon="absorbing"`` such that the padded width
+    ``max(limits)`` is exact (the longest trajectory), sampling as little as possible twice.
+
+    The width is ``max(caps)`` as soon as one trajectory runs to that cap. So the counting pass (same streams,
+    nothing stored) runs on growing prefixes (1024, 4096, ... trajectories) and stops at the first prefix that
+    contains such a trajectory: then the caps are already exact and only that prefix was sampled twice. If none
+    does, every trajectory has been counted and the limits are the sampled lengths (two full passes, as exact).
+    """
+    from .kernels.rollouts import rollout_count_kernel
+
+    n = seeds.shape[0]
+    cap = caps.max()
+    ret = np.empty(n)
+    tables = smp.kernel_args()
+    lo, chunk = 0, 1024
+    while lo < n:
+        hi = min(n, lo + chunk)
+        rollout_count_kernel(seeds[lo:hi], caps[lo:hi], start[lo:hi], *tables, True, out_len[lo:hi], ret[lo:hi])
+        if (out_len[lo:hi] == cap).any():
+            return caps
+        lo, chunk = hi, 4 * chunk
+    return np.minimum(caps, out_len)
+
+
 def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: int | None = None,
                         seed=0, start_states=None, absorbing=None, backend="numba",
-                        lengths=None) -> Rollouts:
+                        lengths=None, layout: str = "padded") -> Rollouts | FlatRollouts:
     """Sample ``n`` trajectories of ``mdp`` under the stationary policy ``pi[s, a]``.
 
     Parameters
@@ -222,11 +365,17 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     backend : ``"numba"`` (default) or ``"numpy"`` (reference; identical output).
     lengths : optional int array (n,) of per-trajectory lengths (overrides ``horizon``'s rule;
         the returned ``horizon`` is still used for discounting).
+    layout : ``"padded"`` (default): :class:`Rollouts` with arrays padded to the longest trajectory;
+        ``"flat"``: :class:`FlatRollouts`, the same trajectories concatenated with ``offsets`` (no padding;
+        ``.to_padded()`` converts). With ``horizon="absorbing"`` the flat layout samples every trajectory
+        twice (a counting pass fixes the offsets); the padded one usually once.
     """
     m = as_mdp(mdp)
     n = check_positive_int(n, "n")
     if horizon not in HORIZONS:
         raise InvalidInputError(f"horizon = {horizon!r} is not known; choose one of {HORIZONS}.")
+    if layout not in LAYOUTS:
+        raise InvalidInputError(f"layout = {layout!r} is not known; choose one of {LAYOUTS}.")
     bk = get_backend(backend)
     if bk.name not in ("numpy", "numba"):
         raise InvalidInputError(f"backend = {bk.name!r}: rollouts run on 'numpy' or 'numba' (CPU).")
@@ -259,19 +408,18 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"
     out_len = np.zeros(n, dtype=np.int64)
+    if layout == "flat" and bk.name == "numba":
+        return _sample_flat(smp, seeds, L, start, use_abs, horizon, truncated)
     if bk.name == "numba":
-        from .kernels.rollouts import rollout_count_kernel, rollout_kernel
+        from .kernels.rollouts import rollout_kernel
 
-        if use_abs:  # first pass (same streams, nothing stored) to size the arrays exactly
-            rollout_count_kernel(seeds, L, start, smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx, smp.cum, smp.r,
-                                 smp.absorbing, use_abs, out_len, np.empty(n))
-            L = np.minimum(L, out_len)
+        if use_abs:
+            L = _absorbing_lengths(smp, seeds, L, start, out_len)
         Lmax = int(L.max())
         states = np.empty((n, Lmax + 1), dtype=np.int32)
         actions = np.empty((n, Lmax), dtype=np.int32)
-        rewards = np.empty((n, Lmax))
-        rollout_kernel(seeds, L, start, smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx, smp.cum, smp.r,
-                       smp.absorbing, use_abs, states, actions, rewards, out_len)
+        rewards = np.zeros((n, Lmax))  # the kernel writes valid steps only; fresh zero pages are the padding
+        rollout_kernel(seeds, L, start, *smp.kernel_args(), use_abs, states, actions, rewards, out_len)
     else:
         Lmax = int(L.max())
         states = np.full((n, Lmax + 1), -1, dtype=np.int32)
@@ -282,7 +430,32 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         truncated = int(np.sum((out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]))
         Lmax2 = int(out_len.max())
         states, actions, rewards = states[:, :Lmax2 + 1], actions[:, :Lmax2], rewards[:, :Lmax2]
-    return Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+    ro = Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+    return _flatten(ro) if layout == "flat" else ro
+
+
+def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated) -> FlatRollouts:
+    """Numba sampling into the flat layout (offsets from the lengths; for ``absorbing`` a counting pass first)."""
+    from .kernels.rollouts import rollout_count_kernel, rollout_flat_kernel
+
+    n = seeds.shape[0]
+    out_len = np.zeros(n, dtype=np.int64)
+    caps = L
+    if use_abs:
+        rollout_count_kernel(seeds, L, start, *smp.kernel_args(), True, out_len, np.empty(n))
+        L = out_len.copy()
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(L, out=offsets[1:])
+    T = int(offsets[-1])
+    states = np.empty(T, dtype=np.int32)
+    actions = np.empty(T, dtype=np.int32)
+    rewards = np.empty(T)
+    final = np.empty(n, dtype=np.int32)
+    rollout_flat_kernel(seeds, L, start, *smp.kernel_args(), use_abs, offsets, states, actions, rewards, final,
+                        out_len)
+    if use_abs:
+        truncated = int(np.sum((out_len == caps) & ~smp.absorbing[final]))
+    return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated)
 
 
 def rollouts_loglinear(mdp, theta, phi, n: int, **kwargs) -> Rollouts:
@@ -320,6 +493,6 @@ def sample_returns(mdp, pi, n: int, *, horizon: str = "geometric", length: int |
         L = np.full(n, check_positive_int(length, "length"), dtype=np.int64)
     out_len = np.zeros(n, dtype=np.int64)
     ret = np.zeros(n)
-    rollout_count_kernel(seeds, L, np.full(n, -1, dtype=np.int64), smp.rho_cum, smp.pi_cum, smp.ptr, smp.idx,
-                         smp.cum, smp.r, smp.absorbing, horizon == "absorbing", out_len, ret)
+    rollout_count_kernel(seeds, L, np.full(n, -1, dtype=np.int64), *smp.kernel_args(), horizon == "absorbing",
+                         out_len, ret)
     return ret, out_len

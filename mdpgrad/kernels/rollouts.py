@@ -14,9 +14,19 @@ generator vectorized over trajectories and gives bit-identical arrays.
 
 Sampling is by inverse CDF on precomputed cumulative rows: the policy as dense rows
 ``pi_cum[s, :]`` and the transitions in CSR form over the non-zero entries of
-``P[s, a, :]`` (``ptr``, ``idx``, ``cum``), found by binary search. The last cumulative
-entry of every row is stored as 2.0, so a row summing to ``1 - 1e-8`` (the validation
-tolerance) can never fall off its end.
+``P[s, a, :]`` (``ptr``, ``idx``, ``cum``). The last cumulative entry of every row is
+stored as 2.0, so a row summing to ``1 - 1e-8`` (the validation tolerance) can never fall
+off its end. The sampled index is :math:`k = \#\{j : u \ge c_j\}` (the NumPy reference
+computes exactly this count).
+
+Fast path for short rows (``A <= LINEAR_MAX`` for the policy, at most ``LINEAR_MAX``
+non-zeros per transition row; FrozenLake, garnets): the count is computed branch-free over
+a fixed-width padded row, in integers. With :math:`u = m\,2^{-53}` (:math:`m` the 53-bit
+integer of the draw) and :math:`c \le 2`, :math:`u \ge c \iff m \ge \lceil c\,2^{53}\rceil`
+exactly (scaling by a power of two is exact), so the thresholds ``thr = ceil(ldexp(c, 53))``
+give the same index as the float comparison -- the same trajectories as binary search, bit
+for bit, without its unpredictable branches. Padding thresholds are :math:`2^{54}` (never
+reached). Longer rows use binary search on the float CSR rows.
 """
 
 from __future__ import annotations
@@ -54,45 +64,76 @@ def _search(cum, lo, hi, u):  # pragma: no cover - compiled
     return lo
 
 
+LINEAR_MAX = 16  # rows up to this many outcomes use the branch-free padded count
+
+
+@nb.njit(cache=True, inline="always")
+def _count(thr, m):  # pragma: no cover - compiled
+    """``#{j : m >= thr[j]}`` for one padded integer threshold row (branch-free)."""
+    k = 0
+    for j in range(thr.shape[0]):
+        k += m >= thr[j]
+    return k
+
+
+@nb.njit(cache=True, inline="always")
+def _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr):  # pragma: no cover
+    """One transition from ``s``: returns (stream state, action, next state). Draw order: action, next state."""
+    x = x + _GOLDEN
+    m = np.int64(_mix(x) >> _S11)
+    if lin_pi:
+        a = _count(pi_thr[s], m)
+    else:
+        a = _search(pi_cum[s], 0, A, m * _TWO53)
+    row = s * A + a
+    x = x + _GOLDEN
+    m = np.int64(_mix(x) >> _S11)
+    if lin_tr:
+        s2 = tr_idx[row, _count(tr_thr[row], m)]
+    else:
+        s2 = idx[_search(cum, ptr[row], ptr[row + 1], m * _TWO53)]
+    return x, a, s2
+
+
+@nb.njit(cache=True, inline="always")
+def _first_state(x, st, rho_cum):  # pragma: no cover - compiled
+    if st >= 0:
+        return x, st
+    x = x + _GOLDEN
+    u = (_mix(x) >> _S11) * _TWO53
+    return x, _search(rho_cum, 0, rho_cum.shape[0], u)
+
+
 @nb.njit(cache=True, parallel=True)
-def rollout_kernel(seeds, lengths, start, rho_cum, pi_cum, ptr, idx, cum, r, absorbing, use_absorbing,
-                   states, actions, rewards, out_len):  # pragma: no cover - compiled
+def rollout_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx, cum, tr_thr, tr_idx, r, absorbing,
+                   use_absorbing, states, actions, rewards, out_len):  # pragma: no cover - compiled
     """Sample ``N`` trajectories in parallel; trajectory ``i`` runs ``lengths[i]`` steps or
     until it enters a state with ``absorbing[s]`` (when ``use_absorbing``).
 
     ``states[i, t]`` for ``t <= out_len[i]`` (the state after the last action included),
-    ``actions[i, t]`` and ``rewards[i, t]`` for ``t < out_len[i]``; the rest is padded with
-    ``-1`` / ``0.0`` here (so the caller may pass ``np.empty`` arrays). Draw order per step: action uniform, then next-state uniform.
+    ``actions[i, t]`` and ``rewards[i, t]`` for ``t < out_len[i]``; ``states``/``actions`` are
+    padded with ``-1`` here (they may come from ``np.empty``); ``rewards`` must be passed
+    zero-filled (``np.zeros``: fresh pages are already zero, so its padding costs no writes).
     ``start[i] >= 0`` fixes the initial state (else it is drawn from ``rho_cum`` with the
-    first uniform of the stream).
+    first uniform of the stream). ``pi_thr``/``tr_thr``/``tr_idx`` are the padded integer
+    rows of the fast path (module docstring), used when they have rows.
     """
     N = seeds.shape[0]
-    S = rho_cum.shape[0]
     A = pi_cum.shape[1]
+    lin_pi = pi_thr.shape[0] > 0
+    lin_tr = tr_idx.shape[0] > 0
     for i in nb.prange(N):
-        x = seeds[i]
-        if start[i] >= 0:
-            s = start[i]
-        else:
-            x = x + _GOLDEN
-            u = (_mix(x) >> _S11) * _TWO53
-            s = _search(rho_cum, 0, S, u)
+        x, s = _first_state(seeds[i], start[i], rho_cum)
         L = lengths[i]
         t = 0
         while t < L:
             if use_absorbing and absorbing[s]:
                 break
             states[i, t] = s
-            x = x + _GOLDEN
-            u = (_mix(x) >> _S11) * _TWO53
-            a = _search(pi_cum[s], 0, A, u)
+            s0 = s
+            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
             actions[i, t] = a
-            rewards[i, t] = r[s, a]
-            x = x + _GOLDEN
-            u = (_mix(x) >> _S11) * _TWO53
-            row = s * A + a
-            k = _search(cum, ptr[row], ptr[row + 1], u)
-            s = idx[k]
+            rewards[i, t] = r[s0, a]
             t += 1
         states[i, t] = s
         out_len[i] = t
@@ -100,43 +141,81 @@ def rollout_kernel(seeds, lengths, start, rho_cum, pi_cum, ptr, idx, cum, r, abs
             states[i, k] = -1
         for k in range(t, actions.shape[1]):
             actions[i, k] = -1
-            rewards[i, k] = 0.0
 
 
 @nb.njit(cache=True, parallel=True)
-def rollout_count_kernel(seeds, lengths, start, rho_cum, pi_cum, ptr, idx, cum, r, absorbing,
-                         use_absorbing, out_len, out_return):  # pragma: no cover - compiled
+def rollout_count_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx, cum, tr_thr, tr_idx, r,
+                         absorbing, use_absorbing, out_len, out_return):  # pragma: no cover - compiled
     """The same sampler without storing paths: per-trajectory length and undiscounted return
-    (used by the throughput benchmark and by value estimates that need no per-step data)."""
+    (used to size the padded arrays, by the throughput benchmark and by value estimates that
+    need no per-step data)."""
     N = seeds.shape[0]
-    S = rho_cum.shape[0]
     A = pi_cum.shape[1]
+    lin_pi = pi_thr.shape[0] > 0
+    lin_tr = tr_idx.shape[0] > 0
     for i in nb.prange(N):
-        x = seeds[i]
-        if start[i] >= 0:
-            s = start[i]
-        else:
-            x = x + _GOLDEN
-            u = (_mix(x) >> _S11) * _TWO53
-            s = _search(rho_cum, 0, S, u)
+        x, s = _first_state(seeds[i], start[i], rho_cum)
         L = lengths[i]
         t = 0
         g = 0.0
         while t < L:
             if use_absorbing and absorbing[s]:
                 break
-            x = x + _GOLDEN
-            u = (_mix(x) >> _S11) * _TWO53
-            a = _search(pi_cum[s], 0, A, u)
-            g += r[s, a]
-            x = x + _GOLDEN
-            u = (_mix(x) >> _S11) * _TWO53
-            row = s * A + a
-            k = _search(cum, ptr[row], ptr[row + 1], u)
-            s = idx[k]
+            s0 = s
+            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+            g += r[s0, a]
             t += 1
         out_len[i] = t
         out_return[i] = g
+
+
+@nb.njit(cache=True, parallel=True)
+def rollout_flat_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx, cum, tr_thr, tr_idx, r, absorbing,
+                        use_absorbing, offsets, states, actions, rewards, final, out_len):  # pragma: no cover
+    """:func:`rollout_kernel` into the flat (ragged) layout: step ``t`` of trajectory ``i`` goes to
+    ``offsets[i] + t`` of ``states``/``actions``/``rewards``, the state after its last action to
+    ``final[i]``. ``lengths`` must be the exact lengths (for ``use_absorbing``, from the counting
+    pass), so every slot is written and no padding exists."""
+    N = seeds.shape[0]
+    A = pi_cum.shape[1]
+    lin_pi = pi_thr.shape[0] > 0
+    lin_tr = tr_idx.shape[0] > 0
+    for i in nb.prange(N):
+        x, s = _first_state(seeds[i], start[i], rho_cum)
+        L = lengths[i]
+        o = offsets[i]
+        t = 0
+        while t < L:
+            if use_absorbing and absorbing[s]:
+                break
+            states[o + t] = s
+            s0 = s
+            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+            actions[o + t] = a
+            rewards[o + t] = r[s0, a]
+            t += 1
+        final[i] = s
+        out_len[i] = t
+
+
+@nb.njit(cache=True)
+def seed_words(pool, n_words):  # pragma: no cover - compiled
+    """``numpy.random.SeedSequence.generate_state`` (uint32 words) for a given ``pool``: word
+    ``i`` is ``((pool[i % len(pool)] ^ h_i) * h_{i+1}) ^ (... >> 16)`` mod 2^32 with
+    ``h_i = INIT_B * MULT_B^i`` (NumPy's hash constants); a compiled copy of NumPy's loop
+    (tested equal to it), about 50x faster for a seed per trajectory."""
+    out = np.empty(n_words, dtype=np.uint32)
+    mask = np.uint64(0xFFFFFFFF)
+    h = np.uint64(0x8B51F9DD)
+    mult = np.uint64(0x58F38DED)
+    sh = np.uint64(16)
+    P = pool.shape[0]
+    for i in range(n_words):  # all in uint64, reduced mod 2^32 after every product
+        d = np.uint64(pool[i % P]) ^ h
+        h = (h * mult) & mask
+        d = (d * h) & mask
+        out[i] = d ^ (d >> sh)
+    return out
 
 
 @nb.njit(cache=True, parallel=True)
