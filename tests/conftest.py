@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 import mdpgrad
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
@@ -51,3 +49,29 @@ def backend(request):
         if not ok:
             pytest.skip(why)
     return get_backend(request.param)
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def run_notebook(relpath: str, timeout: int = 180):
+    """Execute a notebook from the repository root and check that every code cell ran without
+    error and that it drew at least one figure; returns the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / relpath, as_version=4)
+    # The kernel must use ipykernel's inline backend (figures become image/png outputs): an inherited
+    # MPLBACKEND=Agg would make plt.show() draw nothing.
+    saved = os.environ.pop("MPLBACKEND", None)
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    finally:
+        if saved is not None:
+            os.environ["MPLBACKEND"] = saved
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.get("execution_count") for c in code), f"{relpath}: a code cell did not run"
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    assert not any(o.get("output_type") == "error" for o in outputs), f"{relpath}: a cell raised"
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{relpath}: no figure was drawn"
+    return nb

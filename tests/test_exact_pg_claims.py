@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_notebook
 
 from mdpgrad.claims import registry, run_claim
 
@@ -36,13 +37,4 @@ def test_claim_quick_verdict(cid):
 
 
 def test_notebook_executes():
-    import pathlib
-
-    import nbformat
-    from nbclient import NotebookClient
-
-    root = pathlib.Path(__file__).resolve().parents[1]
-    nb = nbformat.read(root / "notebooks/02_exact_policy_optimization.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert not any(o.get("output_type") == "error" for o in outputs)
+    run_notebook("notebooks/02_exact_policy_optimization.ipynb")

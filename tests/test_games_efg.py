@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import run_notebook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -190,13 +191,4 @@ def test_omd_efg_claim_quick():
 
 
 def test_notebook_executes():
-    import pathlib
-
-    import nbformat
-    from nbclient import NotebookClient
-
-    root = pathlib.Path(__file__).resolve().parents[1]
-    nb = nbformat.read(root / "notebooks/07_preference_games.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert not any(o.get("output_type") == "error" for o in outputs)
+    run_notebook("notebooks/07_preference_games.ipynb")

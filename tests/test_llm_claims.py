@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from conftest import run_notebook
 
 from mdpgrad.claims import QUICK, registry, run_claim
 
@@ -60,8 +61,4 @@ def test_llm_claim_quick_verdict(claim_id):
 
 
 def test_notebook_executes():
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(ROOT / "notebooks/06_llm_bandits.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    run_notebook("notebooks/06_llm_bandits.ipynb")

@@ -7,7 +7,6 @@ import pytest
 import sympy
 
 from mdpgrad import martingale as mg
-from mdpgrad.backend import cupy_status
 from mdpgrad.errors import InvalidInputError
 
 K, SIG, B = 1.0, 0.5, 0.5
@@ -51,12 +50,6 @@ def test_sde_backends_agree(backend):
     b = mg.simulate_linear_sde(np.ones((5, 1)), np.zeros(1), -np.eye(1), 0.5 * np.eye(1), dt=0.01, n_steps=40,
                                record_every=4, seed=2, backend=backend)
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
-
-
-def test_cupy_skip_reason_is_reported():
-    ok, why = cupy_status()
-    if not ok:
-        pytest.skip(why)
 
 
 def test_sde_stationary_variance_2d():

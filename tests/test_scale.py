@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import run_notebook
 
 from mdpgrad.claims import get_claim, run_claim
 
@@ -15,11 +16,4 @@ def test_scale_claims_hold_quick(claim_id):
 
 
 def test_notebook_executes():
-    import pathlib
-
-    import nbformat
-    from nbclient import NotebookClient
-
-    root = pathlib.Path(__file__).resolve().parents[1]
-    nb = nbformat.read(root / "notebooks/08_sparse_scale.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    run_notebook("notebooks/08_sparse_scale.ipynb")

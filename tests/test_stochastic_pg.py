@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+from conftest import run_notebook
 
 from mdpgrad.claims import registry, run_claim
 
@@ -42,8 +43,4 @@ def test_claim_quick_verdict(claim_id):
 
 
 def test_notebook_executes():
-    nbformat = pytest.importorskip("nbformat")
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(ROOT / "notebooks/03_stochastic_pg.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    run_notebook("notebooks/03_stochastic_pg.ipynb")
