@@ -380,7 +380,7 @@ def drrpo_robust_linear_regret(budget, rng):
     assumptions=("finite horizon, tabular", "mean-CVaR stage risk (1-lam) E + lam CVaR_alpha",
                  "full-support (exploratory) restart distribution over augmented states"),
     instance="random finite-horizon MDP H=3, S=3, A=2, costs on a 0.1 grid in [0, 1], alpha=0.8, lam=0.5; "
-    "20 random Dirichlet inits (quick: 5), projected PG step 5, 400 iterations; softmax PG step 100",
+    "20 random Dirichlet inits (quick: 5), projected PG step 20, 400 iterations; softmax PG step 100",
     priority="B",
     notes="Checks: (a) the augmented-MDP cost of a Markov policy with exact CVaR minimizers equals the directly "
     "computed ECRM objective (1e-10) -- the reformulation identity; (b) the PG formula matches central finite "
@@ -444,7 +444,7 @@ def ecrm_risk_pg_global(budget, rng):
             for _ in range(n_iter):
                 J, g, g0 = augmented_gradient(prob, pa, q0, explore=explore)
                 gaps.append(J - J_star)
-                pa, q0 = proj(pa - 5.0 * g), project_simplex(q0 - 5.0 * g0)
+                pa, q0 = proj(pa - 20.0 * g), project_simplex(q0 - 20.0 * g0)
             gaps.append(augmented_evaluate(prob, pa, q0)[0] - J_star)
             if explore:
                 gaps_final.append(gaps[-1])
