@@ -68,8 +68,14 @@ def test_drrpo_validation_and_optimum():
 
 def test_ecrm_identity_and_validation():
     from mdpgrad.mdp import FiniteHorizonMDP
-    from mdpgrad.robust.ecrm import (augmented_dp, augmented_evaluate, cvar, ecrm_objective, ecrm_problem,
-                                     markov_to_augmented)
+    from mdpgrad.robust.ecrm import (
+        augmented_dp,
+        augmented_evaluate,
+        cvar,
+        ecrm_objective,
+        ecrm_problem,
+        markov_to_augmented,
+    )
 
     # CVaR_0.5 of a fair coin on {0, 1} is 1 (the upper half)
     assert abs(cvar([0.0, 1.0], [0.5, 0.5], 0.5) - 1.0) < 1e-15

@@ -397,8 +397,14 @@ def ecrm_risk_pg_global(budget, rng):
     kinks at the atoms of Z, so its minimum is attained at an atom (a cost value). Finite differences of a
     function multilinear in the policy rows are exact up to round-off (~1e-10 with h=1e-5)."""
     from mdpgrad.mdp import FiniteHorizonMDP
-    from mdpgrad.robust.ecrm import (augmented_dp, augmented_evaluate, augmented_gradient, ecrm_objective,
-                                     ecrm_problem, markov_to_augmented)
+    from mdpgrad.robust.ecrm import (
+        augmented_dp,
+        augmented_evaluate,
+        augmented_gradient,
+        ecrm_objective,
+        ecrm_problem,
+        markov_to_augmented,
+    )
 
     H, S, A = 3, 3, 2
     P = rng.dirichlet(np.ones(S), size=(H, S, A))
