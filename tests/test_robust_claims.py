@@ -19,6 +19,7 @@ EXPECTED = {
     "rmdp-risk-equivalence": "holds",
     "drrpo-robust-linear-regret": "holds",
     "ecrm-risk-pg-global": "holds",
+    "srpo-robust-offline-equiv": "holds",
 }
 
 
