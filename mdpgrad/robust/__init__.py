@@ -12,6 +12,7 @@
 * :mod:`~mdpgrad.robust.reference` -- generic (linprog / minimize) inner solvers for testing.
 """
 
+from . import ecrm, linear, reference, srpo  # noqa: F401,E402
 from .core import (  # noqa: F401
     RobustEvaluation,
     RobustSolveResult,
