@@ -487,7 +487,7 @@ def ecrm_risk_pg_global(budget, rng):
     return Verdict(predicted=0.0, measured=worst, verdict=holds_if(ok), figure=fig,
                    data={"final_gaps": np.array(gaps_final)},
                    details=f"identity err {ident:.1e}, PG-vs-FD err {fd_err:.1e}, max final gap {worst:.1e} over "
-                   f"{n_init} inits; without exploration {stalled}/{n_init} runs stalled above 1e-5{extra}")
+                   f"{n_init} inits; without exploration {stalled}/{n_init} runs ended above 1e-5{extra}")
 
 
 @claim(
