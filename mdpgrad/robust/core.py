@@ -251,8 +251,7 @@ def robust_policy_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, m_e
     if m_eval is not None and (int(m_eval) != m_eval or m_eval < 1):
         raise InvalidInputError(f"m_eval = {m_eval!r} must be None (exact evaluation) or an integer >= 1.")
     g = mm.gamma
-    v = np.zeros(mm.n_states)
-    # start from a value below v* is not needed for convergence of robust MPI from v0 = lower bound
+    # start below v* (min r / (1 - gamma)): then T v >= v and robust (M)PI increases monotonically
     v = np.full(mm.n_states, float(mm.r.min()) / (1.0 - g))
     hist = []
     err = np.inf
