@@ -373,3 +373,20 @@ def test_regularized_gradient_matches_finite_differences(rng):
         fd = (entropic_evaluate(mdp, pi + e, 0.5, tol=1e-14, check=False).value
               - entropic_evaluate(mdp, pi - e, 0.5, tol=1e-14, check=False).value) / (2 * h)
         assert abs(fd - g[s, a]) <= 1e-6 * (1 + abs(fd))
+
+
+def test_srect_l1_robust_vi_policy_is_maximin():
+    """s-rectangular L1: the LP maximin policy's robust value equals the robust VI optimum (both
+    certified to 1e-10), and it is randomized somewhere (s-rect optimal policies need not be deterministic)."""
+    from mdpgrad.robust.srect import srect_l1_maximin_policy, srect_optimal_update
+
+    mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=1)
+    U = UncertaintySet("l1", 1.0, "s")
+    res = robust_value_iteration(mdp, U, tol=1e-10)
+    ev = robust_evaluate(mdp, U, res.policy, tol=1e-11)
+    assert np.max(np.abs(ev.v - res.v)) <= 1e-9
+    assert res.policy.max(axis=1).min() < 1 - 1e-6
+    # the LP optimal value equals the bisection reduction's value (two exact methods)
+    v = np.random.default_rng(0).normal(size=5) * 3
+    lp_vals, _ = srect_l1_maximin_policy(mdp, U, v)
+    assert np.max(np.abs(lp_vals - srect_optimal_update(mdp, U, v))) <= 1e-9

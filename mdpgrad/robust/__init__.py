@@ -50,4 +50,4 @@ from .sets import (  # noqa: F401
     worst_case_linf,
     worst_case_values,
 )
-from .srect import srect_evaluation_update_l1, srect_optimal_update  # noqa: F401
+from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update  # noqa: F401
