@@ -459,3 +459,18 @@ def test_srect_generic_kinds_match_slsqp(kind, kappa):
                                         constraints=cons, options={"ftol": 1e-15, "maxiter": 2000}).x
         assert budget_left(x) >= -1e-8  # SLSQP's own feasibility tolerance
         assert abs(got[s] - x[0]) <= 1e-7
+
+
+def test_rfzi_exact_with_exact_model_and_validation():
+    """With 'counts' proportional to P (an infinite-data limit) RFZI returns the entropic-risk optimum."""
+    from mdpgrad.robust import risk_sensitive_value_iteration
+    from mdpgrad.robust.risk import rfzi
+
+    mdp = envs.garnet(4, 2, 3, gamma=0.9, seed=0)
+    v_star, _ = risk_sensitive_value_iteration(mdp, 0.5, tol=1e-12)
+    v = rfzi(mdp.P * 1000.0, mdp.r, mdp.gamma, 0.5, tol=1e-12)
+    assert np.max(np.abs(v - v_star)) <= 1e-10
+    counts = np.ones((4, 2, 4))
+    counts[1, 0] = 0
+    with pytest.raises(InvalidInputError, match="counts"):
+        rfzi(counts, mdp.r, mdp.gamma, 0.5)
