@@ -346,6 +346,11 @@ def test_drpg_reaches_robust_optimum():
     assert opt - res.robust_returns[-1] <= 1e-6
     assert np.all(np.diff(res.inner_tol) <= 0)
     assert np.all(res.inner_error <= res.inner_tol + 1e-12)
+    fw = drpg(mdp, U, n_iter=60, step=1.0, inner="frank_wolfe")
+    assert opt - fw.robust_returns[-1] <= 1e-6
+    assert np.all(fw.inner_error <= fw.inner_tol + 1e-12)
+    with pytest.raises(InvalidInputError, match="inner"):
+        drpg(mdp, U, inner="adam")
 
 
 def test_entropic_equals_kl_regularized(rng):
