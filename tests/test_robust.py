@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
+from conftest import small_mdps
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -479,3 +480,19 @@ def test_rfzi_exact_with_exact_model_and_validation():
     counts[1, 0] = 0
     with pytest.raises(InvalidInputError, match="counts"):
         rfzi(counts, mdp.r, mdp.gamma, 0.5)
+
+
+@pytest.mark.parametrize("kind", ["l1", "kl", "chi2", "contamination"])
+@given(mdp=small_mdps(), seed=st.integers(0, 2**31 - 1))
+def test_robust_operator_contraction_and_below_nominal(kind, mdp, seed):
+    """On random MDPs (conftest.small_mdps): ||T_U v - T_U w|| <= gamma ||v - w|| (+1e-12 round-off on
+    O(10) values) and T_U v <= T v (the nominal kernel is in the set)."""
+    from mdpgrad.exact import bellman_optimality_operator
+
+    rng = np.random.default_rng(seed)
+    U = UncertaintySet(kind, 0.3)
+    v = rng.normal(size=mdp.n_states) * 3
+    w = rng.normal(size=mdp.n_states) * 3
+    tv, tw = robust_bellman_operator(mdp, U, v), robust_bellman_operator(mdp, U, w)
+    assert np.max(np.abs(tv - tw)) <= mdp.gamma * np.max(np.abs(v - w)) + 1e-12
+    assert np.all(tv <= bellman_optimality_operator(mdp, v) + 1e-12)
