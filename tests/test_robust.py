@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
+from conftest import small_mdps
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -216,7 +217,7 @@ def test_bad_algorithm_inputs_raise():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_robust_vi_pi_mpi_agree(kind):
-    mdp = envs.garnet(6, 3, 3, gamma=0.9, seed=2)
+    mdp = envs.garnet(6, 3, 3, gamma=0.8, seed=2)
     U = UncertaintySet(kind, 0.2)
     vi = robust_value_iteration(mdp, U, tol=1e-10)
     pi = robust_policy_iteration(mdp, U, tol=1e-10)
@@ -346,6 +347,11 @@ def test_drpg_reaches_robust_optimum():
     assert opt - res.robust_returns[-1] <= 1e-6
     assert np.all(np.diff(res.inner_tol) <= 0)
     assert np.all(res.inner_error <= res.inner_tol + 1e-12)
+    fw = drpg(mdp, U, n_iter=60, step=1.0, inner="frank_wolfe")
+    assert opt - fw.robust_returns[-1] <= 1e-6
+    assert np.all(fw.inner_error <= fw.inner_tol + 1e-12)
+    with pytest.raises(InvalidInputError, match="inner"):
+        drpg(mdp, U, inner="adam")
 
 
 def test_entropic_equals_kl_regularized(rng):
@@ -373,3 +379,120 @@ def test_regularized_gradient_matches_finite_differences(rng):
         fd = (entropic_evaluate(mdp, pi + e, 0.5, tol=1e-14, check=False).value
               - entropic_evaluate(mdp, pi - e, 0.5, tol=1e-14, check=False).value) / (2 * h)
         assert abs(fd - g[s, a]) <= 1e-6 * (1 + abs(fd))
+
+
+def test_srect_l1_robust_vi_policy_is_maximin():
+    """s-rectangular L1: the LP maximin policy's robust value equals the robust VI optimum (both
+    certified to 1e-10), and it is randomized somewhere (s-rect optimal policies need not be deterministic)."""
+    from mdpgrad.robust.srect import srect_l1_maximin_policy, srect_optimal_update
+
+    mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=1)
+    U = UncertaintySet("l1", 1.0, "s")
+    res = robust_value_iteration(mdp, U, tol=1e-10)
+    ev = robust_evaluate(mdp, U, res.policy, tol=1e-11)
+    assert np.max(np.abs(ev.v - res.v)) <= 1e-9
+    assert res.policy.max(axis=1).min() < 1 - 1e-6
+    # the LP optimal value equals the bisection reduction's value (two exact methods)
+    v = np.random.default_rng(0).normal(size=5) * 3
+    lp_vals, _ = srect_l1_maximin_policy(mdp, U, v)
+    assert np.max(np.abs(lp_vals - srect_optimal_update(mdp, U, v))) <= 1e-9
+
+
+def test_srect_linf_matches_lp():
+    """s-rectangular L-inf update vs linprog: min u s.t. u >= r_a + gamma q_a.v, |q_aj - p_aj| <= m_a,
+    sum_a m_a <= kappa, q_a in the simplex (polyhedral: an LP)."""
+    mdp = envs.garnet(4, 2, 4, gamma=0.9, seed=3)
+    v = np.random.default_rng(2).normal(size=4) * 2
+    S, A, kappa = 4, 2, 0.2
+    got = robust_bellman_operator(mdp, UncertaintySet("linf", kappa, "s"), v)
+    n = 1 + A * S + A  # [u, q, m]
+    for s in range(S):
+        rows, b = [], []
+        for a in range(A):
+            row = np.zeros(n)
+            row[0] = -1
+            row[1 + a * S: 1 + (a + 1) * S] = mdp.gamma * v
+            rows.append(row)
+            b.append(-mdp.r[s, a])
+            for j in range(S):
+                for sign in (1, -1):
+                    row = np.zeros(n)
+                    row[1 + a * S + j] = sign
+                    row[1 + A * S + a] = -1
+                    rows.append(row)
+                    b.append(sign * mdp.P[s, a, j])
+        row = np.zeros(n)
+        row[1 + A * S:] = 1
+        rows.append(row)
+        b.append(kappa)
+        A_eq = np.zeros((A, n))
+        for a in range(A):
+            A_eq[a, 1 + a * S: 1 + (a + 1) * S] = 1
+        c = np.zeros(n)
+        c[0] = 1
+        res = scipy.optimize.linprog(c, A_ub=np.array(rows), b_ub=b, A_eq=A_eq, b_eq=np.ones(A),
+                                     bounds=[(None, None)] + [(0, None)] * (A * S + A), method="highs")
+        assert abs(res.fun - got[s]) <= 1e-7
+
+
+@pytest.mark.parametrize("kind,kappa", [("kl", 0.3), ("chi2", 0.5), ("l2", 0.3)])
+def test_srect_generic_kinds_match_slsqp(kind, kappa):
+    """s-rectangular update (bisection reduction) vs SLSQP on the epigraph problem
+    min u s.t. u >= r_a + gamma q_a.v, sum_a D(q_a, p_a) <= kappa, q_a in the simplex (restarts from
+    p polish SLSQP). Agreement 1e-7 (the nested bisections stop at ~1e-15 relative in u, ~1e-18 in xi)."""
+    mdp = envs.garnet(4, 2, 4, gamma=0.9, seed=3)
+    v = np.random.default_rng(2).normal(size=4) * 2
+    S, A = 4, 2
+    got = robust_bellman_operator(mdp, UncertaintySet(kind, kappa, "s"), v)
+    for s in range(S):
+        p = mdp.P[s]
+
+        def budget_left(x, p=p):
+            q = x[1:].reshape(A, S)
+            if kind == "kl":
+                return kappa - sum(np.sum(np.where(q[a] > 0, q[a] * np.log(np.maximum(q[a], 1e-300) / p[a]), 0))
+                                   for a in range(A))
+            return kappa - sum(divergence(kind, q[a], p[a]) for a in range(A))
+
+        cons = [{"type": "ineq", "fun": budget_left}]
+        for a in range(A):
+            sl = slice(1 + a * S, 1 + (a + 1) * S)
+            cons.append({"type": "eq", "fun": lambda x, sl=sl: x[sl].sum() - 1})
+            cons.append({"type": "ineq", "fun": lambda x, sl=sl, a=a, s=s: x[0] - mdp.r[s, a] - mdp.gamma * x[sl] @ v})
+        x = np.concatenate([[0.0], p.reshape(-1)])
+        for _ in range(2 if kind == "l2" else 4):
+            x = scipy.optimize.minimize(lambda x: x[0], x, method="SLSQP", bounds=[(None, None)] + [(0, 1)] * (A * S),
+                                        constraints=cons, options={"ftol": 1e-15, "maxiter": 2000}).x
+        assert budget_left(x) >= -1e-8  # SLSQP's own feasibility tolerance
+        assert abs(got[s] - x[0]) <= 1e-7
+
+
+def test_rfzi_exact_with_exact_model_and_validation():
+    """With 'counts' proportional to P (an infinite-data limit) RFZI returns the entropic-risk optimum."""
+    from mdpgrad.robust import risk_sensitive_value_iteration
+    from mdpgrad.robust.risk import rfzi
+
+    mdp = envs.garnet(4, 2, 3, gamma=0.9, seed=0)
+    v_star, _ = risk_sensitive_value_iteration(mdp, 0.5, tol=1e-12)
+    v = rfzi(mdp.P * 1000.0, mdp.r, mdp.gamma, 0.5, tol=1e-12)
+    assert np.max(np.abs(v - v_star)) <= 1e-10
+    counts = np.ones((4, 2, 4))
+    counts[1, 0] = 0
+    with pytest.raises(InvalidInputError, match="counts"):
+        rfzi(counts, mdp.r, mdp.gamma, 0.5)
+
+
+@pytest.mark.parametrize("kind", ["l1", "kl", "chi2", "contamination"])
+@given(mdp=small_mdps(), seed=st.integers(0, 2**31 - 1))
+def test_robust_operator_contraction_and_below_nominal(kind, mdp, seed):
+    """On random MDPs (conftest.small_mdps): ||T_U v - T_U w|| <= gamma ||v - w|| (+1e-12 round-off on
+    O(10) values) and T_U v <= T v (the nominal kernel is in the set)."""
+    from mdpgrad.exact import bellman_optimality_operator
+
+    rng = np.random.default_rng(seed)
+    U = UncertaintySet(kind, 0.3)
+    v = rng.normal(size=mdp.n_states) * 3
+    w = rng.normal(size=mdp.n_states) * 3
+    tv, tw = robust_bellman_operator(mdp, U, v), robust_bellman_operator(mdp, U, w)
+    assert np.max(np.abs(tv - tw)) <= mdp.gamma * np.max(np.abs(v - w)) + 1e-12
+    assert np.all(tv <= bellman_optimality_operator(mdp, v) + 1e-12)

@@ -12,6 +12,7 @@
 * :mod:`~mdpgrad.robust.reference` -- generic (linprog / minimize) inner solvers for testing.
 """
 
+from . import ecrm, linear, reference, srpo  # noqa: F401,E402
 from .core import (  # noqa: F401
     RobustEvaluation,
     RobustSolveResult,
@@ -49,4 +50,4 @@ from .sets import (  # noqa: F401
     worst_case_linf,
     worst_case_values,
 )
-from .srect import srect_evaluation_update_l1, srect_optimal_update  # noqa: F401
+from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update  # noqa: F401

@@ -27,7 +27,7 @@ from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate, greedy_policy
 from ..mdp import TabularMDP, as_mdp
 from .sets import InvalidUncertaintySetError, UncertaintySet, worst_case, worst_case_values
-from .srect import srect_evaluation_update_l1, srect_optimal_update
+from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update
 
 __all__ = [
     "RobustEvaluation",
@@ -172,9 +172,12 @@ class RobustSolveResult:
     ----------
     v : (S,) robust optimal values, ``max_s |v - v*_U| <= error_bound``.
     q : (S, A) robust action values (``None`` for s-rectangular sets).
-    policy : (S, A) deterministic greedy policy (``None`` for s-rectangular sets, whose
-        optimal policies may be randomized; not computed here).
-    worst_P : (S, A, S) the adversary's kernel at ``v`` (``None`` for s-rectangular).
+    policy : (S, A) deterministic greedy policy for (s, a)-rectangular sets; for s-rectangular
+        L1 sets the (possibly randomized) maximin policy from one LP per state
+        (:func:`~mdpgrad.robust.srect.srect_l1_maximin_policy`); ``None`` for other
+        s-rectangular kinds (not computed).
+    worst_P : (S, A, S) the adversary's kernel at ``v`` (for s-rectangular L1: against
+        ``policy``; ``None`` for other s-rectangular kinds).
     n_iter, converged, error_bound, method : as in :class:`mdpgrad.exact.SolveResult`.
     history : sup-norm residuals ``||v_{k+1} - v_k||`` per sweep (VI) or per step (PI).
     """
@@ -196,6 +199,10 @@ class RobustSolveResult:
 
 def _finish(m, uset, v, n, ok, err, method, hist, backend="numpy"):
     if uset.rectangularity == "s":
+        if uset.kind == "l1":  # randomized maximin policy by one LP per state, and its worst kernel
+            _, pol = srect_l1_maximin_policy(m, uset, v)
+            return RobustSolveResult(v, None, pol, worst_case_kernel(m, uset, v, pol), n, ok, float(err), method,
+                                     np.asarray(hist))
         return RobustSolveResult(v, None, None, None, n, ok, float(err), method, np.asarray(hist))
     q = robust_q(m, uset, v, backend=backend)
     return RobustSolveResult(v, q, greedy_policy(q), worst_case_kernel(m, uset, v), n, ok, float(err), method,
@@ -251,8 +258,7 @@ def robust_policy_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, m_e
     if m_eval is not None and (int(m_eval) != m_eval or m_eval < 1):
         raise InvalidInputError(f"m_eval = {m_eval!r} must be None (exact evaluation) or an integer >= 1.")
     g = mm.gamma
-    v = np.zeros(mm.n_states)
-    # start from a value below v* is not needed for convergence of robust MPI from v0 = lower bound
+    # start below v* (min r / (1 - gamma)): then T v >= v and robust (M)PI increases monotonically
     v = np.full(mm.n_states, float(mm.r.min()) / (1.0 - g))
     hist = []
     err = np.inf

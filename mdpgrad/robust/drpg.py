@@ -15,9 +15,10 @@ schedule :math:`\epsilon_t\downarrow0` (inner loop), then steps along the gradie
     \pi_{t+1}=\Pi_{\Delta^S}\big(\pi_t+\alpha\nabla_\pi J(\pi_t,P_t)\big).
 
 **Inner loop used here.** The paper solves the inner problem with a gradient method over
-a parametric kernel. Here the inner loop is the adversary's policy iteration (each step a
-full Frank-Wolfe step whose linear minimization oracle is the exact rectangular inner
-solver), warm-started from :math:`P_{t-1}` and stopped as soon as the certified bound
+a parametric kernel. Here the inner loop is a conditional-gradient (Frank-Wolfe) method on
+the kernel whose linear minimization oracle is the exact rectangular inner solver: full
+steps (``inner="full_step"``, the adversary's policy iteration, default) or the classical
+``2/(k+2)`` steps (``inner="frank_wolfe"``), warm-started from :math:`P_{t-1}` and stopped as soon as the certified bound
 :math:`\rho^\top(v_k-v^\pi_{\mathcal U})\le\|T^\pi_{\mathcal U}v_k-v_k\|_\infty/(1-\gamma)`
 falls below :math:`\epsilon_t`. This keeps the double-loop structure and the certified
 :math:`\epsilon_t`-accuracy that the convergence proof needs; the exact inner error
@@ -75,12 +76,19 @@ def kernel_policy_gradient(mdp, pi, P) -> tuple[np.ndarray, float]:
 
 def drpg(mdp, uset: UncertaintySet, *, n_iter: int = 200, step: float = 1.0, pi0=None,
          inner_tol0: float = 1e-1, inner_decay: float = 0.9, inner_min: float = 1e-12,
-         max_inner: int = 1000) -> DRPGResult:
+         max_inner: int = 1000, inner: str = "full_step") -> DRPGResult:
     r"""Run DRPG (module docstring) for ``n_iter`` outer steps.
 
     ``inner_tol0 * inner_decay**t`` (floored at ``inner_min``) is the inner tolerance schedule.
-    ``step`` is the projected-gradient step size :math:`\alpha`.
+    ``step`` is the projected-gradient step size :math:`\alpha`. ``inner="full_step"`` takes
+    full Frank-Wolfe steps on the kernel (= the adversary's policy iteration);
+    ``inner="frank_wolfe"`` takes the classical steps :math:`2/(k+2)`,
+    :math:`P\leftarrow P+\tfrac{2}{k+2}(Q_k-P)` with :math:`Q_k` the linear-minimization oracle
+    (the gradient :math:`\partial J/\partial P(s'|s,a)\propto d(s)\pi(a|s)v(s')` is minimized row
+    by row by the exact inner solver). Both stop on the same certified bound.
     """
+    if inner not in ("full_step", "frank_wolfe"):
+        raise InvalidInputError(f"inner = {inner!r}: choose 'full_step' or 'frank_wolfe'.")
     m = as_mdp(mdp)
     if not isinstance(uset, UncertaintySet) or uset.rectangularity != "sa":
         raise InvalidUncertaintySetError("uset: DRPG here needs an (s, a)-rectangular UncertaintySet.")
@@ -109,7 +117,7 @@ def drpg(mdp, uset: UncertaintySet, *, n_iter: int = 200, step: float = 1.0, pi0
             bound = float(np.max(v - tv)) / (1.0 - g)
             if bound <= eps:
                 break
-            P = Pn
+            P = Pn if inner == "full_step" else P + (2.0 / (k + 2.0)) * (Pn - P)
         grad, J_P = kernel_policy_gradient(m, pi, P)
         J_rob = robust_evaluate(m, uset, pi, tol=1e-13, P0=P).value
         tols.append(eps)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 
 from .sets import UncertaintySet
 
@@ -45,8 +46,11 @@ def _lp(p, v, uset):
     if uset.kind == "l1":
         # variables [q, t]: min v.q  s.t.  q - t <= p, -q - t <= -p, sum t <= k, sum q = 1
         c = np.concatenate([v, np.zeros(S)])
-        eye = np.eye(S)
-        A_ub = np.block([[eye, -eye], [-eye, -eye], [np.zeros((1, S)), np.ones((1, S))]])
+        eye = scipy.sparse.identity(S, format="csr")
+        A_ub = scipy.sparse.vstack([scipy.sparse.hstack([eye, -eye]), scipy.sparse.hstack([-eye, -eye]),
+                                    scipy.sparse.hstack([scipy.sparse.csr_matrix((1, S)),
+                                                         scipy.sparse.csr_matrix(np.ones((1, S)))])],
+                                   format="csr")  # sparse: fair to HiGHS at S = 500
         b_ub = np.concatenate([p, -p, [k]])
         A_eq = np.concatenate([np.ones(S), np.zeros(S)])[None]
         res = scipy.optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0],

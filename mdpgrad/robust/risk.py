@@ -39,6 +39,7 @@ __all__ = [
     "kl_regularized_robust_evaluate",
     "risk_sensitive_value_iteration",
     "regularized_policy_gradient",
+    "rfzi",
 ]
 
 
@@ -187,3 +188,28 @@ def regularized_policy_gradient(mdp, pi, beta, *, tol: float = 1e-13) -> tuple[n
     P_pi = np.einsum("sa,sat->st", pi, ev.worst_P)
     d = np.linalg.solve((np.eye(m.n_states) - g * P_pi).T, (1.0 - g) * m.rho)
     return d[:, None] * ev.q / (1.0 - g), ev.value
+
+
+def rfzi(counts, r, gamma, beta, *, tol: float = 1e-12, max_iter: int = 100_000) -> np.ndarray:
+    r"""Robust fitted-Z iteration (tabular) from offline transition counts ``counts[s, a, s']``.
+
+    The KL-regularized robust / entropic Bellman operator only needs
+    :math:`Z(s,a)=E_{P(\cdot|s,a)}[e^{-V(s')/\beta}]`; RFZI fits :math:`Z` from data (here the
+    empirical mean over the observed next states, the exact least-squares fit in the tabular
+    case) and iterates :math:`V(s)=\max_a r(s,a)-\gamma\beta\log Z(s,a)` to its fixed point.
+    Returns the estimated optimal values ``V[S]``. Each (s, a) needs at least one sample.
+    """
+    b = _check_beta(beta)
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum(axis=-1, keepdims=True)
+    if np.any(n <= 0):
+        raise InvalidInputError("counts: every (s, a) needs at least one observed transition for RFZI.")
+    P_hat = counts / n
+    v = np.zeros(counts.shape[0])
+    for _ in range(max_iter):
+        tv = (np.asarray(r) + gamma * entropic_risk(P_hat, v, b)).max(axis=1)
+        err = gamma * float(np.max(np.abs(tv - v))) / (1.0 - gamma)
+        v = tv
+        if err <= tol:
+            break
+    return v

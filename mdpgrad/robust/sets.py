@@ -443,7 +443,9 @@ def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "numpy", ra
 
     ``backend="numba"`` runs compiled per-row kernels (``l1``, ``linf``, ``kl``,
     ``contamination``; parallel over rows) and falls back to NumPy for the others.
-    No validation beyond shapes (this is the inner loop of robust VI).
+    No validation beyond shapes (this is the inner loop of robust VI). The Numba kernel is
+    parallel over rows: it pays off for large ``S * A`` (about 10x over NumPy at S=500, A=8,
+    see ``benchmarks/bench_robust.py``); for tiny problems thread start-up makes it slower.
     """
     from ..backend import get_backend
 

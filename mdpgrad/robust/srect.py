@@ -26,7 +26,7 @@ import numpy as np
 
 from .sets import InvalidUncertaintySetError, UncertaintySet, worst_case
 
-__all__ = ["srect_optimal_update", "srect_evaluation_update_l1"]
+__all__ = ["srect_optimal_update", "srect_evaluation_update_l1", "srect_l1_maximin_policy"]
 
 
 def _l1_inverse(ps, vs, target_drop):
@@ -189,3 +189,66 @@ def srect_evaluation_update_l1(mdp, uset: UncertaintySet, pi, v):
     Pw[:, :, i0] += take.sum(axis=2)
     tv = np.sum(pi * (r + g * (Pw @ v)), axis=1)
     return tv, Pw
+
+
+def srect_l1_maximin_policy(mdp, uset: UncertaintySet, v):
+    r"""Maximin (randomized) policy of the s-rectangular L1 robust update, by one LP per state.
+
+    For fixed :math:`\pi_s` the adversary's problem is an LP in :math:`(q_a, t_a)`
+    (:math:`-t_a\le q_a-p_a\le t_a`, :math:`\sum_a 1^\top t_a\le\kappa`, :math:`1^\top q_a=1`,
+    :math:`q\ge0`); its LP dual
+
+    .. math:: \max_{\alpha,\beta,\lambda\ge0,\ \mu}\ \sum_a\big[(\beta_a-\alpha_a)^\top p_a+\mu_a\big]-\lambda\kappa
+              \ \text{s.t.}\ \gamma\pi_a v+\alpha_a-\beta_a-\mu_a\mathbf 1\ge0,\ \ \lambda-\alpha_a-\beta_a\ge0
+
+    is jointly linear in :math:`(\pi_s,\alpha,\beta,\lambda,\mu)`, so
+    :math:`\max_{\pi_s}\min_q` is a single LP (HiGHS). Returns ``(values[S], pi[S, A])``; the values
+    equal :func:`srect_optimal_update` (an independent check of the bisection reduction).
+    """
+    import scipy.optimize
+
+    if uset.rectangularity != "s" or uset.kind != "l1":
+        raise InvalidUncertaintySetError("uset: srect_l1_maximin_policy needs UncertaintySet('l1', r, 's').")
+    P, r, g = mdp.P, mdp.r, mdp.gamma
+    S, A = r.shape
+    v = np.asarray(v, dtype=np.float64)
+    kappa = uset.radius
+    n_pi, n_ab = A, A * S
+    # variable layout: [pi (A), alpha (A*S), beta (A*S), lam (1), mu (A)]
+    n = n_pi + 2 * n_ab + 1 + A
+    i_al, i_be, i_lam, i_mu = n_pi, n_pi + n_ab, n_pi + 2 * n_ab, n_pi + 2 * n_ab + 1
+    vals = np.empty(S)
+    pol = np.empty((S, A))
+    rows = []
+    for a in range(A):
+        for j in range(S):
+            k = a * S + j
+            row1 = np.zeros(n)  # -(g pi_a v_j + alpha - beta - mu_a) <= 0
+            row1[a] = -g * v[j]
+            row1[i_al + k] = -1.0
+            row1[i_be + k] = 1.0
+            row1[i_mu + a] = 1.0
+            row2 = np.zeros(n)  # alpha + beta - lam <= 0
+            row2[i_al + k] = 1.0
+            row2[i_be + k] = 1.0
+            row2[i_lam] = -1.0
+            rows += [row1, row2]
+    A_ub = np.array(rows)
+    b_ub = np.zeros(len(rows))
+    A_eq = np.zeros((1, n))
+    A_eq[0, :A] = 1.0
+    bounds = [(0, None)] * (n_pi + 2 * n_ab + 1) + [(None, None)] * A
+    for s in range(S):
+        c = np.zeros(n)  # maximize -> minimize the negative
+        c[:A] = -r[s]
+        c[i_al:i_al + n_ab] = P[s].reshape(-1)
+        c[i_be:i_be + n_ab] = -P[s].reshape(-1)
+        c[i_lam] = kappa
+        c[i_mu:] = -1.0
+        res = scipy.optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0], bounds=bounds, method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"s-rectangular maximin LP failed at state {s}: {res.message}")
+        vals[s] = -res.fun
+        pol[s] = np.clip(res.x[:A], 0.0, None)
+        pol[s] /= pol[s].sum()
+    return vals, pol
