@@ -6,6 +6,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from conftest import run_notebook
 
 from mdpgrad.claims import registry, run_claim
 from mdpgrad.errors import InvalidInputError
@@ -33,11 +34,7 @@ def test_robust_claims_quick(cid):
 
 
 def test_notebook_executes():
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(ROOT / "notebooks/05_robust_mdps.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    run_notebook("notebooks/05_robust_mdps.ipynb")
 
 
 def test_tv_dual_estimate_is_exact_with_exact_expectations():
