@@ -47,6 +47,7 @@ __all__ = [
     "natural_gradient",
     "entropy",
     "uniform_policy",
+    "project_simplex",
 ]
 
 PARAMETRIZATIONS = ("softmax", "direct", "loglinear")
@@ -70,6 +71,23 @@ def log_softmax(logits, axis: int = -1) -> np.ndarray:
 def uniform_policy(n_states: int, n_actions: int) -> np.ndarray:
     """``pi[s, a] = 1 / A``."""
     return np.full((n_states, n_actions), 1.0 / n_actions)
+
+
+def project_simplex(y) -> np.ndarray:
+    r"""Euclidean projection of every row (last axis) of ``y`` onto the probability simplex.
+
+    :math:`\Pi_\Delta(y)_i = \max(y_i - \tau, 0)` with :math:`\tau` chosen so the row sums to
+    one, found by sorting (Held, Wolfe & Crowder 1974; Duchi et al. 2008): O(n log n) per row.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = y.shape[-1]
+    u = -np.sort(-y, axis=-1)
+    css = np.cumsum(u, axis=-1) - 1.0
+    k = np.arange(1, n + 1)
+    cond = u - css / k > 0
+    rho = n - 1 - np.argmax(cond[..., ::-1], axis=-1)  # last index where cond holds
+    tau = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1.0)
+    return np.maximum(y - tau, 0.0)
 
 
 def entropy(pi) -> np.ndarray:

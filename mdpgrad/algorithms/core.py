@@ -57,7 +57,7 @@ from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
 from ..exact import solve
 from ..mdp import FeatureMDP, FiniteHorizonMDP, as_mdp
-from ..policies import entropy, log_softmax, softmax
+from ..policies import entropy, log_softmax, project_simplex, softmax
 
 __all__ = [
     "OptState",
@@ -116,19 +116,6 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
         with np.errstate(divide="ignore"):
             adv = adv - tau * np.where(pi > 0, np.log(np.where(pi > 0, pi, 1.0)), 0.0)
     return Exact(v=v, q=q, adv=adv, d=d, value=float(m.rho @ v))
-
-
-def project_simplex(x: np.ndarray) -> np.ndarray:
-    """Euclidean projection of each row of ``x`` onto the probability simplex (Duchi et al. 2008)."""
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[-1]
-    u = -np.sort(-x, axis=-1)
-    css = np.cumsum(u, axis=-1) - 1.0
-    k = np.arange(1, n + 1)
-    cond = u - css / k > 0
-    rho = n - 1 - np.argmax(cond[..., ::-1], axis=-1)
-    theta = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1.0)
-    return np.maximum(x - theta, 0.0)
 
 
 def npg_closed_form(pi, adv, eta: float, gamma: float) -> np.ndarray:

@@ -44,6 +44,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_simplex
 from ..errors import InvalidInputError
+from ..policies import project_simplex
 
 __all__ = [
     "KINDS",
@@ -144,23 +145,6 @@ class InnerSolution:
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
-
-
-def project_simplex(y) -> np.ndarray:
-    r"""Euclidean projection of every row of ``y`` onto the simplex (sorting method).
-
-    :math:`\Pi_\Delta(y)_i = \max(y_i - \tau, 0)` with :math:`\tau` chosen so the row sums
-    to one (Held, Wolfe & Crowder 1974; Duchi et al. 2008). O(S log S) per row.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    S = y.shape[-1]
-    u = -np.sort(-y, axis=-1)
-    css = np.cumsum(u, axis=-1) - 1.0
-    k = np.arange(1, S + 1)
-    cond = u - css / k > 0
-    rho = S - 1 - np.argmax(cond[..., ::-1], axis=-1)  # last index where cond holds
-    tau = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1.0)
-    return np.maximum(y - tau, 0.0)
 
 
 def _prep(p, v, radius, kind):

@@ -44,11 +44,11 @@ __all__ = [
 PARALLEL_MIN_NNZ = 1_000_000
 
 
-#: Minimum number of Numba threads for the parallel variant. With 2 threads (a 2-core machine)
-#: the per-call barrier and the OpenMP workers' spin-wait between calls cost more than the second
-#: core brings: on the shared 2-core development machine MPI on Garnet(50,000, 8, 10) took 0.47 s
-#: with the parallel kernels and 0.09 s with the serial ones.
-PARALLEL_MIN_THREADS = 3
+#: Minimum number of Numba threads for the parallel variant. On an idle 2-core machine the parallel
+#: kernels win (MPI on Garnet(50,000, 8, 10): 0.061 s parallel vs 0.088 s serial, best of 7). When
+#: other processes hold the cores, the OpenMP workers' barrier and spin-wait make them much slower
+#: (0.47 s vs 0.09 s on the shared development machine): set this to 3 (or more) there.
+PARALLEL_MIN_THREADS = 2
 
 
 def use_parallel(work: int) -> bool:
