@@ -54,7 +54,7 @@ def backend(request):
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
-def run_notebook(relpath: str, timeout: int = 180):
+def check_notebook(relpath: str, timeout: int = 180):
     """Execute a notebook from the repository root and check that every code cell ran without
     error and that it drew at least one figure; returns the executed notebook."""
     import nbformat

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_notebook
+from conftest import check_notebook
 
 from mdpgrad.claims import registry, run_claim
 
@@ -37,4 +37,4 @@ def test_claim_quick_verdict(cid):
 
 
 def test_notebook_executes():
-    run_notebook("notebooks/02_exact_policy_optimization.ipynb")
+    check_notebook("notebooks/02_exact_policy_optimization.ipynb")

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import run_notebook
+from conftest import check_notebook
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -191,4 +191,4 @@ def test_omd_efg_claim_quick():
 
 
 def test_notebook_executes():
-    run_notebook("notebooks/07_preference_games.ipynb")
+    check_notebook("notebooks/07_preference_games.ipynb")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from conftest import run_notebook
+from conftest import check_notebook
 
 from mdpgrad.claims import QUICK, registry, run_claim
 
@@ -61,4 +61,4 @@ def test_llm_claim_quick_verdict(claim_id):
 
 
 def test_notebook_executes():
-    run_notebook("notebooks/06_llm_bandits.ipynb")
+    check_notebook("notebooks/06_llm_bandits.ipynb")

@@ -6,7 +6,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from conftest import run_notebook
+from conftest import check_notebook
 
 from mdpgrad.claims import registry, run_claim
 from mdpgrad.errors import InvalidInputError
@@ -34,7 +34,7 @@ def test_robust_claims_quick(cid):
 
 
 def test_notebook_executes():
-    run_notebook("notebooks/05_robust_mdps.ipynb")
+    check_notebook("notebooks/05_robust_mdps.ipynb")
 
 
 def test_tv_dual_estimate_is_exact_with_exact_expectations():

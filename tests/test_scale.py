@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_notebook
+from conftest import check_notebook
 
 from mdpgrad.claims import get_claim, run_claim
 
@@ -16,4 +16,4 @@ def test_scale_claims_hold_quick(claim_id):
 
 
 def test_notebook_executes():
-    run_notebook("notebooks/08_sparse_scale.ipynb")
+    check_notebook("notebooks/08_sparse_scale.ipynb")

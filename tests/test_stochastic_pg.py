@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from conftest import run_notebook
+from conftest import check_notebook
 
 from mdpgrad.claims import registry, run_claim
 
@@ -43,4 +43,4 @@ def test_claim_quick_verdict(claim_id):
 
 
 def test_notebook_executes():
-    run_notebook("notebooks/03_stochastic_pg.ipynb")
+    check_notebook("notebooks/03_stochastic_pg.ipynb")
