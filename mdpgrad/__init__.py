@@ -58,7 +58,7 @@ __all__ = [
 _LAZY_SUBMODULES = {
     "envs", "policies", "exact", "backend", "claims", "rates", "plotting", "kernels", "mdp",
     "algorithms", "estimators", "rollouts", "td", "linear", "martingale", "robust", "bandits",
-    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli",
+    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli", "stats",
 }
 _LAZY_ATTRS = {"optimize": "algorithms"}
 

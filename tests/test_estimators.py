@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.stats
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,7 @@ from mdpgrad import envs, evaluate, policy_gradient, probs
 from mdpgrad import estimators as E
 from mdpgrad.errors import InvalidInputError
 from mdpgrad.rollouts import sample_trajectories
+from mdpgrad.stats import bonferroni_z
 
 N_MC = 10_000
 
@@ -36,7 +36,7 @@ def instances(draw, max_gamma=0.95):
 
 def _z_bonferroni(n_tests: int, family_alpha: float = 1e-3) -> float:
     """Two-sided normal quantile with a Bonferroni correction, never below 4 SE."""
-    return max(4.0, float(scipy.stats.norm.ppf(1 - family_alpha / (2 * n_tests))))
+    return bonferroni_z(n_tests, family_alpha, floor=4.0)
 
 
 def _assert_unbiased(est: E.GradientEstimate, exact: np.ndarray, z: float):

@@ -30,6 +30,7 @@ from mdpgrad.bandits import (
 )
 from mdpgrad.bandits.model import softmax_xp
 from mdpgrad.errors import InvalidInputError
+from mdpgrad.stats import bonferroni_z
 
 # Central differences with h = 1e-6 on O(1) smooth functions: truncation h^2 |f'''| ~ 1e-12 plus
 # round-off eps/h ~ 2e-10; 1e-8 leaves a wide margin.
@@ -99,9 +100,8 @@ def test_sequence_sampling_and_token_gradient_unbiased(rng):
                                                                               smp.rewards, smp.logp))),
                                         coef[i:i + 400]) / 400 for i in range(0, n, 400)])
     se = chunks.std(0, ddof=1) / math.sqrt(len(chunks))
-    import scipy.stats
 
-    zthr = scipy.stats.norm.isf(2 * scipy.stats.norm.sf(4) / (2 * g.size))
+    zthr = bonferroni_z(g.size)
     d = np.abs(g - m.gradient(th))
     assert np.all(d <= zthr * se + 1e-12)
     assert abs(smp.rewards.mean() - J) < 6 * smp.rewards.std() / math.sqrt(n)
@@ -305,12 +305,11 @@ def test_sampling_frequencies_match_softmax(rng):
 
 # --- estimators vs exact gradients (CLT) ----------------------------------------------------
 def _clt(samples, exact):
-    import scipy.stats
 
     M = samples.shape[0]
     se = samples.std(0, ddof=1) / math.sqrt(M)
     z = np.abs(samples.mean(0) - exact) / se
-    thr = scipy.stats.norm.isf(2 * scipy.stats.norm.sf(4) / (2 * exact.size))  # 4 SE, Bonferroni
+    thr = bonferroni_z(exact.size)  # 4 SE, Bonferroni
     return float(z.max()), float(thr)
 
 
@@ -426,7 +425,6 @@ def test_validation_errors(rng):
 def test_sequence_group_gradient_rloo_unbiased_grpo_token_mean_biased():
     # 4-SE CLT per coordinate with Bonferroni over the nodes*V coordinates; the token-mean bias is
     # the exact E[(r - J) s / |y|] - grad J (enumeration), which must exceed 6 SE somewhere.
-    import scipy.stats
 
     from mdpgrad.bandits import sequence_group_gradient
 
@@ -436,7 +434,7 @@ def test_sequence_group_gradient_rloo_unbiased_grpo_token_mean_biased():
     g = m.gradient(th)
     reps = np.array([sequence_group_gradient(m, th, 4, 50, "rloo", rng=rng)[0] for _ in range(300)])
     se = reps.std(0, ddof=1) / np.sqrt(len(reps))
-    thr = scipy.stats.norm.isf(2 * scipy.stats.norm.sf(4) / (2 * g.size))
+    thr = bonferroni_z(g.size)
     assert np.all(np.abs(reps.mean(0) - g) <= thr * se + 1e-15)
     prob, R, L, S = m.response_table(th)
     e_tok = np.einsum("j,j,juv->uv", prob, (R - prob @ R) / L, S)
@@ -497,7 +495,6 @@ def test_markov_model_exact_dp_matches_tree(rng):
 
 def test_markov_model_sampled_gradient_unbiased(rng):
     # exact Markov gradient = tree gradient summed over nodes sharing (depth, last token); 4-SE Bonferroni test
-    import scipy.stats
 
     mk, tree, th, th_tree = _markov_and_tree(rng)
     g_tree = tree.gradient(th_tree)
@@ -505,7 +502,7 @@ def test_markov_model_sampled_gradient_unbiased(rng):
     for u, p in enumerate(tree.prefixes):
         g[len(p), p[-1] if p else mk.V] += g_tree[u]
     J, J_se, gh, se = mk.estimate(th, 4000, 4, rng)
-    thr = scipy.stats.norm.isf(2 * scipy.stats.norm.sf(4) / (2 * g.size))
+    thr = bonferroni_z(g.size)
     assert abs(J - tree.objective(th_tree)) <= 4 * J_se
     assert np.all(np.abs(gh - g) <= thr * se + 1e-14)
     # vocabulary and length far beyond enumeration: V=200, T=30 (V^T ~ 1e69) still has exact entropy

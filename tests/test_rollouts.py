@@ -5,7 +5,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
-import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,7 @@ import mdpgrad
 from mdpgrad import envs, evaluate, probs
 from mdpgrad.errors import InvalidInputError, InvalidPolicyError
 from mdpgrad.rollouts import geometric_lengths, rollouts_loglinear, sample_trajectories, trajectory_seeds
+from mdpgrad.stats import bonferroni_z
 
 FIELDS = ("states", "actions", "rewards", "lengths")
 
@@ -119,7 +119,7 @@ def test_geometric_returns_and_visits_unbiased(case):
     exact = np.concatenate([[ev.value], ev.occupancy / (1 - m.gamma)])
     se = est.std(0, ddof=1) / np.sqrt(n)
     # Bonferroni over S+1 coordinates at family level 1e-3, never below 4 SE.
-    z = max(4.0, scipy.stats.norm.ppf(1 - 1e-3 / (2 * (S + 1))))
+    z = bonferroni_z(S + 1, 1e-3, floor=4.0)
     assert np.all(np.abs(est.mean(0) - exact) <= z * se + 1e-12)
 
 

@@ -38,6 +38,7 @@ from mdpgrad.bandits import (
 from mdpgrad.bandits.model import log_softmax_xp, softmax_xp
 from mdpgrad.claims import Verdict, claim, holds_if
 from mdpgrad.plotting import new_figure
+from mdpgrad.stats import bonferroni_z, max_abs_z
 
 TOPIC = "llm-rl"
 P_GRPO = "A Practitioner's Guide to Multi-turn Agentic Reinforcement Learning"
@@ -66,24 +67,10 @@ P_KDRL = ("KDRL: Post-Training Reasoning LLMs via Unified Knowledge Distillation
 P_TOPR = "Tapered Off-Policy REINFORCE: Stable and efficient reinforcement learning for LLMs"
 
 #: Two-sided tail of the 4-SE test for one coordinate.
-_ALPHA4 = 2 * scipy.stats.norm.sf(4.0)
 
 
-def _z_bonf(m: int) -> float:
-    """Bonferroni threshold of the 4-SE test over ``m`` coordinates (= 4 for m = 1)."""
-    return float(scipy.stats.norm.isf(_ALPHA4 / (2 * max(int(m), 1))))
-
-
-def _zmax(samples, exact):
-    """Max |z| of the per-coordinate MC mean of ``samples[M, ...]`` against ``exact``."""
-    s = np.asarray(samples, dtype=float)
-    M = s.shape[0]
-    mean = s.mean(0)
-    se = s.std(0, ddof=1) / np.sqrt(M)
-    d = np.abs(mean - exact)
-    ok = se > 0
-    z = np.where(ok, d / np.where(ok, se, 1.0), np.where(d > 1e-12, np.inf, 0.0))
-    return float(np.max(z)), mean, se
+_z_bonf = bonferroni_z  # 4 SE per coordinate, family level 2*Phi(-4)
+_zmax = max_abs_z
 
 
 def _cos(a, b):

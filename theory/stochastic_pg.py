@@ -18,6 +18,7 @@ from mdpgrad.claims import Verdict, claim, holds_if
 from mdpgrad.plotting import new_figure
 from mdpgrad.rates import compare_exponent, fit_power_law
 from mdpgrad.rollouts import sample_trajectories
+from mdpgrad.stats import bonferroni_z
 
 TOPIC = "stochastic-pg"
 
@@ -28,7 +29,7 @@ def _seed(rng) -> int:
 
 def _z_bonferroni(n_tests: int, family_alpha: float = 1e-3) -> float:
     """Two-sided normal quantile at family level ``family_alpha`` over ``n_tests``, never below 4."""
-    return max(4.0, float(scipy.stats.norm.ppf(1 - family_alpha / (2 * n_tests))))
+    return bonferroni_z(n_tests, family_alpha, floor=4.0)
 
 
 def _combine(*verdicts: str) -> str:

@@ -1,0 +1,40 @@
+r"""Monte Carlo statistics shared by the tests and the claims: CLT tolerances with a Bonferroni
+correction.
+
+A Monte Carlo mean :math:`\bar X` of :math:`M` i.i.d. samples is compared with an exact value
+:math:`\mu` through :math:`z = |\bar X - \mu| / (s/\sqrt M)`. A single coordinate passes at
+:math:`z \le 4` (two-sided false-alarm rate :math:`2\Phi(-4) \approx 6.3\times 10^{-5}`). Over
+:math:`m` coordinates the threshold is raised so that the *family* false-alarm rate stays at a
+chosen level :math:`\alpha` (Bonferroni): :math:`z_m = \Phi^{-1}(1 - \alpha / (2m))`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.stats
+
+__all__ = ["ALPHA_4SE", "bonferroni_z", "max_abs_z"]
+
+#: Two-sided level of a single 4-standard-error test, 2 * Phi(-4) ~ 6.3e-5.
+ALPHA_4SE = float(2 * scipy.stats.norm.sf(4.0))
+
+
+def bonferroni_z(n_tests: int, family_alpha: float = ALPHA_4SE, floor: float = 0.0) -> float:
+    """Two-sided normal threshold keeping the family-wise level ``family_alpha`` over ``n_tests``
+    coordinates, never below ``floor``. With the default level, one coordinate gives exactly 4."""
+    n = max(int(n_tests), 1)
+    return max(float(floor), float(scipy.stats.norm.isf(family_alpha / (2 * n))))
+
+
+def max_abs_z(samples, exact):
+    """``(max |z|, mean, se)`` of the per-coordinate Monte Carlo mean of ``samples[M, ...]``
+    against ``exact``. A coordinate with zero sample variance gives ``z = inf`` if the mean
+    differs from ``exact`` by more than 1e-12, else 0."""
+    s = np.asarray(samples, dtype=float)
+    M = s.shape[0]
+    mean = s.mean(0)
+    se = s.std(0, ddof=1) / np.sqrt(M)
+    d = np.abs(mean - exact)
+    ok = se > 0
+    z = np.where(ok, d / np.where(ok, se, 1.0), np.where(d > 1e-12, np.inf, 0.0))
+    return float(np.max(z)), mean, se
