@@ -175,3 +175,9 @@ def test_packed_validation_errors():
         packed_matvec(pk, np.ones(3) / 3, backend="cupy")
     with pytest.raises(InvalidInputError, match="packed"):
         packed_matvec(game.P, np.ones(3) / 3)
+    with pytest.raises(InvalidInputError, match="upper"):
+        PackedPreference(upper=np.zeros(4), K=3, bounds=pk.bounds)
+    with pytest.raises(InvalidInputError, match="bounds"):
+        PackedPreference(upper=np.zeros(3), K=3, bounds=np.array([0, 2]))
+    with pytest.raises(InvalidInputError, match="K"):
+        PackedPreference(upper=np.zeros(0), K=0, bounds=np.array([0, 0]))

@@ -16,8 +16,9 @@ the fixed point ``pi* ∝ mu exp(P pi* / beta)``; for ``beta = 0`` the maximin s
 the *minimax winners* (von Neumann winners).
 
 This module holds the validated :class:`PreferenceGame`, the generators (Bradley–Terry,
-rock–paper–scissors families, random intransitive) and the metrics (win rates,
-exploitability / duality gap, KL). Array work goes through the backend seam
+rock–paper–scissors families, random intransitive), the metrics (win rates,
+exploitability / duality gap, KL) and :class:`PackedPreference`, the win-rate operator stored as the
+packed upper triangle of the antisymmetric ``P - 1/2`` (one Numba pass per product, CPU). Array work goes through the backend seam
 (``mdpgrad.backend.get_backend``), so the same functions run on NumPy and CuPy arrays.
 """
 
@@ -251,6 +252,20 @@ class PackedPreference:
     upper: np.ndarray
     K: int
     bounds: np.ndarray
+
+    def __post_init__(self):
+        K = self.K
+        if not isinstance(K, (int, np.integer)) or K < 1:
+            raise InvalidInputError(f"K = {K!r} must be an integer >= 1.")
+        up = self.upper
+        if not isinstance(up, np.ndarray) or up.dtype not in (np.float64, np.float32) or up.ndim != 1 \
+                or up.size != K * (K - 1) // 2 or not up.flags.c_contiguous:
+            raise InvalidInputError(
+                f"upper: expected a contiguous float64/float32 vector of K(K-1)/2 = {K * (K - 1) // 2} entries; "
+                "build it with pack_preference(P, dtype).")
+        b = np.asarray(self.bounds)
+        if b.dtype != np.int64 or b.ndim != 1 or b.size < 2 or b[0] != 0 or b[-1] != K or (np.diff(b) <= 0).any():
+            raise InvalidInputError(f"bounds: expected increasing int64 row boundaries from 0 to K = {K}.")
 
     @property
     def dtype(self):
