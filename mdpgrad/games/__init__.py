@@ -1,6 +1,7 @@
 """Preference games and Nash learning.
 
-* :mod:`.preference` -- validated preference games (``P + P^T = 1``), generators, exploitability, KL;
+* :mod:`.preference` -- validated preference games (``P + P^T = 1``), generators, exploitability, KL,
+  the packed antisymmetric win-rate operator (``pack_preference``; half/quarter the bytes of dense ``P``);
 * :mod:`.solvers` -- the beta-regularized Nash equilibrium (certified) and the minimax winner (LP);
 * :mod:`.algorithms` -- Nash-MD, Nash Mirror Prox, MWU/SPPO, regularized OMD/INPO, SPO self-play
   (exact or sampled preferences; NumPy/CuPy through the backend seam);

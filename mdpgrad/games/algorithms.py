@@ -38,7 +38,7 @@ import numpy as np
 from ..backend import get_backend
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
-from .preference import PreferenceGame, log_normalize
+from .preference import PackedPreference, PreferenceGame, log_normalize, pack_preference, packed_matvec
 
 __all__ = [
     "METHODS",
@@ -60,8 +60,21 @@ METHODS = ("nash_md", "nash_mp", "mwu", "sppo", "omd_reg", "inpo")
 QUERIES_PER_STEP = {"nash_md": 1, "nash_mp": 2, "mwu": 1, "sppo": 1, "omd_reg": 1, "inpo": 1}
 
 
+def _packed_oracle(packed: PackedPreference):
+    def oracle(pi):
+        return packed_matvec(packed, pi)  # one pass over the packed triangle (Numba), float64 accumulation
+
+    return oracle
+
+
 def exact_oracle(P, xp=np):
-    """Oracle returning the exact win rates ``g = P pi`` (``pi`` may be a batch ``[B, K]``)."""
+    """Oracle returning the exact win rates ``g = P pi`` (``pi`` may be a batch ``[B, K]``).
+
+    ``P`` is a dense (K, K) array (``P @ pi``) or a :class:`~.preference.PackedPreference`
+    (``(1^T pi)/2 + A pi`` from the packed antisymmetric part; CPU, NumPy arrays).
+    """
+    if isinstance(P, PackedPreference):
+        return _packed_oracle(P)
 
     def oracle(pi):
         return (P @ pi.T).T  # P @ pi for one policy (gemv on the row-major P), batched for pi[B, K]
@@ -75,13 +88,20 @@ def sampled_oracle(P, n_samples: int, rng, xp=np):
     For each response ``y`` draw ``y'_1..y'_n ~ pi`` and labels ``1[y > y'_i] ~ Bernoulli(P[y, y'_i])``;
     marginally each label is ``Bernoulli(g_y)``, so the win count is ``Binomial(n, g_y)``
     exactly and ``g_hat = count / n`` is unbiased with variance ``g_y (1-g_y)/n``. Drawn on
-    the host with the given NumPy generator (reproducible across backends).
+    the host with the given NumPy generator (reproducible across backends). ``P`` may be a
+    :class:`~.preference.PackedPreference`.
     """
     rng = as_generator(rng)
-    be = get_backend(P)
+    if isinstance(P, PackedPreference):
+        matvec, be = _packed_oracle(P), get_backend("numpy")
+    else:
+        be = get_backend(P)
+
+        def matvec(pi):
+            return (P @ pi.T).T
 
     def oracle(pi):
-        g = be.to_numpy((P @ pi.T).T)
+        g = be.to_numpy(matvec(pi))
         g = np.clip(g, 0.0, 1.0)
         return be.asarray(rng.binomial(int(n_samples), g) / float(n_samples))
 
@@ -139,7 +159,7 @@ class GameRun:
 
 def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, beta: float | None = None,
                  pi0=None, oracle: str = "exact", n_samples: int = 100, seed=None, record_every: int = 1,
-                 backend="numpy", dtype=np.float64) -> GameRun:
+                 backend="numpy", dtype=np.float64, operator="dense") -> GameRun:
     """Run ``method`` for ``n_steps`` steps from ``pi0`` (default ``mu``) and record iterates.
 
     ``eta`` is a float or a callable ``t -> eta_t``; defaults: 2 for Nash-MP (the largest step of
@@ -147,6 +167,14 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
     0.1 for MWU/SPPO. ``beta`` defaults to ``game.beta``; ``oracle`` is ``"exact"`` or ``"sampled"``
     (``n_samples`` duels per response and step, needs ``seed``); ``dtype`` (e.g. float32) halves
     the memory traffic of the dense matrix-vector products on large K.
+
+    ``operator`` is how ``P pi`` is computed: ``"dense"`` (default, ``P @ pi`` on the backend) or
+    ``"packed"``: ``(1^T pi)/2 + A pi`` with only the strict upper triangle of ``A = (P - P^T)/2``
+    stored (:func:`~.preference.pack_preference`, storage precision ``dtype``, float64 accumulation;
+    Numba kernel on the CPU, so ``backend`` must be ``"numpy"`` or ``"numba"``). It reads half (float64)
+    or a quarter (float32) of the bytes of a dense float64 product; in float64 the trajectories agree
+    with the dense ones to round-off. A prebuilt :class:`~.preference.PackedPreference` may be passed
+    as ``operator`` to avoid packing again.
     """
     if method not in _STEPS:
         raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
@@ -165,7 +193,21 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
             raise InvalidInputError(f"eta = {e0:g} with beta = {beta:g}: {method} needs eta * beta <= 1.")
     be = get_backend(backend)
     xp = be.xp
-    P = be.asarray(game.P, dtype=dtype)
+    if isinstance(operator, PackedPreference) or (isinstance(operator, str) and operator == "packed"):
+        if be.name not in ("numpy", "numba"):
+            raise InvalidInputError(f"operator = 'packed' runs on the CPU; got backend = {be.name!r} "
+                                    "(use backend='numpy' or 'numba', or operator='dense').")
+        if isinstance(operator, PackedPreference):
+            if operator.K != game.K:
+                raise InvalidInputError(f"operator: a PackedPreference with K = {operator.K}, but the game has "
+                                        f"K = {game.K}.")
+            P = operator
+        else:
+            P = pack_preference(game.P, dtype=dtype)
+    elif isinstance(operator, str) and operator == "dense":
+        P = be.asarray(game.P, dtype=dtype)
+    else:
+        raise InvalidInputError(f"operator = {operator!r}: choose 'dense', 'packed' or a PackedPreference.")
     with np.errstate(divide="ignore"):
         logmu = be.asarray(np.log(game.mu), dtype=dtype)
     if pi0 is None:

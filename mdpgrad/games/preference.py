@@ -16,8 +16,9 @@ the fixed point ``pi* ∝ mu exp(P pi* / beta)``; for ``beta = 0`` the maximin s
 the *minimax winners* (von Neumann winners).
 
 This module holds the validated :class:`PreferenceGame`, the generators (Bradley–Terry,
-rock–paper–scissors families, random intransitive) and the metrics (win rates,
-exploitability / duality gap, KL). Array work goes through the backend seam
+rock–paper–scissors families, random intransitive), the metrics (win rates,
+exploitability / duality gap, KL) and :class:`PackedPreference`, the win-rate operator stored as the
+packed upper triangle of the antisymmetric ``P - 1/2`` (one Numba pass per product, CPU). Array work goes through the backend seam
 (``mdpgrad.backend.get_backend``), so the same functions run on NumPy and CuPy arrays.
 """
 
@@ -46,6 +47,9 @@ __all__ = [
     "span_log_ratio",
     "tv",
     "log_normalize",
+    "PackedPreference",
+    "pack_preference",
+    "packed_matvec",
 ]
 
 #: Tolerance for the complementarity check |P + P^T - 1| <= COMPLEMENT_ATOL.
@@ -220,6 +224,147 @@ def random_intransitive(K: int, seed, *, transitive_weight: float = 0.0, scale: 
     P = _sigmoid(scale * A)
     np.fill_diagonal(P, 0.5)
     return P
+
+
+# --------------------------------------------------------------------------------------
+# packed antisymmetric operator (CPU): P pi = (1^T pi)/2 + A pi from the strict upper triangle of A
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PackedPreference:
+    r"""The win-rate operator ``pi -> P pi`` of a preference game stored in half (or a quarter) the memory.
+
+    Complementarity ``P + P^T = 1 1^T`` means ``P = \tfrac12 1 1^\top + A`` with ``A = (P - P^T)/2``
+    antisymmetric, so
+
+    .. math:: P\pi = \tfrac12 (1^\top\pi)\,1 + A\pi, \qquad (A\pi)_i = \sum_{j>i} A_{ij}\pi_j - \sum_{j<i} A_{ji}\pi_j .
+
+    Only the strict upper triangle of ``A`` is kept, packed row by row (``K(K-1)/2`` entries):
+    one pass over it computes ``A pi`` (Numba kernel, parallel over row blocks, float64
+    accumulation), reading ``4 K^2`` bytes in float64 or ``2 K^2`` in float32 instead of the
+    ``8 K^2`` of a dense float64 ``P @ pi``. The products are memory-bandwidth bound on a CPU, so this
+    is what sets the iteration rate of Nash-MD / Nash-MP at large ``K`` (``benchmarks/bench_games.py``).
+
+    Build it with :func:`pack_preference`. ``A = (P - P^T)/2`` is the antisymmetric part of ``P``;
+    for a validated game (``|P + P^T - 1| <= 1e-10``) it equals ``P - 1/2`` up to that tolerance.
+    Calling the object (``packed(pi)``) returns ``P pi`` for ``pi[K]`` or a batch ``pi[B, K]``.
+    """
+
+    upper: np.ndarray
+    K: int
+    bounds: np.ndarray
+
+    def __post_init__(self):
+        K = self.K
+        if not isinstance(K, (int, np.integer)) or K < 1:
+            raise InvalidInputError(f"K = {K!r} must be an integer >= 1.")
+        up = self.upper
+        if not isinstance(up, np.ndarray) or up.dtype not in (np.float64, np.float32) or up.ndim != 1 \
+                or up.size != K * (K - 1) // 2 or not up.flags.c_contiguous:
+            raise InvalidInputError(
+                f"upper: expected a contiguous float64/float32 vector of K(K-1)/2 = {K * (K - 1) // 2} entries; "
+                "build it with pack_preference(P, dtype).")
+        b = np.asarray(self.bounds)
+        if b.dtype != np.int64 or b.ndim != 1 or b.size < 2 or b[0] != 0 or b[-1] != K or (np.diff(b) <= 0).any():
+            raise InvalidInputError(f"bounds: expected increasing int64 row boundaries from 0 to K = {K}.")
+
+    @property
+    def dtype(self):
+        """Storage dtype of the packed triangle (float64 or float32); results are float64-accumulated."""
+        return self.upper.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.upper.nbytes)
+
+    def to_dense(self) -> np.ndarray:
+        """The dense ``P = 1/2 + A`` (float64) this operator represents (for tests; ``8 K^2`` bytes)."""
+        K = self.K
+        A = np.zeros((K, K))
+        iu = np.triu_indices(K, 1)
+        A[iu] = self.upper
+        return 0.5 + A - A.T
+
+    def __call__(self, pi, backend: str = "numba"):
+        return packed_matvec(self, pi, backend=backend)
+
+    def __repr__(self) -> str:
+        return f"PackedPreference(K={self.K}, dtype={self.upper.dtype.name}, {self.nbytes / 1e6:.1f} MB)"
+
+
+def pack_preference(P, dtype=np.float64) -> PackedPreference:
+    """Pack ``A = (P - P^T)/2`` (strict upper triangle, row-major) for :func:`packed_matvec`.
+
+    ``P`` is a (K, K) preference matrix or a :class:`PreferenceGame`; ``dtype`` is the storage
+    precision, ``float64`` (default) or ``float32`` (rounding ``|fl(A_ij) - A_ij| <= 2^-24 |A_ij|``).
+    Built in row blocks so the peak extra memory is a few rows, not a second ``K x K`` matrix.
+    """
+    from ._packed_kernels import chunk_bounds
+
+    if isinstance(P, PreferenceGame):
+        P = P.P
+    P = as_float_array(P, "P", error=InvalidPreferenceError)
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] < 1:
+        raise InvalidPreferenceError(f"P: expected a square (K, K) matrix with K >= 1, got shape {P.shape}.")
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise InvalidInputError(f"dtype = {dtype!r}: the packed triangle is stored as float64 or float32.")
+    K = int(P.shape[0])
+    upper = np.empty(K * (K - 1) // 2, dtype=dt)
+    block = 256
+    pos = 0
+    for i0 in range(0, K, block):
+        i1 = min(K, i0 + block)
+        rows = 0.5 * (P[i0:i1, :] - P[:, i0:i1].T)  # A[i0:i1, :]
+        for i in range(i0, i1):
+            n = K - 1 - i
+            upper[pos:pos + n] = rows[i - i0, i + 1:]
+            pos += n
+    upper.setflags(write=False)
+    bounds = chunk_bounds(K)
+    bounds.setflags(write=False)
+    return PackedPreference(upper=upper, K=K, bounds=bounds)
+
+
+def _packed_matvec_numpy(upper, K, pi):
+    """NumPy reference of ``A pi`` (one row of the triangle at a time, float64)."""
+    y = np.zeros(K)
+    pos = 0
+    for i in range(K - 1):
+        n = K - 1 - i
+        row = upper[pos:pos + n].astype(np.float64)
+        y[i] += row @ pi[i + 1:]
+        y[i + 1:] -= row * pi[i]
+        pos += n
+    return y
+
+
+def packed_matvec(packed: PackedPreference, pi, backend: str = "numba") -> np.ndarray:
+    r"""Win rates ``P pi = (1^T pi)/2 + A pi`` from a :class:`PackedPreference` (``pi[K]`` or ``pi[B, K]``).
+
+    ``backend`` is ``"numba"`` (parallel one-pass kernel) or ``"numpy"`` (row-by-row reference).
+    The result is float64 unless ``pi`` is float32, in which case it is cast back to float32 (the
+    accumulation is float64 either way). A batch reads the triangle once per policy.
+    """
+    if not isinstance(packed, PackedPreference):
+        raise InvalidInputError(f"packed: expected a PackedPreference (from pack_preference), got {type(packed)}.")
+    if backend not in ("numba", "numpy"):
+        raise InvalidInputError(f"backend = {backend!r}: the packed operator runs on 'numba' or 'numpy' (CPU).")
+    pi_arr = np.asarray(pi)
+    if pi_arr.ndim not in (1, 2) or pi_arr.shape[-1] != packed.K:
+        raise InvalidInputError(f"pi: expected shape ({packed.K},) or (B, {packed.K}), got {pi_arr.shape}.")
+    out_dtype = np.float32 if pi_arr.dtype == np.float32 else np.float64
+    flat = np.ascontiguousarray(np.atleast_2d(pi_arr), dtype=np.float64)
+    out = np.empty(flat.shape)
+    for b in range(flat.shape[0]):
+        if backend == "numba":
+            from ._packed_kernels import packed_matvec_numba
+
+            y = packed_matvec_numba(packed.upper, packed.K, flat[b], packed.bounds)
+        else:
+            y = _packed_matvec_numpy(packed.upper, packed.K, flat[b])
+        out[b] = 0.5 * flat[b].sum() + y
+    out = out.astype(out_dtype, copy=False)
+    return out[0] if pi_arr.ndim == 1 else out
 
 
 # --------------------------------------------------------------------------------------
