@@ -87,8 +87,13 @@ class Evaluation:
     value: float | np.ndarray
 
 
-def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
+def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
     r"""Exact policy evaluation by linear solves.
+
+    With ``tau > 0`` the value is entropy-regularized (dense MDP, one policy):
+    :math:`v = (I - \gamma P_\pi)^{-1}(r_\pi + \tau \mathcal H(\pi))` with
+    :math:`\mathcal H(\pi)(s) = -\sum_a \pi(a|s)\log\pi(a|s)`, ``q = r + gamma P v`` and
+    ``advantage = q - v`` (the soft advantage subtracts ``tau log pi`` on top; Mei et al. 2020).
 
     ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated by
     :func:`mdpgrad.sparse.evaluate_batch` (one LU of ``I - gamma P_{pi[0]}`` reused through
@@ -98,6 +103,11 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
     validation (for inner loops that build policies themselves).
     """
     m = as_mdp(mdp)
+    tau = float(tau)
+    if not (np.isfinite(tau) and tau >= 0.0):
+        raise InvalidInputError(f"tau = {tau!r} must be a finite entropy coefficient >= 0.")
+    if tau and (getattr(m, "is_sparse", False) or np.ndim(pi) == 3):
+        raise InvalidInputError("tau: entropy regularization is supported for one policy on a dense MDP.")
     if getattr(m, "is_sparse", False):  # mdpgrad.sparse.SparseMDP
         from .sparse import evaluate as sparse_evaluate
         return sparse_evaluate(m, pi, check=check)
@@ -110,6 +120,9 @@ def evaluate(mdp, pi, *, check: bool = True) -> Evaluation:
         from .sparse.batch import evaluate_batch
         return evaluate_batch(m, pi, check=False)
     P_pi, r_pi = policy_matrices(m, pi)
+    if tau:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_pi = r_pi - tau * np.sum(np.where(pi > 0, pi * np.log(pi), 0.0), axis=1)
     g = m.gamma
     lu = scipy.linalg.lu_factor(np.eye(S) - g * P_pi, check_finite=False)
     v = scipy.linalg.lu_solve(lu, r_pi, check_finite=False)

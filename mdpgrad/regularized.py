@@ -30,9 +30,8 @@ import numpy as np
 import scipy.special
 
 from .errors import InvalidInputError
-from .exact import check_policy, policy_matrices
+from .exact import check_policy, evaluate
 from .mdp import as_mdp
-from .policies import entropy
 
 __all__ = ["SoftEvaluation", "SoftOptimum", "soft_evaluate", "soft_optimum", "check_tau"]
 
@@ -76,10 +75,8 @@ def soft_evaluate(mdp, pi, tau: float, *, check: bool = True) -> SoftEvaluation:
     tau = check_tau(tau)
     if check:
         pi = check_policy(pi, *m.shape)
-    P_pi, r_pi = policy_matrices(m, pi)
-    v = np.linalg.solve(np.eye(m.n_states) - m.gamma * P_pi, r_pi + tau * entropy(pi))
-    q = m.r + m.gamma * (m.P @ v)
-    return SoftEvaluation(v=v, q=q, value=float(m.rho @ v))
+    ev = evaluate(m, pi, check=False, tau=tau)
+    return SoftEvaluation(v=ev.v, q=ev.q, value=ev.value)
 
 
 def soft_optimum(mdp, tau: float, *, tol: float = 1e-12, max_iter: int = 100_000) -> SoftOptimum:

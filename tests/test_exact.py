@@ -91,3 +91,28 @@ def test_optimal_beats_random_policies():
     for _ in range(20):
         v = mdpgrad.evaluate(mdp, random_policy(rng, mdp.n_states, 4)).v
         assert np.all(v <= vstar + 1e-10)
+
+
+def test_entropy_regularized_evaluation():
+    """evaluate(tau=) solves v = r_pi + tau H(pi) + gamma P_pi v; at the soft-optimal policy
+    softmax(Q*_tau / tau) it reproduces the soft optimum V*_tau (soft Bellman fixed point)."""
+    from mdpgrad.regularized import soft_optimum
+
+    mdp = envs.garnet(8, 3, 3, gamma=0.9, seed=11)
+    tau = 0.3
+    rng = np.random.default_rng(2)
+    pi = random_policy(rng, 8, 3)
+    ev = mdpgrad.evaluate(mdp, pi, tau=tau)
+    P_pi, r_pi = policy_matrices(mdp, pi)
+    H = -np.sum(pi * np.log(pi), axis=1)
+    assert np.max(np.abs(r_pi + tau * H + mdp.gamma * P_pi @ ev.v - ev.v)) <= 1e-12
+    assert np.allclose(ev.q, mdp.r + mdp.gamma * mdp.P @ ev.v, atol=1e-13)
+    opt = soft_optimum(mdp, tau, tol=1e-12)
+    pi_star = mdpgrad.softmax(opt.q / tau)
+    assert np.max(np.abs(mdpgrad.evaluate(mdp, pi_star, tau=tau).v - opt.v)) <= 1e-9
+    # tau = 0 is plain evaluation; bad tau and unsupported combinations are refused by name.
+    assert np.array_equal(mdpgrad.evaluate(mdp, pi, tau=0.0).v, mdpgrad.evaluate(mdp, pi).v)
+    with pytest.raises(mdpgrad.InvalidInputError, match="tau"):
+        mdpgrad.evaluate(mdp, pi, tau=-1.0)
+    with pytest.raises(mdpgrad.InvalidInputError, match="tau"):
+        mdpgrad.evaluate(mdp, np.stack([pi, pi]), tau=0.1)

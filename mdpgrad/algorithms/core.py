@@ -55,7 +55,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
-from ..exact import solve
+from ..exact import evaluate, solve
 from ..mdp import FeatureMDP, FiniteHorizonMDP, as_mdp
 from ..policies import entropy, log_softmax, project_simplex, softmax
 
@@ -95,27 +95,19 @@ class Exact:
 
 
 def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
-    r"""``v``, ``q``, advantage and occupancy of ``pi`` from two linear solves.
+    r"""``v``, ``q``, advantage and occupancy of ``pi`` (one LU, :func:`mdpgrad.evaluate`).
 
     With ``tau > 0``: ``v = (I - gamma P_pi)^{-1}(r_pi + tau H(pi))``, ``q = r + gamma P v`` and the
     *soft advantage* ``adv = q - tau log pi - v`` (Mei et al. 2020, Lemma 10), so the softmax
     gradient of the regularized value is ``d pi adv / (1 - gamma)``.
     """
-    m = as_mdp(mdp)
-    g = m.gamma
-    P_pi = np.einsum("sa,sat->st", pi, m.P)
-    r_pi = np.einsum("sa,sa->s", pi, m.r)
-    if tau:
-        r_pi = r_pi + tau * entropy(pi)
-    M = np.eye(m.n_states) - g * P_pi
-    v = np.linalg.solve(M, r_pi)
-    d = np.linalg.solve(M.T, (1.0 - g) * m.rho)
-    q = m.r + g * (m.P @ v)
-    adv = q - v[:, None]
+    ev = evaluate(mdp, pi, check=False, tau=tau)
+    v, q, d = ev.v, ev.q, ev.occupancy
+    adv = ev.advantage
     if tau:
         with np.errstate(divide="ignore"):
             adv = adv - tau * np.where(pi > 0, np.log(np.where(pi > 0, pi, 1.0)), 0.0)
-    return Exact(v=v, q=q, adv=adv, d=d, value=float(m.rho @ v))
+    return Exact(v=v, q=q, adv=adv, d=d, value=ev.value)
 
 
 def npg_closed_form(pi, adv, eta: float, gamma: float) -> np.ndarray:
