@@ -29,9 +29,13 @@ S = 100 it costs about as much as the rest of a single :func:`mdpgrad.evaluate` 
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
+
 import numpy as np
 import scipy.linalg
 import scipy.linalg.lapack
+from threadpoolctl import threadpool_limits
 
 from ..errors import InvalidInputError
 
@@ -70,8 +74,8 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
         c = (1.0 - g) * m.rho
         Pt = np.ascontiguousarray(m.P)
         getrf, getrs = scipy.linalg.lapack.get_lapack_funcs(("getrf", "getrs"), (Pt,))
-        for lo in range(0, far.size, 64):  # chunks keep the (chunk, S, S) stack in cache
-            idx = far[lo:lo + 64]
+
+        def solve_chunk(idx):
             pf = pis[idx]
             # M^T for each policy, C-contiguous = Fortran-ordered M: LAPACK factors it without a copy.
             X = np.matmul(pf.transpose(1, 0, 2), Pt)  # X[s, b, t] = P_pi_b[s, t]: S GEMMs (n, A) x (A, S)
@@ -84,6 +88,19 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
                     raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {b} (getrf info={info}).")
                 v[b] = getrs(lu, piv, r_far[i])[0]
                 d[b] = getrs(lu, piv, c, trans=1)[0]
+
+        # Chunks of 64 keep the (chunk, S, S) stack in cache; LAPACK releases the GIL, so chunks run
+        # on a small thread pool (each writes only its own rows of v and d).
+        # BLAS itself is pinned to one thread meanwhile: for S ~ 100 its own threads only add overhead.
+        chunks = [far[lo:lo + 64] for lo in range(0, far.size, 64)]
+        n_threads = min(len(chunks), os.cpu_count() or 1, 8)
+        with threadpool_limits(limits=1, user_api="blas"):
+            if n_threads > 1:
+                with concurrent.futures.ThreadPoolExecutor(n_threads) as ex:
+                    list(ex.map(solve_chunk, chunks))
+            else:
+                for idx in chunks:
+                    solve_chunk(idx)
     near = np.flatnonzero(k <= k_max)
     if near.size:
         P_pi0 = np.einsum("sa,sat->st", pi0, m.P)
