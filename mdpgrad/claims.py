@@ -16,10 +16,22 @@ Claims are declared in ``theory/<topic>.py`` modules with the :func:`claim` deco
 :func:`registry` collects every ``Claim`` object found in the ``theory`` package (no
 global mutable state: the catalogue is rebuilt from the modules on each call, cached).
 
-Verdicts are ``"holds"``, ``"violated"``, ``"inconclusive"`` or ``"error"``. A claim whose
-catalogue entry was wrong records that in ``notes`` and checks the closest honest
+Verdicts are ``"holds"``, ``"violated"``, ``"inconclusive"`` or ``"error"`` (and
+``"uncheckable"`` for a claim recorded as not checkable as stated, with its reason). A claim
+whose catalogue entry was wrong records that in ``notes`` and checks the closest honest
 statement; a measurement that contradicts the paper is reported ``violated`` with the
 numbers, never hidden.
+
+**Expected verdicts and negative controls.** Each claim records the verdict ``expected`` today
+(a documented contradiction is expected ``"violated"``), and names ``controls``: plausible wrong
+variants of the method or estimator (``{"no-1/(1-gamma)": "softmax PG without its 1/(1-gamma)
+factor", ...}``). The check function takes ``control=None``; given a control's name it runs the
+*same* check on that wrong variant (through the library's own parameters or hooks, never by
+editing code). A control is *rejected* when its verdict differs from the claim's expected verdict
+and is not an error. :func:`run_claim` runs the claim and its controls with the same seed
+(common random numbers); :attr:`CheckRecord.ok` is true when the verdict equals the expectation
+and every control is rejected, and ``mdpgrad check`` exits 0 exactly when every record is ok.
+The verdict rules themselves live in :mod:`mdpgrad.verdicts`.
 """
 
 from __future__ import annotations
@@ -36,6 +48,8 @@ from typing import Any
 import numpy as np
 import sympy
 
+from .verdicts import VERDICTS, Rule, holds_if
+
 __all__ = [
     "Budget",
     "QUICK",
@@ -43,12 +57,15 @@ __all__ = [
     "Verdict",
     "Claim",
     "claim",
+    "uncheckable_claim",
     "registry",
     "get_claim",
     "run_claim",
     "CheckRecord",
+    "ControlRecord",
     "holds_if",
     "TOPICS",
+    "VERDICTS",
 ]
 
 #: Topics of the catalogue (one ``theory/`` module family each).
@@ -63,9 +80,6 @@ TOPICS = (
     "games",
     "scale",
 )
-
-VERDICTS = ("holds", "violated", "inconclusive", "error")
-
 
 @dataclass(frozen=True)
 class Budget:
@@ -86,11 +100,6 @@ QUICK = Budget("quick")
 FULL = Budget("full")
 
 
-def holds_if(ok: bool) -> str:
-    """``"holds"`` if ``ok`` else ``"violated"``."""
-    return "holds" if bool(ok) else "violated"
-
-
 @dataclass(frozen=True)
 class Verdict:
     """What a check measured.
@@ -105,6 +114,14 @@ class Verdict:
     details : one or two sentences: instance, what was compared, anything surprising.
     data : arrays behind the figure (saved next to it by ``mdpgrad figures``).
     figure : a ``matplotlib.figure.Figure`` (built without pyplot) or ``None``.
+    rule : what was compared in which direction, in words (``"slope CI <= -1"``,
+        ``"gap_t <= bound_t at every t"``, ``"max |z| <= 4.4"``).
+    tightness : for bound claims, ``max measured / bound`` (1 = tight); else ``None``.
+    min_detectable : for statistical claims, the smallest error in the checked quantity that the
+        test detects at its budget (power 0.8); else ``None``.
+
+    ``verdict`` may also be given as a :class:`mdpgrad.verdicts.Rule`; its words, tightness and
+    detectable effect then fill ``rule``, ``tightness`` and ``min_detectable`` when those are unset.
     """
 
     predicted: Any
@@ -114,8 +131,20 @@ class Verdict:
     details: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
     figure: Any = None
+    rule: str = ""
+    tightness: float | None = None
+    min_detectable: float | None = None
 
     def __post_init__(self):
+        if isinstance(self.verdict, Rule):
+            r = self.verdict
+            object.__setattr__(self, "verdict", r.verdict)
+            if not self.rule:
+                object.__setattr__(self, "rule", r.rule)
+            if self.tightness is None:
+                object.__setattr__(self, "tightness", r.tightness)
+            if self.min_detectable is None:
+                object.__setattr__(self, "min_detectable", r.min_detectable)
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict = {self.verdict!r}: must be one of {VERDICTS}")
         if self.ci is not None:
@@ -125,23 +154,44 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    """A checkable claim from the literature (see module docstring)."""
+    """A checkable claim from the literature (see module docstring).
+
+    expected : the verdict expected today (``"holds"``, or ``"violated"`` for a documented
+        contradiction, ``"uncheckable"`` for a claim not checkable as stated).
+    controls : ``{name: description}`` of the wrong variants the check must reject.
+    catalogue : the ids of the catalogue entries (``claims.md``) this claim encodes.
+    uncheckable : for a claim not checkable as stated, the reason (``check_fn`` is then ``None``).
+    """
 
     id: str
     paper: str
     topic: str
     statement: str
-    check_fn: Callable[[Budget, np.random.Generator], Verdict]
+    check_fn: Callable[..., Verdict] | None
     assumptions: tuple[str, ...] = ()
     bound: sympy.Expr | None = None
     instance: str = ""
     notes: str = ""
     priority: str = "A"
     module: str = ""
+    expected: str = "holds"
+    controls: Mapping[str, str] = field(default_factory=dict)
+    catalogue: tuple[str, ...] = ()
+    uncheckable: str = ""
 
     def __post_init__(self):
         if self.topic not in TOPICS:
             raise ValueError(f"claim {self.id}: topic {self.topic!r} not in {TOPICS}")
+        if self.expected not in VERDICTS or self.expected == "error":
+            raise ValueError(f"claim {self.id}: expected = {self.expected!r}; choose one of {VERDICTS[:3]} "
+                             "or 'uncheckable'")
+        if (self.expected == "uncheckable") != bool(self.uncheckable):
+            raise ValueError(f"claim {self.id}: a claim is expected 'uncheckable' exactly when it gives the "
+                             "reason in uncheckable=")
+        if self.check_fn is None and not self.uncheckable:
+            raise ValueError(f"claim {self.id}: no check function; give uncheckable='reason' instead")
+        object.__setattr__(self, "controls", dict(self.controls))
+        object.__setattr__(self, "catalogue", tuple(self.catalogue))
         if isinstance(self.bound, str):
             object.__setattr__(self, "bound", parse_bound(self.bound))
 
@@ -164,18 +214,27 @@ class Claim:
         syms = [sympy.Symbol(n) for n in names]
         return sympy.lambdify(syms, self.bound, "numpy")
 
-    def check(self, budget: Budget | str = FULL, rng: np.random.Generator | int | None = None) -> Verdict:
-        """Run the check (raises on error; :func:`run_claim` catches and times)."""
+    def check(self, budget: Budget | str = FULL, rng: np.random.Generator | int | None = None,
+              control: str | None = None) -> Verdict:
+        """Run the check, or with ``control=name`` the same check on that wrong variant (raises on
+        error; :func:`run_claim` catches and times)."""
         if isinstance(budget, str):
             budget = Budget(budget)
         if rng is None:
             rng = np.random.default_rng(_stable_seed(self.id))
         elif not isinstance(rng, np.random.Generator):
             rng = np.random.default_rng(rng)
-        return self.check_fn(budget, rng)
+        if self.uncheckable:
+            return Verdict(predicted=None, measured=None, verdict="uncheckable",
+                           details="not checkable as stated: " + self.uncheckable)
+        if control is None:
+            return self.check_fn(budget, rng)
+        if control not in self.controls:
+            raise KeyError(f"claim {self.id} has no control {control!r}; its controls: {sorted(self.controls)}")
+        return self.check_fn(budget, rng, control=control)
 
-    def __call__(self, budget: Budget | str = FULL, rng=None) -> Verdict:
-        return self.check(budget, rng)
+    def __call__(self, budget: Budget | str = FULL, rng=None, control: str | None = None) -> Verdict:
+        return self.check(budget, rng, control)
 
     def __repr__(self) -> str:
         return f"Claim({self.id!r}, topic={self.topic!r})"
@@ -207,11 +266,12 @@ def _stable_seed(text: str) -> int:
 
 
 def claim(*, id: str, paper: str, topic: str, statement: str, assumptions=(), bound=None,
-          instance: str = "", notes: str = "", priority: str = "A"):
-    """Decorator turning a ``check(budget, rng) -> Verdict`` function into a :class:`Claim`.
+          instance: str = "", notes: str = "", priority: str = "A", expected: str = "holds",
+          controls: Mapping[str, str] | None = None, catalogue=()):
+    """Decorator turning a ``check(budget, rng, control=None) -> Verdict`` function into a :class:`Claim`.
 
     The function's docstring is appended to ``notes`` (write derivations and catalogue
-    corrections there).
+    corrections there). ``catalogue`` defaults to ``(id,)``.
     """
 
     def wrap(fn):
@@ -219,10 +279,20 @@ def claim(*, id: str, paper: str, topic: str, statement: str, assumptions=(), bo
         full_notes = "\n\n".join(x for x in (notes.strip(), doc) if x)
         c = Claim(id=id, paper=paper, topic=topic, statement=statement, check_fn=fn,
                   assumptions=tuple(assumptions), bound=bound, instance=instance,
-                  notes=full_notes, priority=priority, module=fn.__module__)
+                  notes=full_notes, priority=priority, module=fn.__module__, expected=expected,
+                  controls=dict(controls or {}), catalogue=tuple(catalogue) or (id,))
         return c
 
     return wrap
+
+
+def uncheckable_claim(*, id: str, paper: str, topic: str, statement: str, reason: str, priority: str = "B",
+                      notes: str = "", catalogue=(), module: str = "") -> Claim:
+    """A catalogue entry recorded as *not checkable as stated*, with the reason (listed by
+    ``mdpgrad list`` and counted in the summary of ``mdpgrad check``)."""
+    return Claim(id=id, paper=paper, topic=topic, statement=statement, check_fn=None,
+                 instance="(none: not checkable as stated)", notes=notes, priority=priority, module=module,
+                 expected="uncheckable", uncheckable=reason, catalogue=tuple(catalogue) or (id,))
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,44 +328,86 @@ def get_claim(claim_id: str) -> Claim:
 
 
 @dataclass(frozen=True)
+class ControlRecord:
+    """One negative control's outcome: ``rejected`` when its verdict differs from the claim's
+    expected verdict and is not an error (the check noticed the wrong variant)."""
+
+    name: str
+    description: str
+    verdict: Verdict
+    seconds: float
+    error: str = ""
+    rejected: bool = False
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "description": self.description, "verdict": self.verdict.verdict,
+                "measured": _plain(self.verdict.measured), "rejected": self.rejected,
+                "details": self.error or self.verdict.details}
+
+
+def _plain(x):
+    if isinstance(x, (np.floating, np.integer)):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return str(x)
+    if isinstance(x, (tuple, list)):
+        return [_plain(v) for v in x]
+    return x
+
+
+@dataclass(frozen=True)
 class CheckRecord:
-    """A verdict with the claim's metadata and timing (one row of ``mdpgrad check``)."""
+    """A verdict with the claim's metadata, timing and controls (one row of ``mdpgrad check``)."""
 
     claim: Claim
     verdict: Verdict
     seconds: float
     error: str = ""
+    controls: tuple[ControlRecord, ...] = ()
+
+    @property
+    def as_expected(self) -> bool:
+        """The verdict equals the claim's expected verdict."""
+        return self.verdict.verdict == self.claim.expected
+
+    @property
+    def controls_rejected(self) -> bool:
+        """Every control that was run was rejected."""
+        return all(c.rejected for c in self.controls)
+
+    @property
+    def ok(self) -> bool:
+        """As expected, and every control rejected (what ``mdpgrad check``'s exit status tests)."""
+        return self.as_expected and self.controls_rejected
 
     def as_json(self) -> dict:
-        def plain(x):
-            if isinstance(x, (np.floating, np.integer)):
-                return x.item()
-            if isinstance(x, float) and not np.isfinite(x):
-                return str(x)
-            return x
-
+        v = self.verdict
         return {
             "id": self.claim.id,
             "paper": self.claim.paper,
             "topic": self.claim.topic,
             "statement": self.claim.statement,
-            "predicted": plain(self.verdict.predicted),
-            "measured": plain(self.verdict.measured),
-            "ci": None if self.verdict.ci is None else [plain(v) for v in self.verdict.ci],
-            "verdict": self.verdict.verdict,
+            "catalogue": list(self.claim.catalogue),
+            "predicted": _plain(v.predicted),
+            "measured": _plain(v.measured),
+            "ci": None if v.ci is None else [_plain(x) for x in v.ci],
+            "verdict": v.verdict,
+            "expected": self.claim.expected,
+            "rule": v.rule,
+            "tightness": _plain(v.tightness),
+            "min_detectable": _plain(v.min_detectable),
+            "controls": [c.as_json() for c in self.controls],
             "seconds": round(self.seconds, 3),
-            "details": self.verdict.details if not self.error else self.error,
+            "details": v.details if not self.error else self.error,
+            "notes": self.claim.notes,
         }
 
 
-def run_claim(c: Claim, budget: Budget | str = FULL, seed: int | None = None) -> CheckRecord:
-    """Run one claim, catching exceptions into an ``"error"`` verdict, and time it."""
-    if isinstance(budget, str):
-        budget = Budget(budget)
-    rng = np.random.default_rng(_stable_seed(c.id) if seed is None else seed)
+def _run_one(c: Claim, budget: Budget, seed: int, control: str | None) -> tuple[Verdict, float, str]:
+    rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     try:
-        v = c.check(budget, rng)
+        v = c.check(budget, rng, control)
         if not isinstance(v, Verdict):
             raise TypeError(f"check of {c.id} returned {type(v).__name__}, not Verdict")
         err = ""
@@ -303,4 +415,22 @@ def run_claim(c: Claim, budget: Budget | str = FULL, seed: int | None = None) ->
         err = f"{type(exc).__name__}: {exc}"
         v = Verdict(predicted=None, measured=None, verdict="error",
                     details=err + "\n" + traceback.format_exc(limit=4))
-    return CheckRecord(c, v, time.perf_counter() - t0, err)
+    return v, time.perf_counter() - t0, err
+
+
+def run_claim(c: Claim, budget: Budget | str = FULL, seed: int | None = None, *,
+              controls: bool = True) -> CheckRecord:
+    """Run one claim (and, unless ``controls=False``, each of its controls with the same seed),
+    catching exceptions into ``"error"`` verdicts, and time it. ``seconds`` includes the controls."""
+    if isinstance(budget, str):
+        budget = Budget(budget)
+    seed = _stable_seed(c.id) if seed is None else seed
+    t0 = time.perf_counter()
+    v, _, err = _run_one(c, budget, seed, None)
+    recs = []
+    if controls and not c.uncheckable:
+        for name, desc in c.controls.items():
+            cv, secs, cerr = _run_one(c, budget, seed, name)
+            recs.append(ControlRecord(name, desc, cv, secs, cerr,
+                                      rejected=cv.verdict not in ("error", c.expected)))
+    return CheckRecord(c, v, time.perf_counter() - t0, err, tuple(recs))

@@ -154,7 +154,8 @@ def format_table(records) -> str:
     return "\n".join(lines)
 
 
-def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None):
+def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None,
+               controls: bool = True):
     """Run claims (in-process, or through the sweep executor when available) with a bar."""
     from tqdm.auto import tqdm
 
@@ -164,7 +165,7 @@ def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, 
     bar = tqdm(claims, desc=f"mdpgrad check ({budget})", unit="claim", disable=not progress, file=sys.stderr)
     for c in bar:
         bar.set_postfix_str(c.id)
-        records.append(run_claim(c, budget))
+        records.append(run_claim(c, budget, controls=controls))
     return records
 
 
@@ -179,15 +180,24 @@ def cmd_check(args) -> int:
         except ImportError:
             raise UserError("--workers/--scheduler need mdpgrad.sweep") from None
         kwargs = {"workers": args.workers, "scheduler": args.scheduler}
-    records = runner(claims, budget, progress=not args.no_progress, **kwargs)
+    records = runner(claims, budget, progress=not args.no_progress, controls=not args.no_controls, **kwargs)
     print(format_table(records))
     for rec in records:
-        if rec.verdict.verdict in ("violated", "error"):
-            print(f"\n[{rec.verdict.verdict}] {rec.claim.id}: {rec.verdict.details.splitlines()[0] if rec.verdict.details else ''}")
+        if not rec.as_expected:
+            first = rec.verdict.details.splitlines()[0] if rec.verdict.details else ""
+            print(f"\n[{rec.verdict.verdict}, expected {rec.claim.expected}] {rec.claim.id}: {first}")
+        for c in rec.controls:
+            if not c.rejected:
+                print(f"\n[control not rejected] {rec.claim.id} / {c.name}: verdict {c.verdict.verdict}")
     if args.json:
         Path(args.json).write_text(json.dumps([r.as_json() for r in records], indent=2, default=str))
-    bad = any(r.verdict.verdict in ("violated", "error") for r in records)
-    return EXIT_VIOLATED if bad else EXIT_OK
+    bad = [r for r in records if not r.ok]
+    if bad:
+        print(f"\n{len(bad)} claim(s) differ from their expected verdict or have a control that was not rejected: "
+              "exit status 1 (a regression or a new finding).")
+        return EXIT_VIOLATED
+    print("\nEvery verdict equals its expected verdict and every control was rejected: exit status 0.")
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- figures
@@ -314,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     s.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:port)")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--no-controls", action="store_true", help="skip the negative controls")
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("figures", help="regenerate paper_figures/ (PNG + data per claim)")

@@ -701,6 +701,7 @@ def hypo_coverage_separation(budget, rng):
 # ---------------------------------------------------------------------------------------
 @claim(
     id="omd-efg-t-half",
+    expected="inconclusive",
     paper=_LAMD,
     topic="games",
     statement="With trajectory feedback and a fixed sampling policy, local adaptive OMD (OMD applied at each "

@@ -1035,6 +1035,7 @@ def remax_baseline(budget, rng):
 
 @claim(
     id="gpg-unbiased",
+    expected="violated",
     paper=P_GPG,
     topic=TOPIC,
     statement="GPG's expected gradient (group-mean advantage, rescaled by alpha = N/(N - N_zero-variance)) equals "

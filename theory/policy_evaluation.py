@@ -443,6 +443,7 @@ def ggd_td_closed_form(budget, rng):
 # ---------------------------------------------------------------------------------------------
 @claim(
     id="vwls-mdvi-minimax",
+    expected="inconclusive",
     paper="Regularization and Variance-Weighted Regression Achieves Minimax Optimality in Linear MDPs: "
     "Theory and Practice",
     topic="policy-evaluation",

@@ -690,6 +690,7 @@ def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, 
 
 @claim(
     id="mdvi-generative-minimax",
+    expected="inconclusive",
     paper="KL-Entropy-Regularized RL with a Generative Model is Minimax Optimal",
     topic=TOPIC,
     statement="Mirror-descent value iteration (KL + entropy regularization), model-free with a generative model "
@@ -869,6 +870,7 @@ def many_actions_variance(budget, rng):
 # ----------------------------------------------------------------------------- general-utility-vr-rates
 @claim(
     id="general-utility-vr-rates",
+    expected="inconclusive",
     paper="Reinforcement Learning with General Utilities: Simpler Variance Reduction and Large State-Action Space",
     topic=TOPIC,
     statement="Normalized PG with recursive momentum for concave utilities F(lambda) of the occupancy measure "

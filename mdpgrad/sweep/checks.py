@@ -30,7 +30,12 @@ def _picklable(data) -> dict:
     return out
 
 
-def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False) -> dict:
+def _control_tuple(c) -> tuple:
+    v = c.verdict
+    return (c.name, c.description, v.predicted, v.measured, v.verdict, v.details, c.seconds, c.error, c.rejected)
+
+
+def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False, controls: bool = True) -> dict:
     """Run one registered claim in this process; a picklable dict of the record (figure as PNG bytes).
 
     ``png`` may be a caption template such as ``"mdpgrad figures --only {id}"``: it is stamped
@@ -38,7 +43,7 @@ def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False) -> di
     """
     from ..claims import get_claim, run_claim
 
-    rec = run_claim(get_claim(claim_id), budget)
+    rec = run_claim(get_claim(claim_id), budget, controls=controls)
     v = rec.verdict
     png_bytes = None
     if png and v.figure is not None:
@@ -49,23 +54,28 @@ def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False) -> di
         png_bytes = buf.getvalue()
     return {"id": claim_id, "predicted": v.predicted, "measured": v.measured, "verdict": v.verdict, "ci": v.ci,
             "details": v.details, "data": _picklable(v.data), "seconds": rec.seconds, "error": rec.error,
-            "png": png_bytes}
+            "png": png_bytes, "rule": v.rule, "tightness": v.tightness, "min_detectable": v.min_detectable,
+            "controls": [_control_tuple(c) for c in rec.controls]}
 
 
 def record_from_dict(d: dict):
     """The :class:`CheckRecord` for a dict made by :func:`check_claim_by_id` (figure omitted)."""
-    from ..claims import CheckRecord, Verdict, get_claim
+    from ..claims import CheckRecord, ControlRecord, Verdict, get_claim
 
     data = dict(d["data"])
     if d.get("png") is not None:
         data["png"] = d["png"]
     v = Verdict(predicted=d["predicted"], measured=d["measured"], verdict=d["verdict"], ci=d["ci"],
-                details=d["details"], data=data, figure=None)
-    return CheckRecord(get_claim(d["id"]), v, float(d["seconds"]), d["error"])
+                details=d["details"], data=data, figure=None, rule=d.get("rule", ""),
+                tightness=d.get("tightness"), min_detectable=d.get("min_detectable"))
+    controls = tuple(
+        ControlRecord(name, desc, Verdict(predicted=p, measured=m, verdict=vv, details=det), float(secs), err, rej)
+        for name, desc, p, m, vv, det, secs, err, rej in d.get("controls", ()))
+    return CheckRecord(get_claim(d["id"]), v, float(d["seconds"]), d["error"], controls)
 
 
 def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: int | None = 1, scheduler=None,
-                        png: bool | str = False):
+                        png: bool | str = False, controls: bool = True):
     """Run ``claims`` on worker processes (or a Dask cluster); records in claim order.
 
     Verdicts come back without their figure (``png=True`` puts the rendered PNG bytes in
@@ -90,13 +100,13 @@ def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: 
     bar = tqdm(total=len(claims), desc=f"mdpgrad check ({budget}, {executor})", unit="claim",
                disable=not progress, file=sys.stderr)
     try:
-        tasks = [(claims[i].id, budget, png) for i in remote]
+        tasks = [(claims[i].id, budget, png, controls) for i in remote]
         for j, d in imap_unordered(check_claim_by_id, tasks, executor=executor, workers=n, scheduler=scheduler):
             out[remote[j]] = record_from_dict(d)
             bar.set_postfix_str(d["id"])
             bar.update(1)
         for i in local:
-            out[i] = run_claim(claims[i], budget)
+            out[i] = run_claim(claims[i], budget, controls=controls)
             bar.update(1)
     finally:
         bar.close()
