@@ -55,7 +55,7 @@ def main() -> int:
     import numpy as np
 
     import mdpgrad
-    import mdpgrad.sparse.kernels as K
+    import mdpgrad.kernels.sparse as K
     from mdpgrad import envs, sparse
 
     K.PARALLEL_MIN_THREADS = 1  # the benchmark chooses the kernel variant explicitly

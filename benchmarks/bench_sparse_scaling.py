@@ -33,7 +33,7 @@ def main() -> int:
     import numba
     import numpy as np
 
-    import mdpgrad.sparse.kernels as K
+    import mdpgrad.kernels.sparse as K
     from mdpgrad import sparse
     from mdpgrad.plotting import new_figure
 

@@ -196,7 +196,7 @@ def solve(
     tol: float = 1e-10,
     max_iter: int | None = None,
     v0=None,
-    backend: str = "numpy",
+    backend: str = "auto",
 ) -> SolveResult:
     r"""Solve for an optimal policy and value.
 
@@ -218,7 +218,8 @@ def solve(
         exact fixed point (policy stable); LP values are re-evaluated exactly for the greedy
         policy and certified by the Bellman residual bound
         :math:`\|v - v^*\| \le \|Tv - v\|/(1-\gamma)`.
-    backend : ``"numpy"`` or ``"numba"`` for the value-iteration sweep kernel.
+    backend : backend of the value-iteration sweep kernel ``bellman_max`` (``"auto"``: the fastest;
+        see :mod:`mdpgrad.backend`).
     """
     m = as_mdp(mdp)
     if getattr(m, "is_sparse", False):
@@ -246,7 +247,7 @@ def _certified_bound(m, v) -> float:
 def _value_iteration(m, tol, max_iter, v0, backend) -> SolveResult:
     from .backend import get_backend
 
-    nx = get_backend(backend)
+    bellman_max = get_backend(backend, kernel="bellman_max").kernel("bellman_max")
     S, A = m.shape
     g = m.gamma
     v = np.zeros(S) if v0 is None else as_float_array(v0, "v0", ndim=1).copy()
@@ -261,7 +262,7 @@ def _value_iteration(m, tol, max_iter, v0, backend) -> SolveResult:
     err = np.inf
     n = 0
     for n in range(1, max_iter + 1):
-        tv = nx.bellman_max(P2, r, g, v)
+        tv = bellman_max(P2, r, g, v)
         delta = tv - v
         lo, hi = float(delta.min()), float(delta.max())
         err = k_bound * (hi - lo) / 2.0

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from ._validate import as_float_array, check_positive_int
 from .errors import InvalidInputError, InvalidMDPError
+from .kernels.finite_horizon import dynamic_pg_numba, simultaneous_pg_numba
 from .mdp import FiniteHorizonMDP
 from .policies import softmax
 
@@ -97,126 +97,6 @@ def fh_policy_gradient(fmdp, theta) -> np.ndarray:
     return ev.d[:, :, None] * pi * (ev.q - ev.v[:-1, :, None])
 
 
-@nb.njit(cache=True)
-def _fh_eval_kernel(P, r, rho, pi, v, q, d):  # pragma: no cover - compiled
-    H, S, A, _ = P.shape
-    for s in range(S):
-        v[H, s] = 0.0
-    for h in range(H - 1, -1, -1):
-        for s in range(S):
-            acc_v = 0.0
-            for a in range(A):
-                acc = r[h, s, a]
-                for t in range(S):
-                    acc += P[h, s, a, t] * v[h + 1, t]
-                q[h, s, a] = acc
-                acc_v += pi[h, s, a] * acc
-            v[h, s] = acc_v
-    for s in range(S):
-        d[0, s] = rho[s]
-    for h in range(H - 1):
-        for t in range(S):
-            d[h + 1, t] = 0.0
-        for s in range(S):
-            for a in range(A):
-                w = d[h, s] * pi[h, s, a]
-                for t in range(S):
-                    d[h + 1, t] += w * P[h, s, a, t]
-    val = 0.0
-    for s in range(S):
-        val += rho[s] * v[0, s]
-    return val
-
-
-@nb.njit(cache=True)
-def _softmax3(theta, pi):  # pragma: no cover - compiled
-    H, S, A = theta.shape
-    for h in range(H):
-        for s in range(S):
-            m = theta[h, s, 0]
-            for a in range(1, A):
-                m = max(m, theta[h, s, a])
-            z = 0.0
-            for a in range(A):
-                pi[h, s, a] = np.exp(theta[h, s, a] - m)
-                z += pi[h, s, a]
-            for a in range(A):
-                pi[h, s, a] /= z
-
-
-@nb.njit(cache=True)
-def _simultaneous_kernel(P, r, rho, theta, eta, n_iter, v_star, eps):  # pragma: no cover - compiled
-    H, S, A, _ = P.shape
-    pi = np.empty((H, S, A))
-    v = np.empty((H + 1, S))
-    q = np.empty((H, S, A))
-    d = np.empty((H, S))
-    gaps = np.empty(n_iter + 1)
-    n_done = n_iter
-    for it in range(n_iter + 1):
-        _softmax3(theta, pi)
-        val = _fh_eval_kernel(P, r, rho, pi, v, q, d)
-        gaps[it] = v_star - val
-        if gaps[it] <= eps:
-            n_done = it
-            break
-        if it == n_iter:
-            break
-        for h in range(H):
-            for s in range(S):
-                for a in range(A):
-                    theta[h, s, a] += eta * d[h, s] * pi[h, s, a] * (q[h, s, a] - v[h, s])
-    return gaps[: n_done + 1], n_done
-
-
-@nb.njit(cache=True)
-def _dynamic_kernel(P, r, rho, theta, etas, max_steps, tol):  # pragma: no cover - compiled
-    """Backward epochs; returns steps per epoch (-1 where the epoch hit ``max_steps``)."""
-    H, S, A, _ = P.shape
-    pi = np.empty((H, S, A))
-    v = np.empty((H + 1, S))
-    q = np.empty((H, S, A))
-    d = np.empty((H, S))
-    steps = np.zeros(H, dtype=np.int64)
-    mu = 1.0 / S
-    for h in range(H - 1, -1, -1):
-        _softmax3(theta, pi)
-        _fh_eval_kernel(P, r, rho, pi, v, q, d)  # q[h] fixed: later policies are frozen
-        n = 0
-        while True:
-            # current pi_h
-            worst = 0.0
-            for s in range(S):
-                m = theta[h, s, 0]
-                for a in range(1, A):
-                    m = max(m, theta[h, s, a])
-                z = 0.0
-                for a in range(A):
-                    pi[h, s, a] = np.exp(theta[h, s, a] - m)
-                    z += pi[h, s, a]
-                vs = 0.0
-                qmax = q[h, s, 0]
-                for a in range(A):
-                    pi[h, s, a] /= z
-                    vs += pi[h, s, a] * q[h, s, a]
-                    qmax = max(qmax, q[h, s, a])
-                v[h, s] = vs
-                worst = max(worst, qmax - vs)
-            if worst <= tol:
-                break
-            if n >= max_steps:
-                n = -1
-                break
-            for s in range(S):
-                for a in range(A):
-                    theta[h, s, a] += etas[h] * mu * pi[h, s, a] * (q[h, s, a] - v[h, s])
-            n += 1
-        steps[h] = n
-        if n < 0:
-            break
-    return steps
-
-
 @dataclass(frozen=True)
 class FHRunResult:
     """Outcome of simultaneous / dynamic PG: total gradient steps, final gap, per-epoch steps, trajectory."""
@@ -254,7 +134,7 @@ def simultaneous_pg(fmdp, step_size: float, n_iter: int, *, eps: float = 0.0, th
     eta = _eta(step_size)
     theta = _init_theta(fmdp, theta0)
     v_star = fh_optimal(fmdp).value
-    gaps, n = _simultaneous_kernel(np.ascontiguousarray(fmdp.P), np.ascontiguousarray(fmdp.r),
+    gaps, n = simultaneous_pg_numba(np.ascontiguousarray(fmdp.P), np.ascontiguousarray(fmdp.r),
                                    np.ascontiguousarray(fmdp.rho), theta, eta, n_iter, v_star, float(eps))
     ok = bool(gaps[-1] <= eps)
     return FHRunResult("simultaneous_pg", int(n), ok, float(gaps[-1]), gaps, None, softmax(theta))
@@ -272,7 +152,7 @@ def dynamic_pg(fmdp, step_size, *, eps: float = 1e-3, max_steps_per_epoch: int =
     etas = np.array([_eta(step_size(h) if callable(step_size) else step_size) for h in range(H)])
     check_positive_int(max_steps_per_epoch, "max_steps_per_epoch")
     theta = _init_theta(fmdp, theta0)
-    steps = _dynamic_kernel(np.ascontiguousarray(fmdp.P), np.ascontiguousarray(fmdp.r),
+    steps = dynamic_pg_numba(np.ascontiguousarray(fmdp.P), np.ascontiguousarray(fmdp.r),
                             np.ascontiguousarray(fmdp.rho), theta, etas, int(max_steps_per_epoch), eps / H)
     ok = bool(np.all(steps >= 0))
     pi = softmax(theta)

@@ -73,13 +73,14 @@ def _positive(x, name):
 # simulation
 # --------------------------------------------------------------------------------------------
 def simulate_linear_sde(x0, drift_const, drift_matrix, diffusion, *, dt: float, n_steps: int,
-                        record_every: int = 1, seed=0, backend="numba") -> np.ndarray:
+                        record_every: int = 1, seed=0, backend="auto") -> np.ndarray:
     r"""Euler–Maruyama paths of ``dX = (c + B X) dt + Sigma dW`` (d-dimensional, vectorized over paths).
 
     ``x0``: ``(n_paths, d)`` initial states; ``drift_const`` ``c (d,)``; ``drift_matrix`` ``B (d, d)``;
     ``diffusion`` ``Sigma (d, m)``. Returns ``X[path, k, :]`` at times ``k * record_every * dt``.
-    ``backend="numba"`` (compiled, parallel over paths) or ``"numpy"`` (a time loop vectorized over
-    paths); both use the same per-path SplitMix64 + Box–Muller streams and agree to round-off.
+    ``backend``: the kernel ``sde_euler`` on ``"numba"`` (compiled, parallel over paths; ``"auto"``),
+    ``"numpy"`` (a time loop vectorized over paths; the same per-path SplitMix64 + Box–Muller streams,
+    agreeing to round-off) or ``"cupy"`` (the device's generator: a different stream).
     """
     x0 = as_float_array(x0, "x0", ndim=2)
     n_paths, d = x0.shape
@@ -97,28 +98,9 @@ def simulate_linear_sde(x0, drift_const, drift_matrix, diffusion, *, dt: float, 
         raise InvalidInputError(f"record_every = {record_every} must divide n_steps = {n_steps}.")
     base = int(as_generator(seed).integers(0, 2**62))
     seeds = np.arange(base, base + n_paths, dtype=np.uint64) * np.uint64(7919)
-    be = get_backend(backend)
     args = (np.ascontiguousarray(x0), c, np.ascontiguousarray(B), np.ascontiguousarray(Sig), dt, n_steps,
             record_every, seeds)
-    if be.name == "numba":
-        from .kernels.sde import em_linear_numba
-
-        return em_linear_numba(*args)
-    if be.name == "numpy":
-        from .kernels.sde import em_linear_numpy
-
-        return em_linear_numpy(*args)
-    xp = be.xp  # CuPy: the same Euler scheme with the device's normal generator (different stream)
-    rs = xp.random.RandomState(base % (2**32))
-    x = xp.asarray(x0)
-    out = xp.empty((n_paths, n_steps // record_every + 1, d))
-    out[:, 0] = x
-    cB, BB, SS = xp.asarray(c), xp.asarray(B), xp.asarray(Sig)
-    for t in range(n_steps):
-        x = x + (cB + x @ BB.T) * dt + np.sqrt(dt) * (rs.standard_normal((n_paths, Sig.shape[1])) @ SS.T)
-        if (t + 1) % record_every == 0:
-            out[:, (t + 1) // record_every] = x
-    return be.to_numpy(out)
+    return get_backend(backend, kernel="sde_euler").kernel("sde_euler")(*args)
 
 
 def ou_stationary_variance(kappa: float, sigma: float, dt: float | None = None) -> float:
@@ -133,7 +115,7 @@ def ou_stationary_variance(kappa: float, sigma: float, dt: float | None = None) 
 
 
 def ou_paths(kappa: float, sigma: float, *, dt: float, n_steps: int, n_paths: int, x0=None, seed=0,
-             exact: bool = False, backend="numba") -> np.ndarray:
+             exact: bool = False, backend="auto") -> np.ndarray:
     """OU paths ``(n_paths, n_steps + 1)``; ``x0=None`` draws ``X_0`` from the stationary law of the
     simulated chain (Euler chain, or the SDE when ``exact=True``: exact Gaussian transitions
     ``X' = e^{-kappa dt} X + sigma sqrt((1 - e^{-2 kappa dt}) / (2 kappa)) xi``)."""

@@ -40,6 +40,7 @@ from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
 from .errors import InvalidInputError
 from .exact import check_policy
+from .kernels.rollouts import splitmix_next
 from .mdp import as_mdp
 
 __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
@@ -48,9 +49,6 @@ __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample
 HORIZONS = ("fixed", "geometric", "absorbing")
 LAYOUTS = ("padded", "flat")
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,25 +158,6 @@ class FlatRollouts:
         return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated)
 
 
-def _flatten(ro: Rollouts) -> FlatRollouts:
-    offsets = np.zeros(ro.n + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(ro.lengths)
-    mask = ro.mask
-    T = ro.actions.shape[1]
-    return FlatRollouts(ro.states[:, :T][mask], ro.actions[mask], ro.rewards[mask], offsets,
-                        ro.states[np.arange(ro.n), ro.lengths], ro.lengths, ro.horizon, ro.gamma, ro.truncated)
-
-
-def _splitmix_next(x: np.ndarray):
-    """One SplitMix64 step on a uint64 array; returns (new state, uniforms in [0, 1))."""
-    x = x + _GOLDEN
-    z = x.copy()
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    z = z ^ (z >> np.uint64(31))
-    return x, (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-
 def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
     """``n`` independent 64-bit seeds derived from ``seed`` (an int or SeedSequence) via
     ``SeedSequence(seed).spawn``-style keys: seed ``i`` depends only on ``(seed, key, i)``."""
@@ -202,7 +181,7 @@ def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
 def geometric_lengths(seeds: np.ndarray, gamma: float) -> np.ndarray:
     r"""``L = 1 + floor(log(1-u) / log(gamma))`` ~ Geom(1-gamma) on {1, 2, ...}, one uniform
     per trajectory from its own stream (so lengths are independent of the paths)."""
-    _, u = _splitmix_next(np.asarray(seeds, dtype=np.uint64))
+    _, u = splitmix_next(np.asarray(seeds, dtype=np.uint64))
     if gamma <= 0.0:
         return np.ones(u.shape, dtype=np.int64)
     return 1 + np.floor(np.log1p(-u) / np.log(gamma)).astype(np.int64)
@@ -293,65 +272,14 @@ def prepare_sampler(mdp, pi, *, absorbing=None) -> _Sampler:
                     np.ascontiguousarray(m.r), absorbing, float(m.gamma), pi_thr, tr_thr, tr_idx)
 
 
-def _rollout_numpy(smp: _Sampler, seeds, lengths, start, use_abs, states, actions, rewards, out_len):
-    """Vectorized NumPy reference: the same streams and draw order as the Numba kernel."""
-    N = seeds.shape[0]
-    x = seeds.copy()
-    s = start.copy()
-    need = s < 0
-    x2, u = _splitmix_next(x)
-    x = np.where(need, x2, x)
-    s = np.where(need, np.sum(u[:, None] >= smp.rho_cum[None, :], axis=1), s)
-    alive = np.ones(N, dtype=bool)
-    t = 0
-    rows = np.arange(N)
-    Lmax = int(lengths.max()) if N else 0
-    while t < Lmax:
-        alive &= t < lengths
-        if use_abs:
-            alive &= ~smp.absorbing[s]
-        if not alive.any():
-            break
-        states[alive, t] = s[alive]
-        x, u = _splitmix_next(x)
-        a = np.sum(u[:, None] >= smp.pi_cum[s], axis=1)
-        actions[alive, t] = a[alive]
-        rewards[alive, t] = smp.r[s, a][alive]
-        x, u = _splitmix_next(x)
-        s_next = np.sum(u[:, None] >= smp.dense_cum[s, a], axis=1)
-        s = np.where(alive, s_next, s)
-        out_len[alive] += 1
-        t += 1
-    states[rows, out_len] = s
 
 
-def _absorbing_lengths(smp: _Sampler, seeds, caps, start, out_len):
-    """Per-trajectory step limits for the storing pass of ``horizon="absorbing"`` such that the padded width
-    ``max(limits)`` is exact (the longest trajectory), sampling as little as possible twice.
 
-    The width is ``max(caps)`` as soon as one trajectory runs to that cap. So the counting pass (same streams,
-    nothing stored) runs on growing prefixes (1024, 4096, ... trajectories) and stops at the first prefix that
-    contains such a trajectory: then the caps are already exact and only that prefix was sampled twice. If none
-    does, every trajectory has been counted and the limits are the sampled lengths (two full passes, as exact).
-    """
-    from .kernels.rollouts import rollout_count_kernel
 
-    n = seeds.shape[0]
-    cap = caps.max()
-    ret = np.empty(n)
-    tables = smp.kernel_args()
-    lo, chunk = 0, 1024
-    while lo < n:
-        hi = min(n, lo + chunk)
-        rollout_count_kernel(seeds[lo:hi], caps[lo:hi], start[lo:hi], *tables, True, out_len[lo:hi], ret[lo:hi])
-        if (out_len[lo:hi] == cap).any():
-            return caps
-        lo, chunk = hi, 4 * chunk
-    return np.minimum(caps, out_len)
 
 
 def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: int | None = None,
-                        seed=0, start_states=None, absorbing=None, backend="numba",
+                        seed=0, start_states=None, absorbing=None, backend="auto",
                         lengths=None, layout: str = "padded") -> Rollouts | FlatRollouts:
     """Sample ``n`` trajectories of ``mdp`` under the stationary policy ``pi[s, a]``.
 
@@ -362,7 +290,8 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     seed : int or SeedSequence; per-trajectory streams are derived from it (module docstring).
     start_states : optional int array (n,) of initial states (else drawn from ``rho``).
     absorbing : optional boolean mask (S,) for ``"absorbing"``.
-    backend : ``"numba"`` (default) or ``"numpy"`` (reference; identical output).
+    backend : runs the kernels ``rollouts_padded`` / ``rollouts_flat``: ``"numba"`` (what ``"auto"``
+        picks) or ``"numpy"`` (reference; identical output).
     lengths : optional int array (n,) of per-trajectory lengths (overrides ``horizon``'s rule;
         the returned ``horizon`` is still used for discounting).
     layout : ``"padded"`` (default): :class:`Rollouts` with arrays padded to the longest trajectory;
@@ -376,9 +305,7 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         raise InvalidInputError(f"horizon = {horizon!r} is not known; choose one of {HORIZONS}.")
     if layout not in LAYOUTS:
         raise InvalidInputError(f"layout = {layout!r} is not known; choose one of {LAYOUTS}.")
-    bk = get_backend(backend)
-    if bk.name not in ("numpy", "numba"):
-        raise InvalidInputError(f"backend = {bk.name!r}: rollouts run on 'numpy' or 'numba' (CPU).")
+    be = get_backend(backend, kernel="rollouts_padded")
     smp = prepare_sampler(m, pi, absorbing=absorbing)
     seeds = trajectory_seeds(seed, n, key=0)
     truncated = 0
@@ -407,55 +334,21 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         if start.shape != (n,) or (start >= m.n_states).any() or (start < -1).any():
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"
-    out_len = np.zeros(n, dtype=np.int64)
-    if layout == "flat" and bk.name == "numba":
-        return _sample_flat(smp, seeds, L, start, use_abs, horizon, truncated)
-    if bk.name == "numba":
-        from .kernels.rollouts import rollout_kernel
-
+    if layout == "flat":
+        states, actions, rewards, offsets, final, out_len, caps = be.kernel("rollouts_flat")(smp, seeds, L, start,
+                                                                                           use_abs)
         if use_abs:
-            L = _absorbing_lengths(smp, seeds, L, start, out_len)
-        Lmax = int(L.max())
-        states = np.empty((n, Lmax + 1), dtype=np.int32)
-        actions = np.empty((n, Lmax), dtype=np.int32)
-        rewards = np.zeros((n, Lmax))  # the kernel writes valid steps only; fresh zero pages are the padding
-        rollout_kernel(seeds, L, start, *smp.kernel_args(), use_abs, states, actions, rewards, out_len)
-    else:
-        Lmax = int(L.max())
-        states = np.full((n, Lmax + 1), -1, dtype=np.int32)
-        actions = np.full((n, Lmax), -1, dtype=np.int32)
-        rewards = np.zeros((n, Lmax))
-        _rollout_numpy(smp, seeds, L, start, use_abs, states, actions, rewards, out_len)
+            truncated = int(np.sum((out_len == caps) & ~smp.absorbing[final]))
+        return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated)
+    states, actions, rewards, out_len, L = be.kernel("rollouts_padded")(smp, seeds, L, start, use_abs)
     if use_abs:
         truncated = int(np.sum((out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]))
         Lmax2 = int(out_len.max())
         states, actions, rewards = states[:, :Lmax2 + 1], actions[:, :Lmax2], rewards[:, :Lmax2]
-    ro = Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
-    return _flatten(ro) if layout == "flat" else ro
+    return Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
 
 
-def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated) -> FlatRollouts:
-    """Numba sampling into the flat layout (offsets from the lengths; for ``absorbing`` a counting pass first)."""
-    from .kernels.rollouts import rollout_count_kernel, rollout_flat_kernel
 
-    n = seeds.shape[0]
-    out_len = np.zeros(n, dtype=np.int64)
-    caps = L
-    if use_abs:
-        rollout_count_kernel(seeds, L, start, *smp.kernel_args(), True, out_len, np.empty(n))
-        L = out_len.copy()
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(L, out=offsets[1:])
-    T = int(offsets[-1])
-    states = np.empty(T, dtype=np.int32)
-    actions = np.empty(T, dtype=np.int32)
-    rewards = np.empty(T)
-    final = np.empty(n, dtype=np.int32)
-    rollout_flat_kernel(seeds, L, start, *smp.kernel_args(), use_abs, offsets, states, actions, rewards, final,
-                        out_len)
-    if use_abs:
-        truncated = int(np.sum((out_len == caps) & ~smp.absorbing[final]))
-    return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated)
 
 
 def rollouts_loglinear(mdp, theta, phi, n: int, **kwargs) -> Rollouts:

@@ -250,15 +250,16 @@ def _alias(p):
 def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None, alpha: float = 0.05,
            beta: float = 0.05, t0: float = 1.0, power: float = 0.0, n_steps: int = 10_000,
            n_runs: int = 1, checkpoints=None, seed=0, s0: int = 0, theta0=None,
-           backend="numba") -> TDRun:
+           backend="auto") -> TDRun:
     r"""Run a sampled linear TD-family method along behaviour trajectories.
 
     ``method``: ``"td"`` (TD(lambda), accumulating traces), ``"td_replacing"``, ``"gtd2"``,
     ``"tdc"`` (both lambda = 0) or ``"etd"`` (emphatic TD(lambda), interest 1). Off-policy when
     ``behavior`` is given: per-decision ratios ``rho_t = pi(a_t|s_t) / mu(a_t|s_t)``.
     Step ``alpha_t = alpha (t0 / (t0 + t))^power`` (``beta_t`` likewise for GTD2/TDC's ``w``).
-    ``backend``: ``"numba"`` (compiled, parallel over runs) or ``"numpy"`` (a plain Python loop,
-    same random stream: the iterates agree to round-off). Run ``j`` uses seed ``base + j`` where
+    ``backend``: the kernel ``td_loop`` runs on ``"numba"`` (compiled, parallel over runs; what
+    ``"auto"`` picks) or ``"numpy"`` (a plain Python loop, same random stream: the iterates agree
+    to round-off). Run ``j`` uses seed ``base + j`` where
     ``base`` is drawn from ``seed``.
     """
     m = as_mdp(mdp)
@@ -299,18 +300,8 @@ def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None,
     args = (*_alias(mu), *_alias(m.P.reshape(S * A_n, S)), np.ascontiguousarray(m.r), ratio, phi,
             float(m.gamma), lam, code, float(alpha), float(beta), float(t0), float(power), n_steps, int(s0),
             checkpoints, seeds, theta0)
-    be = get_backend(backend)
-    if be.name == "numba":
-        from .kernels.td import td_loop_numba
-
-        thetas = td_loop_numba(*args)
-    elif be.name == "numpy":
-        from .kernels.td import td_loop_python
-
-        thetas = td_loop_python(*args)
-    else:
-        raise InvalidInputError(f"backend = {be.name!r}: run_td supports 'numba' and 'numpy' (per-step "
-                                "loops do not pay on a GPU; batch many runs on the CPU instead).")
+    be = get_backend(backend, kernel="td_loop")
+    thetas = be.kernel("td_loop")(*args)
     return TDRun(thetas=thetas, checkpoints=checkpoints, method=method, seeds=seeds, backend=be.name)
 
 

@@ -39,11 +39,28 @@ def rng():
     return np.random.default_rng(12345)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "kernels(*names): the backend fixture runs only backends implementing these kernels natively"
+    )
+
+
 @pytest.fixture(params=["numpy", "numba", "cupy"])
 def backend(request):
-    """Every backend; CuPy is skipped with the reason when unavailable."""
-    from mdpgrad.backend import cupy_status, get_backend
+    """Every backend, as rlax's ``parameterize_variant`` runs every variant of a function.
 
+    A test marked ``@pytest.mark.kernels("td_loop", ...)`` runs once per backend whose own
+    implementation of each named kernel is in :data:`mdpgrad.backend.KERNELS` (a Numba backend
+    that would only fall back to the NumPy reference is skipped: there is nothing to compare), and
+    compares it with ``backend="numpy"``, the reference. CuPy is skipped with the reason when
+    unavailable.
+    """
+    from mdpgrad.backend import KERNELS, cupy_status, get_backend
+
+    marker = request.node.get_closest_marker("kernels")
+    for name in marker.args if marker else ():
+        if request.param not in KERNELS[name]:
+            pytest.skip(f"no {request.param} implementation of kernel {name!r}")
     if request.param == "cupy":
         ok, why = cupy_status()
         if not ok:

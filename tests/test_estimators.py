@@ -129,9 +129,8 @@ def test_gae_identities():
     assert np.allclose(E.lambda_returns(r, v, disc, 0.3), E.gae(r, v, disc, 0.3) + v[:-1], atol=1e-13)
 
 
+@pytest.mark.kernels("gae_batch")
 def test_gae_batch_matches_single_and_backends(backend):
-    if backend.name == "cupy":
-        pytest.skip("gae_batch runs on numpy / numba")
     m, theta, ev, _ = _fixed_case()
     ro = sample_trajectories(m, probs(theta), 50, seed=0, horizon="fixed", length=9)
     v = ev.v
@@ -257,9 +256,8 @@ def test_validation_errors():
         E.GaussianBanditOracle(np.zeros(1), sigma=0.0)
 
 
+@pytest.mark.kernels("score_accumulate")
 def test_score_sum_backends_agree(backend):
-    if backend.name == "cupy":
-        pytest.skip("score sums run on numpy / numba")
     m, theta, _, _ = _fixed_case()
     ro = sample_trajectories(m, probs(theta), 300, seed=4)
     W = np.random.default_rng(0).normal(size=ro.actions.shape)

@@ -127,9 +127,10 @@ def test_mmd_last_iterate_converges(kuhn):
     assert abs(run.exploitability[-1] - run.exploitability[-2]) < 5e-3
 
 
-def test_local_omd_numpy_and_numba_identical(kuhn):
+@pytest.mark.kernels("local_omd")
+def test_local_omd_backends_identical(kuhn, backend):
     a = sampled_local_omd(kuhn, 300, 3, backend="numpy", record=[10, 100, 300])
-    b = sampled_local_omd(kuhn, 300, 3, backend="numba", record=[10, 100, 300])
+    b = sampled_local_omd(kuhn, 300, 3, backend=backend, record=[10, 100, 300])
     # same uniforms, same inverse-CDF sampling, same operation order: equal up to libm differences
     np.testing.assert_allclose(a.exploitability, b.exploitability, atol=1e-12)
     np.testing.assert_allclose(a.last[0], b.last[0], atol=1e-12)

@@ -27,7 +27,7 @@ from mdpgrad.games import (
     rock_paper_scissors,
     run_dynamics,
 )
-from mdpgrad.games._packed_kernels import chunk_bounds
+from mdpgrad.kernels.preference import chunk_bounds
 from mdpgrad.games.algorithms import exact_oracle, sampled_oracle
 from mdpgrad.games.preference import InvalidPreferenceError
 

@@ -256,28 +256,30 @@ def test_zero_variance_fraction_and_cov_controls(rng):
 
 
 # --- backends ------------------------------------------------------------------------------
+@pytest.mark.kernels("sample_actions", "logit_gradient")
 def test_backends_agree_on_sampling_and_gradient(backend, rng):
     N, V, G = 16, 300, 8
     logits = rng.normal(size=(N, V)) * 2
     u = rng.random((N, G))
-    a0, lp0 = sample_actions(logits, G, u=u)
+    a0, lp0 = sample_actions(logits, G, u=u, backend="numpy")
     a1, lp1 = sample_actions(logits, G, u=u, backend=backend)
     a1, lp1 = backend.to_numpy(a1), backend.to_numpy(lp1)
     assert np.array_equal(a0, a1)
     # float64 log-softmax of O(1) logits: rounding ~ 1e-15 * V
     assert np.abs(lp0 - lp1).max() < 1e-12
     coef = rng.normal(size=(N, G))
-    g0 = logit_gradient(logits, a0, coef)
+    g0 = logit_gradient(logits, a0, coef, backend="numpy")
     g1 = backend.to_numpy(logit_gradient(logits, a0, coef, backend=backend))
     assert np.abs(g0 - g1).max() < 1e-13
     assert np.abs(g0.sum(1)).max() < 1e-12  # softmax score sums to zero
 
 
+@pytest.mark.kernels("sample_actions", "logit_gradient")
 def test_estimate_gradient_backends_agree(backend, rng):
     b = random_bandit(6, 40, seed=1)
     th = rng.normal(size=(6, 40))
     kw = dict(method="grpo", kl_coef=0.1, ref_logits=np.zeros((6, 40)))
-    e0 = estimate_gradient(b, th, 8, rng=5, **kw)
+    e0 = estimate_gradient(b, th, 8, rng=5, backend="numpy", **kw)
     e1 = estimate_gradient(b, th, 8, rng=5, backend=backend, **kw)
     assert np.array_equal(np.asarray(e0.actions), backend.to_numpy(e1.actions))
     assert np.abs(np.asarray(e0.grad) - backend.to_numpy(e1.grad)).max() < 1e-13

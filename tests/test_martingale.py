@@ -33,6 +33,7 @@ def test_euler_value_matches_monte_carlo():
     assert abs(G.mean() - mg.ou_value_euler(1.0, K, SIG, B, dt)) <= 4 * se
 
 
+@pytest.mark.kernels("sde_euler")
 def test_sde_backends_agree(backend):
     x0 = np.zeros((6, 2))
     Bm = np.array([[-1.0, 0.2], [0.0, -0.5]])

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mdpgrad
-import mdpgrad.sparse.kernels as K
+import mdpgrad.kernels.sparse as K
 from mdpgrad import envs, sparse
 from mdpgrad.errors import InvalidInputError, InvalidMDPError, InvalidPolicyError
 from mdpgrad.sparse import SparseMDP
@@ -166,9 +166,8 @@ def test_krylov_evaluation_matches_direct():
 
 # --- kernels: NumPy reference vs Numba (serial and parallel) -------------------------------------
 @pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.kernels("sparse_bellman_max", "sparse_bellman_policy", "sparse_policy_sweeps")
 def test_kernels_agree_across_backends(backend, parallel, monkeypatch):
-    if backend.name == "cupy":
-        pytest.skip("no CuPy path for the sparse kernels (CPU Numba only)")
     monkeypatch.setattr(K, "PARALLEL_MIN_NNZ", 1 if parallel else 10**18)
     monkeypatch.setattr(K, "PARALLEL_MIN_THREADS", 1)
     assert K.use_parallel(10) == parallel

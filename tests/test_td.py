@@ -59,14 +59,15 @@ def test_stationary_distribution_and_reducible_chain():
 
 @pytest.mark.parametrize("method,lam", [("td", 0.7), ("td_replacing", 0.7), ("gtd2", 0.0), ("tdc", 0.0),
                                         ("etd", 0.5)])
-def test_backends_agree(method, lam):
+@pytest.mark.kernels("td_loop")
+def test_backends_agree(method, lam, backend):
     # Same SplitMix64 stream in both loops: identical transitions, so iterates agree to round-off
     # (the only differences are summation order inside dot products, ~1e-16 per step).
     mdp, pi, phi = _instance(2)
     mu = np.full((8, 2), 0.5)
     kw = dict(method=method, lam=lam, behavior=mu, alpha=0.02, beta=0.05, n_steps=400, n_runs=2,
               checkpoints=[50, 400], seed=7)
-    a = td.run_td(mdp, pi, phi, backend="numba", **kw).thetas
+    a = td.run_td(mdp, pi, phi, backend=backend, **kw).thetas
     b = td.run_td(mdp, pi, phi, backend="numpy", **kw).thetas
     np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 

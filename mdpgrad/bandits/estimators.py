@@ -37,7 +37,7 @@ import scipy.special
 import scipy.stats
 
 from .._validate import check_positive_int
-from ..backend import get_backend
+from ..backend import array_namespace, get_backend
 from ..errors import InvalidInputError
 from .model import ContextualBandit, as_rng, logit_gradient, sample_actions
 
@@ -69,12 +69,9 @@ AGGREGATIONS = ("sequence", "seq-mean-token-mean", "token-mean", "drgrpo", "delt
 CORRECTIONS = ("none", "is", "ppo", "topr")
 
 
-def _xp(x):
-    return get_backend(x).xp
-
 
 def _check_rewards(rewards):
-    xp = _xp(rewards)
+    xp = array_namespace(rewards)
     r = rewards if xp is not np else np.asarray(rewards, dtype=np.float64)
     if r.ndim != 2:
         raise InvalidInputError(f"rewards: expected a 2-D array [n_prompts, G], got shape {tuple(r.shape)}.")
@@ -94,7 +91,7 @@ def bnpo_normalizer(p, a: float, b: float):
     density normalizer is ``Beta(1 + alpha/3, 1 + beta/3)`` (see the claim
     ``bnpo-beta-normalization`` in ``theory/llm_rl.py`` for the derivation).
     """
-    xp = _xp(p)
+    xp = array_namespace(p)
     if not (a > 0 and b > 0):
         raise InvalidInputError(f"bnpo_ab = ({a}, {b}): Beta parameters must be > 0.")
     logB = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
@@ -211,7 +208,7 @@ def aggregation_weights(lengths, aggregation: str = "seq-mean-token-mean", *, ma
       Rethink Loss Aggregation in RLVR"); ``alpha = 1`` is the minimum-variance unbiased
       weighting when the per-response gradient variance grows like :math:`L_i`.
     """
-    xp = _xp(lengths)
+    xp = array_namespace(lengths)
     L = xp.asarray(lengths, dtype=xp.float64)
     if L.ndim != 2:
         raise InvalidInputError(f"lengths: expected [n_prompts, G], got shape {tuple(L.shape)}.")
@@ -249,7 +246,7 @@ def ratio_coefficients(adv, logp, logp_old=None, correction: str = "none", *, cl
     * ``"topr"``: 1 for responses with ``rewards >= 0`` and :math:`\min(\rho, 1)` for negative
       ones -- "Tapered Off-Policy REINFORCE: Stable and efficient reinforcement learning for LLMs".
     """
-    xp = _xp(adv)
+    xp = array_namespace(adv)
     if correction not in CORRECTIONS:
         raise InvalidInputError(f"correction = {correction!r} is not known; choose one of {CORRECTIONS}.")
     if correction == "none":
@@ -277,7 +274,7 @@ def kl_estimates(logp, logp_ref):
     ``k3 = exp(-l) - 1 + l`` (unbiased, >= 0; "KL3" of "A Unified Framework for Rethinking
     Policy Divergence Measures in GRPO"). Returns ``(k1, k2, k3)``.
     """
-    xp = _xp(logp)
+    xp = array_namespace(logp)
     lr = logp - logp_ref
     return lr, 0.5 * lr * lr, xp.expm1(-lr) + lr
 
@@ -293,7 +290,7 @@ def kl_loss_coefficients(logp, logp_ref, kind: str = "k3"):
     "KDRL: Post-Training Reasoning LLMs via Unified Knowledge Distillation and Reinforcement
     Learning".
     """
-    xp = _xp(logp)
+    xp = array_namespace(logp)
     lr = logp - logp_ref
     if kind == "k1":
         return xp.ones_like(lr)
@@ -480,7 +477,7 @@ class GradientEstimate:
 
 
 def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rloo", *, rng=None,
-                      backend="numpy", correction: str = "none", behaviour_logits=None, clip_eps: float = 0.2,
+                      backend="auto", correction: str = "none", behaviour_logits=None, clip_eps: float = 0.2,
                       kl_coef: float = 0.0, ref_logits=None, kl_kind: str = "k3", **adv_kw) -> GradientEstimate:
     r"""One group estimator step on a :class:`ContextualBandit` (tabular or linear logits) on any backend.
 
@@ -492,7 +489,7 @@ def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rl
     :func:`~mdpgrad.bandits.model.logit_gradient` (chained through ``phi`` on the host for linear
     logits). ``behaviour_logits`` are logits, not parameters.
     """
-    be = get_backend(backend)
+    be = get_backend(backend, kernel="sample_actions", like=theta)
     xp = be.xp
     rng = as_rng(rng)
     G = check_positive_int(G, "G")

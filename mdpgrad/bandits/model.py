@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import as_float_array, check_positive_int, check_shape
-from ..backend import get_backend
+from ..backend import array_namespace, get_backend
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
 
@@ -47,20 +47,17 @@ def as_rng(rng, name: str = "rng") -> np.random.Generator:
     return as_generator(rng)
 
 
-def _xp_of(x):
-    return get_backend(x).xp
-
 
 def softmax_xp(z, axis=-1):
     """Stable softmax for NumPy or CuPy arrays (dtype preserved)."""
-    xp = _xp_of(z)
+    xp = array_namespace(z)
     e = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
     return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def log_softmax_xp(z, axis=-1):
     """Stable log-softmax for NumPy or CuPy arrays."""
-    xp = _xp_of(z)
+    xp = array_namespace(z)
     zz = z - xp.max(z, axis=axis, keepdims=True)
     return zz - xp.log(xp.sum(xp.exp(zz), axis=axis, keepdims=True))
 
@@ -194,7 +191,7 @@ def random_bandit(n_prompts: int, n_actions: int, *, reward: str = "bernoulli", 
 
 
 # --- backend kernels ---------------------------------------------------------------------
-def sample_actions(logits, G: int, rng=None, *, backend="numpy", u=None):
+def sample_actions(logits, G: int, rng=None, *, backend="auto", u=None):
     """Draw ``G`` actions per row from ``softmax(logits)`` by inverse CDF.
 
     The uniforms ``u[n, g]`` are drawn on the host from ``rng`` (or passed in) and sorted per
@@ -202,9 +199,8 @@ def sample_actions(logits, G: int, rng=None, *, backend="numpy", u=None):
     floating-point CDF boundaries). Returns ``(actions[n, g], logp[n, g])`` as arrays of the
     backend (``actions`` sorted within each row; group estimators are permutation-invariant).
     """
-    be = get_backend(backend)
+    be = get_backend(backend, kernel="sample_actions", like=logits)
     G = check_positive_int(G, "G")
-    xp = be.xp
     logits = be.asarray(logits)
     if logits.ndim != 2:
         raise InvalidInputError(f"logits: expected a 2-D array [n, v], got shape {tuple(logits.shape)}.")
@@ -214,29 +210,17 @@ def sample_actions(logits, G: int, rng=None, *, backend="numpy", u=None):
     u = np.sort(np.asarray(u, dtype=np.float64), axis=1)
     if u.shape != (N, G):
         raise InvalidInputError(f"u: expected shape ({N}, {G}), got {u.shape}.")
-    if be.name == "numba":
-        from ._kernels import softmax_sample_numba
-
-        return softmax_sample_numba(np.ascontiguousarray(logits), u)
-    u = be.asarray(u)
-    lp = log_softmax_xp(logits.astype(xp.float64) if logits.dtype != xp.float64 else logits)
-    cdf = xp.cumsum(xp.exp(lp), axis=1)
-    # Row offsets turn N searches into one: row n's CDF lives in [n, n + 1].
-    offs = xp.arange(N, dtype=xp.float64)[:, None]
-    flat = (cdf + offs).ravel()
-    idx = xp.searchsorted(flat, (u + offs).ravel(), side="right").reshape(N, G)
-    actions = xp.clip(idx - xp.arange(N)[:, None] * V, 0, V - 1).astype(xp.int64)
-    return actions, xp.take_along_axis(lp, actions, axis=1)
+    return be.kernel("sample_actions")(logits, be.asarray(u))
 
 
-def logit_gradient(logits, actions, coef, *, backend="numpy", out=None):
+def logit_gradient(logits, actions, coef, *, backend="auto", out=None):
     r"""Score-function assembly ``g[n, :] = sum_g coef[n, g] (e_{a_{n,g}} - softmax(logits[n]))``.
 
     Every estimator in :mod:`mdpgrad.bandits.estimators` reduces to per-sample coefficients
     ``coef = d loss / d log pi(a)``; this turns them into a logit gradient using
     :math:`\nabla_z \log\pi(a) = e_a - \pi`. Returns an array of the backend.
     """
-    be = get_backend(backend)
+    be = get_backend(backend, kernel="logit_gradient", like=logits)
     xp = be.xp
     logits = be.asarray(logits)
     actions = be.asarray(actions)
@@ -244,22 +228,4 @@ def logit_gradient(logits, actions, coef, *, backend="numpy", out=None):
     if actions.shape != coef.shape or actions.shape[0] != logits.shape[0]:
         raise InvalidInputError(f"actions {tuple(actions.shape)} and coef {tuple(coef.shape)} must both be "
                                 f"[n, G] with n = logits.shape[0] = {logits.shape[0]}.")
-    if be.name == "numba":
-        from ._kernels import logit_gradient_numba
-
-        if out is None:
-            out = np.empty(logits.shape, dtype=np.float64)
-        return logit_gradient_numba(np.ascontiguousarray(logits), np.ascontiguousarray(actions, dtype=np.int64),
-                                    np.ascontiguousarray(coef), out)
-    g = -xp.sum(coef, axis=1, keepdims=True) * softmax_xp(logits.astype(xp.float64))
-    rows = xp.broadcast_to(xp.arange(logits.shape[0])[:, None], actions.shape)
-    if be.name == "cupy":
-        import cupyx  # noqa: PLC0415
-
-        cupyx.scatter_add(g, (rows, actions), coef)
-    else:
-        np.add.at(g, (rows, actions), coef)
-    if out is not None:
-        out[...] = g
-        return out
-    return g
+    return be.kernel("logit_gradient")(logits, actions, coef, out)

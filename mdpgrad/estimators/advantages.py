@@ -18,7 +18,6 @@ values the estimate is biased unless :math:`\lambda = 1`.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from .._validate import as_float_array, check_probability
@@ -71,20 +70,6 @@ def lambda_returns(r_t, v_t, discount_t, lambda_: float) -> np.ndarray:
     return gae(r_t, v_t, discount_t, lambda_) + v_t[:-1]
 
 
-@nb.njit(cache=True, parallel=True)
-def _gae_batch_numba(rewards, vs, lengths, gamma, lam, terminate, out):  # pragma: no cover - compiled
-    n = rewards.shape[0]
-    for i in nb.prange(n):
-        acc = 0.0
-        for t in range(lengths[i] - 1, -1, -1):
-            disc = gamma
-            if terminate:
-                disc = 1.0 if t < lengths[i] - 1 else 0.0
-            delta = rewards[i, t] + disc * vs[i, t + 1] - vs[i, t]
-            acc = delta + lam * disc * acc
-            out[i, t] = acc
-
-
 def batch_discounts(ro) -> np.ndarray:
     r"""Per-step GAE discounts ``disc[i, t]`` for padded rollouts.
 
@@ -102,29 +87,14 @@ def batch_discounts(ro) -> np.ndarray:
     return np.full((n, T), ro.gamma)
 
 
-def gae_batch(ro, values, lambda_: float, *, backend="numpy") -> np.ndarray:
+def gae_batch(ro, values, lambda_: float, *, backend="auto") -> np.ndarray:
     r"""GAE advantages ``adv[i, t]`` for padded rollouts with state values ``values[s]``, with
-    the per-step discounts of :func:`batch_discounts`. ``backend="numpy"`` (vectorized over
-    trajectories) or ``"numba"``; both agree to round-off."""
+    the per-step discounts of :func:`batch_discounts`. ``backend`` runs the kernel ``gae_batch``
+    (:mod:`mdpgrad.kernels.estimators`): ``"numba"`` (what ``"auto"`` picks) or ``"numpy"``
+    (vectorized over trajectories); both agree to round-off."""
     lam = check_probability(lambda_, "lambda_")
+    kernel = get_backend(backend, kernel="gae_batch").kernel("gae_batch")
     v = np.asarray(values, dtype=np.float64)
-    n, T = ro.actions.shape
     st = np.where(ro.states >= 0, ro.states, 0)
     vs = np.where(ro.states >= 0, v[st], 0.0)
-    bk = get_backend(backend)
-    if bk.name == "numba":
-        out = np.zeros((n, T))
-        _gae_batch_numba(np.ascontiguousarray(ro.rewards), np.ascontiguousarray(vs), ro.lengths, ro.gamma, lam,
-                         ro.horizon == "geometric", out)
-        return out
-    if bk.name != "numpy":
-        raise InvalidInputError(f"backend = {bk.name!r}: gae_batch runs on 'numpy' or 'numba'.")
-    mask = ro.mask
-    disc = batch_discounts(ro)
-    delta = np.where(mask, ro.rewards + disc * vs[:, 1:] - vs[:, :-1], 0.0)
-    out = np.zeros((n, T))
-    acc = np.zeros(n)
-    for t in range(T - 1, -1, -1):
-        acc = delta[:, t] + lam * disc[:, t] * acc
-        out[:, t] = acc
-    return np.where(mask, out, 0.0)
+    return kernel(ro.rewards, vs, ro.lengths, float(ro.gamma), lam, ro.horizon == "geometric")

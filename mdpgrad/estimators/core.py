@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import as_float_array, check_probability
+from ..backend import get_backend
 from ..errors import InvalidInputError
 from ..policies import probs
 from ..rollouts import Rollouts
@@ -100,38 +101,18 @@ def _policy(theta, parametrization, phi):
     return probs(theta, parametrization, phi=phi)
 
 
-def _accumulate(ro: Rollouts, W: np.ndarray, S: int, A: int, backend: str):
-    """``acc[i, s, a] = sum_t W[i,t] 1{s_t=s, a_t=a}`` and ``ws[i, s] = sum_a acc[i, s, a]``."""
-    n, T = ro.actions.shape
-    if backend == "numba":
-        from ..kernels.rollouts import accumulate_kernel
-
-        acc = np.zeros((n, S, A))
-        ws = np.zeros((n, S))
-        accumulate_kernel(ro.states, ro.actions, ro.lengths, np.ascontiguousarray(W, dtype=np.float64), S, A, acc, ws)
-        return acc, ws
-    mask = ro.mask
-    Wm = np.where(mask, W, 0.0)
-    s = np.where(mask, ro.states[:, :T], 0).astype(np.int64)
-    a = np.where(mask, ro.actions, 0).astype(np.int64)
-    traj = np.broadcast_to(np.arange(n)[:, None], (n, T))
-    acc = np.bincount((traj * S * A + s * A + a).ravel(), weights=Wm.ravel(), minlength=n * S * A)
-    return acc.reshape(n, S, A), acc.reshape(n, S, A).sum(axis=2)
-
-
 def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softmax", *, phi=None,
-              backend: str = "numba") -> np.ndarray:
+              backend: str = "auto") -> np.ndarray:
     r"""Per-trajectory :math:`\sum_t W_{i,t}\nabla\log\pi(a_{i,t}|s_{i,t})`, shape ``(n, *theta.shape)``.
 
     ``W`` has the shape of ``ro.actions``; entries past each trajectory's length are ignored.
-    ``backend``: ``"numba"`` (a kernel over the valid steps only) or ``"numpy"`` (``bincount``
-    over the padded arrays); they agree to round-off.
+    ``backend`` runs the kernel ``score_accumulate``: ``"numba"`` (over the valid steps only; what
+    ``"auto"`` picks) or ``"numpy"`` (``bincount`` over the padded arrays); they agree to round-off.
     """
-    if backend not in ("numpy", "numba"):
-        raise InvalidInputError(f"backend = {backend!r}: score sums run on 'numpy' or 'numba'.")
+    accumulate = get_backend(backend, kernel="score_accumulate").kernel("score_accumulate")
     pi = _policy(theta, parametrization, phi)
     S, A = pi.shape
-    acc, ws = _accumulate(ro, W, S, A, backend)
+    acc, ws = accumulate(ro.states, ro.actions, ro.lengths, W, S, A)
     if parametrization == "softmax":
         return acc - ws[:, :, None] * pi[None]
     phi = as_float_array(phi, "phi", ndim=3)
@@ -198,7 +179,7 @@ def trajectory_weights(ro: Rollouts, pi: np.ndarray, *, estimator: str = "gpomdp
         v = as_float_array(values, "values", ndim=1)
         if v.shape != (pi.shape[0],):
             raise InvalidInputError(f"values: expected shape ({pi.shape[0]},), got {v.shape}.")
-        adv = gae_batch(ro, v, lam, backend="numba")
+        adv = gae_batch(ro, v, lam, backend="auto")
         return d[None, :] * adv
     if estimator == "reinforce":
         if baseline is not None and np.ndim(baseline) != 0:

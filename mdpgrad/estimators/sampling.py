@@ -28,7 +28,7 @@ __all__ = ["random_horizon_gradient_samples"]
 
 
 def random_horizon_gradient_samples(mdp, theta, n: int, parametrization: str = "softmax", *, phi=None,
-                                    seed=0, backend="numba") -> np.ndarray:
+                                    seed=0, backend="auto") -> np.ndarray:
     """``n`` independent samples ``(n, *theta.shape)`` of the estimator above."""
     m = as_mdp(mdp)
     n = check_positive_int(n, "n")

@@ -159,7 +159,7 @@ class GameRun:
 
 def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, beta: float | None = None,
                  pi0=None, oracle: str = "exact", n_samples: int = 100, seed=None, record_every: int = 1,
-                 backend="numpy", dtype=np.float64, operator="dense") -> GameRun:
+                 backend="auto", dtype=np.float64, operator="dense") -> GameRun:
     """Run ``method`` for ``n_steps`` steps from ``pi0`` (default ``mu``) and record iterates.
 
     ``eta`` is a float or a callable ``t -> eta_t``; defaults: 2 for Nash-MP (the largest step of
@@ -194,9 +194,7 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
     be = get_backend(backend)
     xp = be.xp
     if isinstance(operator, PackedPreference) or (isinstance(operator, str) and operator == "packed"):
-        if be.name not in ("numpy", "numba"):
-            raise InvalidInputError(f"operator = 'packed' runs on the CPU; got backend = {be.name!r} "
-                                    "(use backend='numpy' or 'numba', or operator='dense').")
+        get_backend(backend, kernel="packed_matvec")  # the packed operator's kernel runs on the CPU
         if isinstance(operator, PackedPreference):
             if operator.K != game.K:
                 raise InvalidInputError(f"operator: a PackedPreference with K = {operator.K}, but the game has "

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backend import get_backend
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
 
@@ -537,78 +538,8 @@ def _balanced_sampling(game: EFG, player: int) -> np.ndarray:
     return leaves / leaves.sum(axis=1, keepdims=True)
 
 
-def _sample(pr, u):
-    """Inverse-CDF draw: the first action whose cumulative probability exceeds ``u`` (same rule in Numba)."""
-    c = 0.0
-    last = 0
-    for a in range(pr.size):
-        if pr[a] > 0:
-            last = a
-            c += pr[a]
-            if u < c:
-                return a
-    return last
-
-
-def _local_omd_python(kind, children, cprob, infoset, util, nact, order, par, b, s, eta0, balanced, U, rec):
-    """Reference implementation of :func:`sampled_local_omd` (same arithmetic as the Numba kernel)."""
-    n_iter = U.shape[0]
-    m_max, A = s.shape[1], s.shape[2]
-    S = np.zeros((2, m_max))
-    X = np.zeros((2, m_max, A))
-    out = np.zeros((rec.size, 2, m_max, A))
-    Umax = np.abs(util).max()
-    k_rec = 0
-    for t in range(n_iter):
-        for p in range(2):
-            reach = np.ones(m_max)
-            for I in order[p]:
-                pI, pa = par[p, I]
-                reach[I] = 1.0 if pI < 0 else reach[pI] * s[p, pI, pa]
-                X[p, I] += reach[I] * s[p, I]
-        for i in range(2):
-            bi = b[i] if balanced else s[i]
-            n, d = 0, 0
-            path = []
-            while kind[n] != TERMINAL:
-                k = kind[n]
-                if k == CHANCE:
-                    pr = cprob[n]
-                elif k == P0 + i:
-                    pr = bi[infoset[n]]
-                else:
-                    pr = s[1 - i, infoset[n]]
-                a = _sample(pr, U[t, i, d])
-                d += 1
-                if k == P0 + i:
-                    I = infoset[n]
-                    path.append((I, a, s[i, I, a], bi[I, a]))
-                n = children[n, a]
-            loss = Umax - (util[n] if i == 0 else -util[n])
-            bz = 1.0
-            for x in path:
-                bz *= x[3]
-            ratio = 1.0
-            for I, a, sp, bp in reversed(path):
-                bz /= bp
-                lh = loss * ratio / (bz * bp)
-                S[i, I] += lh * lh
-                eta = eta0 * np.sqrt(np.log(max(nact[i, I], 2)) / (1.0 + S[i, I]))
-                nA = nact[i, I]
-                z = np.log(s[i, I, :nA])
-                z[a] -= eta * lh
-                z -= z.max()
-                e = np.exp(z)
-                s[i, I, :nA] = e / e.sum()
-                ratio *= sp / bp
-        while k_rec < rec.size and rec[k_rec] == t + 1:
-            out[k_rec] = X
-            k_rec += 1
-    return out
-
-
 def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced", eta0: float = 1.0,
-                      record=None, backend: str = "numba") -> EFGRun:
+                      record=None, backend: str = "auto") -> EFGRun:
     r"""Local adaptive OMD with trajectory feedback (one episode per player and iteration).
 
     In player ``i``'s episode, ``i`` acts with the sampling policy ``b_i`` (``"balanced"``, fixed;
@@ -626,13 +557,12 @@ def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced
 
     Randomness: all uniforms are drawn up front from ``seed`` (``U[t, player, depth]``) and actions
     are sampled by inverse CDF, so the NumPy reference (``backend="numpy"``) and the Numba kernel
-    (``backend="numba"``, default) produce identical trajectories.
+    (``backend="numba"``, what ``"auto"`` picks) of the kernel ``local_omd`` produce identical trajectories.
     """
     rng = as_generator(seed)
     if sampling not in ("balanced", "onpolicy"):
         raise InvalidInputError(f"sampling = {sampling!r}: choose 'balanced' or 'onpolicy'.")
-    if backend not in ("numpy", "numba"):
-        raise InvalidInputError(f"backend = {backend!r}: choose 'numpy' or 'numba'.")
+    local_omd = get_backend(backend, kernel="local_omd").kernel("local_omd")
     rec = np.unique(np.geomspace(1, n_iter, 20).astype(np.int64)) if record is None else np.unique(
         np.asarray(record, dtype=np.int64))
     rec = rec[(rec >= 1) & (rec <= n_iter)]
@@ -652,14 +582,8 @@ def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced
         order[p, :m] = _infoset_order(game, p)
     U = rng.random((int(n_iter), 2, int(game.depth.max()) + 1))
     args = (game.kind.astype(np.int64), game.children, game.chance_prob, game.infoset, game.utility, nact)
-    if backend == "numba":
-        from ._efg_kernels import local_omd_numba
-
-        Xs = local_omd_numba(*args, order, par, b, s, float(eta0), sampling == "balanced", U, rec,
-                             np.array(game.n_infosets, dtype=np.int64))
-    else:
-        orders = [order[p, : game.n_infosets[p]] for p in (0, 1)]
-        Xs = _local_omd_python(*args, orders, par, b, s, float(eta0), sampling == "balanced", U, rec)
+    Xs = local_omd(*args, order, par, b, s, float(eta0), sampling == "balanced", U, rec,
+                   np.array(game.n_infosets, dtype=np.int64))
     ex = []
     for Xr in Xs:
         a0 = behavioral_from_sequence(game, 0, Xr[0, : game.n_infosets[0]])

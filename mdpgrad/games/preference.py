@@ -284,7 +284,7 @@ class PackedPreference:
         A[iu] = self.upper
         return 0.5 + A - A.T
 
-    def __call__(self, pi, backend: str = "numba"):
+    def __call__(self, pi, backend: str = "auto"):
         return packed_matvec(self, pi, backend=backend)
 
     def __repr__(self) -> str:
@@ -298,7 +298,7 @@ def pack_preference(P, dtype=np.float64) -> PackedPreference:
     precision, ``float64`` (default) or ``float32`` (rounding ``|fl(A_ij) - A_ij| <= 2^-24 |A_ij|``).
     Built in row blocks so the peak extra memory is a few rows, not a second ``K x K`` matrix.
     """
-    from ._packed_kernels import chunk_bounds
+    from ..kernels.preference import chunk_bounds
 
     if isinstance(P, PreferenceGame):
         P = P.P
@@ -325,30 +325,17 @@ def pack_preference(P, dtype=np.float64) -> PackedPreference:
     return PackedPreference(upper=upper, K=K, bounds=bounds)
 
 
-def _packed_matvec_numpy(upper, K, pi):
-    """NumPy reference of ``A pi`` (one row of the triangle at a time, float64)."""
-    y = np.zeros(K)
-    pos = 0
-    for i in range(K - 1):
-        n = K - 1 - i
-        row = upper[pos:pos + n].astype(np.float64)
-        y[i] += row @ pi[i + 1:]
-        y[i + 1:] -= row * pi[i]
-        pos += n
-    return y
-
-
-def packed_matvec(packed: PackedPreference, pi, backend: str = "numba") -> np.ndarray:
+def packed_matvec(packed: PackedPreference, pi, backend: str = "auto") -> np.ndarray:
     r"""Win rates ``P pi = (1^T pi)/2 + A pi`` from a :class:`PackedPreference` (``pi[K]`` or ``pi[B, K]``).
 
-    ``backend`` is ``"numba"`` (parallel one-pass kernel) or ``"numpy"`` (row-by-row reference).
+    ``backend`` runs the kernel ``packed_matvec``: ``"numba"`` (parallel one-pass kernel; what ``"auto"``
+    picks) or ``"numpy"`` (row-by-row reference).
     The result is float64 unless ``pi`` is float32, in which case it is cast back to float32 (the
     accumulation is float64 either way). A batch reads the triangle once per policy.
     """
     if not isinstance(packed, PackedPreference):
         raise InvalidInputError(f"packed: expected a PackedPreference (from pack_preference), got {type(packed)}.")
-    if backend not in ("numba", "numpy"):
-        raise InvalidInputError(f"backend = {backend!r}: the packed operator runs on 'numba' or 'numpy' (CPU).")
+    matvec = get_backend(backend, kernel="packed_matvec").kernel("packed_matvec")
     pi_arr = np.asarray(pi)
     if pi_arr.ndim not in (1, 2) or pi_arr.shape[-1] != packed.K:
         raise InvalidInputError(f"pi: expected shape ({packed.K},) or (B, {packed.K}), got {pi_arr.shape}.")
@@ -356,12 +343,7 @@ def packed_matvec(packed: PackedPreference, pi, backend: str = "numba") -> np.nd
     flat = np.ascontiguousarray(np.atleast_2d(pi_arr), dtype=np.float64)
     out = np.empty(flat.shape)
     for b in range(flat.shape[0]):
-        if backend == "numba":
-            from ._packed_kernels import packed_matvec_numba
-
-            y = packed_matvec_numba(packed.upper, packed.K, flat[b], packed.bounds)
-        else:
-            y = _packed_matvec_numpy(packed.upper, packed.K, flat[b])
+        y = matvec(packed.upper, packed.K, flat[b], packed.bounds)
         out[b] = 0.5 * flat[b].sum() + y
     out = out.astype(out_dtype, copy=False)
     return out[0] if pi_arr.ndim == 1 else out
@@ -377,23 +359,23 @@ def log_normalize(z, xp=np):
     return z - (m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)))
 
 
-def win_rates(P, pi, *, backend=None):
+def win_rates(P, pi, *, backend="auto"):
     """``g[y] = P(y > pi) = (P pi)[y]`` (batch: ``pi[B, K]`` gives ``g[B, K]``)."""
-    xp = get_backend(backend if backend is not None else P).xp
+    xp = get_backend(backend, like=P).xp
     return (xp.asarray(P) @ pi.T).T
 
 
-def exploitability(P, pi, *, backend=None):
+def exploitability(P, pi, *, backend="auto"):
     r"""Duality gap of the unregularized game, ``max_y P(y > pi) - 1/2`` (>= 0, 0 iff minimax winner).
 
     In the symmetric constant-sum game this is half the usual two-sided gap
     ``max_y P(y > pi) - min_y P(pi > y)``.
     """
-    xp = get_backend(backend if backend is not None else P).xp
+    xp = get_backend(backend, like=P).xp
     return xp.max(win_rates(P, pi, backend=backend), axis=-1) - 0.5
 
 
-def regularized_exploitability(game: PreferenceGame, pi, *, backend=None):
+def regularized_exploitability(game: PreferenceGame, pi, *, backend="auto"):
     r"""Gap of ``pi`` in the beta-regularized game (>= 0, 0 iff ``pi = pi*_beta``).
 
     .. math:: \mathrm{gap}_\beta(\pi) = \max_{\pi'}\big[P(\pi' \succ \pi) - \beta\mathrm{KL}(\pi'\|\mu)\big]
@@ -405,7 +387,7 @@ def regularized_exploitability(game: PreferenceGame, pi, *, backend=None):
     """
     if game.beta == 0:
         return exploitability(game.P, pi, backend=backend)
-    be = get_backend(backend if backend is not None else pi)
+    be = get_backend(backend, like=pi)
     xp = be.xp
     P, logmu = xp.asarray(game.P), xp.asarray(game.log_mu)
     g = (P @ pi.T).T

@@ -229,3 +229,148 @@ def accumulate_kernel(states, actions, lengths, W, S, A, acc, ws):  # pragma: no
             a = actions[i, t]
             acc[i, s, a] += W[i, t]
             ws[i, s] += W[i, t]
+
+
+# --- NumPy reference twins and the kernel table's entry points (mdpgrad.backend.KERNELS) ------------
+# ``smp`` is a prepared sampler (mdpgrad.rollouts.prepare_sampler): cumulative rows and their tables.
+def splitmix_next(x: np.ndarray):
+    """One SplitMix64 step on a uint64 array; returns (new state, uniforms in [0, 1))."""
+    x = x + _GOLDEN
+    z = x.copy()
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return x, (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def _rollout_numpy(smp, seeds, lengths, start, use_abs, states, actions, rewards, out_len):
+    """Vectorized NumPy reference: the same streams and draw order as the Numba kernel."""
+    N = seeds.shape[0]
+    x = seeds.copy()
+    s = start.copy()
+    need = s < 0
+    x2, u = splitmix_next(x)
+    x = np.where(need, x2, x)
+    s = np.where(need, np.sum(u[:, None] >= smp.rho_cum[None, :], axis=1), s)
+    alive = np.ones(N, dtype=bool)
+    t = 0
+    rows = np.arange(N)
+    Lmax = int(lengths.max()) if N else 0
+    while t < Lmax:
+        alive &= t < lengths
+        if use_abs:
+            alive &= ~smp.absorbing[s]
+        if not alive.any():
+            break
+        states[alive, t] = s[alive]
+        x, u = splitmix_next(x)
+        a = np.sum(u[:, None] >= smp.pi_cum[s], axis=1)
+        actions[alive, t] = a[alive]
+        rewards[alive, t] = smp.r[s, a][alive]
+        x, u = splitmix_next(x)
+        s_next = np.sum(u[:, None] >= smp.dense_cum[s, a], axis=1)
+        s = np.where(alive, s_next, s)
+        out_len[alive] += 1
+        t += 1
+    states[rows, out_len] = s
+
+
+def _absorbing_lengths(smp, seeds, caps, start, out_len):
+    """Per-trajectory step limits for the storing pass of ``horizon="absorbing"`` such that the padded width
+    ``max(limits)`` is exact (the longest trajectory), sampling as little as possible twice.
+
+    The width is ``max(caps)`` as soon as one trajectory runs to that cap. So the counting pass (same streams,
+    nothing stored) runs on growing prefixes (1024, 4096, ... trajectories) and stops at the first prefix that
+    contains such a trajectory: then the caps are already exact and only that prefix was sampled twice. If none
+    does, every trajectory has been counted and the limits are the sampled lengths (two full passes, as exact).
+    """
+    n = seeds.shape[0]
+    cap = caps.max()
+    ret = np.empty(n)
+    tables = smp.kernel_args()
+    lo, chunk = 0, 1024
+    while lo < n:
+        hi = min(n, lo + chunk)
+        rollout_count_kernel(seeds[lo:hi], caps[lo:hi], start[lo:hi], *tables, True, out_len[lo:hi], ret[lo:hi])
+        if (out_len[lo:hi] == cap).any():
+            return caps
+        lo, chunk = hi, 4 * chunk
+    return np.minimum(caps, out_len)
+
+
+def rollouts_padded_numpy(smp, seeds, L, start, use_abs):
+    """``(states, actions, rewards, lengths, limits)`` padded to the longest trajectory (NumPy reference)."""
+    n = seeds.shape[0]
+    out_len = np.zeros(n, dtype=np.int64)
+    Lmax = int(L.max())
+    states = np.full((n, Lmax + 1), -1, dtype=np.int32)
+    actions = np.full((n, Lmax), -1, dtype=np.int32)
+    rewards = np.zeros((n, Lmax))
+    _rollout_numpy(smp, seeds, L, start, use_abs, states, actions, rewards, out_len)
+    return states, actions, rewards, out_len, L
+
+
+def rollouts_padded_numba(smp, seeds, L, start, use_abs):
+    """Numba twin of :func:`rollouts_padded_numpy` (same streams; the absorbing horizon counts first)."""
+    n = seeds.shape[0]
+    out_len = np.zeros(n, dtype=np.int64)
+    if use_abs:
+        L = _absorbing_lengths(smp, seeds, L, start, out_len)
+    Lmax = int(L.max())
+    states = np.empty((n, Lmax + 1), dtype=np.int32)
+    actions = np.empty((n, Lmax), dtype=np.int32)
+    rewards = np.zeros((n, Lmax))  # the kernel writes valid steps only; fresh zero pages are the padding
+    rollout_kernel(seeds, L, start, *smp.kernel_args(), use_abs, states, actions, rewards, out_len)
+    return states, actions, rewards, out_len, L
+
+
+def rollouts_flat_numpy(smp, seeds, L, start, use_abs):
+    """``(states, actions, rewards, offsets, final, lengths, caps)`` concatenated (NumPy reference)."""
+    states, actions, rewards, out_len, _ = rollouts_padded_numpy(smp, seeds, L, start, use_abs)
+    n = seeds.shape[0]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(out_len)
+    mask = np.arange(actions.shape[1])[None, :] < out_len[:, None]
+    final = states[np.arange(n), out_len]
+    return states[:, :-1][mask], actions[mask], rewards[mask], offsets, final, out_len, L
+
+
+def rollouts_flat_numba(smp, seeds, L, start, use_abs):
+    """Numba twin of :func:`rollouts_flat_numpy` (offsets from the lengths; ``absorbing`` counts first)."""
+    n = seeds.shape[0]
+    out_len = np.zeros(n, dtype=np.int64)
+    caps = L
+    if use_abs:
+        rollout_count_kernel(seeds, L, start, *smp.kernel_args(), True, out_len, np.empty(n))
+        L = out_len.copy()
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(L, out=offsets[1:])
+    T = int(offsets[-1])
+    states = np.empty(T, dtype=np.int32)
+    actions = np.empty(T, dtype=np.int32)
+    rewards = np.empty(T)
+    final = np.empty(n, dtype=np.int32)
+    rollout_flat_kernel(seeds, L, start, *smp.kernel_args(), use_abs, offsets, states, actions, rewards, final,
+                        out_len)
+    return states, actions, rewards, offsets, final, out_len, caps
+
+
+def accumulate_numpy(states, actions, lengths, W, S, A):
+    """``acc[i, s, a] = sum_t W[i,t] 1{s_t=s, a_t=a}`` and ``ws[i, s] = sum_a acc[i, s, a]`` (padded rollouts)."""
+    n, T = actions.shape
+    mask = np.arange(T)[None, :] < lengths[:, None]
+    Wm = np.where(mask, W, 0.0)
+    s = np.where(mask, states[:, :T], 0).astype(np.int64)
+    a = np.where(mask, actions, 0).astype(np.int64)
+    traj = np.broadcast_to(np.arange(n)[:, None], (n, T))
+    acc = np.bincount((traj * S * A + s * A + a).ravel(), weights=Wm.ravel(), minlength=n * S * A)
+    return acc.reshape(n, S, A), acc.reshape(n, S, A).sum(axis=2)
+
+
+def accumulate_numba(states, actions, lengths, W, S, A):
+    """Numba twin of :func:`accumulate_numpy` (a kernel over the valid steps only)."""
+    n = actions.shape[0]
+    acc = np.zeros((n, S, A))
+    ws = np.zeros((n, S))
+    accumulate_kernel(states, actions, lengths, np.ascontiguousarray(W, dtype=np.float64), S, A, acc, ws)
+    return acc, ws

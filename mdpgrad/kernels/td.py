@@ -5,7 +5,7 @@ alias method (Vose 1991): one 64-bit SplitMix64 output per draw, its high 32 bit
 ``i = (hi * n) >> 32`` and its low 32 bits are the coin ``lo / 2**32 < prob[i]`` (else ``alias[i]``).
 The action comes from the behaviour row of ``s``, the next state from row ``s * A + a`` of ``P``.
 The generator is seeded per run (``seeds[run]``), so a run is reproducible regardless of the number
-of threads, and the NumPy reference (:func:`td_loop_python`) consumes the *same* random stream and
+of threads, and the NumPy reference (:func:`td_loop_numpy`) consumes the *same* random stream and
 gives the same iterates.
 
 Method codes (``method``):
@@ -210,7 +210,7 @@ def td_loop_numba(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta
     return out
 
 
-def td_loop_python(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
+def td_loop_numpy(pm, am, pP, aP, r, ratio, phi, gamma, lam, method, alpha, beta, t0, power,
                    n_steps, s0, checkpoints, seeds, theta0):
     """Plain NumPy reference of :func:`td_loop_numba` (same random stream, same iterates)."""
     S, A = r.shape

@@ -1,26 +1,23 @@
-"""Numba kernel for the Bellman optimality sweep (value iteration)."""
+"""Dense Bellman optimality backup ``max_a r[s, a] + gamma (P2 @ v).reshape(S, A)[s, a]`` (``P2 = P.reshape(S*A, S)``).
+
+NumPy reference (one BLAS GEMV) and CuPy twin. There is no Numba twin: a compiled loop was
+measured 2.5x (S=1000, A=10) to 400x (S=50, A=4) slower than the GEMV, so the Numba backend
+runs the NumPy reference.
+"""
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 
-@nb.njit(parallel=True, cache=True, fastmath=False)
-def bellman_max_numba(P2, r, gamma, v):  # pragma: no cover - compiled
-    """``out[s] = max_a r[s, a] + gamma * sum_t P2[s * A + a, t] * v[t]``, parallel over s."""
+def bellman_max_numpy(P2, r, gamma, v):
     S, A = r.shape
-    n = v.shape[0]
-    out = np.empty(S)
-    for s in nb.prange(S):
-        best = -np.inf
-        for a in range(A):
-            row = s * A + a
-            acc = 0.0
-            for t in range(n):
-                acc += P2[row, t] * v[t]
-            val = r[s, a] + gamma * acc
-            if val > best:
-                best = val
-        out[s] = best
-    return out
+    return np.max(r + gamma * (P2 @ v).reshape(S, A), axis=1)
+
+
+def bellman_max_cupy(P2, r, gamma, v):  # pragma: no cover - needs a GPU
+    import cupy as xp  # noqa: PLC0415
+
+    S, A = r.shape
+    P2, r, v = xp.asarray(P2), xp.asarray(r), xp.asarray(v)
+    return xp.asnumpy(xp.max(r + gamma * (P2 @ v).reshape(S, A), axis=1))

@@ -53,7 +53,7 @@ def _check_tol(tol):
     return float(tol)
 
 
-def robust_q(mdp, uset: UncertaintySet, v, *, backend: str = "numpy") -> np.ndarray:
+def robust_q(mdp, uset: UncertaintySet, v, *, backend: str = "auto") -> np.ndarray:
     r"""``Q[s, a] = r(s, a) + gamma * sigma_{U_{s,a}}(v)`` for an (s, a)-rectangular set."""
     m = as_mdp(mdp)
     S, A = m.shape
@@ -61,7 +61,7 @@ def robust_q(mdp, uset: UncertaintySet, v, *, backend: str = "numpy") -> np.ndar
     return m.r + m.gamma * sig
 
 
-def robust_bellman_operator(mdp, uset: UncertaintySet, v, pi=None, *, backend: str = "numpy") -> np.ndarray:
+def robust_bellman_operator(mdp, uset: UncertaintySet, v, pi=None, *, backend: str = "auto") -> np.ndarray:
     r"""Robust Bellman operator: :math:`T^\pi_{\mathcal U} v` if ``pi`` is given, else :math:`T_{\mathcal U} v`.
 
     (s, a)-rectangular sets with any kind; s-rectangular sets with any kind for the
@@ -197,7 +197,7 @@ class RobustSolveResult:
         return self.v
 
 
-def _finish(m, uset, v, n, ok, err, method, hist, backend="numpy"):
+def _finish(m, uset, v, n, ok, err, method, hist, backend="auto"):
     if uset.rectangularity == "s":
         if uset.kind == "l1":  # randomized maximin policy by one LP per state, and its worst kernel
             _, pol = srect_l1_maximin_policy(m, uset, v)
@@ -210,12 +210,13 @@ def _finish(m, uset, v, n, ok, err, method, hist, backend="numpy"):
 
 
 def robust_value_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, max_iter: int | None = None,
-                           v0=None, backend: str = "numpy") -> RobustSolveResult:
+                           v0=None, backend: str = "auto") -> RobustSolveResult:
     r"""Robust value iteration :math:`v_{k+1} = T_{\mathcal U} v_k`.
 
     ``tol`` is a certified sup-norm error: stop when
     :math:`\gamma\|v_{k+1}-v_k\|_\infty/(1-\gamma)\le` ``tol`` (contraction bound).
-    ``backend="numba"`` runs the compiled inner kernels (l1, linf, kl, contamination).
+    ``backend`` runs the kernel ``robust_inner_values``; ``"numba"`` compiles the l1, linf, kl and
+    contamination sets (pays off from S*A of a few hundred; ``"auto"`` runs NumPy).
     """
     m = as_mdp(mdp)
     _check_uset(uset)

@@ -422,40 +422,16 @@ def worst_case(p, v, uset: UncertaintySet, radius=None) -> InnerSolution:
     return _SOLVERS[uset.kind](p, v, uset.radius if radius is None else radius)
 
 
-def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "numpy", radius=None) -> np.ndarray:
+def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "auto", radius=None) -> np.ndarray:
     """Optimal inner values ``sigma(v)`` for every row of ``P2[n, S]`` (shared ``v[S]``).
 
-    ``backend="numba"`` runs compiled per-row kernels (``l1``, ``linf``, ``kl``,
-    ``contamination``; parallel over rows) and falls back to NumPy for the others.
-    No validation beyond shapes (this is the inner loop of robust VI). The Numba kernel is
-    parallel over rows: it pays off for large ``S * A`` (about 10x over NumPy at S=500, A=8,
-    see ``benchmarks/bench_robust.py``); for tiny problems thread start-up makes it slower.
+    Runs the kernel ``robust_inner_values`` of ``backend`` (:mod:`mdpgrad.backend`): the Numba
+    twin compiles the ``l1``, ``linf``, ``kl`` and ``contamination`` sets (parallel over rows) and
+    runs the NumPy reference for the others. No validation beyond shapes (this is the inner loop
+    of robust VI). The Numba kernel pays off for large ``S * A`` (about 10x over NumPy at S=500,
+    A=8, see ``benchmarks/bench_robust.py``); for tiny problems thread start-up makes it slower.
     """
     from ..backend import get_backend
 
-    nx = get_backend(backend)
-    if nx.name == "numba" and uset.kind in ("l1", "linf", "kl", "contamination") and radius is None:
-        from ._kernels import inner_values_numba
-
-        return inner_values_numba(np.ascontiguousarray(P2), np.ascontiguousarray(v, dtype=np.float64),
-                                  KINDS.index(uset.kind), float(uset.radius))
-    if nx.name == "cupy":
-        xp = nx.xp
-        if uset.kind in ("l1", "contamination") and radius is None:
-            return nx.to_numpy(_cupy_values(xp, xp.asarray(P2), xp.asarray(v), uset))
-    return _SOLVERS[uset.kind](P2, v, uset.radius if radius is None else radius).value
-
-
-def _cupy_values(xp, P2, v, uset):  # pragma: no cover - needs a GPU
-    """L1 / contamination inner values on the GPU (same formulas as the NumPy reference)."""
-    order = xp.argsort(v)
-    vs = v[order]
-    if uset.kind == "contamination":
-        R = uset.radius
-        return (1 - R) * (P2 @ v) + R * vs[0]
-    ps = P2[:, order]
-    m = xp.minimum(uset.radius / 2.0, 1.0 - ps[:, 0])
-    suffix_after = xp.cumsum(ps[:, ::-1], axis=1)[:, ::-1] - ps
-    removed = xp.clip(m[:, None] - suffix_after, 0.0, ps)
-    removed[:, 0] = 0.0
-    return ps @ vs - removed @ vs + m * vs[0]
+    kernel = get_backend(backend, kernel="robust_inner_values").kernel("robust_inner_values")
+    return kernel(P2, v, uset.kind, uset.radius if radius is None else radius)

@@ -1,7 +1,7 @@
 """Sampling from a :class:`~mdpgrad.sparse.SparseMDP`: next states over CSR rows, and rollouts.
 
 Randomness comes only from the ``numpy.random.Generator`` passed in: the uniforms are drawn
-with it and the Numba kernel :func:`~mdpgrad.sparse.kernels.sample_rows_numba` turns them into
+with it and the Numba kernel :func:`~mdpgrad.kernels.sparse.sample_rows_numba` turns them into
 next states by inverse CDF along each CSR row, so results are reproducible and independent
 of the thread count.
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
-from .kernels import sample_rows_numba
+from ..kernels.sparse import sample_rows_numba
 from .model import SparseMDP, to_sparse
 
 __all__ = ["sample_next_states", "rollout"]

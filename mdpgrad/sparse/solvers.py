@@ -51,18 +51,9 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from .._validate import as_float_array
+from ..backend import get_backend
 from ..errors import InvalidInputError, InvalidPolicyError
-from .kernels import (
-    EllPolicy,
-    bellman_max_ell,
-    bellman_max_numba,
-    bellman_max_numpy,
-    bellman_stochastic_numba,
-    bellman_stochastic_numpy,
-    ell_sweeps,
-    policy_sweeps_numba,
-    policy_sweeps_numpy,
-)
+from ..kernels.sparse import EllPolicy
 from .model import SparseMDP, to_sparse
 
 __all__ = [
@@ -82,17 +73,10 @@ __all__ = [
 _U = 2.0**-53
 #: MPI keeps the greedy rows in ELL form, filled by the fused backup (False: gather a compact CSR).
 _USE_ELL = True
-_BACKENDS = ("numpy", "numba")
 
 
-def _backend(backend: str) -> str:
-    if backend == "auto":
-        return "numba"
-    if backend not in _BACKENDS:
-        raise InvalidInputError(
-            f"backend = {backend!r} is not available for sparse MDPs; choose 'numba' (default) or 'numpy'."
-        )
-    return backend
+def _kernel(backend, name: str):
+    return get_backend(backend, kernel=name).kernel(name)
 
 
 def _as_sparse(mdp) -> SparseMDP:
@@ -100,31 +84,22 @@ def _as_sparse(mdp) -> SparseMDP:
 
 
 # --- operators ------------------------------------------------------------------------------
-def bellman_max(mdp, v, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+def bellman_max(mdp, v, *, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     r"""``(Tv, greedy)``: :math:`(Tv)(s) = \max_a r(s,a) + \gamma P(\cdot|s,a)\cdot v` and the first argmax."""
     m = _as_sparse(mdp)
     v = np.ascontiguousarray(v, dtype=np.float64)
-    if _backend(backend) == "numpy":
-        return bellman_max_numpy(m.P, m.r, m.gamma, v)
-    out = np.empty(m.n_states)
-    act = np.empty(m.n_states, dtype=np.int64)
-    bellman_max_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, out, act)
-    return out, act
+    return _kernel(backend, "sparse_bellman_max")(m, v)
 
 
-def policy_sweeps(mdp, actions, v, n_sweeps: int = 1, *, backend: str = "numba") -> np.ndarray:
+def policy_sweeps(mdp, actions, v, n_sweeps: int = 1, *, backend: str = "auto") -> np.ndarray:
     r""":math:`(T^\mu)^{n} v` for a deterministic policy ``actions[s]`` (``n = n_sweeps``)."""
     m = _as_sparse(mdp)
     act = np.ascontiguousarray(actions, dtype=np.int64)
     v = np.ascontiguousarray(v, dtype=np.float64)
-    if _backend(backend) == "numpy":
-        return policy_sweeps_numpy(m.P, m.r, m.gamma, v, act, int(n_sweeps))
-    out = np.empty(m.n_states)
-    policy_sweeps_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, act, int(n_sweeps), out)
-    return out
+    return _kernel(backend, "sparse_policy_sweeps")(m, act, v, int(n_sweeps))
 
 
-def bellman_policy(mdp, pi, v, *, backend: str = "numba") -> np.ndarray:
+def bellman_policy(mdp, pi, v, *, backend: str = "auto") -> np.ndarray:
     r""":math:`T^\pi v` for a stochastic policy ``pi[s, a]`` or a deterministic ``pi[s]`` (ints)."""
     m = _as_sparse(mdp)
     pi = np.asarray(pi)
@@ -132,11 +107,7 @@ def bellman_policy(mdp, pi, v, *, backend: str = "numba") -> np.ndarray:
         return policy_sweeps(m, pi, v, 1, backend=backend)
     pi = np.ascontiguousarray(pi, dtype=np.float64)
     v = np.ascontiguousarray(v, dtype=np.float64)
-    if _backend(backend) == "numpy":
-        return bellman_stochastic_numpy(m.P, m.r, m.gamma, v, pi)
-    out = np.empty(m.n_states)
-    bellman_stochastic_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, pi, out)
-    return out
+    return _kernel(backend, "sparse_bellman_policy")(m, pi, v)
 
 
 def policy_matrices(mdp, pi) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
@@ -259,7 +230,7 @@ def _default_max_iter(m, span0, tol) -> int:
 
 # --- solvers ----------------------------------------------------------------------------------
 def value_iteration(mdp, *, tol: float = 1e-8, max_iter: int | None = None, v0=None,
-                    backend: str = "numba") -> SparseSolveResult:
+                    backend: str = "auto") -> SparseSolveResult:
     """Value iteration with the certified span stopping rule (module docstring)."""
     m = _as_sparse(mdp)
     tol = _check_tol(tol)
@@ -285,7 +256,7 @@ def value_iteration(mdp, *, tol: float = 1e-8, max_iter: int | None = None, v0=N
 
 
 def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, max_iter: int | None = None,
-                              v0=None, backend: str = "numba", eliminate: bool = True) -> SparseSolveResult:
+                              v0=None, backend: str = "auto", eliminate: bool = True) -> SparseSolveResult:
     r"""Modified policy iteration: ``v <- (T^mu)^m T v`` with ``mu`` greedy for ``v``.
 
     ``m`` partial-evaluation backups per improvement (default ``A``: a policy backup costs
@@ -309,11 +280,13 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     # ELL buffers for the greedy rows (filled by the fused backup) unless rows are very uneven.
     ell = None
     even = mm.max_row_nnz * mm.n_states <= 2 * mm.nnz / mm.n_actions + 64
-    if _USE_ELL and _backend(backend) == "numba" and n_sweeps and even:
+    be = get_backend(backend, kernel="sparse_bellman_max")
+    if _USE_ELL and be.implements("sparse_ell_backup") and n_sweeps and even:
         ell = EllPolicy(mm.n_states, mm.n_actions, mm.max_row_nnz, mm.indices.dtype)
+        ell_backup, ell_sweeps = be.kernel("sparse_ell_backup"), be.kernel("sparse_ell_sweeps")
     while True:
         if ell is not None:
-            tv, act = bellman_max_ell(mm.indptr, mm.indices, mm.data, mm.r, mm.gamma, v, ell)
+            tv, act = ell_backup(mm, v, ell)
             tv, act = tv.copy(), act.copy()
         else:
             tv, act = bellman_max(mm, v, backend=backend)
@@ -379,7 +352,7 @@ def _system(m: SparseMDP, P_mu):
 
 
 def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "bicgstab", max_iter: int = 1000, v0=None,
-                     backend: str = "numba", krylov_maxiter: int = 200,
+                     backend: str = "auto", krylov_maxiter: int = 200,
                      max_polish: int = 10_000) -> SparseSolveResult:
     r"""Howard's policy iteration with a Krylov (BiCGSTAB, default, or GMRES) evaluation step.
 
@@ -445,7 +418,7 @@ _ALIASES = {"vi": "value_iteration", "mpi": "modified_policy_iteration", "pi": "
 
 
 def solve(mdp, method: str = "modified_policy_iteration", *, tol: float = 1e-8, max_iter: int | None = None,
-          v0=None, backend: str = "numba", **options) -> SparseSolveResult:
+          v0=None, backend: str = "auto", **options) -> SparseSolveResult:
     """Optimal control of a sparse MDP; ``method`` in ``value_iteration`` | ``modified_policy_iteration``
     | ``policy_iteration`` (aliases ``vi``, ``mpi``, ``pi``). ``tol`` is the certified sup-norm error
     of ``v`` (module docstring). Extra ``options`` go to the method (``m=``, ``krylov=``)."""

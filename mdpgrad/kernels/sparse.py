@@ -13,7 +13,7 @@ Each Numba kernel is compiled twice with ``cache=True``: parallel over states (`
 each thread writes only its own ``out[s]``, so results do not depend on the thread count)
 and serial. :func:`use_parallel` picks one: parallel when Numba has at least
 :data:`PARALLEL_MIN_THREADS` threads and the kernel touches at least :data:`PARALLEL_MIN_NNZ`
-stored entries. Set ``mdpgrad.sparse.kernels.PARALLEL_MIN_THREADS = 1`` and
+stored entries. Set ``mdpgrad.kernels.sparse.PARALLEL_MIN_THREADS = 1`` and
 ``PARALLEL_MIN_NNZ = 1`` to force the parallel kernels, ``PARALLEL_MIN_NNZ = 10**18`` to force
 the serial ones.
 The sums run in CSR order in both implementations, so NumPy and Numba agree to a few ulps.
@@ -347,3 +347,46 @@ def sample_rows_numba(indptr, indices, data, rows, u, out):
     two give identical results)."""
     k = sample_rows_parallel if use_parallel(rows.shape[0] * 8) else sample_rows_serial
     k(indptr, indices, data, rows, u, out)
+
+
+# --- twins on a SparseMDP (the kernel table's signatures: mdpgrad.backend.KERNELS) ------------------
+def backup_max_numpy(m, v):
+    """``(Tv, greedy)`` on a :class:`~mdpgrad.sparse.SparseMDP` (NumPy reference)."""
+    return bellman_max_numpy(m.P, m.r, m.gamma, v)
+
+
+def backup_max_numba(m, v):
+    """``(Tv, greedy)`` on a :class:`~mdpgrad.sparse.SparseMDP` (Numba)."""
+    out = np.empty(m.n_states)
+    act = np.empty(m.n_states, dtype=np.int64)
+    bellman_max_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, out, act)
+    return out, act
+
+
+def backup_policy_sweeps_numpy(m, act, v, n_sweeps):
+    """``(T^act)^n v`` on a SparseMDP (NumPy reference)."""
+    return policy_sweeps_numpy(m.P, m.r, m.gamma, v, act, n_sweeps)
+
+
+def backup_policy_sweeps_numba(m, act, v, n_sweeps):
+    """``(T^act)^n v`` on a SparseMDP (Numba)."""
+    out = np.empty(m.n_states)
+    policy_sweeps_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, act, n_sweeps, out)
+    return out
+
+
+def backup_stochastic_numpy(m, pi, v):
+    """``T^pi v`` on a SparseMDP (NumPy reference)."""
+    return bellman_stochastic_numpy(m.P, m.r, m.gamma, v, pi)
+
+
+def backup_stochastic_numba(m, pi, v):
+    """``T^pi v`` on a SparseMDP (Numba)."""
+    out = np.empty(m.n_states)
+    bellman_stochastic_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, pi, out)
+    return out
+
+
+def backup_max_ell_numba(m, v, buf: EllPolicy):
+    """Fused optimality backup filling the ELL buffers of modified policy iteration (Numba only)."""
+    return bellman_max_ell(m.indptr, m.indices, m.data, m.r, m.gamma, v, buf)

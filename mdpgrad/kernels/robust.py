@@ -148,3 +148,42 @@ def inner_values_numba(P2, v, kind, radius):  # pragma: no cover - compiled
                 acc += p[i] * v[i]
             out[n] = (1.0 - radius) * acc + radius * vs[0]
     return out
+
+
+# --- twins of the kernel table (mdpgrad.backend.KERNELS["robust_inner_values"]) -----------------------
+_COMPILED = ("l1", "linf", "kl", "contamination")
+_KINDS = ("l1", "linf", "l2", "kl", "chi2", "contamination")  # == mdpgrad.robust.sets.KINDS
+
+
+def inner_values_numpy(P2, v, kind: str, radius):
+    """NumPy reference: ``sigma(v)`` for every row of ``P2`` (``mdpgrad.robust.sets.worst_case_<kind>``)."""
+    from ..robust import sets  # noqa: PLC0415 - the reference formulas live with the sets
+
+    return getattr(sets, f"worst_case_{kind}")(P2, v, radius).value
+
+
+def inner_values_compiled(P2, v, kind: str, radius):
+    """Numba for the l1, linf, kl and contamination sets with one radius; the NumPy reference otherwise."""
+    if kind not in _COMPILED or np.ndim(radius) != 0:
+        return inner_values_numpy(P2, v, kind, radius)
+    return inner_values_numba(np.ascontiguousarray(P2), np.ascontiguousarray(v, dtype=np.float64),
+                              _KINDS.index(kind), float(radius))
+
+
+def inner_values_cupy(P2, v, kind: str, radius):  # pragma: no cover - needs a GPU
+    """CuPy for the l1 and contamination sets with one radius (same formulas); NumPy otherwise."""
+    if kind not in ("l1", "contamination") or np.ndim(radius) != 0:
+        return inner_values_numpy(P2, v, kind, radius)
+    import cupy as xp  # noqa: PLC0415
+
+    P2, v = xp.asarray(P2), xp.asarray(v)
+    order = xp.argsort(v)
+    vs = v[order]
+    if kind == "contamination":
+        return xp.asnumpy((1 - radius) * (P2 @ v) + radius * vs[0])
+    ps = P2[:, order]
+    m = xp.minimum(radius / 2.0, 1.0 - ps[:, 0])
+    suffix_after = xp.cumsum(ps[:, ::-1], axis=1)[:, ::-1] - ps
+    removed = xp.clip(m[:, None] - suffix_after, 0.0, ps)
+    removed[:, 0] = 0.0
+    return xp.asnumpy(ps @ vs - removed @ vs + m * vs[0])

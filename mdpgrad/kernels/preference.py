@@ -122,3 +122,16 @@ def packed_matvec_numba(a, K, pi, bounds):  # pragma: no cover - compiled
             acc += part[c, k]
         y[k] = acc
     return y
+
+
+def packed_matvec_numpy(upper, K, pi, bounds=None):
+    """NumPy reference of ``A pi`` (one row of the triangle at a time, float64; ``bounds`` unused)."""
+    y = np.zeros(K)
+    pos = 0
+    for i in range(K - 1):
+        n = K - 1 - i
+        row = upper[pos:pos + n].astype(np.float64)
+        y[i] += row @ pi[i + 1:]
+        y[i + 1:] -= row * pi[i]
+        pos += n
+    return y

@@ -98,3 +98,82 @@ def local_omd_numba(kind, children, cprob, infoset, util, nact, order, par, b, s
             out[k_rec] = X
             k_rec += 1
     return out
+
+
+def _sample_numpy(pr, u):
+    """Inverse-CDF draw: the first action whose cumulative probability exceeds ``u`` (same rule in Numba)."""
+    c = 0.0
+    last = 0
+    for a in range(pr.size):
+        if pr[a] > 0:
+            last = a
+            c += pr[a]
+            if u < c:
+                return a
+    return last
+
+
+def _local_omd_python(kind, children, cprob, infoset, util, nact, order, par, b, s, eta0, balanced, U, rec):
+    """Reference implementation of :func:`sampled_local_omd` (same arithmetic as the Numba kernel)."""
+    n_iter = U.shape[0]
+    m_max, A = s.shape[1], s.shape[2]
+    S = np.zeros((2, m_max))
+    X = np.zeros((2, m_max, A))
+    out = np.zeros((rec.size, 2, m_max, A))
+    Umax = np.abs(util).max()
+    k_rec = 0
+    for t in range(n_iter):
+        for p in range(2):
+            reach = np.ones(m_max)
+            for I in order[p]:
+                pI, pa = par[p, I]
+                reach[I] = 1.0 if pI < 0 else reach[pI] * s[p, pI, pa]
+                X[p, I] += reach[I] * s[p, I]
+        for i in range(2):
+            bi = b[i] if balanced else s[i]
+            n, d = 0, 0
+            path = []
+            while kind[n] != _TERMINAL:
+                k = kind[n]
+                if k == _CHANCE:
+                    pr = cprob[n]
+                elif k == _P0 + i:
+                    pr = bi[infoset[n]]
+                else:
+                    pr = s[1 - i, infoset[n]]
+                a = _sample_numpy(pr, U[t, i, d])
+                d += 1
+                if k == _P0 + i:
+                    I = infoset[n]
+                    path.append((I, a, s[i, I, a], bi[I, a]))
+                n = children[n, a]
+            loss = Umax - (util[n] if i == 0 else -util[n])
+            bz = 1.0
+            for x in path:
+                bz *= x[3]
+            ratio = 1.0
+            for I, a, sp, bp in reversed(path):
+                bz /= bp
+                lh = loss * ratio / (bz * bp)
+                S[i, I] += lh * lh
+                eta = eta0 * np.sqrt(np.log(max(nact[i, I], 2)) / (1.0 + S[i, I]))
+                nA = nact[i, I]
+                z = np.log(s[i, I, :nA])
+                z[a] -= eta * lh
+                z -= z.max()
+                e = np.exp(z)
+                s[i, I, :nA] = e / e.sum()
+                ratio *= sp / bp
+        while k_rec < rec.size and rec[k_rec] == t + 1:
+            out[k_rec] = X
+            k_rec += 1
+    return out
+
+
+
+
+def local_omd_numpy(kind, children, cprob, infoset, util, nact, order, par, b, s, eta0, balanced, U, rec,
+                    n_infosets):
+    """NumPy reference twin of :func:`local_omd_numba` (same arguments, identical trajectories)."""
+    orders = [order[p, : n_infosets[p]] for p in (0, 1)]
+    return _local_omd_python(kind, children, cprob, infoset, util, nact, orders, par, b, s, eta0, balanced, U, rec)

@@ -1,0 +1,47 @@
+r"""Batched GAE over padded rollouts: NumPy reference and Numba twin (kernel ``gae_batch``).
+
+``adv[i, t] = sum_k (lambda disc)^k delta_{i, t+k}`` with ``delta_{i,t} = r_{i,t} + disc_{i,t} vs_{i,t+1} - vs_{i,t}``;
+``disc = gamma`` (bootstrapping), or with ``terminate`` (geometric horizon) ``1`` before the last step and
+``0`` at it (see :func:`mdpgrad.estimators.batch_discounts`). Entries past each length are 0.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+def gae_batch_numpy(rewards, vs, lengths, gamma, lam, terminate):
+    """Vectorized over trajectories, a loop over time."""
+    n, T = rewards.shape
+    t = np.arange(T)[None, :]
+    mask = t < lengths[:, None]
+    disc = (t < (lengths - 1)[:, None]).astype(np.float64) if terminate else np.full((n, T), gamma)
+    delta = np.where(mask, rewards + disc * vs[:, 1:] - vs[:, :-1], 0.0)
+    out = np.zeros((n, T))
+    acc = np.zeros(n)
+    for k in range(T - 1, -1, -1):
+        acc = delta[:, k] + lam * disc[:, k] * acc
+        out[:, k] = acc
+    return np.where(mask, out, 0.0)
+
+
+@nb.njit(cache=True, parallel=True)
+def _gae_batch(rewards, vs, lengths, gamma, lam, terminate, out):  # pragma: no cover - compiled
+    n = rewards.shape[0]
+    for i in nb.prange(n):
+        acc = 0.0
+        for t in range(lengths[i] - 1, -1, -1):
+            disc = gamma
+            if terminate:
+                disc = 1.0 if t < lengths[i] - 1 else 0.0
+            delta = rewards[i, t] + disc * vs[i, t + 1] - vs[i, t]
+            acc = delta + lam * disc * acc
+            out[i, t] = acc
+
+
+def gae_batch_numba(rewards, vs, lengths, gamma, lam, terminate):
+    """Parallel over trajectories, valid steps only."""
+    out = np.zeros(rewards.shape)
+    _gae_batch(np.ascontiguousarray(rewards), np.ascontiguousarray(vs), lengths, gamma, lam, terminate, out)
+    return out
