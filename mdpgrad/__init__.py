@@ -24,6 +24,7 @@ from .exact import (
     bellman_operator,
     bellman_optimality_operator,
     evaluate,
+    evaluate_batch,
     solve,
 )
 from .mdp import FeatureMDP, FiniteHorizonMDP, TabularMDP
@@ -41,6 +42,7 @@ __all__ = [
     "MdpgradError",
     "BackendUnavailableError",
     "evaluate",
+    "evaluate_batch",
     "solve",
     "Evaluation",
     "SolveResult",

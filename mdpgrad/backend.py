@@ -40,7 +40,7 @@ __all__ = ["Backend", "KERNELS", "AUTO_ORDER", "DEFAULT_AUTO", "get_backend", "a
 #: kernel name -> {backend name: "module:function" under mdpgrad.kernels}. One signature per row.
 KERNELS: dict[str, dict[str, str]] = {
     # dense Bellman optimality backup (P2, r, gamma, v) -> Tv; Numba is 2.5-400x slower than BLAS here
-    "bellman_max": {"numpy": "vi:bellman_max_numpy", "cupy": "vi:bellman_max_cupy"},
+    "bellman_max": {"numpy": "vi:bellman_max_dense_numpy", "cupy": "vi:bellman_max_dense_cupy"},
     # CSR backups on a SparseMDP
     "sparse_bellman_max": {"numpy": "sparse:backup_max_numpy", "numba": "sparse:backup_max_numba"},
     "sparse_policy_sweeps": {"numpy": "sparse:backup_policy_sweeps_numpy",

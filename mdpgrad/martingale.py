@@ -13,7 +13,7 @@ On a mesh ``t_k = k dt`` with ``q = e^{-beta dt}`` the estimators are
   minimizer is the L2 projection of ``V`` onto the features (the measure of the visited states);
 * **martingale orthogonality conditions (MOC)**: ``sum_k xi_k (q V_theta(X_{k+1}) - V_theta(X_k) +
   r(X_k) dt) = 0`` for test functions ``xi_k``: ``xi_k = phi(X_k)`` is LSTD(0) / TD(0)'s fixed point,
-  eligibility traces ``xi_k = sum_{j <= k} (lam q)^{k-j} phi(X_j)`` give LSTD(lambda) / TD(lambda);
+  eligibility traces ``xi_k = sum_{j <= k} (lambda_ q)^{k-j} phi(X_j)`` give LSTD(lambda) / TD(lambda);
   solving the same equations by stochastic approximation of ``min ||E[xi delta]||^2`` is GTD;
 * **mean-square TD error (MSTDE)**: ``min_theta sum_k (q V_theta(X_{k+1}) - V_theta(X_k) + r dt)^2``.
   As ``dt -> 0``, ``MSTDE / dt -> E[|sigma^T grad V_theta|^2]`` (the quadratic variation of
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._compat import renamed
 from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
 from .envs._rng import as_generator
@@ -217,13 +218,14 @@ def _td_arrays(x_paths, r_paths, features, dt, beta):
     return phi, phi_t, phi_tp1, r_t, np.exp(-beta * dt)
 
 
+@renamed(lam="lambda_")
 def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "features",
-            lam: float = 0.0) -> np.ndarray:
+            lambda_: float = 0.0) -> np.ndarray:
     r"""Solve the sample martingale orthogonality conditions
     ``sum_{paths, k} xi_k (q phi(X_{k+1}) . theta - phi(X_k) . theta + r(X_k) dt) = 0``.
 
     ``test="features"``: ``xi_k = phi(X_k)`` (LSTD(0), the TD(0) fixed point); ``test="traces"``:
-    ``xi_k = sum_{j <= k} (lam q)^{k-j} phi(X_j)`` within each path (LSTD(lambda)). Implemented
+    ``xi_k = sum_{j <= k} (lambda_ q)^{k-j} phi(X_j)`` within each path (LSTD(lambda)). Implemented
     directly from the orthogonality equations (not through :func:`mdpgrad.td.lstd`), so the two
     can be compared.
     """
@@ -235,7 +237,7 @@ def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "
         xi = np.empty_like(phi[:, :-1])
         acc = np.zeros((phi.shape[0], phi.shape[-1]))
         for k in range(phi.shape[1] - 1):
-            acc = lam * q * acc + phi[:, k]
+            acc = lambda_ * q * acc + phi[:, k]
             xi[:, k] = acc
     else:
         raise InvalidInputError(f"test = {test!r}: choose 'features' or 'traces'.")
@@ -246,14 +248,15 @@ def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "
     return np.linalg.solve(A, b)
 
 
-def moc_via_lstd(x_paths, r_paths, features, *, dt: float, beta: float, lam: float = 0.0) -> np.ndarray:
+@renamed(lam="lambda_")
+def moc_via_lstd(x_paths, r_paths, features, *, dt: float, beta: float, lambda_: float = 0.0) -> np.ndarray:
     """The same estimator through :func:`mdpgrad.td.lstd` (traces restarted at each path)."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
     phi, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     n_paths, n = x_paths.shape
     disc = np.full((n_paths, n - 1), q)
     disc[:, -1] = 0.0  # cut the trace between paths (only affects the trace, see below)
-    z = eligibility_traces(phi_t, disc.reshape(-1), lam)
+    z = eligibility_traces(phi_t, disc.reshape(-1), lambda_)
     return lstd(phi_t, r_t, phi_tp1, discount_t=q, test_t=z)
 
 

@@ -92,7 +92,8 @@ def fit_window(t, y, *, model: str = "power", burn_in: float = 0.5, floor_factor
     return keep
 
 
-def _ols(x, z, level):
+def ols(x, z, level):
+    """Least squares ``z = intercept + slope x``: ``(slope, intercept, se(slope), t-interval at level)``."""
     n = x.size
     xm = x.mean()
     sxx = np.sum((x - xm) ** 2)
@@ -114,7 +115,7 @@ def _fit(t, y, model, burn_in, floor_factor, level, min_points, scale):
         return None
     x = np.log(t[keep]) if model == "power" else t[keep]
     z = np.log(y[keep])
-    slope, intercept, se, ci = _ols(x, z, level)
+    slope, intercept, se, ci = ols(x, z, level)
     return RateFit(slope, intercept, ci, se, int(keep.sum()), (float(t[keep][0]), float(t[keep][-1])),
                    model, level)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 
-__all__ = ["ALPHA_4SE", "bonferroni_z", "max_abs_z"]
+__all__ = ["ALPHA_4SE", "bonferroni_z", "max_abs_z", "kl_divergence"]
 
 #: Two-sided level of a single 4-standard-error test, 2 * Phi(-4) ~ 6.3e-5.
 ALPHA_4SE = float(2 * scipy.stats.norm.sf(4.0))
@@ -38,3 +38,14 @@ def max_abs_z(samples, exact):
     ok = se > 0
     z = np.where(ok, d / np.where(ok, se, 1.0), np.where(d > 1e-12, np.inf, 0.0))
     return float(np.max(z)), mean, se
+
+
+def kl_divergence(p, q, xp=np):
+    r"""The library's one KL divergence: :math:`\mathrm{KL}(p\|q) = \sum p \log(p/q)` along the last axis.
+
+    Convention :math:`0 \log 0 = 0`; ``inf`` where ``q = 0 < p``. ``xp`` is the array module
+    (NumPy or CuPy) of the inputs.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = xp.where(p > 0, p * (xp.log(p) - xp.log(q)), 0.0)
+    return xp.sum(t, axis=-1)

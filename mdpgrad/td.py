@@ -32,16 +32,18 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ._compat import renamed
 from ._validate import as_float_array, check_gamma, check_positive_int, check_probability, check_shape
 from .backend import get_backend
 from .envs._rng import as_generator
 from .errors import InvalidInputError, InvalidMDPError
-from .exact import check_policy, policy_matrices
+from .exact import check_policy, evaluate, policy_matrices
+from .kernels.td import TD_METHOD_CODES
 from .mdp import TabularMDP, as_mdp
 
 __all__ = [
     "TDSystem",
-    "TDRun",
+    "TDResult",
     "stationary_distribution",
     "td_system",
     "td_fixed_point",
@@ -91,8 +93,8 @@ def _check_features(phi, S: int) -> np.ndarray:
     return phi
 
 
-def _check_lambda(lam) -> float:
-    return check_probability(lam, "lam")
+def _check_lambda(lambda_) -> float:
+    return check_probability(lambda_, "lambda_")
 
 
 @dataclass(frozen=True)
@@ -123,16 +125,17 @@ class TDSystem:
     b0: np.ndarray
     phi: np.ndarray
     gamma: float
-    lam: float
+    lambda_: float
 
 
-def td_system(mdp, pi, phi, *, lam: float = 0.0, behavior=None, emphatic: bool = False) -> TDSystem:
+@renamed(lam="lambda_")
+def td_system(mdp, pi, phi, *, lambda_: float = 0.0, behavior=None, emphatic: bool = False) -> TDSystem:
     r"""Exact ``A_lambda``, ``b_lambda``, ``C`` and the fixed point ``theta* = A^{-1} b``.
 
     ``behavior`` (default ``pi``): the policy generating the data; ``D = diag(d_mu)`` with
     ``d_mu`` the stationary distribution of ``P_mu``. ``emphatic=True`` uses the emphatic
     weighting (interest 1 everywhere), Sutton, Mahmood & White (2016), eq. for ETD(lambda):
-    ``m^T = d_mu^T (I - P_pi^lambda)^{-1}`` with ``I - P_pi^lambda = (I - gamma lam P_pi)^{-1}
+    ``m^T = d_mu^T (I - P_pi^lambda)^{-1}`` with ``I - P_pi^lambda = (I - gamma lambda_ P_pi)^{-1}
     (I - gamma P_pi)``, so ``A = Phi^T M (I - P^lambda_pi) Phi`` is positive definite.
     """
     m = as_mdp(mdp)
@@ -148,13 +151,13 @@ def td_system(mdp, pi, phi, *, lam: float = 0.0, behavior=None, emphatic: bool =
                 "the behaviour policy must cover the target policy."
             )
     phi = _check_features(phi, S)
-    lam = _check_lambda(lam)
+    lam = _check_lambda(lambda_)
     g = m.gamma
     P_pi, r_pi = policy_matrices(m, pi)
     P_mu, _ = policy_matrices(m, mu)
     d_mu = stationary_distribution(P_mu)
     eye = np.eye(S)
-    v = np.linalg.solve(eye - g * P_pi, r_pi)
+    v = evaluate(m, pi, check=False).v
     lu = scipy.linalg.lu_factor(eye - g * lam * P_pi)
     K = scipy.linalg.lu_solve(lu, eye - g * P_pi)  # (I - g lam P)^{-1} (I - g P)
     k_r = scipy.linalg.lu_solve(lu, r_pi)
@@ -169,12 +172,13 @@ def td_system(mdp, pi, phi, *, lam: float = 0.0, behavior=None, emphatic: bool =
     b0 = phi.T @ (d_mu * r_pi)
     theta = _solve_or_min_norm(A, b)
     return TDSystem(A=A, b=b, C=C, weights=weights, d_mu=d_mu, v=v, theta_star=theta, A0=A0, b0=b0, phi=phi,
-                    gamma=g, lam=lam)
+                    gamma=g, lambda_=lam)
 
 
-def td_fixed_point(mdp, pi, phi, *, lam: float = 0.0, behavior=None, emphatic: bool = False) -> np.ndarray:
+@renamed(lam="lambda_")
+def td_fixed_point(mdp, pi, phi, *, lambda_: float = 0.0, behavior=None, emphatic: bool = False) -> np.ndarray:
     """``theta* = solve(A_lambda, b_lambda)`` (see :func:`td_system`)."""
-    return td_system(mdp, pi, phi, lam=lam, behavior=behavior, emphatic=emphatic).theta_star
+    return td_system(mdp, pi, phi, lambda_=lambda_, behavior=behavior, emphatic=emphatic).theta_star
 
 
 def projection(phi, weights, v) -> np.ndarray:
@@ -217,17 +221,17 @@ def _solve_or_min_norm(A, b):
     return np.linalg.solve(A, b)
 
 
-def tsitsiklis_van_roy_factor(gamma: float, lam: float) -> float:
-    """``(1 - lam gamma) / (1 - gamma)``: ``||Phi theta* - V||_D <= factor ||Pi V - V||_D``."""
+def tsitsiklis_van_roy_factor(gamma: float, lambda_: float) -> float:
+    """``(1 - lambda_ gamma) / (1 - gamma)``: ``||Phi theta* - V||_D <= factor ||Pi V - V||_D``."""
     g = check_gamma(gamma)
-    return (1.0 - _check_lambda(lam) * g) / (1.0 - g)
+    return (1.0 - _check_lambda(lambda_) * g) / (1.0 - g)
 
 
 # --------------------------------------------------------------------------------------------
 # sampled update loops
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TDRun:
+class TDResult:
     """Iterates of ``n_runs`` independent runs of a sampled TD-family method.
 
     ``thetas[run, k, :]`` is the weight vector after ``checkpoints[k]`` updates.
@@ -247,10 +251,11 @@ def _alias(p):
     return alias_tables(np.ascontiguousarray(p, dtype=np.float64))
 
 
-def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None, alpha: float = 0.05,
+@renamed(lam="lambda_")
+def run_td(mdp, pi, phi, *, method: str = "td", lambda_: float = 0.0, behavior=None, alpha: float = 0.05,
            beta: float = 0.05, t0: float = 1.0, power: float = 0.0, n_steps: int = 10_000,
            n_runs: int = 1, checkpoints=None, seed=0, s0: int = 0, theta0=None,
-           backend="auto") -> TDRun:
+           backend="auto") -> TDResult:
     r"""Run a sampled linear TD-family method along behaviour trajectories.
 
     ``method``: ``"td"`` (TD(lambda), accumulating traces), ``"td_replacing"``, ``"gtd2"``,
@@ -267,12 +272,12 @@ def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None,
     pi = check_policy(pi, S, A_n)
     mu = pi if behavior is None else check_policy(behavior, S, A_n, name="behavior")
     phi = np.ascontiguousarray(_check_features(phi, S))
-    lam = _check_lambda(lam)
-    if method not in _METHODS:
-        raise InvalidInputError(f"method = {method!r}: choose one of {sorted(_METHODS)}.")
-    code = _METHODS[method]
+    lam = _check_lambda(lambda_)
+    if method not in TD_METHOD_CODES:
+        raise InvalidInputError(f"method = {method!r}: choose one of {sorted(TD_METHOD_CODES)}.")
+    code = TD_METHOD_CODES[method]
     if code in (2, 3) and lam != 0.0:
-        raise InvalidInputError(f"lam = {lam}: GTD2 and TDC are implemented for lam = 0 only.")
+        raise InvalidInputError(f"lambda_ = {lam}: GTD2 and TDC are implemented for lambda_ = 0 only.")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(mu > 0, pi / np.where(mu > 0, mu, 1.0), 0.0)
     if np.any((pi > 0) & (mu == 0)):
@@ -302,10 +307,7 @@ def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None,
             checkpoints, seeds, theta0)
     be = get_backend(backend, kernel="td_loop")
     thetas = be.kernel("td_loop")(*args)
-    return TDRun(thetas=thetas, checkpoints=checkpoints, method=method, seeds=seeds, backend=be.name)
-
-
-_METHODS = {"td": 0, "td_replacing": 1, "gtd2": 2, "tdc": 3, "etd": 4}
+    return TDResult(thetas=thetas, checkpoints=checkpoints, method=method, seeds=seeds, backend=be.name)
 
 
 def sample_transitions(mdp, behavior, n_steps: int, *, seed=0, s0: int = 0):
@@ -339,8 +341,9 @@ def _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t):
     return phi_t, r_t, phi_tp1, discount_t, rho_t
 
 
-def eligibility_traces(phi_t, discount_t, lam: float, rho_t=None) -> np.ndarray:
-    """Accumulating traces ``e_t = rho_t (discount_{t-1} lam e_{t-1} + phi_t)``, ``e_{-1} = 0``."""
+@renamed(lam="lambda_")
+def eligibility_traces(phi_t, discount_t, lambda_: float, rho_t=None) -> np.ndarray:
+    """Accumulating traces ``e_t = rho_t (discount_{t-1} lambda_ e_{t-1} + phi_t)``, ``e_{-1} = 0``."""
     phi_t = np.asarray(phi_t, dtype=np.float64)
     T = phi_t.shape[0]
     discount_t = np.broadcast_to(np.asarray(discount_t, dtype=np.float64), (T,))
@@ -349,23 +352,24 @@ def eligibility_traces(phi_t, discount_t, lam: float, rho_t=None) -> np.ndarray:
     acc = np.zeros(phi_t.shape[1])
     prev = 0.0
     for t in range(T):
-        acc = rho_t[t] * (prev * lam * acc + phi_t[t])
+        acc = rho_t[t] * (prev * lambda_ * acc + phi_t[t])
         e[t] = acc
         prev = discount_t[t]
     return e
 
 
-def lstd(phi_t, r_t, phi_tp1, *, discount_t, lam: float = 0.0, rho_t=None, test_t=None,
+@renamed(lam="lambda_")
+def lstd(phi_t, r_t, phi_tp1, *, discount_t, lambda_: float = 0.0, rho_t=None, test_t=None,
          ridge: float = 0.0) -> np.ndarray:
     r"""LSTD(lambda) (Bradtke & Barto 1996; Boyan 2002): solve ``A_hat theta = b_hat`` with
 
     ``A_hat = sum_t z_t (phi_t - discount_t phi_{t+1})^T``, ``b_hat = sum_t z_t r_t``, where the
-    test vectors ``z_t`` are the eligibility traces (``lam``, per-decision ratios ``rho_t``) or
+    test vectors ``z_t`` are the eligibility traces (``lambda_``, per-decision ratios ``rho_t``) or
     ``test_t`` when given (an instrumental-variable / martingale-orthogonality form).
     ``ridge`` adds ``ridge * I`` to ``A_hat``.
     """
     phi_t, r_t, phi_tp1, discount_t, rho_t = _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t)
-    lam = _check_lambda(lam)
+    lam = _check_lambda(lambda_)
     if test_t is None:
         z = eligibility_traces(phi_t, discount_t, lam, rho_t)
     else:
@@ -382,7 +386,8 @@ def lstd(phi_t, r_t, phi_tp1, *, discount_t, lam: float = 0.0, rho_t=None, test_
     return np.linalg.solve(A, b)
 
 
-def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lam: float = 0.0, rho_t=None,
+@renamed(lam="lambda_")
+def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lambda_: float = 0.0, rho_t=None,
                alpha: float = 0.01, beta: float = 0.05, t0: float = 1.0, power: float = 0.0, n_passes: int = 1,
                theta0=None) -> tuple[np.ndarray, np.ndarray]:
     r"""Online TD-family updates (Numba) over given transitions, in order, ``n_passes`` times.
@@ -396,12 +401,12 @@ def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lam: floa
     from .kernels.td import td_data_numba
 
     phi_t, r_t, phi_tp1, discount_t, rho_t = _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t)
-    lam = _check_lambda(lam)
+    lam = _check_lambda(lambda_)
     if method not in ("td", "td_replacing", "gtd2", "tdc"):
         raise InvalidInputError(f"method = {method!r}: choose 'td', 'td_replacing', 'gtd2' or 'tdc'.")
-    code = _METHODS[method]
+    code = TD_METHOD_CODES[method]
     if code in (2, 3) and lam != 0.0:
-        raise InvalidInputError(f"lam = {lam}: GTD2 and TDC are implemented for lam = 0 only.")
+        raise InvalidInputError(f"lambda_ = {lam}: GTD2 and TDC are implemented for lambda_ = 0 only.")
     for name, val in (("alpha", alpha), ("beta", beta), ("t0", t0)):
         if not (np.isfinite(val) and val > 0):
             raise InvalidInputError(f"{name} = {val!r} must be a positive finite float.")
@@ -414,14 +419,15 @@ def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lam: floa
                          lam, code, float(alpha), float(beta), float(t0), float(power), n_passes, theta0)
 
 
-def forward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lam: float) -> np.ndarray:
+@renamed(lam="lambda_")
+def forward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lambda_: float) -> np.ndarray:
     r"""Offline forward-view increment ``sum_t (G_t^lambda - phi_t . theta) phi_t``.
 
-    ``G_t^lambda = r_t + discount_t [(1 - lam) V(s_{t+1}) + lam G_{t+1}^lambda]`` with the
+    ``G_t^lambda = r_t + discount_t [(1 - lambda_) V(s_{t+1}) + lambda_ G_{t+1}^lambda]`` with the
     truncation ``G_T^lambda = V(s_T)`` at the end of the batch (``V = Phi theta`` held fixed).
     """
     phi_t, r_t, phi_tp1, discount_t, _ = _check_batch(phi_t, r_t, phi_tp1, discount_t, None)
-    lam = _check_lambda(lam)
+    lam = _check_lambda(lambda_)
     v_t = phi_t @ theta
     v_tp1 = phi_tp1 @ theta
     T = r_t.shape[0]
@@ -433,15 +439,16 @@ def forward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lam: float) 
     return phi_t.T @ (G - v_t)
 
 
-def backward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lam: float) -> np.ndarray:
+@renamed(lam="lambda_")
+def backward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lambda_: float) -> np.ndarray:
     r"""Offline backward-view increment ``sum_t delta_t e_t`` (accumulating traces).
 
     Equals :func:`forward_view_offline` exactly (the telescoping identity
-    ``G_t^lambda - V(s_t) = sum_{k >= t} (prod discount lam) delta_k``; Sutton & Barto 2018,
+    ``G_t^lambda - V(s_t) = sum_{k >= t} (prod discount lambda_) delta_k``; Sutton & Barto 2018,
     sec. 12.4) when the batch is contiguous (``phi_tp1[t] == phi_t[t+1]``).
     """
     phi_t, r_t, phi_tp1, discount_t, _ = _check_batch(phi_t, r_t, phi_tp1, discount_t, None)
-    lam = _check_lambda(lam)
+    lam = _check_lambda(lambda_)
     delta = r_t + discount_t * (phi_tp1 @ theta) - phi_t @ theta
     e = eligibility_traces(phi_t, discount_t, lam)
     return e.T @ delta

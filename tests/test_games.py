@@ -36,7 +36,8 @@ from mdpgrad.games.objectives import (
     sppo_closed_form,
     sppo_square_loss_minimizer,
 )
-from mdpgrad.games.preference import InvalidPreferenceError, bradley_terry, kl, log_normalize
+from mdpgrad.games.preference import InvalidPreferenceError, bradley_terry, log_normalize
+from mdpgrad.stats import kl_divergence as kl
 
 
 def _game(K, beta, seed):
@@ -92,14 +93,14 @@ def test_run_dynamics_validation():
     g = _game(4, 0.5, 0)
     with pytest.raises(InvalidInputError, match="method"):
         run_dynamics(g, "sgd", 3)
-    with pytest.raises(InvalidInputError, match="n_steps"):
+    with pytest.raises(InvalidInputError, match="n_iter"):
         run_dynamics(g, "mwu", -1)
     with pytest.raises(InvalidInputError, match="oracle"):
         run_dynamics(g, "mwu", 3, oracle="noisy")
     with pytest.raises(InvalidInputError, match="seed"):
         run_dynamics(g, "mwu", 3, oracle="sampled")
     with pytest.raises(InvalidInputError, match="eta"):
-        run_dynamics(g, "nash_md", 3, eta=5.0)  # eta * beta = 2.5 > 1
+        run_dynamics(g, "nash_md", 3, step_size=5.0)  # eta * beta = 2.5 > 1
     with pytest.raises(InvalidInputError, match="pi0"):
         run_dynamics(g, "mwu", 3, pi0=np.array([1.0, 0, 0, 0]))
     with pytest.raises(InvalidInputError, match="record_every"):
@@ -181,13 +182,13 @@ def test_dynamics_converge_and_queries_counted():
     star = regularized_nash(g).pi
     for method, n in (("nash_mp", 150), ("omd_reg", 400), ("nash_md", 3000)):
         eta = (lambda t: 2 / (0.2 * (t + 2))) if method == "nash_md" else None
-        run = run_dynamics(g, method, n, eta=eta, record_every=50)
+        run = run_dynamics(g, method, n, step_size=eta, record_every=50)
         assert kl(star, run.final) < 1e-6, method
     run = run_dynamics(g, "nash_mp", 10)
     assert run.queries[-1] == 20 and run.steps[-1] == 10
     # MWU on RPS: average converges, last iterate does not
     rps = PreferenceGame(rock_paper_scissors(1, 0.4), np.ones(3) / 3, 0.0)
-    run = run_dynamics(rps, "mwu", 2000, eta=0.1, pi0=np.array([0.5, 0.3, 0.2]))
+    run = run_dynamics(rps, "mwu", 2000, step_size=0.1, pi0=np.array([0.5, 0.3, 0.2]))
     assert exploitability(rps.P, run.avg_pi[-1]) < 0.01 < exploitability(rps.P, run.final)
 
 

@@ -17,11 +17,10 @@ from mdpgrad.games.efg import (
     TERMINAL,
     _balanced_sampling,
     _cf_values,
-    _sample,
     best_response,
     cfr,
+    efg_exploitability,
     expected_value,
-    exploitability,
     kuhn_poker,
     leduc_poker,
     mmd,
@@ -30,6 +29,7 @@ from mdpgrad.games.efg import (
     sequence_form,
     uniform_strategy,
 )
+from mdpgrad.kernels.efg import sample_action
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +82,13 @@ def test_random_tree_best_response_bounds(n_types, depth, n_actions, seed):
     # best responses dominate the profile's own strategies; tolerance: sums of <= 1e3 O(1) terms
     assert b0 >= u - 1e-12 and b1 >= -u - 1e-12
     assert abs(expected_value(g, br0, s[1]) - b0) <= 1e-12
-    assert exploitability(g, *s) >= -1e-12
+    assert efg_exploitability(g, *s) >= -1e-12
 
 
 def test_cfr_plus_solves_kuhn(kuhn):
     run = cfr(kuhn, 400, plus=True)
     assert run.exploitability[-1] < 5e-3
-    assert exploitability(kuhn, *run.avg) >= 0
+    assert efg_exploitability(kuhn, *run.avg) >= 0
     # the game value of Kuhn poker for the first player is -1/18; |u(avg) - v*| <= exploitability
     assert abs(expected_value(kuhn, *run.avg) + 1 / 18) <= run.exploitability[-1]
     plain = cfr(kuhn, 200)
@@ -111,11 +111,11 @@ def test_random_tree_and_leduc():
     g = random_tree(3, 4, 2, seed=0)
     assert g.n_infosets == (15, 30)
     run = cfr(g, 300, plus=True)
-    assert run.exploitability[-1] < 1e-2 < exploitability(g, uniform_strategy(g, 0), uniform_strategy(g, 1))
+    assert run.exploitability[-1] < 1e-2 < efg_exploitability(g, uniform_strategy(g, 0), uniform_strategy(g, 1))
     L = leduc_poker()
     assert L.n_infosets == (144, 144)  # rank-only information sets (suits are payoff-irrelevant)
     u = [uniform_strategy(L, p) for p in (0, 1)]
-    assert exploitability(L, *u) > 1.0
+    assert efg_exploitability(L, *u) > 1.0
     with pytest.raises(InvalidInputError, match="random_tree"):
         random_tree(0, 2, 2, seed=0)
 
@@ -158,7 +158,7 @@ def test_fixed_sampling_loss_estimator_unbiased(kuhn):
             k = kuhn.kind[n]
             pr = kuhn.chance_prob[n] if k == CHANCE else (b[kuhn.infoset[n]] if k == P0 + i
                                                            else s[1 - i][kuhn.infoset[n]])
-            a = _sample(pr, rng.random())
+            a = sample_action(pr, rng.random())
             if k == P0 + i:
                 path.append((kuhn.infoset[n], a))
             n = kuhn.children[n, a]

@@ -27,9 +27,9 @@ from mdpgrad.games import (
     rock_paper_scissors,
     run_dynamics,
 )
-from mdpgrad.kernels.preference import chunk_bounds
 from mdpgrad.games.algorithms import exact_oracle, sampled_oracle
 from mdpgrad.games.preference import InvalidPreferenceError
+from mdpgrad.kernels.preference import chunk_bounds
 
 U = 2.0**-53
 

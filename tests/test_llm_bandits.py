@@ -13,7 +13,7 @@ from mdpgrad.bandits import (
     ContextualBandit,
     aggregation_weights,
     clip_cov_mask,
-    estimate_gradient,
+    estimate_group_gradient,
     exact_expected_group_gradient,
     group_advantages,
     kl_cov_coefficients,
@@ -208,13 +208,13 @@ def test_importance_sampling_with_stale_behaviour_is_unbiased(rng):
     th, beh = rng.normal(size=(3, 5)), rng.normal(size=(3, 5)) * 0.5
     M = 20000
     big = ContextualBandit(np.tile(b.q, (M, 1)))
-    est = estimate_gradient(big, np.tile(th, (M, 1)), 4, "reinforce", rng=rng, correction="is",
-                            behaviour_logits=np.tile(beh, (M, 1)))
+    est = estimate_group_gradient(big, np.tile(th, (M, 1)), 4, "reinforce", seed=rng, correction="is",
+                            behavior_logits=np.tile(beh, (M, 1)))
     s = np.asarray(est.grad).reshape(M, 3, 5) * M
     z, thr = _clt(s, b.gradient(th))
     assert z <= thr
     # without the correction the same data estimate a different vector (bias > 6 SE)
-    est0 = estimate_gradient(big, np.tile(th, (M, 1)), 4, "reinforce", rng=rng, behaviour_logits=np.tile(beh, (M, 1)))
+    est0 = estimate_group_gradient(big, np.tile(th, (M, 1)), 4, "reinforce", seed=rng, behavior_logits=np.tile(beh, (M, 1)))
     z0, _ = _clt(np.asarray(est0.grad).reshape(M, 3, 5) * M, b.gradient(th))
     assert z0 > 6
 
@@ -279,8 +279,8 @@ def test_estimate_gradient_backends_agree(backend, rng):
     b = random_bandit(6, 40, seed=1)
     th = rng.normal(size=(6, 40))
     kw = dict(method="grpo", kl_coef=0.1, ref_logits=np.zeros((6, 40)))
-    e0 = estimate_gradient(b, th, 8, rng=5, backend="numpy", **kw)
-    e1 = estimate_gradient(b, th, 8, rng=5, backend=backend, **kw)
+    e0 = estimate_group_gradient(b, th, 8, seed=5, backend="numpy", **kw)
+    e1 = estimate_group_gradient(b, th, 8, seed=5, backend=backend, **kw)
     assert np.array_equal(np.asarray(e0.actions), backend.to_numpy(e1.actions))
     assert np.abs(np.asarray(e0.grad) - backend.to_numpy(e1.grad)).max() < 1e-13
 
@@ -289,8 +289,8 @@ def test_vocabulary_scale_backends_agree(rng):
     # V = 150k (a large LLM vocabulary), 4 prompts: numpy and numba give the same samples and gradient.
     b = ContextualBandit(rng.random((4, 150_000)))
     th = rng.normal(size=(4, 150_000)) * 3
-    e0 = estimate_gradient(b, th, 16, "rloo", rng=1)
-    e1 = estimate_gradient(b, th, 16, "rloo", rng=1, backend="numba")
+    e0 = estimate_group_gradient(b, th, 16, "rloo", seed=1)
+    e1 = estimate_group_gradient(b, th, 16, "rloo", seed=1, backend="numba")
     assert np.array_equal(e0.actions, e1.actions)
     assert np.abs(np.asarray(e0.grad) - np.asarray(e1.grad)).max() < 1e-13
     assert abs(b.gradient(th).sum()) < 1e-12  # softmax gradients sum to zero per prompt
@@ -316,7 +316,7 @@ def _clt(samples, exact):
 
 
 def test_rloo_unbiased_grpo_biased_clt(rng):
-    # M replicate groups are stacked as extra prompts of one bandit, so one estimate_gradient call draws them all;
+    # M replicate groups are stacked as extra prompts of one bandit, so one estimate_group_gradient call draws them all;
     # its 1/(N M G) normalization is undone by the factor M.
     b = random_bandit(4, 5, seed=3)
     th = rng.normal(size=(4, 5))
@@ -324,7 +324,7 @@ def test_rloo_unbiased_grpo_biased_clt(rng):
     M = 20000
     big = ContextualBandit(np.tile(b.q, (M, 1)))
     for method, unbiased in (("rloo", True), ("grpo", False)):
-        est = estimate_gradient(big, np.tile(th, (M, 1)), 4, method, rng=rng)
+        est = estimate_group_gradient(big, np.tile(th, (M, 1)), 4, method, seed=rng)
         s = np.asarray(est.grad).reshape(M, 4, 5) * M
         z, thr = _clt(s, g)
         if unbiased:
@@ -343,7 +343,7 @@ def test_linear_logits_rloo_unbiased(rng):
     b = ContextualBandit(rng.random((N, V)), phi=phi)
     th = rng.normal(size=d)
     big = ContextualBandit(np.tile(b.q, (M, 1)), phi=np.tile(phi, (M, 1, 1)))
-    est = estimate_gradient(big, th, 4, "rloo", rng=rng)
+    est = estimate_group_gradient(big, th, 4, "rloo", seed=rng)
     gz = np.asarray(est.grad_logits).reshape(M, N, V) * M
     s = np.einsum("mnv,nvd->md", gz, phi)
     z, thr = _clt(s, b.gradient(th))
@@ -354,8 +354,8 @@ def test_linear_logits_rloo_unbiased(rng):
 def test_ppo_at_behaviour_equals_on_policy(rng):
     b = random_bandit(3, 6, seed=4)
     th = rng.normal(size=(3, 6))
-    e0 = estimate_gradient(b, th, 4, "rloo", rng=9)
-    e1 = estimate_gradient(b, th, 4, "rloo", rng=9, correction="ppo", behaviour_logits=th)
+    e0 = estimate_group_gradient(b, th, 4, "rloo", seed=9)
+    e1 = estimate_group_gradient(b, th, 4, "rloo", seed=9, correction="ppo", behavior_logits=th)
     assert np.abs(np.asarray(e0.grad) - np.asarray(e1.grad)).max() < 1e-15
 
 
@@ -419,9 +419,9 @@ def test_validation_errors(rng):
     with pytest.raises(InvalidInputError, match="method"):
         exact_expected_group_gradient(b, np.zeros((2, 3)), 2, "gpg")
     with pytest.raises(InvalidInputError, match="ref_logits"):
-        estimate_gradient(b, np.zeros((2, 3)), 2, kl_coef=0.1, rng=0)
+        estimate_group_gradient(b, np.zeros((2, 3)), 2, kl_coef=0.1, seed=0)
     with pytest.raises(InvalidInputError, match="backend"):
-        estimate_gradient(b, np.zeros((2, 3)), 2, backend="jax", rng=0)
+        estimate_group_gradient(b, np.zeros((2, 3)), 2, backend="jax", seed=0)
 
 
 def test_sequence_group_gradient_rloo_unbiased_grpo_token_mean_biased():

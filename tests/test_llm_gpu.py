@@ -29,10 +29,10 @@ def test_cupy_matches_numpy_at_scale():
 
 
 def test_cupy_estimate_gradient_matches_numpy():
-    from mdpgrad.bandits import estimate_gradient, random_bandit
+    from mdpgrad.bandits import estimate_group_gradient, random_bandit
 
     b = random_bandit(8, 500, seed=1)
     th = np.random.default_rng(2).normal(size=(8, 500))
-    e0 = estimate_gradient(b, th, 8, "grpo", rng=3)
-    e1 = estimate_gradient(b, th, 8, "grpo", rng=3, backend="cupy")
+    e0 = estimate_group_gradient(b, th, 8, "grpo", seed=3)
+    e1 = estimate_group_gradient(b, th, 8, "grpo", seed=3, backend="cupy")
     assert np.abs(np.asarray(e0.grad) - get_backend("cupy").to_numpy(e1.grad)).max() < 1e-12

@@ -70,8 +70,8 @@ def test_moc_equals_lstd_and_population():
     r = -(x**2)
     f = lambda y: mg.polynomial_features(y, (0, 1, 2))  # noqa: E731
     for lam, test in ((0.0, "features"), (0.7, "traces")):
-        a = mg.moc_fit(x, r, f, dt=dt, beta=B, test=test, lam=lam)
-        b = mg.moc_via_lstd(x, r, f, dt=dt, beta=B, lam=lam)
+        a = mg.moc_fit(x, r, f, dt=dt, beta=B, test=test, lambda_=lam)
+        b = mg.moc_via_lstd(x, r, f, dt=dt, beta=B, lambda_=lam)
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     pop = mg.ou_population(K, SIG, B, (0, 1, 2), dt)
     # well-specified features: ML and MOC population solutions are both the Euler value V_dt

@@ -342,12 +342,12 @@ def test_srect_kl_between_sa_and_nominal():
 def test_drpg_reaches_robust_optimum():
     mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=1)
     U = UncertaintySet("l1", 0.3)
-    res = drpg(mdp, U, n_iter=60, step=1.0)
+    res = drpg(mdp, U, n_iter=60, step_size=1.0)
     opt = mdp.rho @ robust_value_iteration(mdp, U, tol=1e-12).v
     assert opt - res.robust_returns[-1] <= 1e-6
     assert np.all(np.diff(res.inner_tol) <= 0)
     assert np.all(res.inner_error <= res.inner_tol + 1e-12)
-    fw = drpg(mdp, U, n_iter=60, step=1.0, inner="frank_wolfe")
+    fw = drpg(mdp, U, n_iter=60, step_size=1.0, inner="frank_wolfe")
     assert opt - fw.robust_returns[-1] <= 1e-6
     assert np.all(fw.inner_error <= fw.inner_tol + 1e-12)
     with pytest.raises(InvalidInputError, match="inner"):

@@ -158,9 +158,9 @@ def test_krylov_evaluation_matches_direct():
     # GMRES to relative residual 1e-12: |v - v_pi| <= 1e-12 |r_pi|_2 / (1 - gamma) ~ 1e-12 * 20 * 10 ~ 2e-10.
     m = sparse.garnet(100, 3, 5, gamma=0.95, seed=4)
     pi = np.random.default_rng(1).dirichlet(np.ones(3), size=100)
-    a = sparse.evaluate(m, pi, method="direct")
+    a = mdpgrad.evaluate(m, pi, method="direct")
     for meth in ("gmres", "bicgstab"):
-        b = sparse.evaluate(m, pi, method=meth)
+        b = mdpgrad.evaluate(m, pi, method=meth)
         assert np.max(np.abs(a.v - b.v)) <= 1e-9 and np.max(np.abs(a.occupancy - b.occupancy)) <= 1e-9
 
 
@@ -337,7 +337,7 @@ def test_evaluate_batch_woodbury_matches_single_calls():
     base = rng.dirichlet(np.ones(5), size=40)
     pis = _perturbed(base, 40, [0, 1, 2, 3, 40], rng)  # mixes k = 0 (base), small k, and far (fallback)
     pis[5] = rng.dirichlet(np.ones(5), size=40)
-    for ev in (sparse.evaluate_batch(mdp, pis), sparse.evaluate_batch(mdp, pis, base=base, max_rank=2),
+    for ev in (mdpgrad.evaluate_batch(mdp, pis), mdpgrad.evaluate_batch(mdp, pis, base=base, max_rank=2),
                mdpgrad.evaluate(mdp, pis)):
         for b in range(40):
             one = mdpgrad.evaluate(mdp, pis[b])
@@ -352,7 +352,7 @@ def test_evaluate_batch_property(mdp, seed):
     S, A = mdp.shape
     base = rng.dirichlet(np.ones(A), size=S)
     pis = _perturbed(base, 6, [0, 1, S], rng)
-    ev = sparse.evaluate_batch(mdp, pis, max_rank=max(1, S - 1))
+    ev = mdpgrad.evaluate_batch(mdp, pis, max_rank=max(1, S - 1))
     for b in range(6):
         one = mdpgrad.evaluate(mdp, pis[b])
         assert np.max(np.abs(ev.v[b] - one.v)) <= AGREE and np.max(np.abs(ev.occupancy[b] - one.occupancy)) <= AGREE
@@ -361,9 +361,9 @@ def test_evaluate_batch_property(mdp, seed):
 def test_evaluate_batch_validation():
     mdp = envs.garnet(5, 2, 2, gamma=0.9, seed=0)
     with pytest.raises(InvalidPolicyError, match="pis"):
-        sparse.evaluate_batch(mdp, np.ones((2, 5, 2)))
+        mdpgrad.evaluate_batch(mdp, np.ones((2, 5, 2)))
     with pytest.raises(InvalidPolicyError, match="base"):
-        sparse.evaluate_batch(mdp, np.full((2, 5, 2), 0.5), base=np.ones((5, 2)))
+        mdpgrad.evaluate_batch(mdp, np.full((2, 5, 2), 0.5), base=np.ones((5, 2)))
 
 
 def test_mpi_ell_rows_match_gathered_rows(monkeypatch):
@@ -389,7 +389,7 @@ def test_evaluate_batch_chunks_large_groups():
     for b in range(300):
         for s in rng.choice(400, 3, replace=False):
             pis[b, s] = rng.dirichlet(np.ones(10))
-    ev = sparse.evaluate_batch(mdp, pis, base=base)
+    ev = mdpgrad.evaluate_batch(mdp, pis, base=base)
     for b in (0, 137, 138, 299):
         one = mdpgrad.evaluate(mdp, pis[b])
         assert np.max(np.abs(ev.v[b] - one.v)) <= AGREE and np.max(np.abs(ev.occupancy[b] - one.occupancy)) <= AGREE

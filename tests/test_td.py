@@ -23,7 +23,7 @@ def test_fixed_point_tabular_features_is_exact_value():
     # With one-hot features the TD(lambda) fixed point is V^pi for every lambda (Pi = I).
     mdp, pi, _ = _instance(0)
     for lam in (0.0, 0.5, 1.0):
-        sy = td.td_system(mdp, pi, np.eye(8), lam=lam)
+        sy = td.td_system(mdp, pi, np.eye(8), lambda_=lam)
         # cond(I - gamma P) <= (1 + gamma)/(1 - gamma) = 19: 1e-12 is ~100 eps * cond
         np.testing.assert_allclose(sy.theta_star, sy.v, atol=1e-12)
         assert td.mspbe(sy, sy.theta_star) < 1e-20
@@ -32,7 +32,7 @@ def test_fixed_point_tabular_features_is_exact_value():
 def test_lambda_one_fixed_point_is_projection():
     # TD(1)'s fixed point is the D-weighted least-squares projection of V.
     mdp, pi, phi = _instance(1)
-    sy = td.td_system(mdp, pi, phi, lam=1.0)
+    sy = td.td_system(mdp, pi, phi, lambda_=1.0)
     np.testing.assert_allclose(phi @ sy.theta_star, td.projection(phi, sy.d_mu, sy.v), atol=1e-10)
 
 
@@ -40,7 +40,7 @@ def test_lambda_one_fixed_point_is_projection():
 @given(st.integers(0, 10_000), st.sampled_from([0.0, 0.3, 0.9]))
 def test_tsitsiklis_van_roy_bound(seed, lam):
     mdp, pi, phi = _instance(seed)
-    sy = td.td_system(mdp, pi, phi, lam=lam)
+    sy = td.td_system(mdp, pi, phi, lambda_=lam)
     lhs = np.sqrt(td.msve(sy, sy.theta_star))
     rhs = np.sqrt(td.msve(sy, np.linalg.lstsq(np.sqrt(sy.d_mu)[:, None] * phi, np.sqrt(sy.d_mu) * sy.v,
                                               rcond=None)[0]))
@@ -65,7 +65,7 @@ def test_backends_agree(method, lam, backend):
     # (the only differences are summation order inside dot products, ~1e-16 per step).
     mdp, pi, phi = _instance(2)
     mu = np.full((8, 2), 0.5)
-    kw = dict(method=method, lam=lam, behavior=mu, alpha=0.02, beta=0.05, n_steps=400, n_runs=2,
+    kw = dict(method=method, lambda_=lam, behavior=mu, alpha=0.02, beta=0.05, n_steps=400, n_runs=2,
               checkpoints=[50, 400], seed=7)
     a = td.run_td(mdp, pi, phi, backend=backend, **kw).thetas
     b = td.run_td(mdp, pi, phi, backend="numpy", **kw).thetas
@@ -103,8 +103,8 @@ def test_forward_and_backward_views_agree_offline():
     r = rng.normal(size=T)
     theta = rng.normal(size=d)
     for lam in (0.0, 0.4, 1.0):
-        f = td.forward_view_offline(phi[:-1], r, phi[1:], theta, discount_t=0.9, lam=lam)
-        b = td.backward_view_offline(phi[:-1], r, phi[1:], theta, discount_t=0.9, lam=lam)
+        f = td.forward_view_offline(phi[:-1], r, phi[1:], theta, discount_t=0.9, lambda_=lam)
+        b = td.backward_view_offline(phi[:-1], r, phi[1:], theta, discount_t=0.9, lambda_=lam)
         # exact telescoping identity: differences are summation round-off (~T * eps * |terms|)
         np.testing.assert_allclose(f, b, rtol=1e-11, atol=1e-11)
 
@@ -112,8 +112,8 @@ def test_forward_and_backward_views_agree_offline():
 def test_lstd_on_long_trajectory_matches_fixed_point():
     mdp, pi, phi = _instance(6, gamma=0.8)
     states, actions, nxt = td.sample_transitions(mdp, pi, 50_000, seed=3)
-    sy = td.td_system(mdp, pi, phi, lam=0.5)
-    th = td.lstd(phi[states], mdp.r[states, actions], phi[nxt], discount_t=mdp.gamma, lam=0.5)
+    sy = td.td_system(mdp, pi, phi, lambda_=0.5)
+    th = td.lstd(phi[states], mdp.r[states, actions], phi[nxt], discount_t=mdp.gamma, lambda_=0.5)
     # LSTD is consistent; at T = 5e4 the relative error is O(1/sqrt(T)): over seeds 0..4 it was
     # 0.003..0.015 (sd ~ 0.005), so 4e-2 is > 5 sd above the typical value.
     assert np.linalg.norm(th - sy.theta_star) / np.linalg.norm(sy.theta_star) < 4e-2
@@ -131,7 +131,7 @@ def test_bad_inputs():
     with pytest.raises(InvalidInputError, match="phi"):
         td.td_system(mdp, pi, phi[:5])
     with pytest.raises(InvalidInputError, match="lam"):
-        td.td_system(mdp, pi, phi, lam=1.5)
+        td.td_system(mdp, pi, phi, lambda_=1.5)
     with pytest.raises(InvalidPolicyError, match="behavior"):
         td.td_system(mdp, pi, phi, behavior=np.ones((8, 2)))
     det = np.tile([1.0, 0.0], (8, 1))
@@ -140,7 +140,7 @@ def test_bad_inputs():
     with pytest.raises(InvalidInputError, match="method"):
         td.run_td(mdp, pi, phi, method="sarsa")
     with pytest.raises(InvalidInputError, match="lam"):
-        td.run_td(mdp, pi, phi, method="gtd2", lam=0.5)
+        td.run_td(mdp, pi, phi, method="gtd2", lambda_=0.5)
     with pytest.raises(InvalidInputError, match="alpha"):
         td.run_td(mdp, pi, phi, alpha=-1.0)
     with pytest.raises(InvalidInputError, match="checkpoints"):

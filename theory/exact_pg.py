@@ -40,7 +40,7 @@ def _all(*verdicts):
 
 def _ols_slope(x, y):
     """OLS slope with a 95% Student-t interval (same formula as :mod:`mdpgrad.rates`)."""
-    from mdpgrad.rates import _ols
+    from mdpgrad.rates import ols as _ols
 
     slope, intercept, se, ci = _ols(np.asarray(x, float), np.asarray(y, float), 0.95)
     return slope, intercept, ci

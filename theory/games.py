@@ -38,9 +38,10 @@ from mdpgrad.games.objectives import (
     sppo_closed_form,
     sppo_square_loss_minimizer,
 )
-from mdpgrad.games.preference import bradley_terry, kl, log_normalize, span_log_ratio, tv
+from mdpgrad.games.preference import bradley_terry, log_normalize, span_log_ratio, tv
 from mdpgrad.plotting import new_figure
 from mdpgrad.rates import compare_exponent, fit_exponential, fit_power_law
+from mdpgrad.stats import kl_divergence as kl
 
 _NASH_MP = "Accelerating Nash Learning from Human Feedback via Mirror Prox"
 _NLHF = "Nash Learning from Human Feedback"

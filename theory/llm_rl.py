@@ -35,6 +35,8 @@ from mdpgrad.bandits import (
     sample_actions,
     zero_variance_fraction,
 )
+from mdpgrad.bandits import group_gradient_replicates as _mc_group_grads
+from mdpgrad.bandits import grpo_entropy_run as _train_entropy
 from mdpgrad.bandits.model import log_softmax_xp, softmax_xp
 from mdpgrad.claims import Verdict, claim, holds_if
 from mdpgrad.plotting import new_figure
@@ -80,33 +82,6 @@ def _cos(a, b):
 
 def _tv(p, q):
     return float(0.5 * np.sum(np.abs(np.asarray(p) - np.asarray(q)), axis=-1).max())
-
-
-def _mc_group_grads(bandit, theta, G, method, M, rng, **adv_kw):
-    """``M`` independent group estimates ``[M, N, V]`` (each (1/(N G)) sum_i A_i (e_{a_i} - pi)).
-
-    Replicates are stacked as extra prompts, so one vectorized call does all of them;
-    prompt-coupled advantages (GPG, REINFORCE++) are computed per replicate.
-    """
-    N, V = bandit.q.shape
-    logits = np.tile(bandit.check_theta(theta), (M, 1))
-    big = ContextualBandit(np.tile(bandit.q, (M, 1)), reward=bandit.reward, noise=bandit.noise)
-    a, _ = sample_actions(logits, G, rng)
-    r = big.sample_rewards(a, rng)
-    if method == "gpg":
-        r3 = r.reshape(M, N, G)
-        zero = np.all(r3 == r3[..., :1], axis=2)
-        nvalid = N - zero.sum(1)
-        alpha = np.where(nvalid > 0, N / np.maximum(nvalid, 1), 0.0)
-        A = (alpha[:, None, None] * (r3 - r3.mean(2, keepdims=True))).reshape(M * N, G)
-    else:
-        kw = dict(adv_kw)
-        for key in ("baseline", "p"):
-            if kw.get(key) is not None:
-                kw[key] = np.tile(np.asarray(kw[key], dtype=float).reshape(-1), M)
-        A = group_advantages(r, method, **kw)
-    g = logit_gradient(logits, a, A / (N * G))
-    return g.reshape(M, N, V)
 
 
 def _bandit(rng, N, K, reward="bernoulli"):
@@ -1513,33 +1488,6 @@ def topr_tapered_is(budget, rng):
                    verdict=holds_if(ok), details="Oscillation and the baseline sweep are reported, not pass/fail.",
                    data={"c": cs, "neg_fraction": neg_frac, **{f"norm_{k}": v[0] for k, v in traj.items()}},
                    figure=fig)
-
-
-def _train_entropy(method, seed, T, N=32, K=16, G=8, epochs=2, eta=1.0):
-    """GRPO with a PPO-clipped inner loop on a verifiable bandit; ``method`` in {grpo, clip-cov, kl-cov}."""
-    from mdpgrad.bandits import clip_cov_mask, kl_cov_coefficients
-
-    rg = np.random.default_rng(seed)
-    q = (rg.random((N, K)) < 0.2).astype(float)
-    q[np.arange(N), rg.integers(K, size=N)] = 1.0
-    bandit = ContextualBandit(q)
-    th = np.zeros((N, K))
-    H, J = [], []
-    for _ in range(T):
-        a, lp_old = sample_actions(th, G, rg)
-        rr = bandit.sample_rewards(a, rg)
-        A = group_advantages(rr, "grpo")
-        for _e in range(epochs):
-            lp = np.take_along_axis(log_softmax_xp(th), a, axis=1)
-            coef = A * ratio_coefficients(A, lp, lp_old, "ppo", clip_eps=0.2)
-            if method == "clip-cov":
-                coef = coef * clip_cov_mask(lp, A, clip_ratio=0.2, cov_low=0.0, cov_high=np.inf, rng=rg)
-            elif method == "kl-cov":
-                coef = coef + kl_cov_coefficients(lp, lp_old, A, top_ratio=0.2, beta=1.0)
-            th = th + eta * logit_gradient(th, a, coef / G)
-        H.append(bandit.entropy(th).mean())
-        J.append(bandit.objective(th))
-    return np.array(H), np.array(J)
 
 
 @claim(

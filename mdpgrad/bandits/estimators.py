@@ -19,7 +19,7 @@ max@k / pass@k objective (:func:`maxk_coefficients`), entropy control (Clip-Cov 
 :func:`clip_cov_mask`, :func:`kl_cov_coefficients`), OPMD's squared loss (:func:`opmd_coefficients`)
 and AsymRE's lowered baseline (``baseline_shift``), exact expectations of group estimators
 for Bernoulli rewards (:func:`exact_expected_group_gradient`), one estimator step of a
-:class:`~mdpgrad.bandits.model.ContextualBandit` on any backend (:func:`estimate_gradient`) and a
+:class:`~mdpgrad.bandits.model.ContextualBandit` on any backend (:func:`estimate_group_gradient`) and a
 token-level group step on a :class:`~mdpgrad.bandits.sequence.SequenceModel`
 (:func:`sequence_group_gradient`).
 
@@ -36,10 +36,11 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
+from .._compat import renamed
 from .._validate import check_positive_int
 from ..backend import array_namespace, get_backend
 from ..errors import InvalidInputError
-from .model import ContextualBandit, as_rng, logit_gradient, sample_actions
+from .model import ContextualBandit, as_rng, log_softmax_xp, logit_gradient, sample_actions
 
 __all__ = [
     "ADVANTAGES",
@@ -56,8 +57,10 @@ __all__ = [
     "kl_cov_coefficients",
     "zero_variance_fraction",
     "exact_expected_group_gradient",
-    "GradientEstimate",
-    "estimate_gradient",
+    "GroupGradientEstimate",
+    "group_gradient_replicates",
+    "grpo_entropy_run",
+    "estimate_group_gradient",
     "bnpo_normalizer",
     "sequence_group_gradient",
     "opmd_coefficients",
@@ -464,7 +467,7 @@ def exact_expected_group_gradient(bandit: ContextualBandit, theta, G: int, metho
 
 
 @dataclass(frozen=True)
-class GradientEstimate:
+class GroupGradientEstimate:
     """One estimator step (arrays of the backend): ``grad`` w.r.t. ``theta`` (equal to ``grad_logits`` for
     tabular logits, chained through ``phi`` for linear ones), the samples and their coefficients."""
 
@@ -476,29 +479,31 @@ class GradientEstimate:
     grad_logits: object = None
 
 
-def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rloo", *, rng=None,
-                      backend="auto", correction: str = "none", behaviour_logits=None, clip_eps: float = 0.2,
-                      kl_coef: float = 0.0, ref_logits=None, kl_kind: str = "k3", **adv_kw) -> GradientEstimate:
+@renamed(rng="seed", behaviour_logits="behavior_logits")
+def estimate_group_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rloo", *, seed=None,
+                            backend="auto", correction: str = "none", behavior_logits=None, clip_eps: float = 0.2,
+                            kl_coef: float = 0.0, ref_logits=None, kl_kind: str = "k3",
+                            **adv_kw) -> GroupGradientEstimate:
     r"""One group estimator step on a :class:`ContextualBandit` (tabular or linear logits) on any backend.
 
-    Samples ``G`` responses per prompt from the behaviour policy (``behaviour_logits``, the
+    Samples ``G`` responses per prompt from the behaviour policy (``behavior_logits``, the
     current policy if None), computes rewards (host), advantages (:func:`group_advantages`),
     the off-policy factor (:func:`ratio_coefficients`) and an optional KL penalty
     ``-kl_coef * k`` (:func:`kl_loss_coefficients`), and assembles
     :math:`\hat g = \frac{1}{NG}\sum_{n,i} c_{n,i}(e_{a_{n,i}} - \pi_n)` with
     :func:`~mdpgrad.bandits.model.logit_gradient` (chained through ``phi`` on the host for linear
-    logits). ``behaviour_logits`` are logits, not parameters.
+    logits). ``behavior_logits`` are logits, not parameters.
     """
     be = get_backend(backend, kernel="sample_actions", like=theta)
     xp = be.xp
-    rng = as_rng(rng)
+    rng = as_rng(seed, "seed")
     G = check_positive_int(G, "G")
     logits = be.asarray(bandit.logits(theta))
-    beh = logits if behaviour_logits is None else be.asarray(behaviour_logits)
+    beh = logits if behavior_logits is None else be.asarray(behavior_logits)
     actions, logp_b = sample_actions(beh, G, rng, backend=be)
     rewards = bandit.sample_rewards(be.to_numpy(actions), rng)
     adv = group_advantages(be.asarray(rewards), method, **adv_kw)
-    if behaviour_logits is None:
+    if behavior_logits is None:
         logp = logp_b
     else:
         from .model import log_softmax_xp
@@ -515,7 +520,7 @@ def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rl
     coef = coef / (bandit.n_prompts * G)
     grad = logit_gradient(logits, actions, coef, backend=be)
     g_theta = grad if bandit.phi is None else be.asarray(bandit.logit_grad_to_theta(be.to_numpy(grad)))
-    return GradientEstimate(g_theta, actions, rewards, adv, coef, grad)
+    return GroupGradientEstimate(g_theta, actions, rewards, adv, coef, grad)
 
 
 def sequence_group_gradient(model, theta, G: int, n_groups: int = 1, method: str = "rloo", *, rng=None,
@@ -539,3 +544,68 @@ def sequence_group_gradient(model, theta, G: int, n_groups: int = 1, method: str
     per = (w * adv).reshape(-1) / n_groups
     coef = np.where(smp.tokens >= 0, per[:, None], 0.0)
     return model.token_gradient(theta, smp, coef), smp
+
+
+def group_gradient_replicates(bandit: ContextualBandit, theta, G: int, method: str, M: int, seed, **adv_kw):
+    r"""``M`` independent group estimates ``[M, N, V]`` of the logit gradient (NumPy), each
+    :math:`\frac{1}{NG}\sum_{n,i} A_{n,i}(e_{a_{n,i}} - \pi_n)`.
+
+    Replicates are stacked as extra prompts, so one vectorized call draws them all; prompt-coupled
+    advantages (``"gpg"``, whose scale counts the prompts with a non-constant group)
+    are computed per replicate. ``adv_kw`` go to :func:`group_advantages` (per-prompt ``baseline`` /
+    ``p`` are tiled over the replicates).
+    """
+    rng = as_rng(seed, "seed")
+    N, V = bandit.q.shape
+    logits = np.tile(bandit.check_theta(theta), (M, 1))
+    big = ContextualBandit(np.tile(bandit.q, (M, 1)), reward=bandit.reward, noise=bandit.noise)
+    a, _ = sample_actions(logits, G, rng)
+    r = big.sample_rewards(a, rng)
+    if method == "gpg":
+        r3 = r.reshape(M, N, G)
+        zero = np.all(r3 == r3[..., :1], axis=2)
+        nvalid = N - zero.sum(1)
+        alpha = np.where(nvalid > 0, N / np.maximum(nvalid, 1), 0.0)
+        A = (alpha[:, None, None] * (r3 - r3.mean(2, keepdims=True))).reshape(M * N, G)
+    else:
+        kw = dict(adv_kw)
+        for key in ("baseline", "p"):
+            if kw.get(key) is not None:
+                kw[key] = np.tile(np.asarray(kw[key], dtype=float).reshape(-1), M)
+        A = group_advantages(r, method, **kw)
+    g = logit_gradient(logits, a, A / (N * G))
+    return g.reshape(M, N, V)
+
+
+def grpo_entropy_run(method: str, seed, n_iter: int, N: int = 32, K: int = 16, G: int = 8, epochs: int = 2,
+                     step_size: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """GRPO with a PPO-clipped inner loop (clip 0.2, ``epochs`` passes per batch) on a random verifiable
+    bandit (``N`` prompts x ``K`` actions, about 20% correct, one correct action per prompt at least).
+
+    ``method``: ``"grpo"``, ``"clip-cov"`` (:func:`clip_cov_mask`, fraction 0.2) or ``"kl-cov"``
+    (:func:`kl_cov_coefficients`, top fraction 0.2). Returns the mean policy entropy and the objective
+    after each of the ``n_iter`` steps.
+    """
+    if method not in ("grpo", "clip-cov", "kl-cov"):
+        raise InvalidInputError(f"method = {method!r}: choose 'grpo', 'clip-cov' or 'kl-cov'.")
+    rg = as_rng(seed, "seed")
+    q = (rg.random((N, K)) < 0.2).astype(float)
+    q[np.arange(N), rg.integers(K, size=N)] = 1.0
+    bandit = ContextualBandit(q)
+    th = np.zeros((N, K))
+    H, J = [], []
+    for _ in range(n_iter):
+        a, lp_old = sample_actions(th, G, rg)
+        rr = bandit.sample_rewards(a, rg)
+        A = group_advantages(rr, "grpo")
+        for _e in range(epochs):
+            lp = np.take_along_axis(log_softmax_xp(th), a, axis=1)
+            coef = A * ratio_coefficients(A, lp, lp_old, "ppo", clip_eps=0.2)
+            if method == "clip-cov":
+                coef = coef * clip_cov_mask(lp, A, clip_ratio=0.2, cov_low=0.0, cov_high=np.inf, rng=rg)
+            elif method == "kl-cov":
+                coef = coef + kl_cov_coefficients(lp, lp_old, A, top_ratio=0.2, beta=1.0)
+            th = th + step_size * logit_gradient(th, a, coef / G)
+        H.append(bandit.entropy(th).mean())
+        J.append(bandit.objective(th))
+    return np.array(H), np.array(J)

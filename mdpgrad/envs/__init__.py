@@ -6,8 +6,8 @@ involved; nothing touches global random state.
 """
 
 from .bandits import (
-    ContextualBandit,
     MultiArmedBandit,
+    TabularContextualBandit,
     bandit_mdp,
     contextual_bandit,
     multi_armed_bandit,
@@ -26,7 +26,7 @@ __all__ = [
     "contextual_bandit",
     "bandit_mdp",
     "MultiArmedBandit",
-    "ContextualBandit",
+    "TabularContextualBandit",
     "from_gymnasium",
     "from_mdptoolbox",
 ]

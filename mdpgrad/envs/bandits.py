@@ -62,7 +62,7 @@ class MultiArmedBandit:
 
 
 @dataclass(frozen=True)
-class ContextualBandit:
+class TabularContextualBandit:
     """Contexts ``x ~ context_probs``, mean rewards ``means[x, a]``."""
 
     means: np.ndarray
@@ -108,9 +108,9 @@ def multi_armed_bandit(n_actions: int, *, seed, kind: str = "bernoulli") -> Mult
     return MultiArmedBandit(rng.random(int(n_actions)), kind=kind)
 
 
-def contextual_bandit(n_contexts: int, n_actions: int, *, seed, kind: str = "bernoulli") -> ContextualBandit:
+def contextual_bandit(n_contexts: int, n_actions: int, *, seed, kind: str = "bernoulli") -> TabularContextualBandit:
     rng = as_generator(seed)
-    return ContextualBandit(rng.random((int(n_contexts), int(n_actions))), kind=kind)
+    return TabularContextualBandit(rng.random((int(n_contexts), int(n_actions))), kind=kind)
 
 
 def bandit_mdp(bandit, *, gamma: float = 0.0) -> TabularMDP:

@@ -94,7 +94,8 @@ def summarize(samples: np.ndarray, keep: bool = False) -> GradientEstimate:
     return GradientEstimate(mean, np.sqrt(var / n), float(var.sum()), n, samples if keep else None)
 
 
-def _policy(theta, parametrization, phi):
+def score_policy(theta, parametrization, phi):
+    """``pi[s, a]`` of a parametrization with a score function (``"softmax"`` or ``"loglinear"``)."""
     if parametrization not in ("softmax", "loglinear"):
         raise InvalidInputError(f"parametrization = {parametrization!r}: score-function estimators need "
                                 "'softmax' or 'loglinear' (the direct parametrization has no score).")
@@ -110,7 +111,7 @@ def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softma
     ``"auto"`` picks) or ``"numpy"`` (``bincount`` over the padded arrays); they agree to round-off.
     """
     accumulate = get_backend(backend, kernel="score_accumulate").kernel("score_accumulate")
-    pi = _policy(theta, parametrization, phi)
+    pi = score_policy(theta, parametrization, phi)
     S, A = pi.shape
     acc, ws = accumulate(ro.states, ro.actions, ro.lengths, W, S, A)
     if parametrization == "softmax":
@@ -122,7 +123,7 @@ def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softma
 
 def log_prob(ro: Rollouts, theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
     r"""Per-trajectory :math:`\sum_t\log\pi_\theta(a_t|s_t)` (the policy part of :math:`\log p_\theta(\tau)`)."""
-    pi = _policy(theta, parametrization, phi)
+    pi = score_policy(theta, parametrization, phi)
     mask = ro.mask
     T = ro.actions.shape[1]
     s = np.where(mask, ro.states[:, :T], 0)
@@ -214,7 +215,7 @@ def per_trajectory_gradients(ro: Rollouts, theta, parametrization: str = "softma
                              estimator: str = "gpomdp", baseline=None, values=None, lambda_: float = 1.0,
                              behavior=None, clip=None) -> np.ndarray:
     """Per-trajectory gradient samples ``(n, *theta.shape)`` for the chosen estimator."""
-    pi = _policy(theta, parametrization, phi)
+    pi = score_policy(theta, parametrization, phi)
     if isinstance(baseline, str):
         if baseline != "optimal":
             raise InvalidInputError(f"baseline = {baseline!r}: use a number, an array b[s], or 'optimal'.")

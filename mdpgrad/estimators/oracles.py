@@ -27,7 +27,7 @@ from ..errors import InvalidInputError
 from ..exact import evaluate, solve
 from ..mdp import as_mdp
 from ..rollouts import sample_trajectories
-from .core import _policy, log_prob, reward_to_go, score_sum
+from .core import log_prob, reward_to_go, score_policy, score_sum
 
 __all__ = ["TabularOracle", "GaussianBanditOracle"]
 
@@ -49,7 +49,7 @@ class TabularOracle:
         return np.asarray(theta, dtype=np.float64).reshape(self.shape)
 
     def sample(self, theta, n, seed):
-        pi = _policy(self._theta(theta), self.parametrization, self.phi)
+        pi = score_policy(self._theta(theta), self.parametrization, self.phi)
         return sample_trajectories(self.mdp, pi, n, horizon="geometric", seed=seed)
 
     def n_transitions(self, tau) -> int:
@@ -75,7 +75,7 @@ class TabularOracle:
 
     def hvp(self, tau, theta, v):
         th = self._theta(theta)
-        pi = _policy(th, self.parametrization, self.phi)
+        pi = score_policy(th, self.parametrization, self.phi)
         g = self.grads(tau, th)
         z = score_sum(tau, tau.mask.astype(np.float64), th, self.parametrization, phi=self.phi).reshape(tau.n, -1)
         v = np.asarray(v, dtype=np.float64).reshape(-1)
@@ -96,7 +96,7 @@ class TabularOracle:
         r"""Sample Fisher :math:`\hat F = \frac{1-\gamma}{n}\sum_i\sum_{t<L_i} z_t z_t^\top` (geometric
         horizon: :math:`\mathbb{E}\sum_{t<L}f(s_t,a_t) = \mathbb{E}_{d^\pi}f/(1-\gamma)`)."""
         th = self._theta(theta)
-        pi = _policy(th, self.parametrization, self.phi)
+        pi = score_policy(th, self.parametrization, self.phi)
         m = as_mdp(self.mdp)
         S, A = m.shape
         T = tau.actions.shape[1]
@@ -115,7 +115,7 @@ class TabularOracle:
         return c * np.einsum("sa,sai,saj->ij", cnt, cen, cen)
 
     def value(self, theta):
-        pi = _policy(self._theta(theta), self.parametrization, self.phi)
+        pi = score_policy(self._theta(theta), self.parametrization, self.phi)
         return float(evaluate(self.mdp, pi, check=False).value)
 
     def optimum(self):

@@ -22,7 +22,7 @@ import numpy as np
 from .._validate import check_positive_int
 from ..mdp import as_mdp
 from ..rollouts import geometric_lengths, sample_trajectories, trajectory_seeds
-from .core import _policy, score_sum
+from .core import score_policy, score_sum
 
 __all__ = ["random_horizon_gradient_samples"]
 
@@ -32,7 +32,7 @@ def random_horizon_gradient_samples(mdp, theta, n: int, parametrization: str = "
     """``n`` independent samples ``(n, *theta.shape)`` of the estimator above."""
     m = as_mdp(mdp)
     n = check_positive_int(n, "n")
-    pi = _policy(theta, parametrization, phi)
+    pi = score_policy(theta, parametrization, phi)
     L1 = geometric_lengths(trajectory_seeds(seed, n, key=11), m.gamma)
     L2 = geometric_lengths(trajectory_seeds(seed, n, key=12), m.gamma)
     ro = sample_trajectories(m, pi, n, horizon="geometric", lengths=L1 + L2 - 1, seed=seed, backend=backend)

@@ -35,15 +35,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._compat import renamed
 from ..backend import get_backend
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
 from .preference import PackedPreference, PreferenceGame, log_normalize, pack_preference, packed_matvec
 
 __all__ = [
-    "METHODS",
+    "DYNAMICS",
     "QUERIES_PER_STEP",
-    "GameRun",
+    "GameResult",
     "nash_md_step",
     "nash_mp_step",
     "mwu_step",
@@ -55,7 +56,7 @@ __all__ = [
     "spo_selfplay",
 ]
 
-METHODS = ("nash_md", "nash_mp", "mwu", "sppo", "omd_reg", "inpo")
+DYNAMICS = ("nash_md", "nash_mp", "mwu", "sppo", "omd_reg", "inpo")
 #: Preference-oracle calls (win-rate vectors) per step.
 QUERIES_PER_STEP = {"nash_md": 1, "nash_mp": 2, "mwu": 1, "sppo": 1, "omd_reg": 1, "inpo": 1}
 
@@ -136,7 +137,7 @@ _STEPS: dict[str, Callable] = {"nash_md": nash_md_step, "nash_mp": nash_mp_step,
 
 
 @dataclass(frozen=True)
-class GameRun:
+class GameResult:
     """Recorded iterates of a dynamics run (host NumPy arrays).
 
     ``steps[i]`` is the iteration index of record ``i``; ``queries[i]`` the number of
@@ -157,12 +158,13 @@ class GameRun:
         return self.pi[-1]
 
 
-def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, beta: float | None = None,
+@renamed(n_steps="n_iter", eta="step_size")
+def run_dynamics(game: PreferenceGame, method: str, n_iter: int, *, step_size=None, beta: float | None = None,
                  pi0=None, oracle: str = "exact", n_samples: int = 100, seed=None, record_every: int = 1,
-                 backend="auto", dtype=np.float64, operator="dense") -> GameRun:
-    """Run ``method`` for ``n_steps`` steps from ``pi0`` (default ``mu``) and record iterates.
+                 backend="auto", dtype=np.float64, operator="dense") -> GameResult:
+    """Run ``method`` for ``n_iter`` steps from ``pi0`` (default ``mu``) and record iterates.
 
-    ``eta`` is a float or a callable ``t -> eta_t``; defaults: 2 for Nash-MP (the largest step of
+    ``step_size`` (eta) is a float or a callable ``t -> eta_t``; defaults: 2 for Nash-MP (the largest step of
     the Mirror-Prox analysis), ``1/(1+beta)`` for Nash-MD and regularized OMD (so ``eta beta < 1``),
     0.1 for MWU/SPPO. ``beta`` defaults to ``game.beta``; ``oracle`` is ``"exact"`` or ``"sampled"``
     (``n_samples`` duels per response and step, needs ``seed``); ``dtype`` (e.g. float32) halves
@@ -177,9 +179,10 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
     as ``operator`` to avoid packing again.
     """
     if method not in _STEPS:
-        raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+        raise InvalidInputError(f"method = {method!r} is not known; choose one of {DYNAMICS}.")
+    n_steps, eta = n_iter, step_size
     if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise InvalidInputError(f"n_steps = {n_steps!r} must be an integer >= 0.")
+        raise InvalidInputError(f"n_iter = {n_steps!r} must be an integer >= 0.")
     if not isinstance(record_every, (int, np.integer)) or record_every < 1:
         raise InvalidInputError(f"record_every = {record_every!r} must be an integer >= 1.")
     beta = game.beta if beta is None else float(beta)
@@ -237,7 +240,7 @@ def run_dynamics(game: PreferenceGame, method: str, n_steps: int, *, eta=None, b
             queries.append(q * (t + 1))
             pis.append(be.to_numpy(p))
             avgs.append(be.to_numpy(s / (t + 2)))
-    return GameRun(method=method, eta=eta if not callable(eta) else "schedule", beta=beta,
+    return GameResult(method=method, eta=eta if not callable(eta) else "schedule", beta=beta,
                    steps=np.asarray(steps), queries=np.asarray(queries),
                    pi=np.asarray(pis, dtype=np.float64), avg_pi=np.asarray(avgs, dtype=np.float64))
 
@@ -263,7 +266,8 @@ def win_fraction_rewards(P, ys, rng, *, include_self: bool = False) -> np.ndarra
     return wins.sum(axis=1) / (n - 1)
 
 
-def spo_selfplay(P, n_rounds: int, n_samples: int, seed, *, eta: float | None = None, record=None) -> GameRun:
+@renamed(n_rounds="n_iter", eta="step_size")
+def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | None = None, record=None) -> GameResult:
     r"""SPO self-play (Swamy et al., "A Minimaximalist Approach to Reinforcement Learning from Human
     Feedback") with a tabular policy and an Exp3-style no-regret update.
 
@@ -276,6 +280,7 @@ def spo_selfplay(P, n_rounds: int, n_samples: int, seed, *, eta: float | None = 
     rng = as_generator(seed)
     P = np.asarray(P, dtype=np.float64)
     K = P.shape[0]
+    n_rounds, eta = n_iter, step_size
     T = int(n_rounds)
     n = int(n_samples)
     if n < 2:
@@ -298,5 +303,5 @@ def spo_selfplay(P, n_rounds: int, n_samples: int, seed, *, eta: float | None = 
             pis.append(np.exp(lp))
             avgs.append(s / (t + 1))
     steps = np.asarray(steps)
-    return GameRun(method="spo", eta=float(eta), beta=0.0, steps=steps, queries=steps * n * (n - 1),
+    return GameResult(method="spo", eta=float(eta), beta=0.0, steps=steps, queries=steps * n * (n - 1),
                    pi=np.asarray(pis), avg_pi=np.asarray(avgs))

@@ -12,7 +12,7 @@ Strategies are *behavioral*: ``sigma_p[I, a]`` for each information set ``I`` of
 taken in sequence form (reach-weighted), the only averaging under which the average profile's
 exploitability is the average's.
 
-* :func:`exploitability` -- ``max_x u(x, sigma_1) - min_y u(sigma_0, y)`` computed exactly by
+* :func:`efg_exploitability` -- ``max_x u(x, sigma_1) - min_y u(sigma_0, y)`` computed exactly by
   best responses (backward induction over information sets, level by level); 0 iff Nash.
 * :func:`cfr` -- counterfactual regret minimization (Zinkevich et al. 2007) and CFR+ (Tammelin 2014).
 * :func:`mmd` -- magnetic mirror descent (Sokota et al. 2023) in local behavioral form with
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._compat import renamed
 from ..backend import get_backend
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
@@ -46,8 +47,8 @@ __all__ = [
     "behavioral_from_sequence",
     "expected_value",
     "best_response",
-    "exploitability",
-    "EFGRun",
+    "efg_exploitability",
+    "EFGResult",
     "cfr",
     "mmd",
     "sampled_local_omd",
@@ -433,7 +434,7 @@ def best_response(game: EFG, player: int, opp) -> tuple[float, np.ndarray]:
     return float(v[0]), br
 
 
-def exploitability(game: EFG, s0, s1) -> float:
+def efg_exploitability(game: EFG, s0, s1) -> float:
     """``max_x u(x, s1) - min_y u(s0, y)`` = sum of both best-response gains (>= 0, 0 iff Nash)."""
     b0, _ = best_response(game, 0, s1)
     b1, _ = best_response(game, 1, s0)
@@ -444,7 +445,7 @@ def exploitability(game: EFG, s0, s1) -> float:
 # learning algorithms
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class EFGRun:
+class EFGResult:
     """Exploitability of the recorded profiles at ``iters`` and the final strategies."""
 
     method: str
@@ -463,7 +464,7 @@ def _regret_matching(R, n_actions):
     return np.where(tot > 0, pos / np.where(tot > 0, tot, 1.0), uni)
 
 
-def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGRun:
+def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGResult:
     """CFR (simultaneous updates, uniform averaging) or CFR+ (alternating, regrets floored at 0,
     linear averaging). Exploitability of the sequence-form average at ``record`` iterations."""
     record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
@@ -489,12 +490,13 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGRun:
         if t in record:
             a0, a1 = behavioral_from_sequence(game, 0, X[0]), behavioral_from_sequence(game, 1, X[1])
             its.append(t)
-            ex.append(exploitability(game, a0, a1))
+            ex.append(efg_exploitability(game, a0, a1))
     a0, a1 = behavioral_from_sequence(game, 0, X[0]), behavioral_from_sequence(game, 1, X[1])
-    return EFGRun("cfr+" if plus else "cfr", np.array(its), np.array(ex), (a0, a1), (s[0], s[1]))
+    return EFGResult("cfr+" if plus else "cfr", np.array(its), np.array(ex), (a0, a1), (s[0], s[1]))
 
 
-def mmd(game: EFG, n_iter: int, *, eta: float = 1.0, alpha: float = 0.02, record=None) -> EFGRun:
+@renamed(eta="step_size")
+def mmd(game: EFG, n_iter: int, *, step_size: float = 1.0, alpha: float = 0.02, record=None) -> EFGResult:
     r"""Magnetic mirror descent (Sokota et al. 2023), local behavioral form with a uniform magnet ``rho``.
 
     ``pi_{t+1}(.|I) ∝ [pi_t(.|I) rho(.|I)^{eta alpha} exp(eta q_t(I, .))]^{1/(1+eta alpha)}`` with ``q_t`` the
@@ -502,7 +504,9 @@ def mmd(game: EFG, n_iter: int, *, eta: float = 1.0, alpha: float = 0.02, record
     made larger steps cycle in our runs). Simultaneous updates; records the exploitability of the *last*
     iterate, which converges to an alpha-regularized equilibrium (its exploitability floor shrinks with
     alpha: on Kuhn poker ~0.025 at alpha = 0.02, ~0.01 at alpha = 0.01 after 3000 iterations).
+    ``step_size`` is eta.
     """
+    eta = step_size
     record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     valid = [x > 0 for x in s]
@@ -520,8 +524,8 @@ def mmd(game: EFG, n_iter: int, *, eta: float = 1.0, alpha: float = 0.02, record
         s = new
         if t in record:
             its.append(t)
-            ex.append(exploitability(game, s[0], s[1]))
-    return EFGRun("mmd", np.array(its), np.array(ex), (s[0], s[1]), (s[0], s[1]))
+            ex.append(efg_exploitability(game, s[0], s[1]))
+    return EFGResult("mmd", np.array(its), np.array(ex), (s[0], s[1]), (s[0], s[1]))
 
 
 def _balanced_sampling(game: EFG, player: int) -> np.ndarray:
@@ -539,7 +543,7 @@ def _balanced_sampling(game: EFG, player: int) -> np.ndarray:
 
 
 def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced", eta0: float = 1.0,
-                      record=None, backend: str = "auto") -> EFGRun:
+                      record=None, backend: str = "auto") -> EFGResult:
     r"""Local adaptive OMD with trajectory feedback (one episode per player and iteration).
 
     In player ``i``'s episode, ``i`` acts with the sampling policy ``b_i`` (``"balanced"``, fixed;
@@ -588,6 +592,6 @@ def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced
     for Xr in Xs:
         a0 = behavioral_from_sequence(game, 0, Xr[0, : game.n_infosets[0]])
         a1 = behavioral_from_sequence(game, 1, Xr[1, : game.n_infosets[1]])
-        ex.append(exploitability(game, a0, a1))
+        ex.append(efg_exploitability(game, a0, a1))
     last = (s[0, : game.n_infosets[0]].copy(), s[1, : game.n_infosets[1]].copy())
-    return EFGRun(f"local_omd[{sampling}]", rec, np.array(ex), (a0, a1), last)
+    return EFGResult(f"local_omd[{sampling}]", rec, np.array(ex), (a0, a1), last)

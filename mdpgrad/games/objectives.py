@@ -44,7 +44,7 @@ __all__ = [
     "inpo_minimizer",
     "inpo_closed_form",
     "inpo_sample_counts",
-    "IterativeDPORun",
+    "IterativeDPOResult",
     "iterative_dpo",
 ]
 
@@ -210,7 +210,7 @@ def inpo_minimizer(wins, pi_t, log_ref, beta: float, eta: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class IterativeDPORun:
+class IterativeDPOResult:
     """Iterates of iterative DPO / APO on a BT bandit: ``log_pi[t]`` and the measured series."""
 
     log_pi: np.ndarray
@@ -221,7 +221,7 @@ class IterativeDPORun:
 
 
 def iterative_dpo(r, pi0, beta: float, n_iter: int, *, momentum: float = 0.0, exact_loss: bool = False
-                  ) -> IterativeDPORun:
+                  ) -> IterativeDPOResult:
     r"""Iterative DPO (``momentum = 0``) or APO (``momentum = alpha > 0``) on a BT bandit with reward ``r``.
 
     Each round minimizes the population DPO loss with full pair coverage and reference
@@ -250,5 +250,5 @@ def iterative_dpo(r, pi0, beta: float, n_iter: int, *, momentum: float = 0.0, ex
     p = np.exp(lp)
     sub = r.max() - p @ r
     step_kl = np.sum(p[1:] * (lp[1:] - lp[:-1]), axis=1)
-    return IterativeDPORun(log_pi=lp, suboptimality=sub, step_kl=step_kl, momentum=float(momentum),
+    return IterativeDPOResult(log_pi=lp, suboptimality=sub, step_kl=step_kl, momentum=float(momentum),
                            beta=float(beta))

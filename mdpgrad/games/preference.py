@@ -32,6 +32,7 @@ from .._validate import as_float_array, check_shape, check_simplex
 from ..backend import get_backend
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..stats import kl_divergence
 
 __all__ = [
     "PreferenceGame",
@@ -43,7 +44,6 @@ __all__ = [
     "win_rates",
     "exploitability",
     "regularized_exploitability",
-    "kl",
     "span_log_ratio",
     "tv",
     "log_normalize",
@@ -394,14 +394,7 @@ def regularized_exploitability(game: PreferenceGame, pi, *, backend="auto"):
     z = logmu + g / game.beta
     m = xp.max(z, axis=-1, keepdims=True)
     lse = (m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)))[..., 0]
-    return game.beta * lse + game.beta * kl(pi, xp.asarray(game.mu), xp=xp) - 0.5
-
-
-def kl(p, q, xp=np):
-    """``KL(p || q) = sum p log(p/q)`` along the last axis (0 log 0 = 0; inf if q = 0 < p)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = xp.where(p > 0, p * (xp.log(p) - xp.log(q)), 0.0)
-    return xp.sum(t, axis=-1)
+    return game.beta * lse + game.beta * kl_divergence(pi, xp.asarray(game.mu), xp=xp) - 0.5
 
 
 def span_log_ratio(p, q, xp=np):

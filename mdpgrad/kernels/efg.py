@@ -100,7 +100,7 @@ def local_omd_numba(kind, children, cprob, infoset, util, nact, order, par, b, s
     return out
 
 
-def _sample_numpy(pr, u):
+def sample_action(pr, u):
     """Inverse-CDF draw: the first action whose cumulative probability exceeds ``u`` (same rule in Numba)."""
     c = 0.0
     last = 0
@@ -141,7 +141,7 @@ def _local_omd_python(kind, children, cprob, infoset, util, nact, order, par, b,
                     pr = bi[infoset[n]]
                 else:
                     pr = s[1 - i, infoset[n]]
-                a = _sample_numpy(pr, U[t, i, d])
+                a = sample_action(pr, U[t, i, d])
                 d += 1
                 if k == _P0 + i:
                     I = infoset[n]

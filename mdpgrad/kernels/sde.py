@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .td import _GOLDEN, _INV53, uniform_next
+from .td import GOLDEN, INV53, uniform_next
 
 
 @nb.njit(cache=True, inline="always")
@@ -98,12 +98,12 @@ def em_linear_numba(x0, c, B, Sig, dt, n_steps, record_every, seeds):  # pragma:
 
 
 def _uniform_vec(state: np.ndarray):
-    state = state + np.uint64(_GOLDEN)
+    state = state + np.uint64(GOLDEN)
     z = state
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z = z ^ (z >> np.uint64(31))
-    return state, (z >> np.uint64(11)).astype(np.float64) * _INV53
+    return state, (z >> np.uint64(11)).astype(np.float64) * INV53
 
 
 def _polar_vec(state: np.ndarray):

@@ -26,11 +26,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-_GOLDEN = 0x9E3779B97F4A7C15
+GOLDEN = 0x9E3779B97F4A7C15
 _MASK = (1 << 64) - 1
-_INV53 = 1.0 / 9007199254740992.0
+INV53 = 1.0 / 9007199254740992.0
 
-METHODS = {"td": 0, "td_replacing": 1, "gtd2": 2, "tdc": 3, "etd": 4}
+TD_METHOD_CODES = {"td": 0, "td_replacing": 1, "gtd2": 2, "tdc": 3, "etd": 4}
 
 
 # --------------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ METHODS = {"td": 0, "td_replacing": 1, "gtd2": 2, "tdc": 3, "etd": 4}
 # --------------------------------------------------------------------------------------------
 @nb.njit(cache=True, inline="always")
 def _splitmix_next(state):  # pragma: no cover - compiled
-    state = state + np.uint64(_GOLDEN)
+    state = state + np.uint64(GOLDEN)
     z = state
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -50,17 +50,17 @@ def _splitmix_next(state):  # pragma: no cover - compiled
 def uniform_next(state):  # pragma: no cover - compiled
     """``(state, u)`` with ``u`` uniform on [0, 1) (53 random bits)."""
     state, z = _splitmix_next(state)
-    return state, float(z >> np.uint64(11)) * _INV53
+    return state, float(z >> np.uint64(11)) * INV53
 
 
 def py_uniform_next(state: int) -> tuple[int, float]:
     """Pure-Python twin of :func:`uniform_next` (same stream)."""
-    state = (state + _GOLDEN) & _MASK
+    state = (state + GOLDEN) & _MASK
     z = state
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     z = z ^ (z >> 31)
-    return state, float(z >> 11) * _INV53
+    return state, float(z >> 11) * INV53
 
 
 @nb.njit(cache=True)
@@ -118,7 +118,7 @@ def _alias_draw(state, prob_row, alias_row):  # pragma: no cover - compiled
 
 
 def _py_alias_draw(state: int, prob_row, alias_row) -> tuple[int, int]:
-    state = (state + _GOLDEN) & _MASK
+    state = (state + GOLDEN) & _MASK
     z = state
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def bellman_max_numpy(P2, r, gamma, v):
+def bellman_max_dense_numpy(P2, r, gamma, v):
     S, A = r.shape
     return np.max(r + gamma * (P2 @ v).reshape(S, A), axis=1)
 
 
-def bellman_max_cupy(P2, r, gamma, v):  # pragma: no cover - needs a GPU
+def bellman_max_dense_cupy(P2, r, gamma, v):  # pragma: no cover - needs a GPU
     import cupy as xp  # noqa: PLC0415
 
     S, A = r.shape

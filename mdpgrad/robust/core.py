@@ -20,12 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate, greedy_policy
-from ..mdp import TabularMDP, as_mdp
+from ..mdp import as_mdp
 from .sets import InvalidUncertaintySetError, UncertaintySet, worst_case, worst_case_values
 from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update
 
@@ -122,15 +121,6 @@ class RobustEvaluation:
     error_bound: float
 
 
-def _evaluate_kernel(m: TabularMDP, pi, P, extra_r=None) -> np.ndarray:
-    """Exact ``v`` of ``pi`` under kernel ``P`` (reward ``r + extra_r``) by one LU solve."""
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    r = m.r if extra_r is None else m.r + extra_r
-    r_pi = np.sum(pi * r, axis=1)
-    M = np.eye(m.n_states) - m.gamma * P_pi
-    return scipy.linalg.lu_solve(scipy.linalg.lu_factor(M, check_finite=False), r_pi, check_finite=False)
-
-
 def robust_evaluate(mdp, uset: UncertaintySet, pi, *, tol: float = 1e-10, max_iter: int = 1000,
                     P0=None) -> RobustEvaluation:
     r"""Robust policy evaluation by policy iteration for the adversary.
@@ -151,7 +141,7 @@ def robust_evaluate(mdp, uset: UncertaintySet, pi, *, tol: float = 1e-10, max_it
     bound = np.inf
     k = 0
     for k in range(1, max_iter + 1):
-        v = _evaluate_kernel(m, pi, P)
+        v = evaluate(m, pi, P=P, check=False).v
         P = worst_case_kernel(m, uset, v, pi)
         tv = np.sum(pi * (m.r + m.gamma * (P @ v)), axis=1)
         res = float(np.max(np.abs(tv - v)))

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._compat import renamed
 from .._validate import check_positive_int
 from ..errors import InvalidInputError
-from ..exact import check_policy
+from ..exact import check_policy, evaluate
 from ..mdp import as_mdp
-from .core import _evaluate_kernel, robust_evaluate, worst_case_kernel
+from .core import robust_evaluate, worst_case_kernel
 from .sets import InvalidUncertaintySetError, UncertaintySet, project_simplex
 
 __all__ = ["DRPGResult", "drpg", "kernel_policy_gradient"]
@@ -67,20 +68,18 @@ def kernel_policy_gradient(mdp, pi, P) -> tuple[np.ndarray, float]:
     r"""Direct-parameter gradient :math:`\nabla_\pi J(\pi,P)` under kernel ``P`` and :math:`J(\pi,P)`."""
     m = as_mdp(mdp)
     g = m.gamma
-    v = _evaluate_kernel(m, pi, P)
-    q = m.r + g * (P @ v)
-    P_pi = np.einsum("sa,sat->st", pi, P)
-    d = np.linalg.solve((np.eye(m.n_states) - g * P_pi).T, (1.0 - g) * m.rho)
-    return d[:, None] * q / (1.0 - g), float(m.rho @ v)
+    ev = evaluate(m, pi, P=P, check=False)
+    return ev.occupancy[:, None] * ev.q / (1.0 - g), ev.value
 
 
-def drpg(mdp, uset: UncertaintySet, *, n_iter: int = 200, step: float = 1.0, pi0=None,
+@renamed(step="step_size")
+def drpg(mdp, uset: UncertaintySet, *, n_iter: int = 200, step_size: float = 1.0, pi0=None,
          inner_tol0: float = 1e-1, inner_decay: float = 0.9, inner_min: float = 1e-12,
          max_inner: int = 1000, inner: str = "full_step") -> DRPGResult:
     r"""Run DRPG (module docstring) for ``n_iter`` outer steps.
 
     ``inner_tol0 * inner_decay**t`` (floored at ``inner_min``) is the inner tolerance schedule.
-    ``step`` is the projected-gradient step size :math:`\alpha`. ``inner="full_step"`` takes
+    ``step_size`` is the projected-gradient step size :math:`\alpha`. ``inner="full_step"`` takes
     full Frank-Wolfe steps on the kernel (= the adversary's policy iteration);
     ``inner="frank_wolfe"`` takes the classical steps :math:`2/(k+2)`,
     :math:`P\leftarrow P+\tfrac{2}{k+2}(Q_k-P)` with :math:`Q_k` the linear-minimization oracle
@@ -93,7 +92,8 @@ def drpg(mdp, uset: UncertaintySet, *, n_iter: int = 200, step: float = 1.0, pi0
     if not isinstance(uset, UncertaintySet) or uset.rectangularity != "sa":
         raise InvalidUncertaintySetError("uset: DRPG here needs an (s, a)-rectangular UncertaintySet.")
     n_iter = check_positive_int(n_iter, "n_iter")
-    for name, val in (("step", step), ("inner_tol0", inner_tol0), ("inner_min", inner_min)):
+    step = step_size
+    for name, val in (("step_size", step), ("inner_tol0", inner_tol0), ("inner_min", inner_min)):
         if not (np.isfinite(val) and val > 0):
             raise InvalidInputError(f"{name} = {val!r} must be a positive float.")
     if not (0 < inner_decay <= 1):
@@ -111,7 +111,7 @@ def drpg(mdp, uset: UncertaintySet, *, n_iter: int = 200, step: float = 1.0, pi0
         k = 0
         while k < max_inner:
             k += 1
-            v = _evaluate_kernel(m, pi, P)
+            v = evaluate(m, pi, P=P, check=False).v
             Pn = worst_case_kernel(m, uset, v)
             tv = np.sum(pi * (m.r + g * (Pn @ v)), axis=1)
             bound = float(np.max(v - tv)) / (1.0 - g)

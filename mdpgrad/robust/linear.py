@@ -40,9 +40,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._compat import renamed
 from .._validate import check_positive_int
 from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..stats import kl_divergence
 from .sets import worst_case_l1
 
 __all__ = ["DRectangularMDP", "d_rectangular_mdp", "risky_safe_linear_mdp", "robust_regularized_dp", "robust_regularized_value",
@@ -125,8 +127,7 @@ def robust_regularized_value(m: DRectangularMDP, pi) -> float:
     V = np.zeros(S)
     for h in range(m.H - 1, -1, -1):
         Q = m.r + m.phi @ _sigma_true(m, V)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kl = np.sum(np.where(pi[h] > 0, pi[h] * np.log(pi[h] / m.pi_ref), 0.0), axis=1)
+        kl = kl_divergence(pi[h], m.pi_ref)
         V = np.sum(pi[h] * Q, axis=1) - m.lam * kl
     return float(V[m.s0])
 
@@ -152,7 +153,8 @@ def _estimate_sigma(Lam_inv, B, V, rho):
     return best
 
 
-def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, eta: float | None = None, ridge: float = 1.0,
+@renamed(eta="step_size")
+def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, step_size: float | None = None, ridge: float = 1.0,
            method: str = "rpo", seed=None) -> DRRPOResult:
     """Run DR-RPO (``method="rpo"``) or the robust LSVI-UCB baseline (``"lsvi"``) for K episodes.
 
@@ -160,8 +162,9 @@ def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, eta: float | None =
     transitions to the per-step sufficient statistics (``Lambda_h = ridge I + sum phi phi^T``,
     ``B_h[i, s'] = sum phi_i 1{s'}``), then computes optimistic robust Q-estimates backwards
     (clipped to ``[0, H - h]`` plus the regularizer range) and updates the policy.
-    ``eta`` defaults to ``sqrt(2 log A / K)``.
+    ``step_size`` (the mirror-descent rate eta) defaults to ``sqrt(2 log A / K)``.
     """
+    eta = step_size
     K = check_positive_int(K, "K")
     if method not in ("rpo", "lsvi"):
         raise InvalidInputError(f"method = {method!r}: choose 'rpo' (DR-RPO) or 'lsvi' (robust LSVI-UCB).")
@@ -201,8 +204,7 @@ def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, eta: float | None =
                 z = c * np.log(pi[h]) + (1 - c) * np.log(m.pi_ref) + c * eta * Q
                 w = np.exp(z - z.max(axis=1, keepdims=True))
                 newpi[h] = w / w.sum(axis=1, keepdims=True)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    kl = np.sum(pi[h] * np.log(pi[h] / m.pi_ref), axis=1)
+                kl = kl_divergence(pi[h], m.pi_ref)
                 V = np.sum(pi[h] * Q, axis=1) - m.lam * kl
         pi = newpi
     return DRRPOResult(values, np.cumsum(opt - values), opt, pi)

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse
 
+from ..stats import kl_divergence
 from .sets import UncertaintySet
 
 __all__ = ["reference_inner", "divergence"]
@@ -28,10 +29,7 @@ def divergence(kind: str, q, p) -> float:
     if kind == "l2":
         return float(np.linalg.norm(q - p))
     if kind == "kl":
-        if np.any((p == 0) & (q > 0)):
-            return np.inf
-        m = q > 0
-        return float(np.sum(q[m] * np.log(q[m] / p[m])))
+        return float(kl_divergence(q, p))
     if kind == "chi2":
         if np.any((p == 0) & (q > 0)):
             return np.inf

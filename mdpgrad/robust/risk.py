@@ -25,11 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from ..errors import InvalidInputError
-from ..exact import check_policy
+from ..exact import check_policy, evaluate
 from ..mdp import as_mdp
+from ..stats import kl_divergence
 
 __all__ = [
     "entropic_risk",
@@ -89,12 +89,6 @@ class RegularizedEvaluation:
     error_bound: float
 
 
-def _kl_rows(Q, P):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(Q > 0, Q * (np.log(Q) - np.log(np.where(P > 0, P, 1.0))), 0.0)
-    return t.sum(axis=-1)
-
-
 def kl_regularized_robust_evaluate(mdp, pi, beta, *, tol: float = 1e-12, max_iter: int = 500,
                                    check: bool = True) -> RegularizedEvaluation:
     r"""Regularized-robust side: policy iteration for the adversary with explicit kernels.
@@ -116,19 +110,17 @@ def kl_regularized_robust_evaluate(mdp, pi, beta, *, tol: float = 1e-12, max_ite
     bound = np.inf
     k = 0
     for k in range(1, max_iter + 1):
-        pen = g * b * _kl_rows(Q, m.P)
-        P_pi = np.einsum("sa,sat->st", pi, Q)
-        r_pi = np.sum(pi * (m.r + pen), axis=1)
-        v = scipy.linalg.solve(np.eye(S) - g * P_pi, r_pi)
+        pen = g * b * kl_divergence(Q, m.P)
+        v = evaluate(m, pi, P=Q, r=m.r + pen, check=False).v
         Qn = kl_regularized_inner(m.P, v, b)[1]
-        pen_n = g * b * _kl_rows(Qn, m.P)
+        pen_n = g * b * kl_divergence(Qn, m.P)
         tv = np.sum(pi * (m.r + pen_n + g * (Qn @ v)), axis=1)
         res = float(np.max(np.abs(tv - v)))
         bound = res / (1.0 - g)
         Q = Qn
         if bound <= tol:
             break
-    pen = g * b * _kl_rows(Q, m.P)
+    pen = g * b * kl_divergence(Q, m.P)
     qv = m.r + pen + g * (Q @ v)
     return RegularizedEvaluation(v, qv, Q, float(m.rho @ v), k, float(bound))
 
@@ -185,8 +177,7 @@ def regularized_policy_gradient(mdp, pi, beta, *, tol: float = 1e-13) -> tuple[n
     m = as_mdp(mdp)
     ev = kl_regularized_robust_evaluate(m, pi, beta, tol=tol)
     g = m.gamma
-    P_pi = np.einsum("sa,sat->st", pi, ev.worst_P)
-    d = np.linalg.solve((np.eye(m.n_states) - g * P_pi).T, (1.0 - g) * m.rho)
+    d = evaluate(m, pi, P=ev.worst_P, check=False).occupancy
     return d[:, None] * ev.q / (1.0 - g), ev.value
 
 

@@ -276,7 +276,7 @@ def worst_case_l2(p, v, radius, *, n_bisect: int = 200) -> InnerSolution:
     return _solution(q, v)
 
 
-def _support_min(p, v):
+def support_min(p, v):
     """``min v`` over the support of ``p`` and the p-mass of its minimizers."""
     on = p > 0
     vmin = np.where(on, v, np.inf).min(axis=-1)
@@ -284,7 +284,7 @@ def _support_min(p, v):
     return vmin, np.where(at, p, 0.0).sum(axis=-1), at
 
 
-def _kl_tilt(p, vc, beta):
+def kl_tilt(p, vc, beta):
     """``q_beta ∝ p exp(-vc/beta)`` and ``KL(q_beta || p)``, ``Var_q(vc)`` (vc >= 0 on supp p)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         logw = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)) - vc / beta[..., None], -np.inf)
@@ -313,7 +313,7 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
     bisection fallback, to machine precision).
     """
     p, v, k = _prep(p, v, radius, "kl")
-    vmin, mmin, at = _support_min(p, v)
+    vmin, mmin, at = support_min(p, v)
     vc = np.where(p > 0, v - vmin[..., None], 0.0)
     span = vc.max(axis=-1)
     limit = -np.log(np.maximum(mmin, 1e-300))
@@ -326,7 +326,7 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
     u_hi = np.log(spn) - 0.5 * np.log(8.0 * kk) + 1.0
     u_lo = u_hi - 8.0
     for _ in range(200):  # expand downward until KL > target (finite: KL -> limit > kk)
-        _, kl, _ = _kl_tilt(p, vc, np.exp(u_lo))
+        _, kl, _ = kl_tilt(p, vc, np.exp(u_lo))
         need = (kl <= kk) & ~corner
         if not need.any():
             break
@@ -334,7 +334,7 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
     u = 0.5 * (u_lo + u_hi)
     for _ in range(max_iter):
         beta = np.exp(u)
-        _, kl, var = _kl_tilt(p, vc, beta)
+        _, kl, var = kl_tilt(p, vc, beta)
         f = kl - kk
         u_lo = np.where(f > 0, u, u_lo)
         u_hi = np.where(f > 0, u_hi, u)
@@ -347,7 +347,7 @@ def worst_case_kl(p, v, radius, *, max_iter: int = 200) -> InnerSolution:
         u = un
         if done.all():
             break
-    q, kl, _ = _kl_tilt(p, vc, np.exp(u))
+    q, kl, _ = kl_tilt(p, vc, np.exp(u))
     q = np.where(corner[..., None], q_corner, q)
     q = np.where((k <= 0)[..., None], p, q)
     return _solution(q, v)
@@ -369,7 +369,7 @@ def worst_case_chi2(p, v, radius) -> InnerSolution:
     If :math:`m_0(\arg\min v)(1+\kappa)\ge 1` the optimum is ``p`` conditioned on the minimizers.
     """
     p, v, k = _prep(p, v, radius, "chi2")
-    vmin, mmin, at = _support_min(p, v)
+    vmin, mmin, at = support_min(p, v)
     ps, vs, order = _sort_rows(p, v)
     m0 = np.cumsum(ps, axis=-1)
     m1 = np.cumsum(ps * vs, axis=-1)

@@ -106,9 +106,9 @@ def _kl_inverse(P2, v, w, n_bisect: int = 100):
     :math:`q_\beta` is the KL-ball worst case for radius :math:`\mathrm{KL}(q_\beta\|p)`; so the
     inverse is :math:`\mathrm{KL}(q_{\beta(w)}\|p)` with :math:`E_{q_{\beta(w)}}v=w` (bisection in log beta).
     """
-    from .sets import _kl_tilt, _support_min
+    from .sets import kl_tilt, support_min
 
-    vmin, mmin, _ = _support_min(P2, v[None, :])
+    vmin, mmin, _ = support_min(P2, v[None, :])
     vc = np.where(P2 > 0, v[None, :] - vmin[:, None], 0.0)
     mean_p = np.sum(P2 * v, axis=1)
     span = np.maximum(vc.max(axis=1), 1e-300)
@@ -117,11 +117,11 @@ def _kl_inverse(P2, v, w, n_bisect: int = 100):
     u_hi = np.log(span) + 60.0
     for _ in range(n_bisect):
         mid = 0.5 * (u_lo + u_hi)
-        q, _, _ = _kl_tilt(P2, vc, np.exp(mid))
+        q, _, _ = kl_tilt(P2, vc, np.exp(mid))
         big = np.sum(q * vc, axis=1) > wc
         u_hi = np.where(big, mid, u_hi)
         u_lo = np.where(big, u_lo, mid)
-    _, kl, _ = _kl_tilt(P2, vc, np.exp(u_lo))
+    _, kl, _ = kl_tilt(P2, vc, np.exp(u_lo))
     out = np.where(w >= mean_p, 0.0, kl)
     out = np.where(w <= vmin, np.where(w == vmin, -np.log(np.maximum(mmin, 1e-300)), np.inf), out)
     return out

@@ -9,12 +9,12 @@
   states) and policy iteration with a Krylov evaluation step; ``tol`` is a *certified*
   sup-norm error on v (see :mod:`mdpgrad.sparse.solvers` for how this differs from
   quantecon's ``epsilon``).
-* :func:`evaluate` -- exact evaluation (sparse LU or GMRES); ``mdpgrad.evaluate``,
-  ``mdpgrad.solve`` and ``mdpgrad.policy_gradient`` dispatch here for a ``SparseMDP``.
+* :func:`policy_values` -- the sparse LU / GMRES solve behind ``mdpgrad.evaluate`` for a
+  ``SparseMDP`` (``mdpgrad.evaluate``, ``mdpgrad.solve`` and ``mdpgrad.policy_gradient`` dispatch
+  on the type; this package never imports :mod:`mdpgrad.exact`).
 * :func:`sample_next_states` -- Numba next-state sampler over CSR rows, for rollouts.
 """
 
-from .batch import evaluate_batch
 from .generators import garnet, gridworld
 from .model import SparseMDP, as_sparse, to_sparse
 from .sampling import rollout, sample_next_states
@@ -22,11 +22,11 @@ from .solvers import (
     SparseSolveResult,
     bellman_max,
     bellman_policy,
-    evaluate,
     modified_policy_iteration,
     policy_iteration,
     policy_matrices,
     policy_sweeps,
+    policy_values,
     solve,
     span_bound,
     value_iteration,
@@ -40,13 +40,12 @@ __all__ = [
     "gridworld",
     "sample_next_states",
     "rollout",
-    "evaluate_batch",
     "SparseSolveResult",
     "bellman_max",
     "bellman_policy",
     "policy_sweeps",
     "policy_matrices",
-    "evaluate",
+    "policy_values",
     "value_iteration",
     "modified_policy_iteration",
     "policy_iteration",

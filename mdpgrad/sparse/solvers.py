@@ -62,7 +62,7 @@ __all__ = [
     "bellman_policy",
     "policy_sweeps",
     "policy_matrices",
-    "evaluate",
+    "policy_values",
     "value_iteration",
     "modified_policy_iteration",
     "policy_iteration",
@@ -457,28 +457,19 @@ def _solve_linear(M: scipy.sparse.csr_matrix, b: np.ndarray, bt: np.ndarray, met
     return x, y
 
 
-def evaluate(mdp, pi, *, check: bool = True, method: str = "auto", rtol: float = 1e-12):
-    r"""Exact policy evaluation on a sparse MDP; same output as :func:`mdpgrad.evaluate`.
+def policy_values(mdp, pi, *, method: str = "auto", rtol: float = 1e-12):
+    r"""``(v, q, d)`` of one policy ``pi[s, a]`` on a sparse MDP (no policy validation: call
+    :func:`mdpgrad.evaluate`, which validates, dispatches here and returns an ``Evaluation``).
 
     Solves :math:`(I - \gamma P_\pi) v = r_\pi` and :math:`(I - \gamma P_\pi)^\top d = (1-\gamma)\rho`
     by sparse LU (``method="direct"``, the default up to S = 3000) or GMRES / BiCGSTAB to
     relative residual ``rtol`` (default 1e-12, so :math:`\|v - v^\pi\|_\infty \le 10^{-12}\|r_\pi\|_2/(1-\gamma)`).
-    ``pi`` may carry a leading batch axis (evaluated one by one).
     """
-    from ..exact import Evaluation, check_policy
-
     m = _as_sparse(mdp)
     S, A = m.shape
     pi = np.asarray(pi, dtype=np.float64)
-    batched = pi.ndim == 3
-    if check:
-        pi = check_policy(pi, S, A, batched=batched)
-    elif pi.shape[-2:] != (S, A):
-        raise InvalidPolicyError(f"pi: expected shape (..., {S}, {A}), got {pi.shape}.")
-    if batched:
-        evs = [evaluate(m, p, check=False, method=method, rtol=rtol) for p in pi]
-        return Evaluation(*(np.stack([getattr(e, f) for e in evs]) for f in ("v", "q", "advantage", "occupancy",
-                                                                              "value")))
+    if pi.shape != (S, A):
+        raise InvalidPolicyError(f"pi: expected shape ({S}, {A}), got {pi.shape}.")
     if method == "auto":
         method = "direct" if S <= 3000 else "gmres"
     if method not in ("direct", "gmres", "bicgstab"):
@@ -487,5 +478,4 @@ def evaluate(mdp, pi, *, check: bool = True, method: str = "auto", rtol: float =
     P_pi, r_pi = policy_matrices(m, pi)
     M = (scipy.sparse.identity(S, format="csr") - g * P_pi).tocsr()
     v, d = _solve_linear(M, r_pi, (1.0 - g) * m.rho, method, rtol)
-    q = m.r + g * m.expected_next(v)
-    return Evaluation(v=v, q=q, advantage=q - v[:, None], occupancy=d, value=float(v @ m.rho))
+    return v, m.r + g * m.expected_next(v), d

@@ -26,7 +26,7 @@ See :mod:`mdpgrad.sweep.store` for the storage format and its guarantees and
 from __future__ import annotations
 
 from .checks import run_checks_parallel
-from .execute import CellFailure, RunReport, SweepError, default_workers, run
+from .execute import CellFailure, SweepError, SweepResult, default_workers, run
 from .experiments import Experiment, experiments, get_experiment, render_experiment
 from .spec import Cell, Sweep, canonical_json, cell_key, load_spec, resolve_function, stable_seed
 from .store import CorruptCell, Store, StoreStatus, SweepStatus, load, status
@@ -38,7 +38,7 @@ __all__ = [
     "load",
     "status",
     "load_spec",
-    "RunReport",
+    "SweepResult",
     "CellFailure",
     "SweepError",
     "Store",

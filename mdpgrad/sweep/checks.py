@@ -14,7 +14,7 @@ import io
 import pickle
 import sys
 
-from .execute import _choose, imap_unordered
+from .execute import choose_executor, imap_unordered
 
 __all__ = ["run_checks_parallel", "check_claim_by_id"]
 
@@ -88,7 +88,7 @@ def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: 
     from ..claims import get_claim, run_claim
 
     claims = list(claims)
-    executor, n = _choose("auto", workers, scheduler)
+    executor, n = choose_executor("auto", workers, scheduler)
     remote, local = [], []
     for i, c in enumerate(claims):
         try:

@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, MdpgradError
-from .spec import Cell, Sweep, _plain, load_spec, resolve_function
-from .store import Store, _now, fsync_dir
+from .spec import Cell, Sweep, load_spec, resolve_function, to_plain
+from .store import Store, fsync_dir, utc_now
 
-__all__ = ["run", "RunReport", "CellFailure", "SweepError", "imap_unordered", "default_workers"]
+__all__ = ["run", "SweepResult", "CellFailure", "SweepError", "imap_unordered", "default_workers"]
 
 EXECUTORS = ("auto", "inline", "processes", "dask")
 
@@ -73,7 +73,7 @@ class CellFailure:
 
 
 @dataclass(frozen=True)
-class RunReport:
+class SweepResult:
     """What one :func:`run` did."""
 
     name: str
@@ -134,9 +134,9 @@ def _watch_parent(pid: int, interval: float = 0.5) -> None:
 
 def _normalize_result(res: Any) -> dict:
     if isinstance(res, dict):
-        out = _plain(res, "result")
+        out = to_plain(res, "result")
     else:
-        out = {"value": _plain(res, "result")}
+        out = {"value": to_plain(res, "result")}
     return out
 
 
@@ -273,7 +273,7 @@ def imap_unordered(fn: Callable, tasks: Sequence[tuple], *, executor: str = "pro
     raise InvalidInputError(f"executor = {executor!r}: choose one of {EXECUTORS}")
 
 
-def _choose(executor: str, workers: int | None, scheduler) -> tuple[str, int]:
+def choose_executor(executor: str, workers: int | None, scheduler) -> tuple[str, int]:
     if executor not in EXECUTORS:
         raise InvalidInputError(f"executor = {executor!r}: choose one of {EXECUTORS}")
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
@@ -304,7 +304,7 @@ def _chunks(cells: list[Cell], workers: int, chunksize: int | None) -> list[list
 # ----------------------------------------------------------------------------- run
 def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, workers: int | None = None,
         scheduler=None, executor: str = "auto", progress: bool = False, chunksize: int | None = None,
-        fsync: bool = True) -> RunReport:
+        fsync: bool = True) -> SweepResult:
     """Run every cell of ``sweep`` not yet stored in ``out`` (default ``results/<name>``).
 
     Finished cells are skipped; corrupt cell files are moved to ``quarantine/`` and
@@ -315,7 +315,7 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     """
     t_start = time.perf_counter()
     sw = load_spec(sweep)
-    executor, workers = _choose(executor, workers, scheduler)
+    executor, workers = choose_executor(executor, workers, scheduler)
     cells = sw.cells()
     resolve_function(sw.function)  # fail fast, with a clear message, before anything is written
     store = Store(Path("results") / sw.name if out is None else out).ensure()
@@ -362,10 +362,10 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
                     finished.append({"format": 1, "key": key, "function": c.function, "params": c.params,
                                      "replicate": c.replicate, "seed": c.seed, "version": sw.version,
                                      "result": payload, "seconds": round(secs, 6), "cpu_seconds": round(cpu, 6),
-                                     "finished": _now()})
+                                     "finished": utc_now()})
                 else:
                     store.write_error(key, {"key": key, "params": c.params, "replicate": c.replicate,
-                                            "seed": c.seed, "error": payload, "when": _now()})
+                                            "seed": c.seed, "error": payload, "when": utc_now()})
                     failures.append(CellFailure(key, dict(c.params), c.replicate, payload))
             store.write_cells(finished, fsync=fsync)
             n_computed += len(finished)
@@ -376,7 +376,7 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
         if own_client:
             client.close()
     store.rebuild_index()
-    return RunReport(name=sw.name, out=str(store.root), executor=executor, workers=workers, n_cells=len(cells),
+    return SweepResult(name=sw.name, out=str(store.root), executor=executor, workers=workers, n_cells=len(cells),
                      n_already=len(ok) + n_skipped_late, n_computed=n_computed, n_corrupt=len(bad),
                      n_failed=len(failures), seconds=time.perf_counter() - t_start, failures=tuple(failures))
 

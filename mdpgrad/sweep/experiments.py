@@ -75,8 +75,8 @@ def render_experiment(exp: Experiment, out: str | Path = "paper_figures", *, res
                       run_missing: bool = True, workers: int | None = None, scheduler=None,
                       progress: bool = False) -> Path:
     """Draw ``exp``'s figure from its stored results into ``out/<name>.png`` (+ ``.json``)."""
-    from . import load, run
-    from .store import Store
+    from .execute import run
+    from .store import Store, load
 
     if exp.figure is None:
         raise InvalidInputError(f"experiment {exp.name!r} ({exp.module}) defines no figure(df)")

@@ -55,7 +55,7 @@ RESERVED = frozenset({"seed", "key", "function", "replicate", "seconds", "cpu_se
 _REF_HELP = "use 'package.module:function' naming a top-level function importable on every worker"
 
 
-def _plain(x: Any, where: str) -> Any:
+def to_plain(x: Any, where: str) -> Any:
     """``x`` as plain JSON types (NumPy scalars/arrays converted), or InvalidInputError naming ``where``."""
     if x is None or isinstance(x, (bool, str)):
         return x
@@ -66,15 +66,15 @@ def _plain(x: Any, where: str) -> Any:
     if isinstance(x, (float, np.floating)):
         return float(x)
     if isinstance(x, np.ndarray):
-        return _plain(x.tolist(), where)
+        return to_plain(x.tolist(), where)
     if isinstance(x, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(x)]
+        return [to_plain(v, f"{where}[{i}]") for i, v in enumerate(x)]
     if isinstance(x, Mapping):
         out = {}
         for k, v in x.items():
             if not isinstance(k, str):
                 raise InvalidInputError(f"{where}: key {k!r} is a {type(k).__name__}; keys must be str")
-            out[k] = _plain(v, f"{where}[{k!r}]")
+            out[k] = to_plain(v, f"{where}[{k!r}]")
         return out
     raise InvalidInputError(
         f"{where} = {x!r} is a {type(x).__name__}, which is not JSON-serializable; "
@@ -85,7 +85,7 @@ def _plain(x: Any, where: str) -> Any:
 def canonical_json(x: Any, *, where: str = "value") -> str:
     """Canonical JSON text of ``x`` (sorted keys, no spaces, no NaN/inf): the input of every hash."""
     try:
-        return json.dumps(_plain(x, where), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return json.dumps(to_plain(x, where), sort_keys=True, separators=(",", ":"), allow_nan=False)
     except ValueError as exc:  # NaN / inf
         raise InvalidInputError(f"{where} contains NaN or inf ({exc}); parameters must be finite") from None
 
@@ -276,9 +276,9 @@ class Sweep:
         return {
             "name": self.name,
             "function": self.function,
-            "grid": _plain(self.grid, "grid"),
+            "grid": to_plain(self.grid, "grid"),
             "seeds": list(self.seeds),
-            "fixed": _plain(dict(self.fixed), "fixed"),
+            "fixed": to_plain(dict(self.fixed), "fixed"),
             "seed_by": None if self.seed_by is None else list(self.seed_by),
             "version": self.version,
             "description": self.description,
@@ -293,7 +293,7 @@ class Sweep:
         """Every cell, in grid order with replicates innermost; duplicates (same key) dropped."""
         out, seen = [], set()
         for point in _as_points(self.grid, "grid"):
-            params = _plain({**point, **dict(self.fixed)}, "params")
+            params = to_plain({**point, **dict(self.fixed)}, "params")
             seed_params = params if self.seed_by is None else {k: params[k] for k in self.seed_by}
             for r in self.seeds:
                 key = cell_key(self.function, params, r, self.version)

@@ -226,7 +226,7 @@ def _locked(path: Path):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _now() -> str:
+def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -341,7 +341,7 @@ class Store:
         self.sweeps_dir.mkdir(parents=True, exist_ok=True)
         path = self.sweeps_dir / f"{sweep.name}.{sweep.spec_hash}.json"
         if not path.exists():
-            doc = {"format": 1, "spec": sweep.to_dict(), "spec_hash": sweep.spec_hash, "created": _now(),
+            doc = {"format": 1, "spec": sweep.to_dict(), "spec_hash": sweep.spec_hash, "created": utc_now(),
                    "keys": list(keys)}
             atomic_write(path, json.dumps(doc, indent=1).encode(), fsync=True)
         return path
@@ -368,7 +368,7 @@ class Store:
             ok, bad = self.scan()
             index = {
                 "format": 1,
-                "updated": _now(),
+                "updated": utc_now(),
                 "n_cells": len(ok),
                 "corrupt": sorted(bad),
                 "cells": {k: {"function": r.get("function"), "params": r.get("params"),
