@@ -6,7 +6,7 @@
    of ``run`` divided by the number of cells, in-process (with and without fsync) and on 2
    worker processes (pool start-up included), against calling the function in a loop.
    Target: < 5 ms per cell.
-2. A 1,000-cell exact-NPG sweep (``experiments.npg_step_size:npg_cell``, Garnet(20,4,3),
+2. A 1,000-cell exact-NPG sweep (``mdpgrad.experiments.npg_step_size:npg_cell``, Garnet(20,4,3),
    gamma 0.9, T = 200) on 1 worker process vs 2 (pool start-up included). Target: >= 1.8x.
 
 Every run writes to a fresh temporary directory. The numbers depend on the machine's load.
@@ -70,7 +70,7 @@ def main(argv=None):
 
     n = 10 * n_seeds
     print(f"\n2. exact NPG sweep, {n} cells (Garnet(20,4,3), gamma 0.9, T=200)")
-    npg = Sweep("bench_npg", "experiments.npg_step_size:npg_cell",
+    npg = Sweep("bench_npg", "mdpgrad.experiments.npg_step_size:npg_cell",
                 grid={"eta": [0.1, 0.3, 1.0, 3.0, 10.0], "instance": ["garnet(10,3,2)", "garnet(20,4,3)"]},
                 fixed={"gamma": 0.9, "T": 200}, seeds=n_seeds, seed_by=("instance",))
     t1, c1 = timed_run(npg, cpu=True, workers=1, executor="processes")

@@ -25,7 +25,7 @@ from ._instances import make_instance
 
 SWEEP = Sweep(
     name="npg_step_size",
-    function="experiments.npg_step_size:npg_cell",
+    function="mdpgrad.experiments.npg_step_size:npg_cell",
     grid={"eta": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
           "instance": ["garnet(10,3,2)", "garnet(20,4,3)", "garnet(50,5,5)"]},
     fixed={"gamma": 0.9, "T": 200},

@@ -22,7 +22,7 @@ from ._instances import make_instance
 
 SWEEP = Sweep(
     name="pg_vs_npg",
-    function="experiments.pg_vs_npg:pg_npg_cell",
+    function="mdpgrad.experiments.pg_vs_npg:pg_npg_cell",
     grid={"method": ["npg", "pg", "pg-theory-step"], "gamma": [0.8, 0.9]},
     fixed={"instance": "garnet(10,3,2)", "T": 2000, "eta": 1.0},
     seeds=8,

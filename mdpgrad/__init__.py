@@ -10,6 +10,10 @@ float64, explicit seeds or ``numpy.random.Generator``s, frozen result dataclasse
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import pathlib
+import sys
 
 from .errors import (
     BackendUnavailableError,
@@ -56,11 +60,34 @@ __all__ = [
     "__version__",
 ]
 
+# theory/ and experiments/ sit at the top of the repository and install as mdpgrad.theory and
+# mdpgrad.experiments (pyproject's package-dir). In a source checkout (no such folder next to this file)
+# a finder maps the two names to the folders beside the package.
+_FOLDERS = ("theory", "experiments")
+
+
+class _CheckoutFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, root: pathlib.Path):
+        self.root = root
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.startswith(f"{__name__}.") and fullname.count(".") == 1 and fullname.split(".")[1] in _FOLDERS:
+            init = self.root / fullname.split(".")[1] / "__init__.py"
+            if init.is_file():
+                return importlib.util.spec_from_file_location(fullname, init,
+                                                              submodule_search_locations=[str(init.parent)])
+        return None
+
+
+_here = pathlib.Path(__file__).resolve().parent
+if not (_here / "theory").is_dir() and not any(isinstance(f, _CheckoutFinder) for f in sys.meta_path):
+    sys.meta_path.append(_CheckoutFinder(_here.parent))
+
 # Submodules loaded on first attribute access (keeps `import mdpgrad` light).
 _LAZY_SUBMODULES = {
     "envs", "policies", "exact", "backend", "claims", "rates", "plotting", "kernels", "mdp",
     "algorithms", "estimators", "rollouts", "td", "linear", "martingale", "robust", "bandits",
-    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli", "stats",
+    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli", "stats", "theory", "experiments",
 }
 _LAZY_ATTRS = {"optimize": "algorithms"}
 

@@ -297,15 +297,16 @@ def uncheckable_claim(*, id: str, paper: str, topic: str, statement: str, reason
 
 @functools.lru_cache(maxsize=1)
 def registry() -> tuple[Claim, ...]:
-    """Every :class:`Claim` defined in the ``theory`` package, in module then definition order."""
-    import theory
+    """Every :class:`Claim` defined in the :mod:`mdpgrad.theory` package (the repository's ``theory/``),
+    in module then definition order."""
+    theory = importlib.import_module("mdpgrad.theory")
 
     found: list[Claim] = []
     seen: dict[str, str] = {}
     for info in sorted(pkgutil.iter_modules(theory.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue
-        mod = importlib.import_module(f"theory.{info.name}")
+        mod = importlib.import_module(f"mdpgrad.theory.{info.name}")
         for obj in vars(mod).values():
             if isinstance(obj, Claim) and obj.module in ("", mod.__name__):
                 if obj.id in seen:

@@ -178,3 +178,26 @@ def test_no_notebook_imports_a_private_name():
                 src = "".join(cell["source"])
                 hits += [f"{nb.name}: {m.group(0)}" for m in pat.finditer(src)]
     assert hits == []
+
+
+def test_pyproject_lists_every_package_and_installs_only_mdpgrad():
+    tomllib = pytest.importorskip("tomllib")
+
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    pkgs = set(cfg["packages"])
+    assert all(p == "mdpgrad" or p.startswith("mdpgrad.") for p in pkgs)
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in PKG.rglob("__init__.py")}
+    assert on_disk | {"mdpgrad.theory", "mdpgrad.experiments"} == pkgs
+    assert cfg["package-dir"] == {"mdpgrad.theory": "theory", "mdpgrad.experiments": "experiments"}
+
+
+def test_claims_and_experiments_are_found_under_mdpgrad():
+    import sys
+
+    from mdpgrad.claims import registry
+    from mdpgrad.sweep import experiments
+
+    mods = {c.module for c in registry()}
+    assert mods and all(m.startswith("mdpgrad.theory.") for m in mods if m)
+    assert experiments() and all(e.module.startswith("mdpgrad.experiments.") for e in experiments())
+    assert "theory" not in sys.modules and "experiments" not in sys.modules

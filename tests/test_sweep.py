@@ -347,7 +347,7 @@ def test_cli_sweep_run_and_status(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- experiments
 def test_npg_cell_matches_bound_and_is_monotone():
-    from experiments.npg_step_size import npg_cell
+    from mdpgrad.experiments.npg_step_size import npg_cell
 
     res = npg_cell(eta=1.0, instance="garnet(10,3,2)", gamma=0.9, T=30, seed=3)
     gaps = np.asarray(res["gaps"])
@@ -362,7 +362,7 @@ def test_experiments_registry_and_figures(tmp_path):
     names = {e.name for e in experiments()}
     assert {"npg_step_size", "pg_vs_npg"} <= names
     for e in experiments():
-        assert e.figure is not None and e.sweep.function.startswith("experiments.")
+        assert e.figure is not None and e.sweep.function.startswith("mdpgrad.experiments.")
     # draw each figure from a shrunk copy of its sweep (same cell function, tiny horizon)
     import dataclasses
 
@@ -374,7 +374,7 @@ def test_experiments_registry_and_figures(tmp_path):
                                 results_root=tmp_path / "res", workers=1)
         assert png.stat().st_size > 1000
         meta = json.loads(png.with_suffix(".json").read_text())
-        assert meta["command"].startswith(f"mdpgrad sweep run {e.spec_path}") and meta["n_cells"] == len(small.cells())
+        assert meta["command"].startswith(f"mdpgrad sweep run {e.spec}") and meta["n_cells"] == len(small.cells())
 
 
 # ----------------------------------------------------------------------------- checks in parallel

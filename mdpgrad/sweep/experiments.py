@@ -1,4 +1,4 @@
-"""The ``experiments`` package as a registry of sweeps with figures (used by ``mdpgrad figures``).
+"""The ``experiments`` package (installed as :mod:`mdpgrad.experiments`) as a registry of sweeps with figures (used by ``mdpgrad figures``).
 
 An experiment is a module ``experiments/<module>.py`` defining ``SWEEP`` (a
 :class:`~mdpgrad.sweep.Sweep`) and ``figure(df) -> matplotlib Figure`` drawing the stored
@@ -34,29 +34,30 @@ class Experiment:
     figure: Callable | None
 
     @property
-    def spec_path(self) -> str:
-        return self.module.replace(".", "/") + ".py"
+    def spec(self) -> str:
+        """What ``mdpgrad sweep run`` takes for this experiment: its importable spec module."""
+        return self.module
 
     def command(self, results_root: str | None = None) -> str:
         """The shell command that (re)makes this experiment's figure."""
         if results_root in (None, "results"):
-            return f"mdpgrad sweep run {self.spec_path} && mdpgrad figures --only {self.name}"
-        return (f"mdpgrad sweep run {self.spec_path} --out {results_root}/{self.name} && "
+            return f"mdpgrad sweep run {self.spec} && mdpgrad figures --only {self.name}"
+        return (f"mdpgrad sweep run {self.spec} --out {results_root}/{self.name} && "
                 f"mdpgrad figures --only {self.name} --results {results_root}")
 
 
 @functools.lru_cache(maxsize=1)
 def experiments() -> tuple[Experiment, ...]:
-    """Every experiment module of the ``experiments`` package (empty if it is not importable)."""
+    """Every experiment module of :mod:`mdpgrad.experiments` (empty if it is not importable)."""
     try:
-        pkg = importlib.import_module("experiments")
+        pkg = importlib.import_module("mdpgrad.experiments")
     except ImportError:
         return ()
     found = []
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue
-        mod = importlib.import_module(f"experiments.{info.name}")
+        mod = importlib.import_module(f"mdpgrad.experiments.{info.name}")
         sw = getattr(mod, "SWEEP", None)
         if isinstance(sw, Sweep):
             found.append(Experiment(sw.name, mod.__name__, sw, getattr(mod, "figure", None)))
@@ -86,7 +87,7 @@ def render_experiment(exp: Experiment, out: str | Path = "paper_figures", *, res
     if len(ok) < len(keys):
         if not run_missing:
             raise InvalidInputError(f"experiment {exp.name!r}: {len(keys) - len(ok)} of {len(keys)} cells are not "
-                                    f"stored in {res_dir}; run `mdpgrad sweep run {exp.spec_path} --out {res_dir}`")
+                                    f"stored in {res_dir}; run `mdpgrad sweep run {exp.spec} --out {res_dir}`")
         run(exp.sweep, res_dir, workers=workers, scheduler=scheduler, progress=progress)
     df = load(res_dir, on_corrupt="raise")
     df = df[df["key"].isin(set(keys))].reset_index(drop=True)
