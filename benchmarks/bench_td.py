@@ -64,7 +64,7 @@ def main(argv=None):
     rows.append(("TD(0) S=100 d=10, numba 1 thread", n_nb / t_nb, "updates/s", n_nb / CPU[0]))
     rows.append(("TD(0) S=100 d=10, NumPy loop", n_np / t_np, "updates/s", n_np / CPU[1]))
     # TD(lambda) and TDC for reference
-    t_l = best_of(lambda: td.run_td(mdp, pi, phi, lam=0.9, alpha=0.01, n_steps=n_nb, seed=1))
+    t_l = best_of(lambda: td.run_td(mdp, pi, phi, lambda_=0.9, alpha=0.01, n_steps=n_nb, seed=1))
     rows.append(("TD(0.9) S=100 d=10, numba 1 thread", n_nb / t_l, "updates/s", n_nb / CPU[2]))
     t_c = best_of(lambda: td.run_td(mdp, pi, phi, method="tdc", alpha=0.01, beta=0.05, n_steps=n_nb, seed=1))
     rows.append(("TDC S=100 d=10, numba 1 thread", n_nb / t_c, "updates/s", n_nb / CPU[3]))

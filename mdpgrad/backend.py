@@ -72,11 +72,13 @@ KERNELS: dict[str, dict[str, str]] = {
 }
 
 #: "auto": the first available backend of a kernel's order wins; the default order is DEFAULT_AUTO.
-#: Measured on the 2-core development machine (benchmarks/ and the PR notes): the Numba twins win for
-#: the per-step loops (rollouts, TD, SDE, GAE, EFG, packed games) at every size; NumPy wins for the
-#: dense backup (BLAS), the bandit kernels at LLM-like shapes (20,000 x 4: 13 ms vs 24 ms for the
-#: gradient) and the robust inner problems at the sizes the claims use (S*A <= 40: Numba's thread
-#: start-up costs ~25 ms per call there; it wins 9x at S=100, A=8: pass backend="numba" for those).
+#: The Numba twins of the per-step loops (rollouts, TD, SDE, EFG, packed games, sparse backups) were
+#: already the defaults, chosen by the measurements in benchmarks/. Measured for this table on the shared
+#: 2-core machine: NumPy's BLAS backup beats the compiled dense bellman_max 2.5x (S=1000, A=10) to 400x
+#: (S=50, A=4), so that twin was dropped; NumPy is as fast or faster for the bandit kernels (logit
+#: gradient 20,000 x 4: 13 ms vs 24 ms) and for the robust inner problems at the claims' sizes
+#: (S*A <= 40; Numba's thread start-up costs ~25 ms per call there, it wins 9x at S=100, A=8: pass
+#: backend="numba" for those).
 #: "auto" never moves data between devices: it picks CuPy exactly when the input (``like=``) is a
 #: CuPy array, so results on a machine with a GPU equal those without one.
 DEFAULT_AUTO: tuple[str, ...] = ("numba", "numpy")
@@ -117,9 +119,11 @@ class Backend:
     def to_numpy(self, x) -> np.ndarray:
         return np.asarray(x)
 
-    def implements(self, name: str) -> bool:
+    @classmethod
+    def implements(cls, name: str) -> bool:
+        """Whether this backend runs kernel ``name`` (natively or through its fallback)."""
         impl = _implementations(name)
-        return any(b in impl for b in (self.name, *self.fallback))
+        return any(b in impl for b in (cls.name, *cls.fallback))
 
     def kernel(self, name: str) -> Callable:
         """This backend's implementation of kernel ``name`` (see :data:`KERNELS`)."""
@@ -216,7 +220,7 @@ def get_backend(spec: Any = "auto", *, kernel: str | None = None, like=None) -> 
             return _auto(kernel, like)
         if spec not in _CLASSES:
             raise InvalidInputError(f"backend = {spec!r} is not known; choose 'numpy', 'numba', 'cupy' or 'auto'.")
-        if kernel is not None and not _CLASSES[spec].implements(_CLASSES[spec], kernel):
+        if kernel is not None and not _CLASSES[spec].implements(kernel):
             raise InvalidInputError(
                 f"backend = {spec!r} has no kernel {kernel!r}; choose one of {sorted(_implementations(kernel))} "
                 "(or 'auto')."
