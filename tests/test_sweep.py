@@ -412,7 +412,7 @@ def test_cli_figures_experiment_without_results_and_no_run(tmp_path, capsys):
     from mdpgrad.cli import main
 
     code = main(["figures", "--only", "pg_vs_npg", "--no-run", "--results", str(tmp_path), "--out", str(tmp_path)])
-    assert code == 2 and "mdpgrad sweep run experiments/pg_vs_npg.py" in capsys.readouterr().err
+    assert code == 2 and "mdpgrad sweep run mdpgrad.experiments.pg_vs_npg" in capsys.readouterr().err
 
 
 def test_processes_refuse_a_main_without_file(tmp_path):
