@@ -141,6 +141,7 @@ def test_vectorized_rows_equal_single_rows(rng):
         assert np.max(np.abs(batch - single)) <= 1e-12
 
 
+@pytest.mark.kernels("robust_inner_values")
 def test_inner_value_backends_agree(backend, rng):
     """NumPy reference vs compiled kernels on the same rows; the kernels run the same
     formulas, so agreement to 1e-10 (KL: Newton stops at ~1e-15 relative in log beta)."""
@@ -496,3 +497,10 @@ def test_robust_operator_contraction_and_below_nominal(kind, mdp, seed):
     tv, tw = robust_bellman_operator(mdp, U, v), robust_bellman_operator(mdp, U, w)
     assert np.max(np.abs(tv - tw)) <= mdp.gamma * np.max(np.abs(v - w)) + 1e-12
     assert np.all(tv <= bellman_optimality_operator(mdp, v) + 1e-12)
+
+
+def test_compiled_kind_codes_match_the_sets():
+    from mdpgrad.kernels.robust import KIND_CODES
+    from mdpgrad.robust.sets import KINDS
+
+    assert all(KINDS[code] == kind for kind, code in KIND_CODES.items())

@@ -72,7 +72,6 @@ AGGREGATIONS = ("sequence", "seq-mean-token-mean", "token-mean", "drgrpo", "delt
 CORRECTIONS = ("none", "is", "ppo", "topr")
 
 
-
 def _check_rewards(rewards):
     xp = array_namespace(rewards)
     r = rewards if xp is not np else np.asarray(rewards, dtype=np.float64)

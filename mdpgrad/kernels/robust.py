@@ -151,8 +151,8 @@ def inner_values_numba(P2, v, kind, radius):  # pragma: no cover - compiled
 
 
 # --- twins of the kernel table (mdpgrad.backend.KERNELS["robust_inner_values"]) -----------------------
-_COMPILED = ("l1", "linf", "kl", "contamination")
-_KINDS = ("l1", "linf", "l2", "kl", "chi2", "contamination")  # == mdpgrad.robust.sets.KINDS
+#: the compiled kernel's kind codes (its positions in mdpgrad.robust.sets.KINDS)
+KIND_CODES = {"l1": 0, "linf": 1, "kl": 3, "contamination": 5}
 
 
 def inner_values_numpy(P2, v, kind: str, radius):
@@ -164,10 +164,10 @@ def inner_values_numpy(P2, v, kind: str, radius):
 
 def inner_values_compiled(P2, v, kind: str, radius):
     """Numba for the l1, linf, kl and contamination sets with one radius; the NumPy reference otherwise."""
-    if kind not in _COMPILED or np.ndim(radius) != 0:
+    if kind not in KIND_CODES or np.ndim(radius) != 0:
         return inner_values_numpy(P2, v, kind, radius)
     return inner_values_numba(np.ascontiguousarray(P2), np.ascontiguousarray(v, dtype=np.float64),
-                              _KINDS.index(kind), float(radius))
+                              KIND_CODES[kind], float(radius))
 
 
 def inner_values_cupy(P2, v, kind: str, radius):  # pragma: no cover - needs a GPU
