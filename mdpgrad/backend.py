@@ -239,9 +239,17 @@ def get_backend(spec: Any = "auto", *, kernel: str | None = None, like=None) -> 
     return be
 
 
-def array_namespace(x):
-    """The array module of ``x``: ``cupy`` for CuPy arrays, else ``numpy``."""
-    return get_backend(x).xp
+def array_namespace(*xs):
+    """The array-API namespace of the arrays among ``xs`` (``array_api_compat``, as SciPy and scikit-learn
+    use it): NumPy's for NumPy arrays, lists and scalars, else CuPy's, torch's, array-api-strict's, ...
+
+    Code written against it runs on any of them; for NumPy and CuPy the namespace re-exports the
+    library's own functions, so results are those of the library.
+    """
+    import array_api_compat  # noqa: PLC0415
+
+    arrays = [x for x in xs if array_api_compat.is_array_api_obj(x)]
+    return array_api_compat.array_namespace(*arrays) if arrays else array_api_compat.array_namespace(np.empty(0))
 
 
 def available_backends() -> list[str]:

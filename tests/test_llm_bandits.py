@@ -515,3 +515,48 @@ def test_markov_model_sampled_gradient_unbiased(rng):
     assert 0 < big.entropy(thb) <= 30 * np.log(200) and 1 <= big.expected_length(thb) <= 30
     Jb, Jb_se, _, _ = big.estimate(thb, 20, 4, rng)
     assert 0 <= Jb <= 1 and Jb_se >= 0
+
+
+# --- the group estimators written once against the array API standard -----------------------------
+@pytest.fixture(params=["numpy", "array_api_strict"])
+def xp(request):
+    """A namespace of the array API standard: NumPy (what the library computes with) and array-api-strict
+    (which refuses anything outside the standard, as CuPy or torch would need)."""
+    return pytest.importorskip(request.param)
+
+
+def _to_numpy(a):
+    return a if isinstance(a, np.ndarray) else np.from_dlpack(a)
+
+
+@pytest.mark.parametrize("method", ["reinforce", "mean", "rloo", "grpo", "drgrpo", "remax", "reinforce++",
+                                    "reinforce++-baseline", "gpg", "bnpo"])
+def test_group_advantages_on_any_array_namespace(xp, method, rng):
+    r = (rng.random((6, 5)) < 0.4).astype(float)
+    r[0] = 1.0  # one zero-variance group (gpg)
+    base = rng.random(6)
+    kw = {"baseline": base} if method in ("reinforce", "remax") else {}
+    ref = group_advantages(r, method, **kw)
+    kx = {"baseline": xp.asarray(base)} if kw else {}
+    got = group_advantages(xp.asarray(r), method, baseline_shift=0.0, **kx)
+    assert np.abs(_to_numpy(got) - ref).max() <= 1e-15
+
+
+def test_group_coefficients_on_any_array_namespace(xp, rng):
+    from mdpgrad.bandits import aggregation_weights, kl_estimates, kl_loss_coefficients, opmd_coefficients
+
+    r, lp, lo = rng.random((4, 6)), -rng.random((4, 6)), -rng.random((4, 6))
+    adv = rng.normal(size=(4, 6))
+    L = rng.integers(1, 9, size=(4, 6)).astype(float)
+    X = {k: xp.asarray(v) for k, v in dict(r=r, lp=lp, lo=lo, adv=adv, L=L).items()}
+    pairs = [(opmd_coefficients(r, lp, lo, 0.5), opmd_coefficients(X["r"], X["lp"], X["lo"], 0.5))]
+    for corr in ("none", "is", "ppo", "topr"):
+        pairs.append((ratio_coefficients(adv, lp, lo, corr, rewards=r - 0.5),
+                      ratio_coefficients(X["adv"], X["lp"], X["lo"], corr, rewards=X["r"] - 0.5)))
+    for agg in ("sequence", "seq-mean-token-mean", "token-mean", "drgrpo", "deltaL"):
+        pairs.append((aggregation_weights(L, agg, max_len=9), aggregation_weights(X["L"], agg, max_len=9)))
+    pairs += list(zip(kl_estimates(lp, lo), kl_estimates(X["lp"], X["lo"])))
+    for kind in ("k1", "k2", "k3", "k1-score"):
+        pairs.append((kl_loss_coefficients(lp, lo, kind), kl_loss_coefficients(X["lp"], X["lo"], kind)))
+    for ref, got in pairs:
+        assert np.abs(_to_numpy(got) - ref).max() <= 1e-15

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.special
 import scipy.stats
+from array_api_compat import is_numpy_namespace
 
 from .._compat import renamed
 from .._validate import check_positive_int
@@ -74,10 +75,13 @@ CORRECTIONS = ("none", "is", "ppo", "topr")
 
 def _check_rewards(rewards):
     xp = array_namespace(rewards)
-    r = rewards if xp is not np else np.asarray(rewards, dtype=np.float64)
+    if is_numpy_namespace(xp):
+        r = np.asarray(rewards, dtype=np.float64)
+    else:
+        r = rewards if rewards.dtype == xp.float64 else xp.astype(rewards, xp.float64)
     if r.ndim != 2:
         raise InvalidInputError(f"rewards: expected a 2-D array [n_prompts, G], got shape {tuple(r.shape)}.")
-    if xp is np and not np.all(np.isfinite(r)):
+    if is_numpy_namespace(xp) and not np.all(np.isfinite(r)):
         idx = np.argwhere(~np.isfinite(r))[0]
         raise InvalidInputError(f"rewards[{idx[0]}, {idx[1]}] = {r[tuple(idx)]!r} is not finite.")
     return xp, r
@@ -148,18 +152,18 @@ def _group_advantages(rewards, method, *, baseline, eps, ddof, bnpo_ab, p):
         raise InvalidInputError(f"G = {G}: method {method!r} needs at least 2 responses per prompt.")
     mean = xp.mean(r, axis=1, keepdims=True)
     if method == "reinforce":
-        b = 0.0 if baseline is None else xp.asarray(baseline, dtype=xp.float64).reshape(-1, 1)
+        b = 0.0 if baseline is None else xp.reshape(xp.asarray(baseline, dtype=xp.float64), (-1, 1))
         return r - b
     if method == "remax":
         if baseline is None:
             raise InvalidInputError("baseline: method 'remax' needs baseline[n] = reward of the greedy response.")
-        return r - xp.asarray(baseline, dtype=xp.float64).reshape(-1, 1)
+        return r - xp.reshape(xp.asarray(baseline, dtype=xp.float64), (-1, 1))
     if method in ("mean", "drgrpo"):
         return r - mean
     if method == "rloo":
         return (r - mean) * (G / (G - 1))
     if method == "grpo":
-        return (r - mean) / (xp.std(r, axis=1, ddof=ddof, keepdims=True) + eps)
+        return (r - mean) / (xp.std(r, axis=1, correction=ddof, keepdims=True) + eps)
     if method == "reinforce++":
         return (r - xp.mean(r)) / (xp.std(r) + eps)
     if method == "reinforce++-baseline":
@@ -167,11 +171,11 @@ def _group_advantages(rewards, method, *, baseline, eps, ddof, bnpo_ab, p):
         return c / (xp.std(c) + eps)
     if method == "gpg":
         zero = xp.all(r == r[:, :1], axis=1)
-        n_valid = N - int(xp.sum(zero))
+        n_valid = N - int(xp.count_nonzero(zero))
         alpha = N / n_valid if n_valid > 0 else 0.0
         return alpha * (r - mean)
     # bnpo
-    pp = mean if p is None else xp.asarray(p, dtype=xp.float64).reshape(-1, 1)
+    pp = mean if p is None else xp.reshape(xp.asarray(p, dtype=xp.float64), (-1, 1))
     f = bnpo_normalizer(xp.clip(pp, 1e-12, 1 - 1e-12), *bnpo_ab)
     return (r - pp) / f
 
@@ -220,15 +224,15 @@ def aggregation_weights(lengths, aggregation: str = "seq-mean-token-mean", *, ma
         raise InvalidInputError(f"aggregation = {aggregation!r} is not known; choose one of {AGGREGATIONS}.")
     G = L.shape[1]
     if aggregation == "sequence":
-        return xp.full(L.shape, 1.0 / G)
+        return xp.full(L.shape, 1.0 / G, dtype=xp.float64)
     if aggregation == "seq-mean-token-mean":
         return 1.0 / (G * L)
     if aggregation == "token-mean":
-        return xp.broadcast_to(1.0 / xp.sum(L, axis=1, keepdims=True), L.shape).copy()
+        return xp.asarray(xp.broadcast_to(1.0 / xp.sum(L, axis=1, keepdims=True), L.shape), copy=True)
     if max_len is None:
         raise InvalidInputError(f"max_len: aggregation {aggregation!r} needs the maximal generation length.")
     if aggregation == "drgrpo":
-        return xp.full(L.shape, 1.0 / (G * max_len))
+        return xp.full(L.shape, 1.0 / (G * max_len), dtype=xp.float64)
     w = L ** (-alpha)
     return w / (max_len * xp.sum(w, axis=1, keepdims=True))
 
