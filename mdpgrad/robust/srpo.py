@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stats import kl_divergence
+
 __all__ = ["srpo_closed_form", "srpo_objective", "srpo_offline", "ipo_offline"]
 
 
@@ -54,7 +56,7 @@ def srpo_objective(pi, pi_dag, pref, ref, ref_dag, beta, ctx):
     """The min-max objective at ``(pi, pi_dag)`` with context distribution ``ctx[x]``."""
     gain = np.einsum("xy,xyz,xzy->x", pi, pi_dag, pref)  # E_{y~pi, y'~pi_dag}[p(y' > y)]
     kl_dag = np.einsum("xy,xyz->x", pi, pi_dag * np.log(pi_dag / ref_dag))
-    kl = np.sum(pi * np.log(pi / ref), axis=1)
+    kl = kl_divergence(pi, ref)
     return float(ctx @ (gain - beta * kl_dag + beta * kl))
 
 
