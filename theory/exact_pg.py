@@ -84,8 +84,8 @@ def _pg_values(mdp, eta, n, every, control, a_star):
     assumptions=("rewards in [0, 1]", "mu = rho (full support)", "theta_0 = 0", "eta = (1-gamma)^3/8",
                  "unique optimal action in every state (Garnets: almost surely)"),
     instance="Garnet(S=4, A=3, b=2) gamma=0.6; Garnet(S=20, A=3, b=3) gamma=0.9; Garnet(S=10, A=4, b=3) gamma=0.95; "
-    "rho = 0.75 Dirichlet(0.3) + 0.25 uniform; bound: 500 (quick) / 100,000 (full) iterations at the theory "
-    "step; rate constant: eta = 10, 1,000 (quick) / 20,000 (full) iterations",
+    "rho = 0.75 Dirichlet(0.3) + 0.25 uniform; bound: 300 (quick) / 100,000 (full) iterations at the theory "
+    "step; rate constant: eta = 10, 600 (quick) / 20,000 (full) iterations",
     priority="A",
     expected="holds",
     controls=_PG_CONTROLS,
@@ -112,8 +112,8 @@ def softmax_pg_sublinear(budget, rng, control=None):
     variant has the same limit constant, S, and cannot be told apart).
     """
     specs = ((4, 3, 2, 0.6), (20, 3, 3, 0.9), (10, 4, 3, 0.95))
-    n_b = budget.pick(500, 100_000)
-    n_a = budget.pick(1000, 20_000)
+    n_b = budget.pick(300, 100_000)
+    n_a = budget.pick(600, 20_000)
     parts, rows, curves = [], [], []
     for S, A, b, g in specs:
         rho = _skewed_rho(rng, S)
@@ -555,8 +555,8 @@ def _trpo_M_reference(mdp, pi):
     "hence maximizing L - C KL_max gives monotonic improvement.",
     bound="L - 4*epsilon*gamma/(1-gamma)**2*KL",
     assumptions=("exact advantages", "rewards in [0, 1]"),
-    instance="Garnet(S in 4..8, A in 2..4, b=3), gamma in {0.8, 0.9}; 300 (quick) / 10^4 (full) random policy "
-    "pairs; 5 (quick) / 100 (full) MDPs x 15 TRPO iterations",
+    instance="Garnet(S in 4..8, A in 2..4, b=3), gamma in {0.8, 0.9}; 150 (quick) / 10^4 (full) random policy "
+    "pairs; 3 (quick) / 100 (full) MDPs x 10 (quick) / 15 (full) TRPO iterations",
     priority="A",
     expected="holds",
     controls={"step-does-not-move": "a TRPO step that (almost) never moves: the library's KL-constrained step "
@@ -576,9 +576,9 @@ def trpo_monotone(budget, rng, control=None):
     Catalogue correction: the catalogue asks only for monotonicity, which a no-op step satisfies."""
     kl_ctl = 1e-12 if control == "step-does-not-move" else None
     viol, worst = 0, -np.inf
-    n_pairs = budget.pick(300, 10_000)
+    n_pairs = budget.pick(150, 10_000)
     mdps = []
-    for _ in range(budget.pick(5, 100)):
+    for _ in range(budget.pick(3, 100)):
         S, A = int(rng.integers(4, 9)), int(rng.integers(2, 5))
         mdps.append(envs.garnet(S, A, 3, gamma=float(rng.choice([0.8, 0.9])), seed=rng))
     for k in range(n_pairs):
@@ -617,7 +617,7 @@ def trpo_monotone(budget, rng, control=None):
     dominated = 0
     n_exact = budget.pick(1, 10)
     for mdp in mdps[:n_exact]:
-        res = optimize(mdp, "trpo", n_iter=budget.pick(3, n_it), exact=True, record=("value", "policy"), v_star=0.0)
+        res = optimize(mdp, "trpo", n_iter=budget.pick(1, n_it), exact=True, record=("value", "policy"), v_star=0.0)
         nonmono_exact += int(np.sum(np.diff(res.value) < -1e-12))
         pi = res.policies[0]
         pe, _ = trpo_exact_step(mdp, pi)

@@ -68,7 +68,7 @@ def _sa_transition(mdp, pi):
 def npg_igt_harpg_rates(budget, rng, control=None):
     orc = E.GaussianBanditOracle(np.array([1.0, -1.0]), sigma=1.0)
     R = budget.pick(20, 300)
-    T = budget.pick(1500, 20000)
+    T = budget.pick(1000, 20000)
     specs = [("pg", 3.0, dict(alpha=0.1, batch=1, decay=control != "steps-not-decaying")), ("igt", 2.5, dict(gamma0=1.0)),
              ("harpg", 2.0, dict(gamma0=1.0))]
     k = np.unique(np.geomspace(1, T, 30).astype(int))
