@@ -576,6 +576,7 @@ def trpo_monotone(budget, rng, control=None):
     Catalogue correction: the catalogue asks only for monotonicity, which a no-op step satisfies."""
     kl_ctl = 1e-12 if control == "step-does-not-move" else None
     viol, worst = 0, -np.inf
+    tight_b = 0.0
     n_pairs = budget.pick(150, 10_000)
     mdps = []
     for _ in range(budget.pick(3, 100)):
@@ -590,6 +591,8 @@ def trpo_monotone(budget, rng, control=None):
         J2, L, C, kl = trpo_surrogate_bound(mdp, pi, pi2)
         slack = J2 - (L - C * kl)
         worst = max(worst, -slack)
+        if kl > 1e-12:
+            tight_b = max(tight_b, (L - J2) / (C * kl))
         viol += int(slack < -1e-12)
     n_it = budget.pick(10, 15)
     nonmono = 0
@@ -641,6 +644,7 @@ def trpo_monotone(budget, rng, control=None):
     ok = viol == 0 and nonmono == 0 and nonmono_exact == 0 and dominated == 0
     r_max = at_least(min_ratio, 0.9, what="min_k (M_k(pi_k+1) - J_k)/(max_grid M_k - J_k)")
     return Verdict(predicted=0, measured=viol + nonmono + nonmono_exact, verdict=combine(holds_if(ok), r_max),
+                   tightness=float(tight_b),
                    rule="bound J >= L - C KL_max on every pair; J_{k+1} >= J_k - 1e-12; guaranteed improvement of "
                    "each step >= 0.9 x the grid maximum (non-optimal iterates)",
                    details=f"bound violations {viol}/{n_pairs} (max shortfall {worst:.2e}); non-monotone steps of the "
@@ -648,7 +652,9 @@ def trpo_monotone(budget, rng, control=None):
                    f"{nonmono_exact} ({n_exact} MDPs; exact M below path M: {dominated}); practical KL-step "
                    "non-monotone fraction "
                    + ", ".join(f"delta={d}: {f:.2f}" for d, f in prac.items())
-                   + f"; min guaranteed-improvement ratio to grid max {min_ratio:.3g} over {len(ratios)} steps",
+                   + f"; min guaranteed-improvement ratio to grid max {min_ratio:.3g} over {len(ratios)} steps; "
+                   f"tightness max (L - J')/(C KL_max) over pairs {tight_b:.3g} (a penalty constant this much smaller "
+                   "would still pass: the worst-case C is loose on these pairs)",
                    data={"J": traj}, figure=fig)
 
 
