@@ -84,8 +84,8 @@ def _pg_values(mdp, eta, n, every, control, a_star):
     assumptions=("rewards in [0, 1]", "mu = rho (full support)", "theta_0 = 0", "eta = (1-gamma)^3/8",
                  "unique optimal action in every state (Garnets: almost surely)"),
     instance="Garnet(S=4, A=3, b=2) gamma=0.6; Garnet(S=20, A=3, b=3) gamma=0.9; Garnet(S=10, A=4, b=3) gamma=0.95; "
-    "rho = 0.75 Dirichlet(0.3) + 0.25 uniform; bound: 300 (quick) / 100,000 (full) iterations at the theory "
-    "step; rate constant: eta = 10, 600 (quick) / 20,000 (full) iterations",
+    "rho = 0.75 Dirichlet(0.3) + 0.25 uniform; bound: 300 (quick) / 20,000 (full) iterations at the theory "
+    "step; rate constant: eta = 10, 600 (quick) / 10,000 (full) iterations",
     priority="A",
     expected="holds",
     controls=_PG_CONTROLS,
@@ -112,8 +112,8 @@ def softmax_pg_sublinear(budget, rng, control=None):
     variant has the same limit constant, S, and cannot be told apart).
     """
     specs = ((4, 3, 2, 0.6), (20, 3, 3, 0.9), (10, 4, 3, 0.95))
-    n_b = budget.pick(300, 100_000)
-    n_a = budget.pick(600, 20_000)
+    n_b = budget.pick(300, 20_000)
+    n_a = budget.pick(600, 10_000)
     parts, rows, curves = [], [], []
     for S, A, b, g in specs:
         rho = _skewed_rho(rng, S)
