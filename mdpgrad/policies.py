@@ -135,12 +135,25 @@ def probs(theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
     return softmax(phi @ theta)
 
 
-def policy_gradient(mdp, theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
+#: State weightings accepted by :func:`policy_gradient` (``"rho"`` is a documented wrong variant).
+WEIGHTINGS = ("occupancy", "rho")
+
+
+def policy_gradient(mdp, theta, parametrization: str = "softmax", *, phi=None, weighting: str = "occupancy",
+                    horizon_factor: bool = True) -> np.ndarray:
     r"""Exact gradient of :math:`\rho^\top v^{\pi_\theta}` with respect to ``theta`` (same shape).
 
     Formulas in the module docstring (policy gradient theorem).
+
+    ``weighting`` and ``horizon_factor`` exist for negative controls of the claims engine
+    (:mod:`mdpgrad.claims`): ``weighting="rho"`` weights states by the start distribution
+    :math:`\rho` instead of the discounted occupancy :math:`d_\rho^\pi`, and
+    ``horizon_factor=False`` drops the :math:`1/(1-\gamma)` factor -- two realistic mistakes whose
+    results are *not* the gradient. Leave both at their defaults for the gradient.
     """
     _check_param(parametrization)
+    if weighting not in WEIGHTINGS:
+        raise InvalidInputError(f"weighting = {weighting!r} is not known; choose one of {WEIGHTINGS}.")
     m = as_mdp(mdp)
     if parametrization == "loglinear":
         phi = _features(mdp, phi)
@@ -148,8 +161,8 @@ def policy_gradient(mdp, theta, parametrization: str = "softmax", *, phi=None) -
     if pi.shape != m.shape:
         raise InvalidInputError(f"theta: gives a policy of shape {pi.shape}, the MDP has (S, A) = {m.shape}.")
     ev = evaluate(m, pi, check=False)
-    c = 1.0 / (1.0 - m.gamma)
-    d = ev.occupancy[:, None]
+    c = 1.0 / (1.0 - m.gamma) if horizon_factor else 1.0
+    d = (ev.occupancy if weighting == "occupancy" else m.rho)[:, None]
     if parametrization == "softmax":
         return c * d * pi * ev.advantage
     if parametrization == "direct":

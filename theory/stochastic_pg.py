@@ -14,11 +14,12 @@ import scipy.stats
 
 from mdpgrad import envs, evaluate, policy_gradient, probs, solve
 from mdpgrad import estimators as E
-from mdpgrad.claims import Verdict, claim, holds_if
+from mdpgrad.claims import Verdict, claim
 from mdpgrad.plotting import new_figure
-from mdpgrad.rates import compare_exponent, fit_power_law
+from mdpgrad.rates import fit_power_law
 from mdpgrad.rollouts import sample_trajectories
 from mdpgrad.stats import bonferroni_z
+from mdpgrad.verdicts import at_least, at_most, combine, holds_if, min_detectable_effect, slope_in_band, unbiased
 
 TOPIC = "stochastic-pg"
 
@@ -30,14 +31,6 @@ def _seed(rng) -> int:
 def _z_bonferroni(n_tests: int, family_alpha: float = 1e-3) -> float:
     """Two-sided normal quantile at family level ``family_alpha`` over ``n_tests``, never below 4."""
     return bonferroni_z(n_tests, family_alpha, floor=4.0)
-
-
-def _combine(*verdicts: str) -> str:
-    if "violated" in verdicts:
-        return "violated"
-    if "inconclusive" in verdicts or "error" in verdicts:
-        return "inconclusive"
-    return "holds"
 
 
 def _sa_transition(mdp, pi):
@@ -68,12 +61,15 @@ def _sa_transition(mdp, pi):
     "worst-case rate and the *improvement* between the exponents is not resolvable here: the measured "
     "exponents are reported, the upper bounds are what pass/fail.",
     priority="A",
+    expected="holds",
+    controls={"steps-not-decaying": "vanilla SPG whose step schedule does not decay (the library's 'pg' run "
+              "with decay=False): its gap stalls at the noise floor"},
 )
-def npg_igt_harpg_rates(budget, rng):
+def npg_igt_harpg_rates(budget, rng, control=None):
     orc = E.GaussianBanditOracle(np.array([1.0, -1.0]), sigma=1.0)
     R = budget.pick(20, 300)
-    T = budget.pick(1500, 20000)
-    specs = [("pg", 3.0, dict(alpha=0.1, batch=1, decay=True)), ("igt", 2.5, dict(gamma0=1.0)),
+    T = budget.pick(1000, 20000)
+    specs = [("pg", 3.0, dict(alpha=0.1, batch=1, decay=control != "steps-not-decaying")), ("igt", 2.5, dict(gamma0=1.0)),
              ("harpg", 2.0, dict(gamma0=1.0))]
     k = np.unique(np.geomspace(1, T, 30).astype(int))
     fig, ax = new_figure()
@@ -84,7 +80,7 @@ def npg_igt_harpg_rates(budget, rng):
         per_iter_ok &= bool(np.all(np.diff(tr.samples) <= 2))
         n, gap = tr.samples[k], tr.gap[k].mean(axis=1)
         fit = fit_power_law(n, gap)
-        v = compare_exponent(fit, -1.0 / (p_pred + 0.3), sided="upper")
+        v = slope_in_band(fit, -np.inf, -1.0 / (p_pred + 0.3), what=f"{name} gap-vs-samples slope")
         verdicts.append(v)
         p_hat = -1.0 / fit.slope if fit is not None and fit.slope < 0 else np.inf
         measured[name] = p_hat
@@ -98,7 +94,7 @@ def npg_igt_harpg_rates(budget, rng):
     ax.set_ylabel("mean J* - J")
     ax.set_title("Gaussian-policy bandit: dotted = predicted worst-case slope -1/p", fontsize=8)
     ax.legend(fontsize=7)
-    verdict = _combine(*verdicts) if per_iter_ok else "violated"
+    verdict = combine(*verdicts, holds_if(per_iter_ok))
     order = sorted(measured, key=measured.get)
     details = ("samples exponents p (= -1/slope of mean gap vs trajectories): "
                + ", ".join(f"{m}: {measured[m]:.2f} CI [{cis[m][0]:.2f}, {cis[m][1]:.2f}]" for m in measured)
@@ -106,6 +102,8 @@ def npg_igt_harpg_rates(budget, rng):
                f"<= 2 trajectories per iteration: {per_iter_ok}. All exponents are far below the worst-case "
                "bounds on this strongly concave instance, so the paper's improvement is not resolved here.")
     return Verdict(predicted={"pg": 3.0, "igt": 2.5, "harpg": 2.0}, measured=measured, verdict=verdict,
+                   rule="for each method: slope CI of log mean gap vs log samples <= -1/(p+0.3) (p = 3, 2.5, 2); "
+                   "<= 2 trajectories per iteration",
                    ci=cis["harpg"], details=details, data=data, figure=fig)
 
 
@@ -159,8 +157,15 @@ def _lambda_return_nstep(r, v, gamma, lam):
     "than lambda = 0.5; reported in details, not pass/fail). lambda = 1 is unbiased for any V only when the random horizon terminates the trajectory "
     "(no bootstrap); with a discounted bootstrap at a random cut, lambda = 1 is biased unless V is exact.",
     priority="A",
+    expected="holds",
+    controls={"gae-without-gamma": "GAE accumulated with lambda^l instead of (gamma lambda)^l (the library's gae "
+              "called with unit discounts), judged against the lambda-return definition",
+              "stale-values": "the exact-V part run with the values of the uniform policy instead of V^pi "
+              "(a critic that lags the policy)"},
 )
-def gae_lambda(budget, rng):
+def gae_lambda(budget, rng, control=None):
+    """(b) is the statistical part: max |z| at family level 1e-3 over 5 x 18 coordinates; its smallest
+    detectable coordinate bias is reported as ``min_detectable``."""
     mdp = envs.garnet(6, 3, 3, gamma=0.9, seed=_seed(rng))
     theta = rng.normal(size=(6, 3))
     pi = probs(theta)
@@ -173,7 +178,7 @@ def gae_lambda(budget, rng):
     for i in range(ro.n):
         r, vs = ro.rewards[i], ev.v[ro.states[i]]
         for lam in (0.0, 0.7, 1.0):
-            a = E.gae(r, vs, np.full(12, mdp.gamma), lam)
+            a = E.gae(r, vs, np.full(12, 1.0 if control == "gae-without-gamma" else mdp.gamma), lam)
             ident = max(ident, float(np.max(np.abs(a - (_lambda_return_nstep(r, vs, mdp.gamma, lam) - vs[:-1])))))
     # (b) + (c) on one batch (common random numbers across lambda)
     n = budget.pick(8_000, 200_000)
@@ -182,8 +187,11 @@ def gae_lambda(budget, rng):
     z = _z_bonferroni(2 * lams.size * g.size)
     worst_b, worst_c = 0.0, 0.0
     bias_exact, var_mc, var_se = [], [], []
+    v_b = evaluate(mdp, np.full(pi.shape, 1 / 3)).v if control == "stale-values" else ev.v
+    mde = 0.0
     for lam in lams:
-        est = E.estimate_gradient(ro, theta, estimator="gae", values=ev.v, lambda_=lam)
+        est = E.estimate_gradient(ro, theta, estimator="gae", values=v_b, lambda_=lam)
+        mde = max(mde, min_detectable_effect(est.se, 2 * lams.size * g.size, 1e-3))
         worst_b = max(worst_b, float(np.max(np.abs(est.mean - g) / np.maximum(est.se, 1e-300))))
         samples = E.per_trajectory_gradients(ro, theta, estimator="gae", values=v_hat, lambda_=lam).reshape(n, -1)
         mean_hat = samples.mean(0)
@@ -212,12 +220,16 @@ def gae_lambda(budget, rng):
     ax.set_title("GAE with noisy values: bias falls to 0 at lambda = 1, variance rises", fontsize=8)
     ax.legend(fontsize=7, loc="upper center")
     ax2.legend(fontsize=7, loc="center right")
-    verdict = holds_if(ok_a and ok_b and ok_c and ok_var)
-    details = (f"(a) identity max error {ident:.2e} (<= 1e-10); (b) exact V: max |mean - grad|/SE = {worst_b:.2f} "
+    verdict = combine(holds_if(ok_a), holds_if(ok_b), holds_if(ok_c), holds_if(ok_var))
+    details = (f"(b) smallest detectable coordinate bias {mde:.3g} vs max |grad J| {np.max(np.abs(g)):.3g}; "
+               f"(a) identity max error {ident:.2e} (<= 1e-10); (b) exact V: max |mean - grad|/SE = {worst_b:.2f} "
                f"(<= {z:.2f}); (c) MC vs exact expected GAE gradient with V_hat: max {worst_c:.2f} SE; bias "
                f"norms {np.round(bias_exact, 4).tolist()}; variances {np.round(var_mc, 3).tolist()} "
                f"(every lambda < 1 below lambda = 1 within 3 SE: {ok_var}; monotone in lambda within 3 SE: {monotone})")
-    return Verdict(predicted="bias decreasing to 0 at lambda=1, variance increasing", measured={
+    return Verdict(predicted="bias decreasing to 0 at lambda=1, variance increasing", min_detectable=mde,
+                   rule=f"(a) GAE = lambda-return - V to 1e-10; (b) max |z| <= {z:.2f} (family 1e-3); (c) MC vs exact "
+                   "expected GAE gradient <= z, bias norm non-increasing in lambda, 0 at lambda = 1; variance at "
+                   "lambda < 1 <= variance at lambda = 1 (+3 SE)", measured={
         "identity_error": ident, "bias_norm": bias_exact.tolist(), "variance": var_mc.tolist()}, verdict=verdict,
         details=details, data={"lambda": lams, "bias_norm": bias_exact, "variance": var_mc, "variance_se": var_se},
         figure=fig)
@@ -239,8 +251,14 @@ def gae_lambda(budget, rng):
     "of the exact expression (the relative SE of a variance estimate is sqrt((m4/s^4 - 1)/n), reported). "
     "Not checked: the SNR-governed learning-rate schedule and the multi-prompt version.",
     priority="A",
+    expected="holds",
+    controls={"mean-return-baseline": "the 'optimal' baseline taken as the mean return E[R] (the usual "
+              "choice the paper corrects), from the library's returns()"},
 )
-def oblr_optimal_baseline(budget, rng):
+def oblr_optimal_baseline(budget, rng, control=None):
+    """(iv) the library's estimator of b* (:func:`mdpgrad.estimators.optimal_constant_baseline`) on the
+    sampled batch must be within 0.2 |b* - E[R]| of the closed form (its sampling error is ~1e-3 here),
+    so that it is told apart from the mean-return baseline."""
     K = 6
     theta = 1.5 * rng.normal(size=K)
     p = rng.uniform(size=K)
@@ -267,8 +285,12 @@ def oblr_optimal_baseline(budget, rng):
     tot = np.sum((samples - samples.mean(0)) ** 2, axis=1)
     var_mc = float(tot.mean())
     rel_se = float(tot.std() / np.sqrt(n) / var_mc)
+    ro = _bandit_rollouts(a, R)
+    b_lib = float(ro.returns().mean()) if control == "mean-return-baseline" else E.optimal_constant_baseline(
+        ro, theta[None, :])
     ok = (unb <= 1e-12 and abs(num - b_star) <= 1e-8 and abs(b_star - ER) > 1e-6
           and total_var(b_star) <= total_var(ER) and abs(var_mc / total_var(b_star) - 1) <= 0.05)
+    r_lib = at_most(abs(b_lib - b_star), 0.2 * abs(b_star - ER), what="|library b* - closed-form b*|")
     bs = np.linspace(min(b_star, ER) - 1, max(b_star, ER) + 1, 200)
     fig, ax = new_figure()
     ax.plot(bs, [total_var(b) for b in bs], label="exact tr Var(b)")
@@ -281,7 +303,11 @@ def oblr_optimal_baseline(budget, rng):
     details = (f"unbiasedness error {unb:.1e}; b* = {b_star:.6f}, numeric argmin {num:.6f}; E[R] = {ER:.4f}; "
                f"Var(b*) = {total_var(b_star):.4f} <= Var(E[R]) = {total_var(ER):.4f}; MC variance "
                f"{var_mc:.4f} (relative SE {rel_se:.1e})")
-    return Verdict(predicted=b_star, measured=float(num), verdict=holds_if(ok), details=details,
+    details += f"; library b* estimate {b_lib:.4f} ({r_lib.verdict})"
+    return Verdict(predicted=b_star, measured=float(num), verdict=combine(holds_if(ok), r_lib), details=details,
+                   rule="(i) unbiased for every b (1e-12); (ii) closed-form b* = numeric argmin (1e-8), b* != E[R], "
+                   "Var(b*) <= Var(E[R]); (iii) MC variance at b* within 5%; (iv) library b* estimate within "
+                   "0.2 |b* - E[R]| of b*",
                    data={"b": bs, "variance": np.array([total_var(b) for b in bs]), "b_star": b_star, "E_R": ER},
                    figure=fig)
 
@@ -296,11 +322,14 @@ def _bandit_rollouts(actions, rewards):
                     np.ones(n, dtype=np.int64), "fixed", 0.0)
 
 
-def _ppo_surrogates(theta, theta_old, a, adv, eps):
+def _ppo_surrogates(theta, theta_old, a, adv, eps, use_min=True):
+    """L^CPI and L^CLIP of a softmax bandit batch; ``use_min=False`` is the documented wrong variant
+    (the clipped term alone, without PPO's min)."""
     pi, pi_old = probs(theta[None])[0], probs(theta_old[None])[0]
     rho = pi[a] / pi_old[a]
     cpi = rho * adv
-    clip = np.minimum(cpi, np.clip(rho, 1 - eps, 1 + eps) * adv)
+    clipped = np.clip(rho, 1 - eps, 1 + eps) * adv
+    clip = np.minimum(cpi, clipped) if use_min else clipped
     return cpi.mean(), clip.mean(), rho
 
 
@@ -331,8 +360,14 @@ def _ppo_grads(theta, theta_old, a, adv, eps):
     "epochs: J(theta_CLIP) >= J(theta_old) on every batch and the median of max|rho - 1| is smaller with "
     "clipping than without (the control). The abstract gives no numbers; only these orderings are checked.",
     priority="B",
+    expected="holds",
+    controls={"clip-without-min": "the clipped surrogate without PPO's min(., .) (the clipped term alone), "
+              "which is not a pessimistic bound"},
 )
-def ppo_clip_surrogate(budget, rng):
+def ppo_clip_surrogate(budget, rng, control=None):
+    """The surrogates are written here (the library has no PPO objective); the gradient at theta_old is
+    compared with the library's score-function estimate."""
+    use_min = control != "clip-without-min"
     K, n, eps = 5, 512, 0.2
     p = rng.uniform(size=K)
     worst_i, worst_fd, worst_ii = 0.0, 0.0, -np.inf
@@ -352,7 +387,7 @@ def ppo_clip_surrogate(budget, rng):
         worst_fd = max(worst_fd, float(np.max(np.abs(fd - g_clip))))
         for _ in range(20):
             th = th_old + rng.normal(scale=1.0, size=K)
-            cpi, clip, _ = _ppo_surrogates(th, th_old, a, adv, eps)
+            cpi, clip, _ = _ppo_surrogates(th, th_old, a, adv, eps, use_min)
             worst_ii = max(worst_ii, clip - cpi)
         finals = {}
         for kind in ("clip", "cpi"):
@@ -365,8 +400,9 @@ def ppo_clip_surrogate(budget, rng):
             rho = probs(th[None])[0][a] / pi_old[a]
             (dev_clip if kind == "clip" else dev_cpi).append(float(np.max(np.abs(rho - 1))))
         improve.append(float(probs(finals["clip"][None])[0] @ p - pi_old @ p))
-    ok = (worst_i <= 1e-12 and worst_fd <= 1e-7 and worst_ii <= 1e-15 and min(improve) >= 0
-          and np.median(dev_clip) < np.median(dev_cpi))
+    verdict = combine(at_most(worst_i, 1e-12, what="|grad - PG estimate|"), at_most(worst_fd, 1e-7, what="|grad - FD|"),
+                      at_most(worst_ii, 1e-15, what="max L^CLIP - L^CPI"), holds_if(min(improve) >= 0),
+                      holds_if(np.median(dev_clip) < np.median(dev_cpi)))
     fig, ax = new_figure()
     ax.boxplot([dev_clip, dev_cpi], tick_labels=["L^CLIP", "L^CPI (control)"])
     ax.axhline(eps, ls="--", color="k", lw=1, label="eps")
@@ -377,7 +413,10 @@ def ppo_clip_surrogate(budget, rng):
                f"max|rho-1| clip {np.median(dev_clip):.3f} vs unclipped {np.median(dev_cpi):.3f}")
     return Verdict(predicted="grad identity, pessimism, ratio control", measured={
         "grad_error": worst_i, "median_dev_clip": float(np.median(dev_clip)),
-        "median_dev_cpi": float(np.median(dev_cpi))}, verdict=holds_if(ok), details=details,
+        "median_dev_cpi": float(np.median(dev_cpi))}, verdict=verdict, details=details,
+        rule="(i) grad L^CLIP = grad L^CPI = PG estimate at theta_old (1e-12) and = FD (1e-7); (ii) L^CLIP <= L^CPI "
+        "at 20 random theta per batch; (iii) J(theta_CLIP) >= J(theta_old) on every batch, median max|rho-1| "
+        "smaller with clipping",
         data={"dev_clip": np.array(dev_clip), "dev_cpi": np.array(dev_cpi), "improve": np.array(improve)},
         figure=fig)
 
@@ -399,8 +438,13 @@ def ppo_clip_surrogate(budget, rng):
     "p^T||^2, variance grows with a; both are reported. Pass: naive > 10 SE off on some coordinate, unbiased "
     "within z SE (Bonferroni over the d^2 entries).",
     priority="B",
+    expected="holds",
+    controls={"naive-as-unbiased": "the 'unbiased' Hessian estimator without its score-product term (double "
+              "autodiff of the surrogate, the library oracle's hvp minus the product)"},
 )
-def meta_hessian_bias(budget, rng):
+def meta_hessian_bias(budget, rng, control=None):
+    """``min_detectable``: the smallest entry bias of the corrected estimator's mean that the max-|z| test
+    detects (power 0.8, Bonferroni over d^2 entries at family level 1e-3)."""
     mdp = envs.garnet(3, 2, 2, gamma=0.8, seed=_seed(rng))
     orc = E.TabularOracle(mdp)
     theta = rng.normal(size=6)
@@ -415,6 +459,8 @@ def meta_hessian_bias(budget, rng):
     z = E.score_sum(tau, tau.mask.astype(float), theta.reshape(3, 2)).reshape(n, -1)
     prod = g[:, :, None] * z[:, None, :]
     naive = full - prod
+    if control == "naive-as-unbiased":
+        full = naive
     zq = _z_bonferroni(d * d)
 
     def zmax(x):
@@ -434,11 +480,15 @@ def meta_hessian_bias(budget, rng):
     ax.set_yscale("log")
     ax.set_xlabel("a (weight of the score-product term)")
     ax.legend(fontsize=7)
+    mde = min_detectable_effect(full.std(0, ddof=1) / np.sqrt(n), d * d, 1e-3)
     ok = z_naive > 10 and z_full <= zq
     return Verdict(predicted={"naive_biased": "> 10 SE", "unbiased": f"<= {zq:.2f} SE"},
                    measured={"naive_max_z": z_naive, "unbiased_max_z": z_full}, verdict=holds_if(ok),
+                   min_detectable=mde, rule=f"naive estimator > 10 SE off on some entry; corrected estimator max |z| "
+                   f"<= {zq:.2f} (Bonferroni over {d * d} entries, family 1e-3)",
                    details=f"naive max |mean - H|/SE = {z_naive:.1f} (> 10: biased); score-product-corrected "
-                   f"{z_full:.2f} (<= {zq:.2f}); bias^2 at a=0: {bias2[0]:.3g}, at a=1: {bias2[-1]:.3g}",
+                   f"{z_full:.2f} (<= {zq:.2f}); smallest detectable entry bias {mde:.3g} vs max |H| "
+                   f"{np.max(np.abs(H)):.3g}; bias^2 at a=0: {bias2[0]:.3g}, at a=1: {bias2[-1]:.3g}",
                    data={"a": alphas, "bias2": np.array(bias2), "variance": np.array(var)}, figure=fig)
 
 
@@ -462,8 +512,13 @@ def meta_hessian_bias(budget, rng):
     "unbiased for A(s0, .) (z SE, Bonferroni over actions and K). The LLM speed-ups of the paper are out of "
     "scope.",
     priority="B",
+    expected="holds",
+    controls={"stale-values": "truncated GAE bootstrapped with the values of the uniform policy instead of V^pi "
+              "(a lagging critic) in the exact-V Monte Carlo part"},
 )
-def tppo_egae_truncation(budget, rng):
+def tppo_egae_truncation(budget, rng, control=None):
+    """``min_detectable``: smallest bias of the truncated-GAE mean for A(s0, a) that the Monte Carlo part
+    detects (power 0.8 at its Bonferroni threshold)."""
     mdp = envs.garnet(8, 2, 3, gamma=0.95, seed=_seed(rng))
     lam = 0.9
     S, A = mdp.shape
@@ -481,8 +536,10 @@ def tppo_egae_truncation(budget, rng):
     dbar1 = dbar  # same dbar, lambda = 1 recursion below
     adv = ev.advantage.reshape(-1)
     e_sa = np.repeat(e, A)
+    acc_at = {}
     for K in Ks:
         acc = acc + (mdp.gamma * lam) ** (K - 1) * (Ml @ dbar)
+        acc_at[int(K)] = acc.copy()
         Ml = Ml @ M
         acc1 = acc1 + mdp.gamma ** (K - 1) * (Ml1 @ dbar1)
         Ml1 = Ml1 @ M
@@ -495,26 +552,44 @@ def tppo_egae_truncation(budget, rng):
     diff, bound = np.asarray(diff), np.asarray(bound)
     # Monte Carlo: truncated GAE with exact V, from s0 = 0, for K in {3, 10}
     n = budget.pick(20_000, 200_000)
-    zq = _z_bonferroni(2 * A)
+    zq = _z_bonferroni(4 * A)
     worst = 0.0
+    worst_hat = 0.0
+    mde = 0.0
     for K in (3, 10):
         ro = sample_trajectories(mdp, pi, n, horizon="fixed", length=K, seed=_seed(rng), start_states=np.zeros(n, int))
-        a0 = E.gae_batch(ro, ev.v, lam)[:, 0]
+        v_boot = evaluate(mdp, np.full(pi.shape, 1 / A)).v if control == "stale-values" else ev.v
+        a0 = E.gae_batch(ro, v_boot, lam)[:, 0]
         for a in range(A):
             x = a0[ro.actions[:, 0] == a]
             if x.size > 1:
-                worst = max(worst, abs(x.mean() - ev.advantage[0, a]) / (x.std(ddof=1) / np.sqrt(x.size)))
-    ok = err_id <= 1e-10 and bool(np.all(diff <= bound + 1e-10)) and err_l1 <= 1e-10 and worst <= zq
+                se_a = x.std(ddof=1) / np.sqrt(x.size)
+                worst = max(worst, abs(x.mean() - ev.advantage[0, a]) / se_a)
+                mde = max(mde, min_detectable_effect(se_a, 4 * A, 1e-3))
+        # the library's truncated GAE with the noisy values V_hat against the derived expectation
+        # E[A^K_0 | s0, a] = (sum_{l<K} (gamma lambda)^l M^l dbar)(s0, a)
+        a_hat = E.gae_batch(ro, v_hat, lam)[:, 0]
+        for a in range(A):
+            x = a_hat[ro.actions[:, 0] == a]
+            if x.size > 1:
+                worst_hat = max(worst_hat, abs(x.mean() - acc_at[K].reshape(S, A)[0, a]) / (x.std(ddof=1) / np.sqrt(x.size)))
+    ok = err_id <= 1e-10 and bool(np.all(diff <= bound + 1e-10)) and err_l1 <= 1e-10 and max(worst, worst_hat) <= zq
     fig, ax = new_figure()
     ax.semilogy(Ks, diff, "o-", ms=3, label="max |E A_full - E A_trunc| (exact, V_hat)")
     ax.semilogy(Ks, bound, "--k", label="(gamma lambda)^K ||A_full||")
     ax.set_xlabel("steps to truncation K = T - t")
     ax.legend(fontsize=7)
     return Verdict(predicted="(gamma lambda)^K bound", measured={"identity_error": err_id,
-                   "lambda1_excess": err_l1, "mc_max_z": float(worst)}, verdict=holds_if(ok),
+                   "lambda1_excess": err_l1, "mc_max_z": float(worst)}, verdict=holds_if(ok), min_detectable=mde,
+                   tightness=float(np.max(diff / bound)),
+                   rule=f"identity to 1e-10; |E A_full - E A_trunc| <= (gamma lambda)^K ||A_full|| at every K; lambda=1 "
+                   f"bound; MC truncated GAE within {zq:.2f} SE of A(s0, .) (exact V) and of the derived expectation "
+                   "(V_hat)",
                    details=f"identity full - trunc = (gamma lambda)^K M^K A_full: max error {err_id:.1e}; bound holds "
                    f"at all K: {bool(np.all(diff <= bound + 1e-10))}; lambda=1: max_K (|E A^T - A + e| - gamma^K||e||) = {err_l1:.1e} (<= 0); "
-                   f"MC truncated GAE (exact V) vs A(s0,.): max {worst:.2f} SE (<= {zq:.2f})",
+                   f"MC truncated GAE (exact V) vs A(s0,.): max {worst:.2f} SE, library truncated GAE with V_hat vs the "
+                   f"derived expectation: max {worst_hat:.2f} SE (<= {zq:.2f}); smallest detectable bias "
+                   f"{mde:.3g} vs max |A(s0,.)| {np.max(np.abs(ev.advantage[0])):.3g}",
                    data={"K": Ks, "diff": diff, "bound": bound}, figure=fig)
 
 
@@ -536,8 +611,12 @@ def tppo_egae_truncation(budget, rng):
     "TV slope for i.i.d. within [-0.6, -0.4], adaptive slope <= -0.8, adaptive TV below i.i.d. at every n >= 50, "
     "and a smaller PG-estimate MSE (data treated as on-policy) at the largest n.",
     priority="B",
+    expected="holds",
+    controls={"not-adaptive": "the behaviour policy with kappa = 0 (no correction towards under-sampled actions): "
+              "plain i.i.d. sampling"},
 )
-def props_sampling_error(budget, rng):
+def props_sampling_error(budget, rng, control=None):
+    kappa = 0.0 if control == "not-adaptive" else 1.0
     K = 6
     pi = rng.dirichlet(np.ones(K))
     p = rng.uniform(size=K)
@@ -552,7 +631,7 @@ def props_sampling_error(budget, rng):
         u = rng.random(R)
         a = np.minimum(np.searchsorted(cum, u, side="right"), K - 1)
         c_iid[np.arange(R), a] += 1
-        logits = np.log(pi)[None, :] + ((t - 1) * pi[None, :] - c_ad)
+        logits = np.log(pi)[None, :] + kappa * ((t - 1) * pi[None, :] - c_ad)
         mu = np.exp(logits - logits.max(1, keepdims=True))
         mu /= mu.sum(1, keepdims=True)
         b = (rng.random((R, 1)) > np.cumsum(mu, 1)).sum(1)
@@ -572,9 +651,9 @@ def props_sampling_error(budget, rng):
         return float(np.mean(np.sum((g - grad) ** 2, axis=1)))
 
     mse_iid, mse_ad = mse(c_iid), mse(c_ad)
-    ok_iid = f_iid is not None and -0.6 <= f_iid.slope <= -0.4
-    ok_ad = f_ad is not None and f_ad.ci[1] <= -0.8
-    ok = ok_iid and ok_ad and bool(np.all(tv_ad[check >= 50] < tv_iid[check >= 50])) and mse_ad < mse_iid
+    verdict = combine(slope_in_band(f_iid, -0.6, -0.4, what="i.i.d. TV slope"),
+                      slope_in_band(f_ad, -np.inf, -0.8, what="adaptive TV slope"),
+                      holds_if(np.all(tv_ad[check >= 50] < tv_iid[check >= 50])), holds_if(mse_ad < mse_iid))
     fig, ax = new_figure()
     ax.loglog(check, tv_iid, "o-", ms=3, label=f"i.i.d. (slope {f_iid.slope:.2f})" if f_iid else "i.i.d.")
     ax.loglog(check, tv_ad, "s-", ms=3, label=f"adaptive (slope {f_ad.slope:.2f})" if f_ad else "adaptive")
@@ -585,7 +664,9 @@ def props_sampling_error(budget, rng):
     ax.legend(fontsize=7)
     return Verdict(predicted={"iid": -0.5, "adaptive": -1.0},
                    measured={"iid": f_iid.slope if f_iid else None, "adaptive": f_ad.slope if f_ad else None},
-                   ci=f_ad.ci if f_ad else None, verdict=holds_if(ok),
+                   ci=f_ad.ci if f_ad else None, verdict=verdict,
+                   rule="i.i.d. TV slope CI inside [-0.6, -0.4]; adaptive slope CI <= -0.8; adaptive TV below i.i.d. "
+                   "at every n >= 50; smaller PG-estimate MSE at the largest n",
                    details=f"TV slopes: iid {f_iid.slope:.3f} CI {np.round(f_iid.ci, 3).tolist()}, adaptive "
                    f"{f_ad.slope:.3f} CI {np.round(f_ad.ci, 3).tolist()}; PG MSE at n={N}: iid {mse_iid:.2e}, adaptive "
                    f"{mse_ad:.2e}", data={"n": check, "tv_iid": tv_iid, "tv_adaptive": tv_ad}, figure=fig)
@@ -607,8 +688,13 @@ def props_sampling_error(budget, rng):
     "deterministic order with pathwise gradients h 1[D < q] - p 1[D > q], steps 20/t, Polyak averaging over the "
     "last half, must land within 1% of q*. The multi-period base-stock instance is not checked.",
     priority="B",
+    expected="holds",
+    controls={"costs-swapped": "the pathwise gradient with holding and underage costs swapped "
+              "(p 1[D < q] - h 1[D > q]), in the estimator and in HDPO's SGD"},
 )
-def hdpo_pathwise(budget, rng):
+def hdpo_pathwise(budget, rng, control=None):
+    """``min_detectable``: the smallest bias of the pathwise mean the 4-SE test detects (power 0.8)."""
+    swap = control == "costs-swapped"
     mu_d, s_d, h, pc, sigma = 2.0, 0.5, 1.0, 4.0, 1.0
     dist = scipy.stats.lognorm(s=s_d, scale=np.exp(mu_d))
     q_star = float(dist.ppf(pc / (pc + h)))
@@ -622,7 +708,7 @@ def hdpo_pathwise(budget, rng):
     q = theta + sigma * xi
     cost = h * np.maximum(q - D, 0) + pc * np.maximum(D - q, 0)
     score = cost * xi / sigma
-    path = h * (D < q) - pc * (D > q)
+    path = (pc * (D < q) - h * (D > q)) if swap else (h * (D < q) - pc * (D > q))
     z_s = abs(score.mean() - exact) / (score.std(ddof=1) / np.sqrt(n))
     z_p = abs(path.mean() - exact) / (path.std(ddof=1) / np.sqrt(n))
     ratio = float(score.var() / path.var())
@@ -630,11 +716,13 @@ def hdpo_pathwise(budget, rng):
     Ds = dist.rvs(size=T, random_state=rng)
     th, traj = 0.5 * q_star, np.empty(T)
     for t in range(T):
-        th -= 20.0 / (t + 1) * (h * (Ds[t] < th) - pc * (Ds[t] > th))
+        th -= 20.0 / (t + 1) * ((pc * (Ds[t] < th) - h * (Ds[t] > th)) if swap else
+                                (h * (Ds[t] < th) - pc * (Ds[t] > th)))
         traj[t] = th
     q_hat = float(traj[T // 2:].mean())
     rel = abs(q_hat - q_star) / q_star
     ok = z_s <= 4 and z_p <= 4 and ratio >= 10 and rel <= 0.01
+    mde = min_detectable_effect(path.std(ddof=1) / np.sqrt(n), 1)
     fig, ax = new_figure()
     ax.plot(np.arange(1, T + 1), traj, lw=0.8, label="HDPO iterate")
     ax.axhline(q_star, color="k", ls="--", label="q* = F^-1(p/(p+h))")
@@ -645,7 +733,11 @@ def hdpo_pathwise(budget, rng):
     ax.legend(fontsize=7)
     return Verdict(predicted={"variance_ratio": ">= 10", "q_star": q_star},
                    measured={"variance_ratio": ratio, "q_hat": q_hat, "z_score": float(z_s), "z_path": float(z_p)},
-                   verdict=holds_if(ok), details=f"unbiased: score {z_s:.2f} SE, pathwise {z_p:.2f} SE; variance ratio "
+                   verdict=holds_if(ok), min_detectable=mde,
+                   rule="score-function and pathwise means within 4 SE of the quadrature gradient; variance ratio >= 10; "
+                   "HDPO's averaged iterate within 1% of q*",
+                   details=f"unbiased: score {z_s:.2f} SE, pathwise {z_p:.2f} SE (smallest detectable pathwise bias "
+                   f"{mde:.3g} vs |grad| {abs(exact):.3g}); variance ratio "
                    f"{ratio:.1f}; HDPO q_hat = {q_hat:.3f} vs q* = {q_star:.3f} (rel. error {rel:.2%})",
                    data={"iterate": traj[:: max(1, T // 2000)]}, figure=fig)
 
@@ -690,7 +782,9 @@ def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, 
 
 @claim(
     id="mdvi-generative-minimax",
-    expected="inconclusive",
+    expected="holds",
+    controls={"kl-weight-dropped": "MDVI with its KL weight alpha set to 0 (plain entropy-regularized VI) where "
+              "alpha = 0.7 is claimed in the identity check"},
     paper="KL-Entropy-Regularized RL with a Generative Model is Minimax Optimal",
     topic=TOPIC,
     statement="Mirror-descent value iteration (KL + entropy regularization), model-free with a generative model "
@@ -706,10 +800,13 @@ def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, 
     "policy gap vs total samples per pair K*M, fitted slope s, p = -1/s must not exceed 2 + 0.3 (one-sided). "
     "Not resolved: the (1-gamma)^-3 horizon exponent -- at gamma >= 0.9 the gap on this instance either hits 0 "
     "(action gaps resolved exactly) or plateaus at the regularization bias within our budgets, so no "
-    "horizon fit is possible; the verdict is therefore inconclusive by design, with (1) and (2) reported.",
+    "horizon fit is possible. Restated (issue 15): the claim checked is (1) + (2) -- the MDVI update and its "
+    "eps exponent <= 2 (+0.3) -- with a rule that can hold; the horizon exponent is recorded as not checked "
+    "(previously the verdict was inconclusive by construction). MDVI itself is implemented in this module "
+    "(mdvi_policies); the library has no MDVI.",
     priority="A",
 )
-def mdvi_generative_minimax(budget, rng):
+def mdvi_generative_minimax(budget, rng, control=None):
     from mdpgrad import TabularMDP
 
     gamma = 0.8
@@ -720,7 +817,7 @@ def mdvi_generative_minimax(budget, rng):
     K = int(np.ceil(3 / (1 - gamma)))
     alpha, beta = 1.0, 5.0 / (1 - gamma)
     # (1) identity and exact-model convergence
-    _, hist = mdvi_policies(mdp, 8, 4, 0.7, 3.0, rng, record=True)
+    _, hist = mdvi_policies(mdp, 8, 4, 0.0 if control == "kl-weight-dropped" else 0.7, 3.0, rng, record=True)
     ident = 0.0
     for (pi_k, _), (pi_next, q_next) in zip(hist[:-1], hist[1:]):
         target = pi_k**0.7 * np.exp(3.0 * (q_next - q_next.max(axis=2, keepdims=True)))
@@ -739,10 +836,10 @@ def mdvi_generative_minimax(budget, rng):
     # burn_in=0: only 6-7 sample sizes over ~1.5 decades; the default late-half window would leave < 5
     # points (fit None). The rule is otherwise unchanged (floor and non-positive points still dropped).
     fit = fit_power_law(n_pair, gaps, burn_in=0.0)
-    eps_verdict = compare_exponent(fit, -1.0 / 2.3, sided="upper")
+    eps_verdict = slope_in_band(fit, -np.inf, -1.0 / 2.3, what="log gap vs log samples slope")
     p_hat = -1.0 / fit.slope if fit is not None and fit.slope < 0 else np.inf
     ok1 = ident <= 1e-12 and gap_exact <= 1e-6
-    verdict = "violated" if (not ok1 or eps_verdict == "violated") else "inconclusive"
+    verdict = combine(holds_if(ok1), eps_verdict)
     fig, ax = new_figure()
     ax.loglog(n_pair, gaps, "o-", label=f"mean gap (p = -1/slope = {p_hat:.2f})")
     ax.loglog(n_pair, gaps[0] * (n_pair / n_pair[0]) ** -0.5, ":k", label="eps^-2 rate (slope -1/2)")
@@ -752,11 +849,13 @@ def mdvi_generative_minimax(budget, rng):
     ax.legend(fontsize=7)
     details = (f"identity max error {ident:.1e}; exact-model gap {gap_exact:.1e}; eps exponent p = {p_hat:.2f} "
                f"(fit slope {fit.slope if fit else float('nan'):.3f}, CI {np.round(fit.ci, 3).tolist() if fit else None}; "
-               f"one-sided vs 2.3: {eps_verdict}); horizon exponent (1-gamma)^-3 not resolved (see notes)")
+               f"one-sided vs 2.3: {eps_verdict.verdict}); horizon exponent (1-gamma)^-3 not resolved (see notes)")
     # Report the CI in the units of `measured` (p = -1/slope; monotone on slope < 0).
     p_ci = (-1.0 / fit.ci[0], -1.0 / fit.ci[1]) if fit is not None and fit.ci[1] < 0 else None
     return Verdict(predicted={"eps_exponent": 2.0, "horizon_exponent": 3.0}, measured={"eps_exponent": p_hat},
                    ci=p_ci, verdict=verdict, details=details,
+                   rule="MDVI identity pi_{k+1} ~ pi_k^alpha exp(beta q_{k+1}) to 1e-12 and exact-model gap <= 1e-6; "
+                   "slope CI of log mean gap vs log samples per pair <= -1/2.3",
                    data={"samples_per_pair": n_pair, "gap": gaps}, figure=fig)
 
 
@@ -814,8 +913,11 @@ def _many_actions_instance(rng, S=5, A=3):
     "MC within 4 SE of the variance estimates on 3 instances, and the condition predicts the MC winner on "
     ">= 90% of the instances (catalogue criterion). The model-based MBMA bias claim is not checked.",
     priority="B",
+    expected="holds",
+    controls={"iid-trajectory-variance": "the single-action variance computed as if the trajectory's states were "
+              "independent (autocorrelation ignored)"},
 )
-def many_actions_variance(budget, rng):
+def many_actions_variance(budget, rng, control=None):
     N, M, R = 8, 4, 2000
     n_inst = budget.pick(20, 200)
     agree, margins, match_worst = [], [], 0.0
@@ -826,7 +928,10 @@ def many_actions_variance(budget, rng):
         sigma_f2 = float(np.sum(d @ (f - d @ f) ** 2))
         W = float(np.sum(d[:, None] * pi * np.sum((h - f[:, None, :]) ** 2, axis=2)))
         v_ma = sigma_f2 / N + W / (N * M)
-        v_sa = _chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
+        if control == "iid-trajectory-variance":
+            v_sa = sigma_f2 / (N * M) + W / (N * M)  # the wrong variant: trajectory states treated as independent
+        else:
+            v_sa = _chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
         predicted_ma_better = v_ma < v_sa
         # Monte Carlo
         cum_d, cum_pi, cum_P = np.cumsum(d), np.cumsum(pi, 1), np.cumsum(P_pi, 1)
@@ -853,14 +958,16 @@ def many_actions_variance(budget, rng):
             for mc, ex in ((mc_ma, v_ma), (mc_sa, v_sa)):
                 match_worst = max(match_worst, abs(mc - ex) / (ex * np.sqrt(2.0 / R)))
     rate = float(np.mean(agree))
-    ok = rate >= 0.9 and match_worst <= 4
+    verdict = combine(at_least(rate, 0.9, what="agreement rate"), at_most(match_worst, 4.0, what="max |MC - exact| in SE"))
     fig, ax = new_figure()
     ax.scatter(margins, np.where(agree, 1, 0), s=10)
     ax.axvline(0, color="k", lw=1)
     ax.set_xlabel("log Var(SA) / Var(MA) (exact; > 0: many actions predicted better)")
     ax.set_ylabel("condition agrees with MC winner")
     ax.set_title(f"agreement {rate:.0%} over {n_inst} instances", fontsize=8)
-    return Verdict(predicted=">= 90% agreement", measured=rate, verdict=holds_if(ok),
+    return Verdict(predicted=">= 90% agreement", measured=rate, verdict=verdict,
+                   rule="the derived condition predicts the MC winner on >= 90% of instances; exact variance "
+                   "expressions within 4 SE of MC on 3 instances",
                    details=f"condition predicts the MC winner on {rate:.1%} of {n_inst} instances; exact vs MC "
                    f"variance on 3 instances: max {match_worst:.2f} SE; MA predicted better on "
                    f"{int(np.sum(np.array(margins) > 0))} instances",
@@ -868,9 +975,39 @@ def many_actions_variance(budget, rng):
 
 
 # ----------------------------------------------------------------------------- general-utility-vr-rates
+def _max_occupancy_entropy(mdp):
+    """F* = max over the occupancy polytope of the entropy of the state occupancy d(s) = sum_a lambda(s, a):
+    a concave program with linear constraints sum_a lambda(s,a) - gamma sum_{s',a'} P(s|s',a') lambda(s',a')
+    = (1-gamma) rho(s), lambda >= 0 (scipy SLSQP, started at the uniform policy's occupancy). Independent of
+    the policy-gradient code under test."""
+    S, A = mdp.shape
+    g = mdp.gamma
+    Aeq = np.zeros((S, S * A))
+    for s in range(S):
+        for a in range(A):
+            Aeq[s, s * A + a] += 1
+            Aeq[:, s * A + a] -= g * mdp.P[s, a, :]
+    beq = (1 - g) * mdp.rho
+
+    def negF(x):
+        d = np.maximum(x.reshape(S, A).sum(1), 1e-300)
+        return float(np.sum(d * np.log(d)))
+
+    def jac(x):
+        return np.repeat(np.log(np.maximum(x.reshape(S, A).sum(1), 1e-300)) + 1, A)
+
+    x0 = np.repeat(evaluate(mdp, np.full((S, A), 1 / A)).occupancy / A, A)
+    res = scipy.optimize.minimize(negF, x0, jac=jac, method="SLSQP", bounds=[(0, 1)] * (S * A),
+                                  constraints=[{"type": "eq", "fun": lambda x: Aeq @ x - beq, "jac": lambda x: Aeq}],
+                                  options={"ftol": 1e-14, "maxiter": 500})
+    return -float(res.fun)
+
+
 @claim(
     id="general-utility-vr-rates",
-    expected="inconclusive",
+    expected="holds",
+    controls={"pseudo-reward-without-1/(1-gamma)": "the chain-rule gradient computed with the policy gradient "
+              "missing its 1/(1-gamma) factor (policy_gradient(horizon_factor=False))"},
     paper="Reinforcement Learning with General Utilities: Simpler Variance Reduction and Large State-Action Space",
     topic=TOPIC,
     statement="Normalized PG with recursive momentum for concave utilities F(lambda) of the occupancy measure "
@@ -882,10 +1019,15 @@ def many_actions_variance(budget, rng):
     "pseudo-reward r_F = dF/dlambda (exact, vs central finite differences, relative 1e-6), and that the "
     "normalized recursive-momentum PG on sampled occupancies increases F. Not resolved: the eps^-3 / eps^-2 "
     "exponents (needs F* from a convex program over the occupancy polytope and a long eps grid; not within "
-    "this budget) -- the verdict is inconclusive by design.",
+    "this budget). Restated (issue 15; previously inconclusive by construction): (a) the chain rule, and (b) "
+    "the normalized recursive-momentum PG on sampled occupancies closes at least a third of the gap F* - F(pi_0) "
+    "within the budget, with F* from a concave program over the occupancy polytope (scipy SLSQP, independent "
+    "of the PG code). The eps^-3 / eps^-2 sample exponents remain unchecked. The method's loop is written here "
+    "(the library has no general-utility method); its gradient pieces are the library's.",
     priority="B",
 )
-def general_utility_vr_rates(budget, rng):
+def general_utility_vr_rates(budget, rng, control=None):
+    hf = control != "pseudo-reward-without-1/(1-gamma)"
     from mdpgrad import TabularMDP
 
     mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=_seed(rng))
@@ -899,7 +1041,7 @@ def general_utility_vr_rates(budget, rng):
         d = evaluate(mdp, probs(theta)).occupancy
         # lambda(s, a) = d(s) pi(a|s) / (1-gamma) unnormalized; F depends on d(s) = (1-gamma) sum_a lambda(s,a)
         r_F = np.repeat((-(np.log(d) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
-        return policy_gradient(TabularMDP(mdp.P, r_F, mdp.gamma, rho=mdp.rho), theta)
+        return policy_gradient(TabularMDP(mdp.P, r_F, mdp.gamma, rho=mdp.rho), theta, horizon_factor=hf)
 
     theta = rng.normal(size=(S, A))
     g = grad_F(theta)
@@ -930,20 +1072,26 @@ def general_utility_vr_rates(budget, rng):
         d_mom = (1 - eta) * d_mom + eta * gt
         th = th + 2.0 / (t + 2) * d_mom / max(np.linalg.norm(d_mom), 1e-12)
         Fs.append(F_of(th))
-    ok_chain = rel <= 1e-6
     increased = Fs[-1] > Fs[0]
-    verdict = "violated" if not ok_chain else "inconclusive"
+    F_star = _max_occupancy_entropy(mdp)
+    closed = (Fs[-1] - Fs[0]) / (F_star - Fs[0])
+    verdict = combine(at_most(rel, 1e-6, what="chain-rule relative error"),
+                      at_least(closed, 1 / 3, what="fraction of F* - F_0 closed"))
     fig, ax = new_figure()
     ax.plot(Fs, label="F(lambda^pi_t) (exact)")
-    ax.axhline(np.log(S), ls="--", color="k", label="log S (upper bound)")
+    ax.axhline(np.log(S), ls=":", color="k", label="log S (upper bound)")
+    ax.axhline(F_star, ls="--", color="C3", label="F* (concave program)")
     ax.set_xlabel("iteration")
     ax.set_ylabel("occupancy entropy")
     ax.legend(fontsize=7)
     return Verdict(predicted={"stationarity": 3.0, "global": 2.0}, measured={"chain_rule_rel_error": rel,
-                   "F_start": Fs[0], "F_end": Fs[-1]}, verdict=verdict,
+                   "F_start": Fs[0], "F_end": Fs[-1], "F_star": F_star, "gap_closed": closed}, verdict=verdict,
+                   rule="chain-rule gradient = finite differences (relative 1e-6); normalized momentum PG closes >= 1/3 of "
+                   "F* - F(pi_0)",
                    details=f"chain rule (PG with pseudo-reward dF/dlambda) vs finite differences: relative error "
                    f"{rel:.1e}; normalized momentum PG raised F from {Fs[0]:.4f} to {Fs[-1]:.4f} "
-                   f"(increase: {increased}); exponents not measured (see notes)",
+                   f"(increase: {increased}; F* = {F_star:.4f}, fraction of the gap closed {closed:.3f}); exponents not "
+                   "measured (see notes)",
                    data={"F": np.array(Fs)}, figure=fig)
 
 
@@ -976,32 +1124,54 @@ def _lq_value(k, a=0.9, b=0.5, q=1.0, r=0.1, sigma=0.5, sigma_w=0.3, sigma0=1.0,
     "continuous version it defers to. dJ/dk by central differences of the closed form (h = 1e-6, error "
     "~1e-9 relative); GPOMDP Monte Carlo mean within z SE (Bonferroni over the 3 gains).",
     priority="B",
+    expected="holds",
+    controls={"score-without-1/sigma^2": "the Gaussian score (u - k s) s without its 1/sigma^2 factor"},
 )
-def pg_theorem_lq_gaussian(budget, rng):
+def pg_theorem_lq_gaussian(budget, rng, control=None):
+    """The Monte Carlo uses the closed-form state value V(s) = -alpha s^2 - beta as a baseline (a control
+    variate: E[grad log pi(u|s) b(s) | s] = 0), alpha = (q + r k^2)/(1 - gamma c), beta = (gamma alpha D +
+    r sigma^2)/(1 - gamma), so that a 10% error in dJ/dk is detectable at the quick budget
+    (``min_detectable``: the smallest detectable bias relative to max_k |dJ/dk|).
+    The sampler is written here: the library has no continuous-state environment."""
     a, b, q, r, sigma, sigma_w, gamma = 0.9, 0.5, 1.0, 0.1, 0.5, 0.3, 0.9
+    score_scale = sigma**2 if control == "score-without-1/sigma^2" else 1.0
     ks = np.array([-1.2, -0.6, 0.0])
     n = budget.pick(10_000, 150_000)
-    zq = _z_bonferroni(ks.size)
-    exact, mc, se = [], [], []
+    exact, mc, se, mcq, seq = [], [], [], [], []
     for k in ks:
         h = 1e-6
         exact.append((_lq_value(k + h) - _lq_value(k - h)) / (2 * h))
+        c = (a + b * k) ** 2
+        alpha = (q + r * k**2) / (1 - gamma * c)
+        beta = (gamma * alpha * (b**2 * sigma**2 + sigma_w**2) + r * sigma**2) / (1 - gamma)
         L = 1 + np.floor(np.log1p(-rng.random(n)) / np.log(gamma)).astype(int)
         s = rng.standard_normal(n)
         scores = np.zeros((n, L.max()))
         rewards = np.zeros((n, L.max()))
+        base = np.zeros((n, L.max()))
+        adv = np.zeros((n, L.max()))
         for t in range(L.max()):
             alive = t < L
             u = k * s + sigma * rng.standard_normal(n)
-            scores[:, t] = np.where(alive, (u - k * s) * s / sigma**2, 0.0)
+            scores[:, t] = np.where(alive, (u - k * s) * s / sigma**2 * score_scale, 0.0)
             rewards[:, t] = np.where(alive, -(q * s**2 + r * u**2), 0.0)
+            base[:, t] = -(alpha * s**2 + beta)
+            # closed-form Q(s, u) = -(q s^2 + r u^2) - gamma (alpha E[s'^2 | s, u] + beta)
+            adv[:, t] = -(q * s**2 + r * u**2) - gamma * (alpha * ((a * s + b * u) ** 2 + sigma_w**2) + beta) - base[:, t]
             s = a * s + b * u + sigma_w * rng.standard_normal(n)
         rtg = np.cumsum(rewards[:, ::-1], axis=1)[:, ::-1]
-        g = np.sum(scores * rtg, axis=1)
+        g = np.sum(scores * (rtg - base), axis=1)
+        gq = np.sum(scores * adv, axis=1)
         mc.append(g.mean())
         se.append(g.std(ddof=1) / np.sqrt(n))
-    exact, mc, se = map(np.asarray, (exact, mc, se))
+        mcq.append(gq.mean())
+        seq.append(gq.std(ddof=1) / np.sqrt(n))
+    exact, mc, se, mcq, seq = map(np.asarray, (exact, mc, se, mcq, seq))
     zmax = float(np.max(np.abs(mc - exact) / se))
+    zq_max = float(np.max(np.abs(mcq - exact) / seq))
+    zq2 = _z_bonferroni(2 * ks.size)
+    mde_rel = min_detectable_effect(seq, 2 * ks.size) / float(np.max(np.abs(exact)))
+    mde_g = min_detectable_effect(se, 2 * ks.size) / float(np.max(np.abs(exact)))
     fig, ax = new_figure()
     kk = np.linspace(-1.6, 0.2, 100)
     ax.plot(kk, [(_lq_value(x + 1e-6) - _lq_value(x - 1e-6)) / 2e-6 for x in kk], label="dJ/dk (closed form)")
@@ -1009,6 +1179,137 @@ def pg_theorem_lq_gaussian(budget, rng):
     ax.set_xlabel("gain k")
     ax.set_ylabel("dJ/dk")
     ax.legend(fontsize=7)
-    return Verdict(predicted=exact.tolist(), measured=mc.tolist(), verdict=holds_if(zmax <= zq),
-                   details=f"max |MC - exact| = {zmax:.2f} SE (<= {zq:.2f}); exact {np.round(exact, 4).tolist()}, "
-                   f"MC {np.round(mc, 4).tolist()}", data={"k": ks, "exact": exact, "mc": mc, "se": se}, figure=fig)
+    return Verdict(predicted=exact.tolist(), measured=mc.tolist(), verdict=holds_if(max(zmax, zq_max) <= zq2),
+                   min_detectable=mde_rel,
+                   rule=f"max |MC - dJ/dk| / SE <= {zq2:.2f} over 3 gains x 2 estimators (family level 1e-3, floor 4): "
+                   "GPOMDP (reward-to-go, baseline V) and the PG-theorem form E[sum_t score_t A(s_t, u_t)] with the "
+                   "closed-form advantage",
+                   details=f"GPOMDP: max {zmax:.2f} SE, PG-theorem form: max {zq_max:.2f} SE (<= {zq2:.2f}); exact "
+                   f"{np.round(exact, 4).tolist()}, GPOMDP {np.round(mc, 4).tolist()}, PG-theorem form "
+                   f"{np.round(mcq, 4).tolist()}; smallest detectable bias / max |dJ/dk|: PG-theorem form "
+                   f"{mde_rel:.3f}, GPOMDP {mde_g:.3f}", data={"k": ks, "exact": exact, "mc": mc, "se": se}, figure=fig)
+
+
+# ----------------------------------------------------------------------------- gpomdp-fixed-horizon
+def _truncated_value(mdp, theta, H):
+    """J_H(theta) = rho^T sum_{t<H} (gamma P_pi)^t r_pi, by forward propagation of the state distribution."""
+    pi = probs(theta)
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P)
+    r_pi = np.sum(pi * mdp.r, axis=1)
+    d, J = mdp.rho.copy(), 0.0
+    for t in range(H):
+        J += mdp.gamma**t * float(d @ r_pi)
+        d = d @ P_pi
+    return J
+
+
+def _truncated_gradient_fd(mdp, theta, H, h=1e-5):
+    """Central finite differences of the closed-form J_H (error ~1e-10 relative): the independent reference."""
+    g = np.zeros_like(theta)
+    for idx in np.ndindex(theta.shape):
+        e = np.zeros_like(theta)
+        e[idx] = h
+        g[idx] = (_truncated_value(mdp, theta + e, H) - _truncated_value(mdp, theta - e, H)) / (2 * h)
+    return g
+
+
+def _enumerated_rollouts(mdp, H):
+    """Every (s_0, a_0, ..., s_{H-1}, a_{H-1}) path as one :class:`~mdpgrad.rollouts.Rollouts` batch
+    (horizon 'fixed'), with the path's states/actions; its probability is computed by the caller."""
+    import itertools
+
+    from mdpgrad.rollouts import Rollouts
+
+    S, A = mdp.shape
+    paths = np.array(list(itertools.product(range(S * A), repeat=H)), dtype=np.int64)
+    s, a = paths // A, paths % A
+    n = paths.shape[0]
+    states = np.concatenate([s, np.zeros((n, 1), dtype=np.int64)], axis=1).astype(np.int32)
+    return Rollouts(states, a.astype(np.int32), mdp.r[s, a], np.full(n, H, dtype=np.int64), "fixed", mdp.gamma), s, a
+
+
+def _path_probs(mdp, pi, s, a):
+    p = mdp.rho[s[:, 0]] * pi[s[:, 0], a[:, 0]]
+    for t in range(1, s.shape[1]):
+        p = p * mdp.P[s[:, t - 1], a[:, t - 1], s[:, t]] * pi[s[:, t], a[:, t]]
+    return p
+
+
+@claim(
+    id="gpomdp-fixed-horizon",
+    paper="(standard: Baxter & Bartlett 2001, GPOMDP; Williams 1992)",
+    topic=TOPIC,
+    statement="On a fixed horizon H, the GPOMDP estimator sum_t grad log pi(a_t|s_t) (sum_{k>=t} gamma^k r_k - "
+    "gamma^t b(s_t)) is unbiased for the gradient of the truncated objective J_H = E sum_{t<H} gamma^t r_t, "
+    "for any state baseline b.",
+    bound="0",
+    assumptions=("tabular MDP, softmax policy", "fixed horizon H, per-step discount gamma^t"),
+    instance="(a) exact enumeration: Garnet(3, 2, 2), gamma = 0.9, H = 5 (7,776 paths), theta ~ N(0, 1), baseline "
+    "b = 0 and b = V^pi; (b) Monte Carlo: Garnet(6, 3, 3), gamma = 0.9, H = 10, 20,000 (quick) / 200,000 (full) "
+    "trajectories, baseline V^pi; rho ~ Dirichlet(1)",
+    priority="A",
+    expected="holds",
+    controls={"geometric-discount": "fixed-horizon rollouts labelled geometric (the library's sample_trajectories("
+              "horizon='geometric', lengths=H)): the estimator drops gamma^t",
+              "stale-policy": "rollouts drawn from the previous policy (theta - 0.5 grad-sized step) without "
+              "importance weights (behavior= not passed)"},
+)
+def gpomdp_fixed_horizon(budget, rng, control=None):
+    """Issue 15 item 7: the library's GPOMDP (:func:`mdpgrad.estimators.per_trajectory_gradients`,
+    ``estimator="gpomdp"``) on fixed-horizon rollouts against the exact gradient of J_H (central finite
+    differences of its closed form, an independent reference).
+
+    (a) Exact: the GPOMDP expectation by enumerating every path of a small instance (the library computes
+    each path's sample, the path probabilities weight them): max |E g_hat - grad J_H| / max |grad J_H|
+    <= 1e-8 for b = 0 and b = V^pi. This detects any bias above 1e-8 relative, so a 10% error in the
+    gradient is detected with certainty.
+    (b) Monte Carlo on a larger instance: max |z| over the 18 coordinates at family-wise level 6.3e-5
+    (Bonferroni); its smallest detectable coordinate bias (power 0.8) is in the details. ``min_detectable``
+    is part (a)'s: 1e-8 relative to max |grad J_H|.
+    """
+    S, A, H = 3, 2, 5
+    mdp = envs.garnet(S, A, 2, gamma=0.9, seed=_seed(rng), rho=rng.dirichlet(np.ones(S)))
+    theta = rng.normal(size=(S, A))
+    pi = probs(theta)
+    exact = _truncated_gradient_fd(mdp, theta, H)
+    ro, s, a = _enumerated_rollouts(mdp, H)
+    if control == "geometric-discount":
+        ro = type(ro)(ro.states, ro.actions, ro.rewards, ro.lengths, "geometric", ro.gamma)
+    mu = probs(theta - 0.5 * np.sign(exact)) if control == "stale-policy" else pi
+    w = _path_probs(mdp, mu, s, a)
+    errs = []
+    v_pi = evaluate(mdp, pi).v
+    for b in (None, v_pi):
+        samples = E.per_trajectory_gradients(ro, theta, estimator="gpomdp", baseline=b)
+        mean = np.tensordot(w, samples, axes=1)
+        errs.append(float(np.max(np.abs(mean - exact)) / np.max(np.abs(exact))))
+    r_exact = at_most(max(errs), 1e-8, what="max relative error of the enumerated GPOMDP mean")
+    # (b) Monte Carlo
+    S2, A2, H2 = 6, 3, 10
+    mdp2 = envs.garnet(S2, A2, 3, gamma=0.9, seed=_seed(rng), rho=rng.dirichlet(np.ones(S2)))
+    theta2 = rng.normal(size=(S2, A2))
+    pi2 = probs(theta2)
+    exact2 = _truncated_gradient_fd(mdp2, theta2, H2)
+    n = budget.pick(20_000, 200_000)
+    mu2 = probs(theta2 - 0.5 * np.sign(exact2)) if control == "stale-policy" else pi2
+    ro2 = sample_trajectories(mdp2, mu2, n, horizon="geometric" if control == "geometric-discount" else "fixed",
+                              length=H2, lengths=np.full(n, H2), seed=_seed(rng))
+    samples2 = E.per_trajectory_gradients(ro2, theta2, estimator="gpomdp", baseline=evaluate(mdp2, pi2).v)
+    r_mc = unbiased(samples2.reshape(n, -1), exact2.reshape(-1), what="GPOMDP mean")
+    mean2 = samples2.mean(0)
+    se2 = samples2.std(0, ddof=1) / np.sqrt(n)
+    fig, ax = new_figure()
+    k = np.arange(exact2.size)
+    ax.errorbar(k, mean2.ravel(), yerr=4 * se2.ravel(), fmt="o", ms=3, label="GPOMDP Monte Carlo (+- 4 SE)")
+    ax.plot(k, exact2.ravel(), "kx", label="exact grad J_H (finite differences)")
+    ax.set_xlabel("coordinate (s, a)")
+    ax.set_ylabel("dJ_H / dtheta")
+    ax.set_title(f"fixed horizon H={H2}; enumeration (S=3, H=5): max rel. error {max(errs):.1e}"
+                 + (f" [control {control}]" if control else ""), fontsize=8)
+    ax.legend(fontsize=7)
+    return Verdict(predicted=0.0, measured=max(errs), verdict=combine(r_exact, r_mc),
+                   rule=f"{r_exact.rule}; {r_mc.rule}", min_detectable=1e-8,
+                   details=f"(a) enumeration over {ro.n} paths: relative error b=0 {errs[0]:.1e}, b=V^pi {errs[1]:.1e} "
+                   f"(<= 1e-8); (b) Monte Carlo n={n}: {r_mc.verdict}, smallest detectable coordinate bias "
+                   f"{r_mc.min_detectable:.3g} (max |grad J_H| = {np.max(np.abs(exact2)):.3g})",
+                   data={"exact": exact2, "mc_mean": mean2, "mc_se": se2}, figure=fig)
