@@ -15,6 +15,8 @@ EXPECTED = {
     "vwls-mdvi-minimax": "inconclusive",  # the paper's MDVI regularization is not implemented (see notes)
     "robust-bellman-losses": "holds",
     "tdjepa-sf-lowrank": "holds",
+    "etd-offpolicy-stable": "holds",
+    "lambda-return-forward-backward": "holds",
 }
 
 

@@ -788,7 +788,7 @@ def hypo_coverage_separation(budget, rng, control=None):
     bound="T**(-1/2)",
     assumptions=("two-player zero-sum, perfect recall", "balanced fixed sampling policy",
                  "local Hedge with AdaGrad-style rates eta_I = eta0 sqrt(log A / (1 + sum l_hat^2)), eta0 = 10"),
-    instance="Kuhn poker; quick: 4 seeds x T = 1e5; full: 20 seeds x T = 1e6 (+ 3 on-policy runs) "
+    instance="Kuhn poker; quick: 3 seeds x T = 1e5; full: 20 seeds x T = 1e6 (+ 3 on-policy runs) "
     "(iterations, 2 episodes each)",
     priority="B",
     controls={"frozen-step": "local OMD with eta0 = 1e-3 (a step that barely moves the policy)"},
@@ -818,7 +818,7 @@ def omd_efg_t_half(budget, rng, control=None):
 
     g = kuhn_poker()
     T = budget.pick(100_000, 1_000_000)
-    seeds = budget.pick(4, 20)
+    seeds = budget.pick(3, 20)
     eta0 = 10.0 if control is None else 1e-3
     rec = np.unique(np.geomspace(100, T, 17).astype(int))
     E = np.array([sampled_local_omd(g, T, rng, eta0=eta0, record=rec).exploitability for _ in range(seeds)])

@@ -253,8 +253,8 @@ def robust_radius_monotone(budget, rng, control=None):
     instance="first Garnet(5, 3, b=3) of the seed stream whose nominal optimal policy and L1(0.2)-robust policy "
     "both differ from the L1(0.4)-robust policy, gamma=0.9; L1 ball radius 0.4 and KL ball radius 0.3 (both "
     "budgets); 2 L1 + 1 KL (quick) / 10 per set (full) random Dirichlet initial policies; projected-gradient step "
-    "10 (a practical step; the paper's theory step is smaller and slower); eps_t = 0.1 * 0.9^t; 15 / 150 outer "
-    "steps; "
+    "10 (a practical step; the paper's theory step is smaller and slower); eps_t = 0.1 * 0.9^t; 15 (quick; KL: "
+    "10) / 150 outer steps; "
     "inner loop: full Frank-Wolfe steps (full budget: also 2/(k+2) steps from the first init)",
     priority="A",
     expected="holds",
@@ -296,7 +296,7 @@ def drpg_global(budget, rng, control=None):
         n_init = budget.pick(2 if U.kind == "l1" else 1, 10)  # the KL inner solver is the slow one
         for i in range(n_init):
             pi0 = rng.dirichlet(np.ones(3), size=5)
-            res = drpg(mdp, Ut, n_iter=n_iter, step=10.0, pi0=pi0)
+            res = drpg(mdp, Ut, n_iter=n_iter if U.kind == "l1" else budget.pick(10, n_iter), step=10.0, pi0=pi0)
             ev = robust_evaluate(mdp, U, res.policy, tol=1e-12)
             cert = max(cert, float(np.max(np.abs(_reference_backup(mdp, U, ev.v, res.policy) - ev.v))))
             gap = opt - res.robust_returns  # the trajectory as DRPG saw it (its own set)
@@ -507,7 +507,7 @@ def drrpo_robust_linear_regret(budget, rng, control=None):
     from mdpgrad.verdicts import combine, slope_in_band
 
     m = risky_safe_linear_mdp(3, rho=0.3, lam=0.05)
-    K = budget.pick(600, 10_000)
+    K = budget.pick(400, 10_000)
     res = dr_rpo(m, K, seed=rng, radius=None if control is None else m.rho / 2)
     t = np.arange(1, K + 1)
     fit = fit_power_law(t, res.regret)
@@ -554,7 +554,7 @@ def drrpo_robust_linear_regret(budget, rng, control=None):
     assumptions=("finite horizon, tabular", "mean-CVaR stage risk (1-lam) E + lam CVaR_alpha",
                  "full-support (exploratory) restart distribution over augmented states"),
     instance="random finite-horizon MDP H=3, S=3, A=2, costs on a 0.1 grid in [0, 1], alpha=0.8, lam=0.5; "
-    "20 random Dirichlet inits (quick: 5), projected PG step 20, 400 iterations; softmax PG step 100 "
+    "20 random Dirichlet inits (quick: 3), projected PG step 20, 400 iterations (quick: 250); softmax PG step 100 "
     "(mdpgrad.robust.ecrm.risk_averse_pg)",
     priority="B",
     expected="holds",
@@ -614,8 +614,8 @@ def ecrm_risk_pg_global(budget, rng, control=None):
     fd0 = (augmented_evaluate(prob, pa, q0 + e0)[0] - augmented_evaluate(prob, pa, q0 - e0)[0]) / (2 * h)
     fd_err = max(fd_err, abs(fd0 - g0[j]))
 
-    n_init = budget.pick(5, 20)
-    n_iter = 400  # a convergence claim, not a rate: enough iterations for the slowest init seen
+    n_init = budget.pick(3, 20)
+    n_iter = budget.pick(250, 400)  # a convergence claim, not a rate: enough iterations for the slowest init seen
     explore = 1.0 if control is None else 0.0
     fig, ax = _figure(control)
     gaps_final = []
