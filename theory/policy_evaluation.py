@@ -20,6 +20,15 @@ from mdpgrad import envs, td
 from mdpgrad.claims import Verdict, claim, holds_if
 from mdpgrad.plotting import new_figure, rate_figure
 from mdpgrad.rates import fit_exponential, fit_power_law
+from mdpgrad.valuation import (
+    ggd_variance,
+    huber_saddle_gda,
+    latent_td_successor,
+    tree_leaf_probabilities,
+    tree_softmax_pg,
+    tree_uniform_values,
+)
+from mdpgrad.valuation import huber as _huber
 
 
 def _random_td_instance(rng, S=None, d=None, gamma=None):
@@ -339,58 +348,12 @@ def _random_tree(rng, max_depth, max_branch, p_success, max_nodes=4000):
     return children, is_leaf, reward
 
 
-def _uniform_values(children, reward):
-    """V^unif(node): mean over children (deterministic transitions, gamma = 1); leaves: reward."""
-    n = len(children)
-    v = reward.astype(float).copy()
-    for u in range(n - 1, -1, -1):  # children have larger ids than parents
-        if children[u]:
-            v[u] = np.mean(v[children[u]])
-    return v
-
-
 def _optimal_values(children, reward):
     v = reward.astype(float).copy()
     for u in range(len(children) - 1, -1, -1):
         if children[u]:
             v[u] = np.max(v[children[u]])
     return v
-
-
-def _leaf_probs(children, logits_fn):
-    """Probability of reaching each node under a policy given by logits over each node's children."""
-    n = len(children)
-    p = np.zeros(n)
-    p[0] = 1.0
-    for u in range(n):
-        if children[u] and p[u] > 0:
-            z = logits_fn(u)
-            w = np.exp(z - z.max())
-            p[children[u]] += p[u] * w / w.sum()
-    return p
-
-
-def _pg_trained(children, reward, n_iter, eta):
-    """Exact softmax PG on the success probability: dJ/dz_{u,a} = P(u) pi(a|u) (V(child) - V(u))."""
-    n = len(children)
-    z = [np.zeros(len(c)) for c in children]
-    for _ in range(n_iter):
-        pis = []
-        for u in range(n):
-            if children[u]:
-                w = np.exp(z[u] - z[u].max())
-                pis.append(w / w.sum())
-            else:
-                pis.append(None)
-        v = reward.astype(float).copy()
-        for u in range(n - 1, -1, -1):
-            if children[u]:
-                v[u] = pis[u] @ v[children[u]]
-        reach = _leaf_probs(children, lambda u: z[u])
-        for u in range(n):
-            if children[u]:
-                z[u] = z[u] + eta * reach[u] * pis[u] * (v[children[u]] - v[u])
-    return _leaf_probs(children, lambda u: z[u])
 
 
 @claim(
@@ -433,7 +396,7 @@ def rover_uniform_q_optimal(budget, rng, control=None):
                                                  max_nodes=budget.pick(800, 4000))
         if control == "continuous-rewards":
             reward = np.where(is_leaf, rng.random(len(children)), 0.0)
-        v = _uniform_values(children, reward)
+        v = tree_uniform_values(children, reward)
         vstar = _optimal_values(children, reward)
         # iff check over all nodes: V^unif > 0 <=> subtree has a success leaf <=> V* = 1
         iff_violations += int(np.sum((v > 0) != (vstar > 0))) if control is None else 0
@@ -445,14 +408,14 @@ def rover_uniform_q_optimal(budget, rng, control=None):
             failures += int(reward[u] < vstar[0] - 1e-12)
         # negative control: continuous leaf rewards on the same tree shape
         rew_c = np.where(is_leaf, rng.random(len(children)), 0.0)
-        vc = _uniform_values(children, rew_c)
+        vc = tree_uniform_values(children, rew_c)
         u = 0
         while children[u]:
             u = children[u][int(np.argmax(vc[children[u]]))]
         subopt_nonbinary += int(rew_c[u] < _optimal_values(children, rew_c)[0] - 1e-12)
         if len(div_rover) < n_div and vstar[0] > 0 and len(children) <= budget.pick(200, 600):
-            p_rover = _leaf_probs(children, lambda u, v=v, ch=children: v[ch[u]] / 0.1)
-            p_pg = _pg_trained(children, reward, n_iter=budget.pick(100, 300), eta=5.0)
+            p_rover = tree_leaf_probabilities(children, lambda u, v=v, ch=children: v[ch[u]] / 0.1)
+            p_pg = tree_softmax_pg(children, reward, n_iter=budget.pick(100, 300), eta=5.0)
             succ = is_leaf & (reward == 1.0)
             div_rover.append(int(np.sum(succ & (p_rover > 1e-3))))
             div_pg.append(int(np.sum(succ & (p_pg > 1e-3))))
@@ -480,12 +443,6 @@ def rover_uniform_q_optimal(budget, rng, control=None):
 
 
 # ---------------------------------------------------------------------------------------------
-def ggd_variance(alpha, beta):
-    """Variance of the generalized Gaussian GGD(0, alpha, beta), density
-    beta / (2 alpha Gamma(1/beta)) exp(-(|x|/alpha)^beta): alpha^2 Gamma(3/beta) / Gamma(1/beta)."""
-    return alpha**2 * np.exp(scipy.special.gammaln(3.0 / beta) - scipy.special.gammaln(1.0 / beta))
-
-
 @claim(
     id="ggd-td-closed-form",
     paper="Generalized Gaussian Temporal Difference Error for Uncertainty-aware Reinforcement Learning",
@@ -656,11 +613,6 @@ def vwls_mdvi_minimax(budget, rng, control=None):
 
 
 # ---------------------------------------------------------------------------------------------
-def _huber(x, tau):
-    a = np.abs(x)
-    return np.where(a <= tau, 0.5 * x**2, tau * (a - 0.5 * tau))
-
-
 def _robust_instance(rng):
     S, d, g = 6, 3, 0.9
     mdp = envs.garnet(S, 1, S, gamma=g, seed=rng)
@@ -671,20 +623,6 @@ def _robust_instance(rng):
     dmu = td.stationary_distribution(P)
     M = phi - g * P @ phi  # expected Bellman error: delta(theta) = r - M theta
     return S, g, P, r, phi, dmu, M
-
-
-def _saddle_gda(M, r, dmu, tau, n_iter, alpha, beta, clip=None):
-    """Deterministic projected gradient descent-ascent on L(theta, h) = sum_s d(s) (h_s delta_s - h_s^2/2),
-    |h_s| <= tau, delta = r - M theta (the Huber saddle point of Patterson, Liao & White). ``clip`` (default
-    ``tau``) is the box the dual variable is projected on (another value is the claim's negative control)."""
-    clip = tau if clip is None else clip
-    theta = np.zeros(M.shape[1])
-    h = np.zeros(M.shape[0])
-    for _ in range(n_iter):
-        delta = r - M @ theta
-        h = np.clip(h + beta * (delta - h), -clip, clip)
-        theta = theta + alpha * (M.T @ (dmu * h))
-    return theta
 
 
 @claim(
@@ -711,8 +649,8 @@ def _saddle_gda(M, r, dmu, tau, n_iter, alpha, beta, clip=None):
     "propagates into every state's true value, so down-weighting it is not an advantage here). (iv) sensitivity: over "
     "independent runs with heavy-tailed (infinite-variance) reward noise, the final iterates of the "
     "stochastic saddle method (bounded h) have a smaller interquartile range than semi-gradient TD(0) "
-    "at the same step size. Not library code: the saddle-point GDA and the Huber loss live in this module "
-    "(mdpgrad has no robust-loss TD module yet).",
+    "at the same step size. Library code: mdpgrad.valuation.huber / huber_saddle_gda (dual_box= is the control's "
+    "hook); the stochastic comparison (iv) is still a loop in this module.",
     expected="holds",
     controls={"dual-box-2tau": "the saddle GDA projects the dual variable on |h| <= 2 tau instead of tau"},
 )
@@ -743,8 +681,8 @@ def robust_bellman_losses(budget, rng, control=None):
                                       options={"gtol": 1e-12, "maxiter": 10_000}).x
         lr = 1.0 / np.linalg.norm(M.T @ (dmu[:, None] * M), 2)
         n_gda = budget.pick(3_000 if tau == 1.0 else 10_000, 100_000)  # the theta-steps are O(tau)
-        th = _saddle_gda(M, r, dmu, tau, n_gda, alpha=0.5 * lr, beta=0.5,
-                         clip=None if control is None else 2 * tau)
+        th = huber_saddle_gda(M, r, dmu, tau, n_gda, alpha=0.5 * lr, beta=0.5,
+                         dual_box=None if control is None else 2 * tau)
         sols[tau] = th
         refs[tau] = ref
         gaps[tau] = float(np.linalg.norm(th - ref) / np.linalg.norm(ref))
@@ -821,16 +759,6 @@ def _clustered_symmetric_chain(rng, S, k):
     return W / W.sum(1, keepdims=True)
 
 
-def _td_latent(P, gamma, Phi, Psi, n_iter, eta):
-    """Semi-gradient TD on the low-rank successor measure: L = 1/2 ||Phi Psi^T - sg(I + gamma P Phi Psi^T)||_F^2
-    (expected over uniform states, one-hot inputs; encoder Phi, target-side encoder/predictor Psi)."""
-    S = P.shape[0]
-    for _ in range(n_iter):
-        R = Phi @ Psi.T - (np.eye(S) + gamma * P @ Phi @ Psi.T)
-        Phi, Psi = Phi - eta * R @ Psi, Psi - eta * R.T @ Phi
-    return Phi, Psi
-
-
 @claim(
     id="tdjepa-sf-lowrank",
     paper="TD-JEPA: Latent-predictive Representations for Zero-Shot Reinforcement Learning",
@@ -853,8 +781,8 @@ def _td_latent(P, gamma, Phi, Psi, n_iter, eta):
     "principal angle between span(Phi) and the top-d singular subspace of M < 1e-2 rad; "
     "||Phi T - M Phi|| / ||M Phi|| < 1e-2; smallest singular value of Phi bounded away from 0 (no "
     "collapse); zero init stays at 0 (collapse control). Not checked: a sampled (transition-level) "
-    "version and non-symmetric P, where singular and invariant subspaces differ. Not library code: the "
-    "latent TD dynamics live in this module.",
+    "version and non-symmetric P, where singular and invariant subspaces differ. The latent TD dynamics are "
+    "mdpgrad.valuation.latent_td_successor.",
     expected="holds",
     controls={"discount-0.9": "the TD target bootstraps with 0.9 gamma (sg(I + 0.9 gamma P Phi Psi^T))"},
 )
@@ -869,14 +797,14 @@ def tdjepa_sf_lowrank(budget, rng, control=None):
     n_init = budget.pick(3, 20)
     angles, sf_err, smin = [], [], []
     for _ in range(n_init):
-        Phi, Psi = _td_latent(P, g if control is None else 0.9 * g, 0.1 * rng.normal(size=(S, d)),
+        Phi, Psi = latent_td_successor(P, g if control is None else 0.9 * g, 0.1 * rng.normal(size=(S, d)),
                               0.1 * rng.normal(size=(S, d)),
                               budget.pick(3000, 10_000), 0.1)
         angles.append(float(np.max(scipy.linalg.subspace_angles(Phi, top))))
         T = Psi.T @ Phi
         sf_err.append(float(np.linalg.norm(Phi @ T - M @ Phi) / np.linalg.norm(M @ Phi)))
         smin.append(float(np.linalg.svd(Phi, compute_uv=False)[-1]))
-    Z, _ = _td_latent(P, g, np.zeros((S, d)), np.zeros((S, d)), 100, 0.1)
+    Z, _ = latent_td_successor(P, g, np.zeros((S, d)), np.zeros((S, d)), 100, 0.1)
     collapsed = float(np.abs(Z).max()) == 0.0
     ok = max(angles) < 1e-2 and max(sf_err) < 1e-2 and min(smin) > 1e-3 and collapsed
     fig, ax = _figure(control)
