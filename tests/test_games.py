@@ -313,13 +313,28 @@ EXPECTED = {
     "inpo-noregret-nash": "holds",
     "apo-nesterov-proximal-point": "holds",
     "hypo-coverage-separation": "holds",
+    "cfr-plus-kuhn": "holds",
 }
 
 
 @pytest.mark.parametrize("claim_id", sorted(EXPECTED))
 def test_games_claims_quick(claim_id):
+    """The claim itself (its controls run in tests/test_catalogue_verdicts.py)."""
     from mdpgrad.claims import get_claim, run_claim
 
-    rec = run_claim(get_claim(claim_id), "quick")
+    c = get_claim(claim_id)
+    assert c.expected == EXPECTED[claim_id] and c.controls
+    rec = run_claim(c, "quick", controls=False)
     assert rec.verdict.verdict == EXPECTED[claim_id], (rec.verdict.measured, rec.verdict.details, rec.error)
-    assert rec.verdict.figure is not None and rec.verdict.data
+    assert rec.verdict.figure is not None and rec.verdict.data and rec.verdict.rule
+
+
+def test_nash_mp_without_extrapolation_is_slower():
+    """The negative-control hook: Nash-MP's update from pi_t itself (one query per step) contracts more slowly."""
+    g = PreferenceGame(rock_paper_scissors(3, 0.4), np.ones(9) / 9, 0.1)
+    star = regularized_nash(g, tol=1e-12).pi
+    p0 = np.random.default_rng(0).dirichlet(np.ones(9))
+    mp = run_dynamics(g, "nash_mp", 20, pi0=p0)
+    nx = run_dynamics(g, "nash_mp_noextra", 20, pi0=p0)
+    assert nx.queries[-1] == 20 and mp.queries[-1] == 40
+    assert kl(star, nx.pi[-1]) > 1.2 * kl(star, mp.pi[-1])

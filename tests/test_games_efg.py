@@ -183,12 +183,25 @@ def test_fixed_sampling_loss_estimator_unbiased(kuhn):
 def test_omd_efg_claim_quick():
     from mdpgrad.claims import get_claim, run_claim
 
-    rec = run_claim(get_claim("omd-efg-t-half"), "quick")
+    rec = run_claim(get_claim("omd-efg-t-half"), "quick", controls=False)
     # deterministic (seeded by the claim id); at the quick horizon T = 1e5 the late-half window is
     # still near the transient, so the CI straddles -0.4: "inconclusive" is the honest quick verdict
     # and the full budget (T = 1e6, 20 seeds) is the real check.
-    assert rec.verdict.verdict in ("holds", "inconclusive"), (rec.verdict.measured, rec.error)
+    assert rec.verdict.verdict == "inconclusive", (rec.verdict.measured, rec.error)
     assert rec.verdict.figure is not None
+
+
+def test_cfr_control_hooks():
+    """cfr's negative-control hooks: without the zero-sum sign CFR+ does not converge; without the
+    regret floor it still does on Kuhn (so it is reported, not used as a control)."""
+    from mdpgrad.games.efg import cfr, kuhn_poker
+
+    g = kuhn_poker()
+    good = cfr(g, 100, plus=True, record=[100])
+    bad = cfr(g, 100, plus=True, record=[100], player1_sign=1.0)
+    nofloor = cfr(g, 100, plus=True, record=[100], floor=False)
+    assert good.exploitability[-1] < 0.01 < 1.0 < bad.exploitability[-1]
+    assert nofloor.exploitability[-1] < 0.05
 
 
 def test_notebook_executes():

@@ -1,7 +1,11 @@
 """Robust and risk-sensitive MDP claims: robust Bellman operators, DRPG, regularized robust = risk.
 
-Ground truth everywhere is exact robust dynamic programming with the exact inner solvers of
-:mod:`mdpgrad.robust` (which the test suite checks against linprog / SLSQP).
+References are independent of the inner solvers under test: the worst case over an L1 / L-inf /
+contamination ball by ``scipy.optimize.linprog`` (:func:`mdpgrad.robust.reference.reference_inner`),
+over a KL ball by its one-dimensional dual (the exponential tilt, :func:`_kl_dual_value`, computed here),
+and over L2 / chi-square balls by SLSQP. A value function computed by the library is certified by the
+residual of the *reference* Bellman operator: ``||T_ref v - v||_inf <= eps`` implies
+``||v - v_true||_inf <= eps / (1 - gamma)``.
 """
 
 from __future__ import annotations
@@ -24,10 +28,73 @@ from mdpgrad.robust import (
     risk_sensitive_value_iteration,
     robust_bellman_operator,
     robust_evaluate,
+    robust_policy_iteration,
     robust_value_iteration,
 )
 
 _RADII = {"l1": 0.3, "linf": 0.1, "l2": 0.2, "kl": 0.2, "chi2": 0.3, "contamination": 0.2}
+_HALF = "the method under test uses half the radius of the set the reference uses (UncertaintySet.with_radius)"
+
+
+class _NoAxes:
+    """Stands in for figure axes while a negative control runs (a control's figure is never shown)."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+
+def _figure(control, nrows: int = 1, ncols: int = 1, **kw):
+    """``new_figure(nrows, ncols)`` for the claim itself; stand-ins for a control (returned figure: None)."""
+    if control is None:
+        return new_figure(nrows, ncols, **kw)
+    n = nrows * ncols
+    return _NoAxes(), (_NoAxes() if n == 1 else tuple(_NoAxes() for _ in range(n)))
+
+
+def _under_test(U, control):
+    """The set the method under test is given: ``U``, or half its radius for the 'half-radius' control."""
+    return U.with_radius(U.radius / 2) if control == "half-radius" else U
+
+
+def _kl_dual_value(p, v, delta):
+    """min { q.v : KL(q || p) <= delta } by its dual max_{lam > 0} -lam log E_p exp(-v/lam) - lam delta
+    (concave in lam; the lam -> 0 limit is min_{p > 0} v): a log-spaced grid then bounded Brent search on
+    log lam. Independent of mdpgrad.robust's KL solver (no Newton / bisection on the tilt)."""
+    on = p > 0
+    ps, vs = p[on], v[on]
+    vmin = vs.min()
+
+    def neg(t):
+        lam = np.exp(t)
+        return lam * np.log(np.sum(ps * np.exp(-(vs - vmin) / lam))) - vmin + lam * delta
+
+    grid = np.linspace(-20.0, 12.0, 33)
+    k = int(np.argmin([neg(t) for t in grid]))
+    res = scipy.optimize.minimize_scalar(neg, bounds=(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]),
+                                         method="bounded", options={"xatol": 1e-12})
+    return max(vmin, -float(res.fun))
+
+
+def _reference_inner_values(mdp, U, v):
+    """``[S, A]`` worst-case values min_{q in U(s, a)} q.v from the independent references."""
+    from mdpgrad.robust.reference import reference_inner
+
+    S, A = mdp.n_states, mdp.n_actions
+    out = np.empty((S, A))
+    for s in range(S):
+        for a in range(A):
+            p = mdp.P[s, a]
+            out[s, a] = _kl_dual_value(p, v, U.radius) if U.kind == "kl" else reference_inner(p, v, U)[0]
+    return out
+
+
+def _reference_backup(mdp, U, v, pi=None):
+    """The robust Bellman operator (optimal, or of ``pi``) with the reference inner values."""
+    q = mdp.r + mdp.gamma * _reference_inner_values(mdp, U, v)
+    return q.max(axis=1) if pi is None else np.sum(pi * q, axis=1)
 
 
 @claim(
@@ -39,22 +106,33 @@ _RADII = {"l1": 0.3, "linf": 0.1, "l2": 0.2, "kl": 0.2, "chi2": 0.3, "contaminat
     bound="gamma",
     assumptions=("(s, a)- or s-rectangular set", "finite S, A", "gamma < 1"),
     instance="Garnet(6, 3, b=3), gamma=0.9; every (s,a)-rectangular kind and s-rectangular L1/KL; random pairs "
-    "(v, w) with N(0, 3^2) entries and pairs differing in one coordinate; 20 (quick) / 200 (full) pairs per set, "
-    "20 for the slow s-rectangular KL update",
+    "(v, w) with N(0, 3^2) entries and pairs differing in one coordinate; 10 (quick) / 200 (full) pairs per set, "
+    "20 for the slow s-rectangular KL update; operator vs independent reference (linprog / KL dual) at 2 "
+    "(quick: L1 and KL) / 3 (full: every kind) random v",
     priority="A",
+    expected="holds",
+    controls={"half-radius": _HALF},
 )
-def robust_bellman_contraction(budget, rng):
+def robust_bellman_contraction(budget, rng, control=None):
     """Each inner value sigma(v) = min_q q.v is a minimum of 1-Lipschitz (sup-norm) functions
     of v, so |sigma(v) - sigma(w)| <= ||v - w||; multiplying by gamma and taking max_a /
-    averaging over pi preserves it. Measured: the largest ratio over random pairs."""
+    averaging over pi preserves it. Measured: the largest ratio over random pairs (rule
+    bound_at_every_t against gamma + 1e-12 round-off; tightness = max ratio / gamma). Because any
+    min of linear functions contracts, the contraction alone cannot tell a wrong set from the right
+    one: the operator is also compared with the reference operator (linprog / KL dual / SLSQP, never
+    the library's inner solvers) at random v: max |T v - T_ref v| <= 1e-7 (SLSQP's accuracy on L2 /
+    chi-square; the others agree to ~1e-14)."""
+    from mdpgrad.verdicts import at_most, bound_at_every_t, combine
+
     mdp = envs.garnet(6, 3, 3, gamma=0.9, seed=rng)
-    n_pairs = budget.pick(20, 200)
+    n_pairs = budget.pick(10, 200)
     sets = [UncertaintySet(k, _RADII[k]) for k in KINDS] + [UncertaintySet("l1", 0.5, "s")]
     if not budget.quick:
         sets.append(UncertaintySet("kl", 0.4, "s"))
     ratios = {}
     for U in sets:
         rs = []
+        Ut = _under_test(U, control)
         # the s-rectangular KL update is a nested bisection (slow): fewer pairs for it
         n_u = max(10, n_pairs // 10) if (U.rectangularity == "s" and U.kind != "l1") else n_pairs
         for i in range(n_u):
@@ -67,12 +145,24 @@ def robust_bellman_contraction(budget, rng):
             pi = None if i % 3 else rng.dirichlet(np.ones(3), size=6)
             if U.rectangularity == "s" and U.kind != "l1":
                 pi = None
-            tv = robust_bellman_operator(mdp, U, v, pi)
-            tw = robust_bellman_operator(mdp, U, w, pi)
+            tv = robust_bellman_operator(mdp, Ut, v, pi)
+            tw = robust_bellman_operator(mdp, Ut, w, pi)
             rs.append(np.max(np.abs(tv - tw)) / np.max(np.abs(v - w)))
         ratios[f"{U.kind}/{U.rectangularity}"] = np.array(rs)
-    worst = max(float(r.max()) for r in ratios.values())
-    fig, ax = new_figure()
+    ref_kinds = ("l1", "kl") if budget.quick else KINDS
+    ref_err = 0.0
+    for k in ref_kinds:
+        U = UncertaintySet(k, _RADII[k])
+        for _ in range(budget.pick(2, 3)):
+            v = rng.normal(size=6) * 3
+            ref_err = max(ref_err, float(np.max(np.abs(robust_bellman_operator(mdp, _under_test(U, control), v)
+                                                       - _reference_backup(mdp, U, v)))))
+    allr = np.concatenate(list(ratios.values()))
+    worst = float(allr.max())
+    v_con = bound_at_every_t(allr, np.full(allr.shape, mdp.gamma + 1e-12), name="||Tv - Tw|| / ||v - w||",
+                             bound_name="gamma")
+    v_ref = at_most(ref_err, 1e-7, what="max |T v - T_ref v|")
+    fig, ax = _figure(control)
     for i, (name, r) in enumerate(ratios.items()):
         ax.plot(np.full(r.size, i) + rng.uniform(-0.2, 0.2, r.size), r, ".", ms=3)
     ax.axhline(mdp.gamma, color="k", ls="--", label="gamma (predicted bound)")
@@ -80,10 +170,11 @@ def robust_bellman_contraction(budget, rng):
     ax.set_ylabel("||Tv - Tw|| / ||v - w||")
     ax.set_title("robust Bellman operator: sup-norm Lipschitz ratios", fontsize=9)
     ax.legend(fontsize=7)
-    # a ratio can exceed gamma only by round-off: |Tv - Tw| is computed to ~1e-14 absolute
-    return Verdict(predicted=mdp.gamma, measured=worst, verdict=holds_if(worst <= mdp.gamma + 1e-12),
-                   details=f"max ratio over {n_pairs} pairs x {len(sets)} sets", figure=fig,
-                   data={k: v for k, v in ratios.items()})
+    return Verdict(predicted=mdp.gamma, measured=worst, verdict=combine(v_con, v_ref),
+                   rule=f"{v_con.rule}; {v_ref.rule}", tightness=v_con.tightness,
+                   details=f"max ratio over {n_pairs} pairs x {len(sets)} sets; operator vs reference "
+                   f"({', '.join(ref_kinds)}): max abs diff {ref_err:.1e}",
+                   figure=None if control else fig, data={k: v for k, v in ratios.items()})
 
 
 @claim(
@@ -94,34 +185,45 @@ def robust_bellman_contraction(budget, rng):
     "the nominal optimal value at radius 0.",
     bound="0",
     assumptions=("(s, a)-rectangular sets nested in the radius",),
-    instance="Garnet(8, 3, b=4), gamma=0.8; every kind on a grid of 5 (quick, L2 left out) / 25 (full) radii",
+    instance="Garnet(8, 3, b=4), gamma=0.8; L1, KL, contamination (quick) / every kind (full) on a grid of 3 / "
+    "25 radii (robust PI); robust VI vs PI at the largest radius (quick: not KL); certificate at the largest radius: residual of the reference operator (linprog / KL dual / SLSQP)",
     priority="A",
+    expected="holds",
+    controls={"half-radius": _HALF},
 )
-def robust_radius_monotone(budget, rng):
+def robust_radius_monotone(budget, rng, control=None):
     """Balls grow with the radius, so the adversary's minimum can only decrease. Measured: the
-    largest increase of rho.v*_U between consecutive radii (should be <= 0 up to the 1e-10
-    certified VI error, tolerance 2e-10) and |v*_U(0) - v*| (tolerance 2e-10)."""
+    largest increase of rho.v*_U between consecutive radii (v*_U by robust policy iteration certified to
+    1e-10, tolerance 2e-10) and |v*_U(0) - v*| (tolerance 2e-10). Monotonicity holds for
+    any nested family, so the value at the largest radius is also certified against the reference
+    operator: ||T_ref v*_U - v*_U||_inf <= 1e-7 (so v*_U is within 1e-7/(1-gamma) of the true robust
+    optimum), and robust value iteration reaches the same value as robust policy iteration (1e-8)."""
+    from mdpgrad.verdicts import at_most, combine
+
     mdp = envs.garnet(8, 3, 4, gamma=0.8, seed=rng)
     nominal = solve(mdp, tol=1e-11).v
-    n = budget.pick(5, 25)
+    n = budget.pick(3, 25)
     grids = {k: np.linspace(0, 1.0 if k == "contamination" else (0.5 if k == "linf" else 1.5), n) for k in KINDS}
     curves = {}
-    worst_inc, worst0 = -np.inf, 0.0
-    kinds = [k for k in KINDS if k != "l2"] if budget.quick else list(KINDS)  # L2 VI is the slow one
+    worst_inc, worst0, cert, pi_gap = -np.inf, 0.0, 0.0, 0.0
+    kinds = ["l1", "kl", "contamination"] if budget.quick else list(KINDS)
     grids = {k: grids[k] for k in kinds}
     for k in kinds:
         vals = []
-        v0 = None
         for rad in grids[k]:
-            res = robust_value_iteration(mdp, UncertaintySet(k, rad), tol=1e-10, v0=v0)
-            v0 = res.v
+            res = robust_policy_iteration(mdp, _under_test(UncertaintySet(k, rad), control), tol=1e-10)
             vals.append(float(mdp.rho @ res.v))
             if rad == 0:
                 worst0 = max(worst0, float(np.max(np.abs(res.v - nominal))))
+        U = UncertaintySet(k, grids[k][-1])
+        cert = max(cert, float(np.max(np.abs(_reference_backup(mdp, U, res.v) - res.v))))
+        if k != "kl" or not budget.quick:  # robust VI with the KL inner solver is the slow one
+            rvi = robust_value_iteration(mdp, _under_test(U, control), tol=1e-11)
+            pi_gap = max(pi_gap, float(np.max(np.abs(rvi.v - res.v))))
         vals = np.array(vals)
         curves[k] = vals
         worst_inc = max(worst_inc, float(np.max(np.diff(vals))))
-    fig, ax = new_figure()
+    fig, ax = _figure(control)
     for k, vals in curves.items():
         ax.plot(grids[k] / grids[k][-1], vals, "o-", ms=3, label=k)
     ax.axhline(float(mdp.rho @ nominal), color="k", ls="--", label="nominal optimum")
@@ -129,11 +231,15 @@ def robust_radius_monotone(budget, rng):
     ax.set_ylabel("rho . v*_U")
     ax.set_title("price of robustness: robust value vs radius", fontsize=9)
     ax.legend(fontsize=7)
-    ok = worst_inc <= 2e-10 and worst0 <= 2e-10
-    return Verdict(predicted=0.0, measured=max(worst_inc, worst0), verdict=holds_if(ok),
-                   details=f"max increase between radii {worst_inc:.2e}; |v_U(0) - v*| {worst0:.2e}",
-                   figure=fig, data={"radii_" + k: grids[k] for k in kinds} | {"value_" + k: v for k, v in
-                                                                                 curves.items()})
+    parts = (at_most(worst_inc, 2e-10, what="max increase between radii"), at_most(worst0, 2e-10, what="|v_U(0) - v*|"),
+             at_most(cert, 1e-7, what="reference residual at the largest radius"),
+             at_most(pi_gap, 1e-8, what="|v_PI - v_VI|"))
+    return Verdict(predicted=0.0, measured=max(worst_inc, worst0), verdict=combine(*parts),
+                   rule="; ".join(p.rule for p in parts),
+                   details=f"max increase between radii {worst_inc:.2e}; |v_U(0) - v*| {worst0:.2e}; reference "
+                   f"residual at the largest radius {cert:.1e}; robust PI vs VI {pi_gap:.1e}",
+                   figure=None if control else fig,
+                   data={"radii_" + k: grids[k] for k in kinds} | {"value_" + k: v for k, v in curves.items()})
 
 
 @claim(
@@ -144,47 +250,63 @@ def robust_radius_monotone(budget, rng):
     "tolerance eps_t) converges to a globally optimal robust policy in tabular (s,a)-rectangular RMDPs.",
     bound="0",
     assumptions=("(s, a)-rectangular set", "direct tabular policy", "inner tolerance eps_t nonincreasing -> 0"),
-    instance="first Garnet(5, 3, b=3) of the seed stream whose nominal optimal policy is not L1-robust-optimal, "
-    "gamma=0.9; L1 ball radius 0.4 and KL ball radius 0.3; 10 random Dirichlet "
-    "initial policies (quick: 3, L1 only); projected-gradient step 10 (a practical step; the paper's theory step is smaller and slower); eps_t = 0.1 * 0.9^t; inner loop: full Frank-Wolfe steps (full budget: also 2/(k+2) steps from the first init)",
+    instance="first Garnet(5, 3, b=3) of the seed stream whose nominal optimal policy and L1(0.2)-robust policy "
+    "both differ from the L1(0.4)-robust policy, gamma=0.9; L1 ball radius 0.4 and KL ball radius 0.3 (both "
+    "budgets); 2 L1 + 1 KL (quick) / 10 per set (full) random Dirichlet initial policies; projected-gradient step "
+    "10 (a practical step; the paper's theory step is smaller and slower); eps_t = 0.1 * 0.9^t; 15 (quick; KL: "
+    "10) / 150 outer steps; "
+    "inner loop: full Frank-Wolfe steps (full budget: also 2/(k+2) steps from the first init)",
     priority="A",
-    notes="Catalogue check: outer robust-value gap < 1e-3 from 10 random inits vs robust VI; the inner error "
-    "sequence should be non-increasing; negative control: the nominal optimal policy has a strictly worse "
-    "worst-case return. The abstract states no rate, so no rate is tested.",
+    expected="holds",
+    controls={"half-radius": "DRPG run on half the radius (L1 0.2, KL 0.15); its policy is judged on the true set"},
+    notes="Catalogue check: outer robust-value gap < 1e-3 from random inits vs the robust optimum; the inner "
+    "tolerance sequence is non-increasing and bounds the inner errors; negative control: the nominal optimal "
+    "policy has a strictly worse worst-case return. The abstract states no rate, so no rate is tested. The "
+    "optimum and the final policies' robust values are computed by the library (robust VI / robust evaluation) "
+    "and certified by the residual of an independent reference operator (linprog for L1, the KL dual for KL), "
+    "so a wrong inner solver shared by DRPG and the evaluation cannot make the gap look small.",
 )
-def drpg_global(budget, rng):
+def drpg_global(budget, rng, control=None):
     """The inner loop is adversary policy iteration certified to eps_t (see mdpgrad.robust.drpg):
     the *tolerance schedule* eps_t is nonincreasing by construction and the measured inner errors
     J(pi_t, P_t) - J_U(pi_t) are checked to stay below it (the exact errors themselves need not be
     monotone: the paper's monotone quantity is the approximation tolerance). Gap threshold 1e-3 as
-    in the catalogue; robust VI is certified to 1e-12."""
-    # instance rule: the first Garnet from the seed stream whose nominal optimal policy is not
-    # robust-optimal for the L1 set (so the negative control can fail)
+    in the catalogue. Certification: with r* = ||T_ref v* - v*|| and r = ||T^pi_ref v_pi - v_pi||, the
+    true gap lies within (r* + r)/(1 - gamma) of the computed one; both residuals must be <= 1e-7."""
+    from mdpgrad.verdicts import at_most, combine
+
     for _ in range(50):
         mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=rng)
         nominal_pi = solve(mdp, tol=1e-11).policy
-        if not np.array_equal(nominal_pi, robust_value_iteration(mdp, UncertaintySet("l1", 0.4), tol=1e-10).policy):
+        rob = robust_policy_iteration(mdp, UncertaintySet("l1", 0.4), tol=1e-10).policy
+        half = robust_policy_iteration(mdp, UncertaintySet("l1", 0.2), tol=1e-10).policy
+        if not np.array_equal(nominal_pi, rob) and not np.array_equal(half, rob):
             break
-    sets = [UncertaintySet("l1", 0.4)] + ([] if budget.quick else [UncertaintySet("kl", 0.3)])
-    n_init = budget.pick(3, 10)
-    n_iter = budget.pick(60, 150)
-    fig, ax = new_figure()
-    worst_gap, inner_ok, ctrl_margin = 0.0, True, np.inf
+    sets = [UncertaintySet("l1", 0.4), UncertaintySet("kl", 0.3)]
+    n_iter = budget.pick(15, 150)
+    fig, ax = _figure(control)
+    worst_gap, inner_ok, ctrl_margin, cert = 0.0, True, np.inf, 0.0
     data = {}
     for j, U in enumerate(sets):
-        opt = float(mdp.rho @ robust_value_iteration(mdp, U, tol=1e-12).v)
+        v_star = robust_policy_iteration(mdp, U, tol=1e-12).v
+        cert = max(cert, float(np.max(np.abs(_reference_backup(mdp, U, v_star) - v_star))))
+        opt = float(mdp.rho @ v_star)
         ctrl_margin = min(ctrl_margin, opt - robust_evaluate(mdp, U, nominal_pi, tol=1e-12).value)
+        Ut = _under_test(U, control)
+        n_init = budget.pick(2 if U.kind == "l1" else 1, 10)  # the KL inner solver is the slow one
         for i in range(n_init):
             pi0 = rng.dirichlet(np.ones(3), size=5)
-            res = drpg(mdp, U, n_iter=n_iter, step=10.0, pi0=pi0)
-            gap = opt - res.robust_returns
-            worst_gap = max(worst_gap, float(gap[-1]))
+            res = drpg(mdp, Ut, n_iter=n_iter if U.kind == "l1" else budget.pick(10, n_iter), step=10.0, pi0=pi0)
+            ev = robust_evaluate(mdp, U, res.policy, tol=1e-12)
+            cert = max(cert, float(np.max(np.abs(_reference_backup(mdp, U, ev.v, res.policy) - ev.v))))
+            gap = opt - res.robust_returns  # the trajectory as DRPG saw it (its own set)
+            worst_gap = max(worst_gap, opt - ev.value)  # the final policy on the true set
             inner_ok &= bool(np.all(np.diff(res.inner_tol) <= 0) and np.all(res.inner_error <= res.inner_tol + 1e-12))
             ax.semilogy(np.maximum(gap, 1e-16), color=f"C{j}", lw=1, alpha=0.7,
                         label=f"{U.kind} gap" if i == 0 else None)
             if i == 0 and not budget.quick:  # the classical 2/(k+2) Frank-Wolfe inner loop as well
-                fw = drpg(mdp, U, n_iter=n_iter, step=10.0, pi0=pi0, inner="frank_wolfe")
-                worst_gap = max(worst_gap, float(opt - fw.robust_returns[-1]))
+                fw = drpg(mdp, Ut, n_iter=n_iter, step=10.0, pi0=pi0, inner="frank_wolfe")
+                worst_gap = max(worst_gap, opt - robust_evaluate(mdp, U, fw.policy, tol=1e-12).value)
                 inner_ok &= bool(np.all(fw.inner_error <= fw.inner_tol + 1e-12))
             if i == 0:
                 ax.semilogy(res.inner_tol, color=f"C{j}", ls=":", label=f"{U.kind} eps_t")
@@ -196,10 +318,15 @@ def drpg_global(budget, rng):
     ax.set_ylabel("J_U* - J_U(pi_t)")
     ax.set_title("DRPG: robust-return gap and inner tolerance", fontsize=9)
     ax.legend(fontsize=7)
-    ok = worst_gap < 1e-3 and inner_ok and ctrl_margin > 0
-    return Verdict(predicted=0.0, measured=worst_gap, verdict=holds_if(ok), figure=fig, data=data,
-                   details=f"max final gap {worst_gap:.2e} over {n_init} inits x {len(sets)} sets; inner errors <= "
-                   f"nonincreasing eps_t: {inner_ok}; nominal policy worse in the worst case by {ctrl_margin:.3g}")
+    v_gap = at_most(worst_gap, 1e-3, what="final robust-return gap on the true set")
+    v_cert = at_most(cert, 1e-7, what="reference-operator residual of v* and v_pi")
+    verdict = combine(v_gap, v_cert, "holds" if inner_ok and ctrl_margin > 0 else "violated")
+    return Verdict(predicted=0.0, measured=worst_gap, verdict=verdict, figure=None if control else fig, data=data,
+                   rule=f"{v_gap.rule}; {v_cert.rule}; inner errors <= nonincreasing eps_t; nominal policy worse",
+                   tightness=v_gap.tightness,
+                   details=f"max final gap {worst_gap:.2e} over the inits of {len(sets)} sets (L1, KL); certificate "
+                   f"residual {cert:.1e}; inner errors <= nonincreasing eps_t: {inner_ok}; nominal policy worse in the "
+                   f"worst case by {ctrl_margin:.3g}")
 
 
 def _numeric_regularized_inner(p, v, beta):
@@ -248,18 +375,24 @@ def _numeric_regularized_inner(p, v, beta):
     assumptions=("tabular", "KL regularization with weight beta > 0", "direct parameterization"),
     instance="Garnet(5, 3, b=3), gamma=0.9, beta=0.5; 20 random policies / inits (quick: 4)",
     priority="A",
+    expected="holds",
+    controls={"half-beta": "the KL-regularized robust side (kl_regularized_robust_evaluate, "
+              "regularized_policy_gradient) computed with beta/2 while the entropic side uses beta"},
     notes="Checks: (a) inner operator min_q q.V + beta KL(q||P) by trust-region Newton on logits vs -beta log E_P exp(-V/beta), "
     "1e-8; (b) fixed points: adversary PI with explicit kernels vs entropic VI, 1e-8; (c) PG theorem vs central "
     "finite differences, 1e-6; (d) projected PG (step 1) reaches the entropic-VI optimum, gap < 1e-6, and the "
     "ratio (J* - J)/max_pi' <grad J, pi' - pi> stays bounded. RFZI (tabular, empirical Z from n samples per "
     "(s, a)) is run and its sup-norm error vs n reported (the abstract gives no exponent; not tested).",
 )
-def rmdp_risk_equivalence(budget, rng):
+def rmdp_risk_equivalence(budget, rng, control=None):
     """Derivation of (a): for any q << p, q.v + beta KL(q||p) = -beta log Z + beta KL(q || q*) with
     q* = p e^{-v/beta} / Z (Donsker-Varadhan), minimized at q = q*. Finite-difference error for
     h = 1e-6 with values ~10: O(h^2) + O(1e-15 * 10 / h) ~ 1e-8, so 1e-6 relative is safe."""
+    from mdpgrad.verdicts import at_most, combine
+
     mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=rng)
     beta = 0.5
+    bt = beta if control is None else beta / 2  # the beta given to the KL-regularized robust side
     n = budget.pick(4, 20)
     op_err = 0.0
     fp_err = 0.0
@@ -272,36 +405,36 @@ def rmdp_risk_equivalence(budget, rng):
         num = _numeric_regularized_inner(p[mask], V[mask], beta)
         op_err = max(op_err, abs(num - float(entropic_risk(p, V, beta))))
         pi = rng.dirichlet(np.ones(3), size=5)
-        fp_err = max(fp_err, float(np.max(np.abs(kl_regularized_robust_evaluate(mdp, pi, beta).v
+        fp_err = max(fp_err, float(np.max(np.abs(kl_regularized_robust_evaluate(mdp, pi, bt).v
                                                  - entropic_evaluate(mdp, pi, beta).v))))
     pi = rng.dirichlet(np.ones(3), size=5)
-    g, _ = regularized_policy_gradient(mdp, pi, beta)
+    g, _ = regularized_policy_gradient(mdp, pi, bt)
     h = 1e-6
     for s in range(5):
         for a in range(3):
             e = np.zeros_like(pi)
             e[s, a] = h
-            fd = (kl_regularized_robust_evaluate(mdp, pi + e, beta, tol=1e-14, check=False).value
-                  - kl_regularized_robust_evaluate(mdp, pi - e, beta, tol=1e-14, check=False).value) / (2 * h)
+            fd = (kl_regularized_robust_evaluate(mdp, pi + e, bt, tol=1e-14, check=False).value
+                  - kl_regularized_robust_evaluate(mdp, pi - e, bt, tol=1e-14, check=False).value) / (2 * h)
             pg_err = max(pg_err, abs(fd - g[s, a]) / (1 + abs(fd)))
     v_star, _ = risk_sensitive_value_iteration(mdp, beta, tol=1e-13)
     J_star = float(mdp.rho @ v_star)
     n_iter = budget.pick(25, 100)
     worst_gap, worst_ratio = 0.0, 0.0
-    fig, ax = new_figure()
+    fig, ax = _figure(control)
     gaps0 = None
     for i in range(n):
         pi = rng.dirichlet(np.ones(3), size=5)
         gaps = []
         for _ in range(n_iter):
-            g, J = regularized_policy_gradient(mdp, pi, beta)
+            g, J = regularized_policy_gradient(mdp, pi, bt)
             gap = J_star - J
             gaps.append(gap)
             lin = float(np.sum(g.max(axis=1)) - np.sum(g * pi))
             if gap > 1e-9:
                 worst_ratio = max(worst_ratio, gap / max(lin, 1e-300))
             pi = project_simplex(pi + 1.0 * g)
-        gaps.append(J_star - kl_regularized_robust_evaluate(mdp, pi, beta).value)
+        gaps.append(J_star - kl_regularized_robust_evaluate(mdp, pi, bt).value)
         worst_gap = max(worst_gap, gaps[-1])
         ax.semilogy(np.maximum(np.array(gaps), 1e-16), lw=1, color="C0", alpha=0.6)
         if gaps0 is None:
@@ -321,25 +454,18 @@ def rmdp_risk_equivalence(budget, rng):
     ax.set_ylabel("J*_beta - J_beta(pi_t)")
     ax.set_title(f"KL-regularized robust = entropic: PG convergence; op err {op_err:.1e}", fontsize=9)
     ax.legend(fontsize=7)
-    ok = op_err <= 1e-8 and fp_err <= 1e-8 and pg_err <= 1e-6 and worst_gap < 1e-6 and np.isfinite(worst_ratio)
+    parts = (at_most(op_err, 1e-8, what="inner operator error"), at_most(fp_err, 1e-8, what="fixed-point error"),
+             at_most(pg_err, 1e-6, what="PG vs finite differences"),
+             at_most(worst_gap, 1e-6, what="final PG gap to the entropic optimum"),
+             "holds" if np.isfinite(worst_ratio) else "violated")
     measured = max(op_err, fp_err)
-    return Verdict(predicted=0.0, measured=measured, verdict=holds_if(ok), figure=fig,
+    return Verdict(predicted=0.0, measured=measured, verdict=combine(*parts), figure=None if control else fig,
+                   rule="; ".join(p.rule for p in parts[:4]) + "; finite gradient-domination ratio",
                    data={"gap_first_run": gaps0, "rfzi_n": ns, "rfzi_error": np.array(rf_err)},
                    details=f"operator err {op_err:.1e}, fixed-point err {fp_err:.1e}, PG-vs-FD err {pg_err:.1e}, "
                    f"max final PG gap {worst_gap:.1e} over {n} inits, max gradient-domination ratio {worst_ratio:.3g}; "
                    f"RFZI sup error {rf_err[0]:.2g} -> {rf_err[-1]:.2g} for n = {ns[0]} -> {ns[-1]} samples per (s, a), "
                    f"log-log slope {rf_fit:.2f} (Monte Carlo: -1/2; reported, not tested)")
-
-
-def _slope_verdict(fit, predicted=1.0):
-    """Strictly sublinear: CI entirely below ``predicted`` -> holds; entirely above -> violated."""
-    if fit is None:
-        return "inconclusive"
-    if fit.ci[1] < predicted:
-        return "holds"
-    if fit.ci[0] > predicted:
-        return "violated"
-    return "inconclusive"
 
 
 @claim(
@@ -354,10 +480,16 @@ def _slope_verdict(fit, predicted=1.0):
     instance="risky/safe d-rectangular linear MDP (S=4, A=2, d=4, H=3), TV radius 0.3, lambda=0.05, uniform "
     "pi_ref; K=600 (quick) / 10^4 (full) episodes; bonus beta=0.5, ridge 1, eta=sqrt(2 log A / K)",
     priority="A",
+    expected="holds",
+    controls={"half-radius": "DR-RPO whose robust estimates assume TV radius 0.15 instead of 0.3 "
+              "(dr_rpo(radius=0.15)); values and regret on the true model"},
     notes="Catalogue check: log-log slope of cumulative robust regret < 1 (about 0.5 expected for sqrt(K) "
     "bounds [derived]), comparable to robust LSVI-UCB, and the learned policy beats a nominal-trained policy "
     "under the worst-case kernel. Verdict: the slope's 95% CI (mdpgrad.rates.fit_power_law, late-half window) "
-    "lies below 1, and the final DR-RPO policy's robust value exceeds the nominal-trained policy's. The "
+    "lies below 0.8 (slope_in_band, hi = 0.8: the sqrt(K) rate plus an allowance of 0.3 for the transient at "
+    "K = 600, where the measured slope is ~0.70 and falls to ~0.4 by K = 1e4; 'below 1' alone let a learner with "
+    "half the radius pass at 0.956), and the final DR-RPO policy's robust value exceeds the nominal-trained "
+    "policy's. The "
     "abstract gives no exponent, so 0.5 is reported, not tested. beta=0.5 is a practical bonus (the theory "
     "constant ~ d H sqrt(log) makes K=1e4 far too short to leave the linear-regret phase). Finding (full "
     "budget): with the same estimates and beta, the value-based robust LSVI-UCB baseline has *linear* regret "
@@ -366,16 +498,17 @@ def _slope_verdict(fit, predicted=1.0):
     "it), while the slow mirror-descent updates keep sampling it. With beta=3 both were still in the linear phase "
     "at K=3000 (a side run, not part of the check). So 'comparable to LSVI-UCB' is not confirmed here.",
 )
-def drrpo_robust_linear_regret(budget, rng):
+def drrpo_robust_linear_regret(budget, rng, control=None):
     """Ground truth: exact robust regularized DP (TV inner problem = L1 ball of radius 2 rho solved by
     sorting). Regret_K = sum_k V*_1(s0) - V^{pi_k}_1(s0), with V^{pi} the exact robust regularized value."""
     from mdpgrad.rates import fit_power_law
     from mdpgrad.robust.linear import DRectangularMDP, dr_rpo, risky_safe_linear_mdp, robust_regularized_dp
     from mdpgrad.robust.linear import robust_regularized_value as rval
+    from mdpgrad.verdicts import combine, slope_in_band
 
     m = risky_safe_linear_mdp(3, rho=0.3, lam=0.05)
-    K = budget.pick(600, 10_000)
-    res = dr_rpo(m, K, seed=rng)
+    K = budget.pick(400, 10_000)
+    res = dr_rpo(m, K, seed=rng, radius=None if control is None else m.rho / 2)
     t = np.arange(1, K + 1)
     fit = fit_power_law(t, res.regret)
     m0 = DRectangularMDP(m.phi, m.mu, m.theta, m.H, 0.0, m.lam, m.pi_ref)
@@ -383,7 +516,7 @@ def drrpo_robust_linear_regret(budget, rng):
     v_nom = rval(m, pi_nom)
     v_final = rval(m, res.final_policy)
     data = {"K": t, "regret_drrpo": res.regret}
-    fig, ax = new_figure()
+    fig, ax = _figure(control)
     ax.loglog(t, res.regret, label="DR-RPO")
     extra = ""
     if not budget.quick:
@@ -401,11 +534,11 @@ def drrpo_robust_linear_regret(budget, rng):
     ax.set_ylabel("cumulative robust regret")
     ax.set_title("DR-RPO on a d-rectangular linear RMDP", fontsize=9)
     ax.legend(fontsize=7)
-    verdict = _slope_verdict(fit)
-    if verdict == "holds" and not v_final > v_nom:
-        verdict = "violated"
-    return Verdict(predicted="< 1", measured=None if fit is None else fit.slope,
-                   ci=None if fit is None else fit.ci, verdict=verdict, figure=fig, data=data,
+    v_slope = slope_in_band(fit, hi=0.8, what="log-log slope of the cumulative robust regret")
+    verdict = combine(v_slope, "holds" if v_final > v_nom else "violated")
+    return Verdict(predicted="<= 0.8 (sqrt(K) + transient)", measured=None if fit is None else fit.slope,
+                   ci=None if fit is None else fit.ci, verdict=verdict, figure=None if control else fig, data=data,
+                   rule=f"{v_slope.rule}; final robust value > nominal-trained policy's",
                    details=f"regret slope (late half) {fit.slope:.3f}; final robust value {v_final:.4f} vs "
                    f"nominal-trained {v_nom:.4f} vs optimum {res.optimum:.4f}{extra}")
 
@@ -421,8 +554,12 @@ def drrpo_robust_linear_regret(budget, rng):
     assumptions=("finite horizon, tabular", "mean-CVaR stage risk (1-lam) E + lam CVaR_alpha",
                  "full-support (exploratory) restart distribution over augmented states"),
     instance="random finite-horizon MDP H=3, S=3, A=2, costs on a 0.1 grid in [0, 1], alpha=0.8, lam=0.5; "
-    "20 random Dirichlet inits (quick: 5), projected PG step 20, 400 iterations; softmax PG step 100",
+    "20 random Dirichlet inits (quick: 3), projected PG step 20, 400 iterations (quick: 250); softmax PG step 100 "
+    "(mdpgrad.robust.ecrm.risk_averse_pg)",
     priority="B",
+    expected="holds",
+    controls={"no-exploration": "projected PG from the ECRM's own start distribution (restart weight 0), "
+              "i.e. without the full-support assumption"},
     notes="Checks: (a) the augmented-MDP cost of a Markov policy with exact CVaR minimizers equals the directly "
     "computed ECRM objective (1e-10) -- the reformulation identity; (b) the PG formula matches central finite "
     "differences (1e-6); (c) projected direct PG reaches the DP optimum (gap < 1e-5) from every init. Finding: "
@@ -433,7 +570,7 @@ def drrpo_robust_linear_regret(budget, rng):
     "distribution, so the target is unchanged). Softmax PG is run and its gap reported (full budget), not "
     "tested: the abstract gives no exponent for iterations-to-eps.",
 )
-def ecrm_risk_pg_global(budget, rng):
+def ecrm_risk_pg_global(budget, rng, control=None):
     """Why eta on the cost grid is exact: eta -> eta + E(Z - eta)_+/(1-alpha) is convex piecewise linear with
     kinks at the atoms of Z, so its minimum is attained at an atom (a cost value). Finite differences of a
     function multilinear in the policy rows are exact up to round-off (~1e-10 with h=1e-5)."""
@@ -445,7 +582,9 @@ def ecrm_risk_pg_global(budget, rng):
         ecrm_objective,
         ecrm_problem,
         markov_to_augmented,
+        risk_averse_pg,
     )
+    from mdpgrad.verdicts import at_most, combine
 
     H, S, A = 3, 3, 2
     P = rng.dirichlet(np.ones(S), size=(H, S, A))
@@ -475,47 +614,24 @@ def ecrm_risk_pg_global(budget, rng):
     fd0 = (augmented_evaluate(prob, pa, q0 + e0)[0] - augmented_evaluate(prob, pa, q0 - e0)[0]) / (2 * h)
     fd_err = max(fd_err, abs(fd0 - g0[j]))
 
-    def proj(x):
-        return project_simplex(x.reshape(H, S, G, A * G)).reshape(H, S, G, A, G)
-
-    n_init = budget.pick(5, 20)
-    n_iter = 400  # a convergence claim, not a rate: enough iterations for the slowest init seen
-    fig, ax = new_figure()
-    gaps_final, stalled = [], 0
+    n_init = budget.pick(3, 20)
+    n_iter = budget.pick(250, 400)  # a convergence claim, not a rate: enough iterations for the slowest init seen
+    explore = 1.0 if control is None else 0.0
+    fig, ax = _figure(control)
+    gaps_final = []
     for i in range(n_init):
         pa0 = rng.dirichlet(np.ones(A * G), size=(H, S, G)).reshape(H, S, G, A, G)
         q00 = rng.dirichlet(np.ones(G))
-        for explore in (1.0, 0.0):
-            pa, q0 = pa0.copy(), q00.copy()
-            gaps = []
-            for _ in range(n_iter):
-                J, g, g0 = augmented_gradient(prob, pa, q0, explore=explore)
-                gaps.append(J - J_star)
-                pa, q0 = proj(pa - 20.0 * g), project_simplex(q0 - 20.0 * g0)
-            gaps.append(augmented_evaluate(prob, pa, q0)[0] - J_star)
-            if explore:
-                gaps_final.append(gaps[-1])
-                ax.semilogy(np.maximum(gaps, 1e-16), color="C0", lw=1, alpha=0.6,
-                            label="direct PG, exploratory restarts" if i == 0 else None)
-            else:
-                stalled += gaps[-1] > 1e-5
-                ax.semilogy(np.maximum(gaps, 1e-16), color="C1", lw=1, alpha=0.4, ls="--",
-                            label="direct PG, ECRM's own start" if i == 0 else None)
+        run = risk_averse_pg(prob, n_iter, step=20.0, pi_aug0=pa0, p00=q00, explore=explore)
+        gaps = run.costs - J_star
+        gaps_final.append(gaps[-1])
+        ax.semilogy(np.maximum(gaps, 1e-16), color="C0", lw=1, alpha=0.6,
+                    label="direct PG, exploratory restarts" if i == 0 else None)
     extra = ""
     if not budget.quick:
-        th = rng.normal(size=(H, S, G, A * G))
-        th0 = rng.normal(size=G)
-        sm_gaps = []
-        for _ in range(3000):
-            z = np.exp(th - th.max(-1, keepdims=True))
-            pr = z / z.sum(-1, keepdims=True)
-            q0 = np.exp(th0 - th0.max())
-            q0 /= q0.sum()
-            J, g, g0 = augmented_gradient(prob, pr.reshape(H, S, G, A, G), q0, explore=1.0)
-            sm_gaps.append(J - J_star)
-            gr = g.reshape(H, S, G, A * G)
-            th = th - 100.0 * pr * (gr - np.sum(pr * gr, -1, keepdims=True))
-            th0 = th0 - 100.0 * q0 * (g0 - q0 @ g0)
+        sm = risk_averse_pg(prob, 3000, step=100.0, param="softmax", explore=1.0,
+                            theta0=rng.normal(size=(H, S, G, A * G)), theta00=rng.normal(size=G))
+        sm_gaps = sm.costs - J_star
         ax.semilogy(np.maximum(sm_gaps, 1e-16), color="C2", lw=1, label="softmax PG")
         extra = f"; softmax PG gap after 3000 iterations {sm_gaps[-1]:.2e}"
     ax.axhline(1e-5, color="k", ls="--", lw=1, label="1e-5 target")
@@ -524,11 +640,13 @@ def ecrm_risk_pg_global(budget, rng):
     ax.set_title("risk-averse PG on the CVaR-augmented MDP", fontsize=9)
     ax.legend(fontsize=7)
     worst = float(max(gaps_final))
-    ok = ident <= 1e-10 and fd_err <= 1e-6 and worst < 1e-5
-    return Verdict(predicted=0.0, measured=worst, verdict=holds_if(ok), figure=fig,
-                   data={"final_gaps": np.array(gaps_final)},
+    parts = (at_most(ident, 1e-10, what="reformulation identity error"), at_most(fd_err, 1e-6, what="PG vs FD"),
+             at_most(worst, 1e-5, what="max final gap to the DP optimum"))
+    return Verdict(predicted=0.0, measured=worst, verdict=combine(*parts), figure=None if control else fig,
+                   data={"final_gaps": np.array(gaps_final)}, rule="; ".join(p.rule for p in parts),
                    details=f"identity err {ident:.1e}, PG-vs-FD err {fd_err:.1e}, max final gap {worst:.1e} over "
-                   f"{n_init} inits; without exploration {stalled}/{n_init} runs ended above 1e-5{extra}")
+                   f"{n_init} inits (restart weight {explore}); "
+                   f"{int(np.sum(np.array(gaps_final) > 1e-5))}/{n_init} runs ended above 1e-5{extra}")
 
 
 @claim(
@@ -545,6 +663,9 @@ def ecrm_risk_pg_global(budget, rng):
     "antisymmetrized, random pi_ref and pi_dag_ref, beta=0.5; two behavior pair distributions mu (Dirichlet) "
     "and two context distributions",
     priority="C",
+    expected="holds",
+    controls={"ipo-offline": "IPO's offline minimizer (mdpgrad.robust.srpo.ipo_offline) in place of SRPO's offline "
+              "loss"},
     notes="The seed has only the abstract; the closed forms and the squared offline losses are derived in "
     "mdpgrad.robust.srpo (not copied from the paper), so this checks the structure the abstract states. "
     "Checks: (a) alternating exact best responses from a random start reach the closed-form saddle point and its "
@@ -554,7 +675,7 @@ def ecrm_risk_pg_global(budget, rng):
     "moves with the behavior distribution (TV between the two IPO solutions is reported, not tested). The LLM "
     "win-rate numbers are not checkable here.",
 )
-def srpo_robust_offline_equiv(budget, rng):
+def srpo_robust_offline_equiv(budget, rng, control=None):
     """Gap and TV are exact linear algebra (lstsq on a full-rank pair design), so 1e-10 / 1e-4 are loose."""
     from mdpgrad.robust.srpo import ipo_offline, srpo_closed_form, srpo_objective, srpo_offline
 
@@ -588,10 +709,12 @@ def srpo_robust_offline_equiv(budget, rng):
         gaps.append(abs(upper - lower))
     mus = [rng.dirichlet(np.full(Y * Y, a), size=X).reshape(X, Y, Y) for a in (1.0, 0.3)]
     off = [srpo_offline(pref, ref, ref_dag, beta, mu) for mu in mus]
+    if control == "ipo-offline":
+        off = [(ipo_offline(pref, ref, beta, mu), d) for mu, (_, d) in zip(mus, off)]
     tvs = [max(0.5 * np.abs(p - pi_s).sum(1).max(), 0.5 * np.abs(d - dag_s).sum(2).max()) for p, d in off]
     ipo = [ipo_offline(pref, ref, beta, mu) for mu in mus]
     ipo_tv = float(0.5 * np.abs(ipo[0] - ipo[1]).sum(1).max())
-    fig, ax = new_figure()
+    fig, ax = _figure(control)
     xs = np.arange(X * Y)
     ax.plot(xs, pi_s.ravel(), "ko", label="SRPO saddle point pi*")
     for k, (p, _) in enumerate(off):
@@ -604,7 +727,8 @@ def srpo_robust_offline_equiv(budget, rng):
     ax.legend(fontsize=6)
     worst = float(max(max(tvs), alt_tv))
     ok = max(gaps) < 1e-10 and worst < 1e-4
-    return Verdict(predicted=0.0, measured=worst, verdict=holds_if(ok), figure=fig,
+    return Verdict(predicted=0.0, measured=worst, verdict=holds_if(ok), figure=None if control else fig,
+                   rule="saddle duality gap < 1e-10; TV(alternating BR / offline minimizers, saddle) < 1e-4",
                    data={"pi_star": pi_s, "pi_offline_0": off[0][0], "pi_offline_1": off[1][0],
                          "ipo_0": ipo[0], "ipo_1": ipo[1]},
                    details=f"saddle duality gap {max(gaps):.1e}; TV(alternating BR, saddle) {alt_tv:.1e}; TV(offline, "

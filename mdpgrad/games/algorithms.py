@@ -58,7 +58,8 @@ __all__ = [
 
 DYNAMICS = ("nash_md", "nash_mp", "mwu", "sppo", "omd_reg", "inpo")
 #: Preference-oracle calls (win-rate vectors) per step.
-QUERIES_PER_STEP = {"nash_md": 1, "nash_mp": 2, "mwu": 1, "sppo": 1, "omd_reg": 1, "inpo": 1}
+QUERIES_PER_STEP = {"nash_md": 1, "nash_mp": 2, "mwu": 1, "sppo": 1, "omd_reg": 1, "inpo": 1,
+                    "nash_mp_noextra": 1}
 
 
 def _packed_oracle(packed: PackedPreference):
@@ -122,6 +123,12 @@ def nash_mp_step(lp, oracle, logmu, beta: float, eta: float, xp=np):
     return log_normalize((base + eta * oracle(xp.exp(lh))) / (1.0 + eta * beta), xp)
 
 
+def nash_mp_noextra_step(lp, oracle, logmu, beta: float, eta: float, xp=np):
+    """Nash-MP's update without its extrapolation (the leader step taken from ``pi_t`` itself), one
+    oracle call: a plausible mistake, kept as the negative control of the Nash-MP claims."""
+    return log_normalize((lp + eta * beta * logmu + eta * oracle(xp.exp(lp))) / (1.0 + eta * beta), xp)
+
+
 def mwu_step(lp, oracle, logmu, beta: float, eta: float, xp=np):
     """Multiplicative weights / SPPO self-play: ``pi_{t+1} ∝ pi_t exp(eta P pi_t)`` (``beta`` unused)."""
     return log_normalize(lp + eta * oracle(xp.exp(lp)), xp)
@@ -133,7 +140,8 @@ def omd_reg_step(lp, oracle, logmu, beta: float, eta: float, xp=np):
 
 
 _STEPS: dict[str, Callable] = {"nash_md": nash_md_step, "nash_mp": nash_mp_step, "mwu": mwu_step,
-                               "sppo": mwu_step, "omd_reg": omd_reg_step, "inpo": omd_reg_step}
+                               "sppo": mwu_step, "omd_reg": omd_reg_step, "inpo": omd_reg_step,
+                               "nash_mp_noextra": nash_mp_noextra_step}
 
 
 @dataclass(frozen=True)
@@ -187,8 +195,8 @@ def run_dynamics(game: PreferenceGame, method: str, n_iter: int, *, step_size=No
         raise InvalidInputError(f"record_every = {record_every!r} must be an integer >= 1.")
     beta = game.beta if beta is None else float(beta)
     if eta is None:
-        eta = {"nash_mp": 2.0, "nash_md": 1.0 / (1.0 + beta), "omd_reg": 1.0 / (1.0 + beta),
-               "inpo": 1.0 / (1.0 + beta)}.get(method, 0.1)
+        eta = {"nash_mp": 2.0, "nash_mp_noextra": 2.0, "nash_md": 1.0 / (1.0 + beta),
+               "omd_reg": 1.0 / (1.0 + beta), "inpo": 1.0 / (1.0 + beta)}.get(method, 0.1)
     eta_fn = eta if callable(eta) else (lambda t, e=float(eta): e)
     if method in ("nash_md", "omd_reg", "inpo"):
         e0 = eta_fn(0)
@@ -267,7 +275,8 @@ def win_fraction_rewards(P, ys, rng, *, include_self: bool = False) -> np.ndarra
 
 
 @renamed(n_rounds="n_iter", eta="step_size")
-def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | None = None, record=None) -> GameResult:
+def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | None = None, record=None,
+                 include_self: bool = False) -> GameResult:
     r"""SPO self-play (Swamy et al., "A Minimaximalist Approach to Reinforcement Learning from Human
     Feedback") with a tabular policy and an Exp3-style no-regret update.
 
@@ -276,6 +285,7 @@ def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | Non
     ``l_hat(y) = sum_i 1[y_i = y] (1 - r_i) / (n pi_t(y))`` (unbiased for ``1 - P(y > pi_t)``). Since
     ``E sum_y pi l_hat^2 <= 1 + K/n``, the default ``eta = sqrt(2 log K / (T (1 + K/n)))`` gives expected
     regret ``<= sqrt(2 T log K (1 + K/n))``; the average iterate's gap is regret / T.
+    ``include_self=True`` scores with the biased self-including win fraction (negative control).
     """
     rng = as_generator(seed)
     P = np.asarray(P, dtype=np.float64)
@@ -295,7 +305,7 @@ def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | Non
         p = np.exp(lp)
         s += p
         ys = rng.choice(K, size=n, p=p)
-        r = win_fraction_rewards(P, ys, rng)
+        r = win_fraction_rewards(P, ys, rng, include_self=include_self)
         lhat = np.bincount(ys, weights=1 - r, minlength=K) / (n * p)
         lp = log_normalize(lp - eta * lhat)
         if t + 1 in rec:

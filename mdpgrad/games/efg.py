@@ -376,7 +376,7 @@ def behavioral_from_sequence(game: EFG, player: int, x) -> np.ndarray:
     return s
 
 
-def _cf_values(game: EFG, s0, s1, player: int, v=None, reach=None):
+def _cf_values(game: EFG, s0, s1, player: int, v=None, reach=None, sign1: float = -1.0):
     """Counterfactual action values ``q[I, a] = sum_{h in I} w_{-i}(h) u_i(child(h, a))`` and ``w(I)``."""
     if v is None:
         v = _values(game, s0, s1)
@@ -384,7 +384,7 @@ def _cf_values(game: EFG, s0, s1, player: int, v=None, reach=None):
     nodes = np.nonzero(game.kind == P0 + player)[0]
     w = rc[nodes] * (r1[nodes] if player == 0 else r0[nodes])
     ch = game.children[nodes]
-    sign = 1.0 if player == 0 else -1.0
+    sign = 1.0 if player == 0 else sign1
     vals = np.where(ch >= 0, sign * v[np.maximum(ch, 0)], 0.0) * w[:, None]
     q = np.zeros((game.n_infosets[player], game.max_actions))
     np.add.at(q, game.infoset[nodes], vals)
@@ -464,9 +464,16 @@ def _regret_matching(R, n_actions):
     return np.where(tot > 0, pos / np.where(tot > 0, tot, 1.0), uni)
 
 
-def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGResult:
+def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None, floor: bool | None = None,
+        player1_sign: float = -1.0) -> EFGResult:
     """CFR (simultaneous updates, uniform averaging) or CFR+ (alternating, regrets floored at 0,
-    linear averaging). Exploitability of the sequence-form average at ``record`` iterations."""
+    linear averaging). Exploitability of the sequence-form average at ``record`` iterations.
+
+    Hooks for negative controls (defaults are the algorithms): ``floor`` (default ``plus``) floors
+    the cumulative regrets at 0 (CFR+'s regret matching+); ``player1_sign`` is the sign of player 1's
+    utility in its counterfactual values (-1 in a zero-sum game; +1 is the classic sign mistake).
+    """
+    floor = plus if floor is None else bool(floor)
     record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     R = [np.zeros_like(s[0]), np.zeros_like(s[1])]
@@ -475,11 +482,11 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGResult
     for t in range(1, n_iter + 1):
         order = (0, 1)
         if not plus:
-            qs = [_cf_values(game, s[0], s[1], p)[0] for p in order]
+            qs = [_cf_values(game, s[0], s[1], p, sign1=player1_sign)[0] for p in order]
         for p in order:
-            q = _cf_values(game, s[0], s[1], p)[0] if plus else qs[p]
+            q = _cf_values(game, s[0], s[1], p, sign1=player1_sign)[0] if plus else qs[p]
             inst = q - np.sum(q * s[p], axis=1, keepdims=True)
-            R[p] = np.maximum(R[p] + inst, 0.0) if plus else R[p] + inst
+            R[p] = np.maximum(R[p] + inst, 0.0) if floor else R[p] + inst
             if plus:
                 X[p] += t * sequence_form(game, p, s[p])
                 s[p] = _regret_matching(R[p], game.infoset_actions[p])

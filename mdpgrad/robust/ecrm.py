@@ -32,7 +32,7 @@ from ..errors import InvalidInputError
 from ..mdp import FiniteHorizonMDP
 
 __all__ = ["cvar", "mean_cvar", "ECRMProblem", "ecrm_problem", "ecrm_objective", "augmented_evaluate",
-           "augmented_dp", "augmented_gradient", "markov_to_augmented"]
+           "augmented_dp", "augmented_gradient", "markov_to_augmented", "ECRMPGRun", "risk_averse_pg"]
 
 
 def cvar(values, probs, alpha: float) -> float:
@@ -205,3 +205,60 @@ def markov_to_augmented(prob: ECRMProblem, pi):
     p0 = np.zeros(G)
     p0[best_j(m.r[0].ravel(), w0)] = 1.0
     return aug, p0
+
+
+@dataclass(frozen=True)
+class ECRMPGRun:
+    """Trajectory of :func:`risk_averse_pg`: ``costs[k]`` is the (unmodified) ECRM cost ``J`` of the
+    k-th iterate (``n_iter + 1`` values); ``pi_aug`` and ``p0`` are the final parameters' policy."""
+
+    costs: np.ndarray
+    pi_aug: np.ndarray
+    p0: np.ndarray
+
+
+def risk_averse_pg(prob: ECRMProblem, n_iter: int, *, step: float, pi_aug0=None, p00=None,
+                   param: str = "direct", explore: float = 0.0, theta0=None, theta00=None) -> ECRMPGRun:
+    r"""Risk-averse policy gradient on the CVaR-augmented MDP (Yu & Ying 2023), with exact gradients
+    (:func:`augmented_gradient`, restart weight ``explore``).
+
+    ``param="direct"``: projected gradient descent on the augmented policy rows (simplex over the joint
+    action ``(a, eta)``) and on ``p0``, from ``pi_aug0`` / ``p00`` (default uniform). ``param="softmax"``:
+    gradient descent on logits ``theta[h, s, j, a * G + j']`` / ``theta0[j]`` (default 0) with the
+    softmax chain rule :math:`\partial J/\partial\theta = \pi\odot(g - \langle\pi, g\rangle)`.
+    """
+    from .sets import project_simplex
+
+    if param not in ("direct", "softmax"):
+        raise InvalidInputError(f"param = {param!r}: choose 'direct' or 'softmax'.")
+    n_iter = int(n_iter)
+    if n_iter < 0 or not np.isfinite(step) or step <= 0:
+        raise InvalidInputError(f"n_iter = {n_iter}, step = {step!r}: need n_iter >= 0 and a positive step.")
+    H, S, A, G = prob.shape
+    shape = (H, S, G, A * G)
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    if param == "direct":
+        pa = np.full(shape, 1.0 / (A * G)) if pi_aug0 is None else np.asarray(pi_aug0, float).reshape(shape).copy()
+        q0 = np.full(G, 1.0 / G) if p00 is None else np.asarray(p00, float).copy()
+    else:
+        th = np.zeros(shape) if theta0 is None else np.asarray(theta0, float).reshape(shape).copy()
+        th0 = np.zeros(G) if theta00 is None else np.asarray(theta00, float).copy()
+    costs = []
+    for _ in range(n_iter + 1):
+        if param == "softmax":
+            pa, q0 = softmax(th), softmax(th0)
+        J, g, g0 = augmented_gradient(prob, pa.reshape(H, S, G, A, G), q0, explore=explore)
+        costs.append(J)
+        if len(costs) == n_iter + 1:
+            break
+        gr = g.reshape(shape)
+        if param == "direct":
+            pa, q0 = project_simplex(pa - step * gr), project_simplex(q0 - step * g0)
+        else:
+            th = th - step * pa * (gr - np.sum(pa * gr, -1, keepdims=True))
+            th0 = th0 - step * q0 * (g0 - q0 @ g0)
+    return ECRMPGRun(np.asarray(costs), pa.reshape(H, S, G, A, G), q0)

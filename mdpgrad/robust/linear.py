@@ -155,19 +155,24 @@ def _estimate_sigma(Lam_inv, B, V, rho):
 
 @renamed(eta="step_size")
 def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, step_size: float | None = None, ridge: float = 1.0,
-           method: str = "rpo", seed=None) -> DRRPOResult:
+           method: str = "rpo", seed=None, radius: float | None = None) -> DRRPOResult:
     """Run DR-RPO (``method="rpo"``) or the robust LSVI-UCB baseline (``"lsvi"``) for K episodes.
 
     Each episode plays the current policy in the *nominal* model from ``s0``, adds the
     transitions to the per-step sufficient statistics (``Lambda_h = ridge I + sum phi phi^T``,
     ``B_h[i, s'] = sum phi_i 1{s'}``), then computes optimistic robust Q-estimates backwards
     (clipped to ``[0, H - h]`` plus the regularizer range) and updates the policy.
-    ``step_size`` (the mirror-descent rate eta) defaults to ``sqrt(2 log A / K)``.
+    ``step_size`` (the mirror-descent rate eta) defaults to ``sqrt(2 log A / K)``. ``radius`` (default
+    ``m.rho``) is the TV radius the learner's robust estimates assume; values and regret are always those
+    of ``m`` (a radius other than ``m.rho`` is a negative control for the claims).
     """
     eta = step_size
     K = check_positive_int(K, "K")
     if method not in ("rpo", "lsvi"):
         raise InvalidInputError(f"method = {method!r}: choose 'rpo' (DR-RPO) or 'lsvi' (robust LSVI-UCB).")
+    rho_l = m.rho if radius is None else float(radius)
+    if not (0.0 <= rho_l <= 1.0):
+        raise InvalidInputError(f"radius = {radius!r}: a TV radius must lie in [0, 1].")
     rng = as_generator(seed)
     S, A, d = m.phi.shape
     H = m.H
@@ -194,7 +199,7 @@ def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, step_size: float | 
         newpi = np.empty_like(pi)
         for h in range(H - 1, -1, -1):
             Li = np.linalg.inv(Lam[h])
-            sig = _estimate_sigma(Li, B[h], V, m.rho)
+            sig = _estimate_sigma(Li, B[h], V, rho_l)
             bonus = beta * np.sqrt(np.einsum("nd,de,ne->n", phi2, Li, phi2)).reshape(S, A)
             Q = np.clip(m.r + m.phi @ sig + bonus, 0.0, H - h)
             if method == "lsvi":
