@@ -23,7 +23,10 @@ from .estimators import (
     kl_loss_coefficients,
     maxk_coefficients,
     maxk_exact,
+    group_gradients,
     opmd_coefficients,
+    rpg_coefficients,
+    sample_group_gradients,
     ratio_coefficients,
     sequence_group_gradient,
     zero_variance_fraction,
@@ -37,5 +40,6 @@ __all__ = [
     "ADVANTAGES", "AGGREGATIONS", "CORRECTIONS", "GradientEstimate", "aggregation_weights", "bnpo_normalizer",
     "clip_cov_mask", "estimate_gradient", "exact_expected_group_gradient", "group_advantages",
     "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact", "opmd_coefficients",
+    "group_gradients", "rpg_coefficients", "sample_group_gradients",
     "ratio_coefficients", "sequence_group_gradient", "zero_variance_fraction",
 ]
