@@ -533,13 +533,13 @@ def test_negative_control_hooks_of_the_estimators():
         rpg_coefficients(r, lp, lo, lr, 0.1, "reverse")
 
 
-def test_sample_group_gradients_rloo_is_unbiased():
-    from mdpgrad.bandits import ContextualBandit, sample_group_gradients
+def test_group_gradient_replicates_rloo_is_unbiased():
+    from mdpgrad.bandits import ContextualBandit, group_gradient_replicates
 
     rng = np.random.default_rng(5)
     bandit = ContextualBandit(rng.random((3, 4)))
     theta = rng.normal(size=(3, 4))
-    s = sample_group_gradients(bandit, theta, 4, "rloo", 4000, rng)
+    s = group_gradient_replicates(bandit, theta, 4, "rloo", 4000, rng)
     g = bandit.gradient(theta)
     se = s.std(0, ddof=1) / np.sqrt(len(s))
     assert s.shape == (4000, 3, 4) and np.max(np.abs(s.mean(0) - g) / se) < 5

@@ -18,7 +18,9 @@ from .estimators import (
     estimate_gradient,
     exact_expected_group_gradient,
     group_advantages,
+    group_gradient_replicates,
     group_gradients,
+    grpo_entropy_run,
     kl_cov_coefficients,
     kl_estimates,
     kl_loss_coefficients,
@@ -27,7 +29,6 @@ from .estimators import (
     opmd_coefficients,
     ratio_coefficients,
     rpg_coefficients,
-    sample_group_gradients,
     sequence_group_gradient,
     zero_variance_fraction,
 )
@@ -40,6 +41,6 @@ __all__ = [
     "ADVANTAGES", "AGGREGATIONS", "CORRECTIONS", "GradientEstimate", "aggregation_weights", "bnpo_normalizer",
     "clip_cov_mask", "estimate_gradient", "exact_expected_group_gradient", "group_advantages",
     "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact", "opmd_coefficients",
-    "group_gradients", "rpg_coefficients", "sample_group_gradients",
+    "group_gradients", "group_gradient_replicates", "grpo_entropy_run", "rpg_coefficients",
     "ratio_coefficients", "sequence_group_gradient", "zero_variance_fraction",
 ]

@@ -39,7 +39,7 @@ import scipy.stats
 from .._validate import check_positive_int
 from ..backend import get_backend
 from ..errors import InvalidInputError
-from .model import ContextualBandit, as_rng, logit_gradient, sample_actions
+from .model import ContextualBandit, as_rng, log_softmax_xp, logit_gradient, sample_actions
 
 __all__ = [
     "ADVANTAGES",
@@ -62,7 +62,8 @@ __all__ = [
     "sequence_group_gradient",
     "opmd_coefficients",
     "group_gradients",
-    "sample_group_gradients",
+    "group_gradient_replicates",
+    "grpo_entropy_run",
     "rpg_coefficients",
 ]
 
@@ -570,7 +571,7 @@ def group_gradients(bandit: ContextualBandit, theta, actions, rewards, method: s
     prompts of a batch (``"gpg"``'s :math:`\alpha = N/(N - N_0)`, ``"reinforce++"``'s batch
     statistics) see exactly one batch. ``adv_kw`` go to :func:`group_advantages` (``baseline``
     and ``p`` given per prompt, ``[N]``). Used with sampled outcomes
-    (:func:`sample_group_gradients`) or with an enumeration of all outcomes (exact expectations).
+    (:func:`group_gradient_replicates`) or with an enumeration of all outcomes (exact expectations).
     """
     a = np.asarray(actions)
     r = np.asarray(rewards, dtype=np.float64)
@@ -585,21 +586,59 @@ def group_gradients(bandit: ContextualBandit, theta, actions, rewards, method: s
     return g.reshape(M, N, -1)
 
 
-def sample_group_gradients(bandit: ContextualBandit, theta, G: int, method: str = "rloo", M: int = 1, rng=None,
-                           **adv_kw):
-    r"""``M`` independent group estimates ``g[M, N, V]`` (tabular logits): ``G`` responses per prompt are
-    sampled from the current policy for every replicate (one vectorized draw), rewarded by the bandit, and
-    assembled by :func:`group_gradients`. ``g.mean(0)`` estimates :math:`E[\hat g]`; for ``"rloo"`` that is
-    :math:`\nabla J` (``bandit.gradient``)."""
+def group_gradient_replicates(bandit: ContextualBandit, theta, G: int, method: str = "rloo", M: int = 1, seed=None,
+                              **adv_kw):
+    r"""``M`` independent group estimates ``g[M, N, V]`` of the logit gradient (tabular logits, NumPy): ``G``
+    responses per prompt are sampled from the current policy for every replicate (one vectorized draw), rewarded
+    by the bandit and assembled by :func:`group_gradients` (advantages that couple the prompts of a batch, GPG's
+    and REINFORCE++'s, are computed per replicate). ``g.mean(0)`` estimates :math:`E[\hat g]`; for ``"rloo"``
+    that is :math:`\nabla J` (``bandit.gradient``). ``seed``: an int or a ``numpy.random.Generator``."""
     G = check_positive_int(G, "G")
     M = check_positive_int(M, "M")
-    rng = as_rng(rng)
+    rng = as_rng(seed, "seed")
     logits = bandit.check_theta(theta)
     N = bandit.n_prompts
     a, _ = sample_actions(np.tile(logits, (M, 1)), G, rng)
     big = ContextualBandit(np.tile(bandit.q, (M, 1)), reward=bandit.reward, noise=bandit.noise)
     r = big.sample_rewards(a, rng)
     return group_gradients(bandit, logits, a.reshape(M, N, G), r.reshape(M, N, G), method, **adv_kw)
+
+
+def grpo_entropy_run(method: str, seed, n_iter: int, N: int = 32, K: int = 16, G: int = 8, epochs: int = 2,
+                     step_size: float = 1.0, *, fraction: float = 0.2, kl_beta: float = 1.0):
+    """GRPO with a PPO-clipped inner loop (clip 0.2, ``epochs`` passes per batch) on a random verifiable
+    bandit (``N`` prompts x ``K`` actions, about 20% correct, at least one correct action per prompt).
+
+    ``method``: ``"grpo"``, ``"clip-cov"`` (:func:`clip_cov_mask`, ``clip_ratio=fraction``) or ``"kl-cov"``
+    (:func:`kl_cov_coefficients`, ``top_ratio=fraction``, penalty ``kl_beta``). Clip-Cov's random choices come
+    from their own stream (seeded from ``seed`` first), so every method sees the same sampling stream (common
+    random numbers for paired comparisons). Returns the mean policy entropy and the objective after each of the
+    ``n_iter`` steps.
+    """
+    if method not in ("grpo", "clip-cov", "kl-cov"):
+        raise InvalidInputError(f"method = {method!r}: choose 'grpo', 'clip-cov' or 'kl-cov'.")
+    rg = as_rng(seed, "seed")
+    rg_mask = np.random.default_rng(int(rg.integers(2**62)))
+    q = (rg.random((N, K)) < 0.2).astype(float)
+    q[np.arange(N), rg.integers(K, size=N)] = 1.0
+    bandit = ContextualBandit(q)
+    th = np.zeros((N, K))
+    H, J = [], []
+    for _ in range(n_iter):
+        a, lp_old = sample_actions(th, G, rg)
+        rr = bandit.sample_rewards(a, rg)
+        A = group_advantages(rr, "grpo")
+        for _e in range(epochs):
+            lp = np.take_along_axis(log_softmax_xp(th), a, axis=1)
+            coef = A * ratio_coefficients(A, lp, lp_old, "ppo", clip_eps=0.2)
+            if method == "clip-cov":
+                coef = coef * clip_cov_mask(lp, A, clip_ratio=fraction, cov_low=0.0, cov_high=np.inf, rng=rg_mask)
+            elif method == "kl-cov":
+                coef = coef + kl_cov_coefficients(lp, lp_old, A, top_ratio=fraction, beta=kl_beta)
+            th = th + step_size * logit_gradient(th, a, coef / G)
+        H.append(bandit.entropy(th).mean())
+        J.append(bandit.objective(th))
+    return np.array(H), np.array(J)
 
 
 RPG_KINDS = ("reverse-norm", "reverse-unnorm", "forward-norm", "forward-unnorm")
