@@ -511,8 +511,11 @@ def bnpo_beta_normalization(budget, rng, control=None):
 
         a_opt, b_opt = 1 + al / 3, 1 + be / 3
         v_opt, v_rf, v_grpo = var(a_opt, b_opt), var(1, 1), var(1.5, 1.5)
-        v_quad, _ = scipy.integrate.quad(
-            lambda x, g=g, a=a_opt, b=b_opt: g.pdf(x) * x * (1 - x) / f_lib(x, a, b) ** 2, 0, 1, limit=200)
+        lB = scipy.special.betaln(al, be)
+        v_quad, _ = scipy.integrate.quad(  # prior density written out (scipy.stats' pdf is 10x slower per point)
+            lambda x, a=a_opt, b=b_opt, al=al, be=be, lB=lB: np.exp((al - 1) * np.log(x) + (be - 1) * np.log1p(-x)
+                                                                   - lB) * x * (1 - x) / f_lib(x, a, b) ** 2,
+            0, 1, limit=200)
         quad_err = max(quad_err, abs(v_quad / v_opt - 1))
         best = scipy.optimize.minimize(lambda x: var(*np.exp(x)), np.log([1.2, 1.2]), method="Nelder-Mead",
                                        options={"xatol": 1e-6, "fatol": 1e-12})
