@@ -1385,6 +1385,7 @@ def vcrl_variance_difficulty(budget, rng, control=None):
     return Verdict(predicted="(G-1)/G p(1-p); VCRL gain > 0", measured=f"max err {err:.1e}; peak p={peak:.2f}; mean "
                    f"||grad J_n|| gain {diff.mean():.4f} ({z:.1f} SE)", verdict=V.combine(*parts),
                    rule="; ".join(p.rule for p in parts),
+                   min_detectable=float((4 + 0.84) * diff.std(ddof=1) / np.sqrt(R)),
                    data={"p": ps, "gain": diff}, figure=fig)
 
 
@@ -1461,6 +1462,7 @@ def vade_zero_adv_groups(budget, rng, control=None):
                    measured=f"formula rel. err {err:.1e}; degenerate fraction " +
                    ", ".join(f"{k} {v:.3f}" for k, v in res.items()) + f"; gain {z_gain:.1f} SE",
                    verdict=V.combine(*parts), rule=parts[0].rule + "; oracle < uniform; " + parts[2].rule,
+                   min_detectable=float((4 + 0.84) * se_diff),
                    data={"p": pgrid, "library": tab, **{k: np.array(v) for k, v in res.items()}},
                    figure=fig)
 
