@@ -236,6 +236,9 @@ def rloo_unbiased_grpo_biased(budget, rng, control=None):
     expected="holds",
     controls={"loo-includes-self": "the leave-one-out baseline computed with the sample's own reward included "
               "(group mean, method 'mean')"},
+    notes="Catalogue correction: 'lower variance than no baseline' is checked for k >= 4 (ratio <= 0.9). At k = 2 the "
+    "leave-one-out baseline is the other sample's reward, whose own noise cancels most of the reduction: the ratio "
+    "Var(RLOO)/Var(REINFORCE) measured 0.91-1.02 across seeds on this instance, so 'lower' is not guaranteed there.",
 )
 def rloo_loop_unbiased(budget, rng, control=None):
     """Bias exact (exact_expected_group_gradient vs bandit.gradient). Variance = trace of the covariance of the
@@ -263,7 +266,8 @@ def rloo_loop_unbiased(budget, rng, control=None):
     var_rloo, var_plain = np.array(var_rloo), np.array(var_plain)
     parts = [V.at_most(bias, 1e-10, what="||E g - grad J||/||grad J|| (exact)"),
              V.at_most(ident, 1e-12, what="|RLOO - k/(k-1) mean| and |LOOP(ratio 1) - RLOO|"),
-             V.at_most(float(np.max(var_rloo / var_plain)), 0.98, what="max_k Var(RLOO)/Var(no baseline) (same groups)"),
+             V.at_most(float(np.max(var_rloo[1:] / var_plain[1:])), 0.9,
+                       what="max_{k>=4} Var(RLOO)/Var(no baseline) (same groups)"),
              V.at_most(float(np.max(var_rloo[1:] / var_rloo[:-1])), 0.9, what="max Var(k')/Var(k), k' = 2k")]
     fig, ax = _figure(control)
     ax.plot(ks, var_plain, "o-", label="REINFORCE (no baseline)")
@@ -277,7 +281,9 @@ def rloo_loop_unbiased(budget, rng, control=None):
                    measured=f"rel. bias {bias:.1e}; var RLOO {np.round(var_rloo, 6).tolist()} vs "
                    f"{np.round(var_plain, 6).tolist()}; identities {ident:.1e}",
                    verdict=V.combine(*parts), rule="; ".join(p.rule for p in parts),
-                   tightness=float(np.max(var_rloo / var_plain)), details=f"M={M} groups per k for the variances.",
+                   tightness=float(np.max(var_rloo[1:] / var_plain[1:])),
+                   details=f"M={M} groups per k for the variances; at k=2 the ratio is {var_rloo[0] / var_plain[0]:.3f} "
+                   "(reported, see notes).",
                    data={"k": np.array(ks), "var_rloo": var_rloo, "var_plain": var_plain}, figure=fig)
 
 
@@ -594,16 +600,16 @@ def reward_var_gradnorm_lb(budget, rng, control=None):
         else:
             g = n * bandit.gradient(theta)
         var = np.sum(pi * (q - J) ** 2, 1)
-        keep = var > 1e-12
+        keep = var > 1e-8  # below, the ratio is dominated by round-off in g and Var
         rat = np.abs(g).sum(1)[keep] / var[keep]
         ratios.append(rat)
         ratios2.append(np.linalg.norm(g, axis=1)[keep] * np.sqrt(K) / var[keep])
         if kind == "binary":
             binary = rat
     allr, all2 = np.concatenate(ratios), np.concatenate(ratios2)
-    parts = [V.at_least(allr.min(), 2 - 1e-9, what="min ||grad J||_1 / Var"),
-             V.at_least(all2.min(), 2 - 1e-9, what="min sqrt(K) ||grad J||_2 / Var"),
-             V.at_most(np.abs(binary - 2).max(), 1e-9, what="binary rewards: max |ratio - 2|")]
+    parts = [V.at_least(allr.min(), 2 - 1e-6, what="min ||grad J||_1 / Var"),
+             V.at_least(all2.min(), 2 - 1e-6, what="min sqrt(K) ||grad J||_2 / Var"),
+             V.at_most(np.abs(binary - 2).max(), 1e-6, what="binary rewards: max |ratio - 2|")]
     fig, ax = _figure(control)
     ax.hist(np.log10(allr), bins=60, label=r"$\|\nabla_z J\|_1 / \mathrm{Var}_\pi(r)$")
     ax.axvline(np.log10(2), color="k", ls="--", label="bound 2")
