@@ -560,3 +560,31 @@ def test_group_coefficients_on_any_array_namespace(xp, rng):
         pairs.append((kl_loss_coefficients(lp, lo, kind), kl_loss_coefficients(X["lp"], X["lo"], kind)))
     for ref, got in pairs:
         assert np.abs(_to_numpy(got) - ref).max() <= 1e-15
+def test_negative_control_hooks_of_the_estimators():
+    """The documented wrong variants used as negative controls by theory/llm_rl.py."""
+    import math
+
+    from mdpgrad.bandits import bnpo_normalizer, rpg_coefficients
+    from mdpgrad.errors import InvalidInputError
+
+    p = np.array([0.2, 0.5, 0.7])
+    lB = math.lgamma(2.0) + math.lgamma(3.0) - math.lgamma(5.0)
+    assert np.allclose(bnpo_normalizer(p, 2.0, 3.0, normalized=False), bnpo_normalizer(p, 2.0, 3.0) * math.exp(lB))
+    r, lp, lo, lr = np.array([1.0, 0.0]), np.log([0.3, 0.7]), np.log([0.5, 0.5]), np.log([0.6, 0.4])
+    w = np.exp(lp - lo)
+    assert np.allclose(rpg_coefficients(r, lp, lo, lr, 0.1, "reverse-norm"), w * (r - 0.1 * (lp - lr)))
+    assert np.allclose(rpg_coefficients(r, lp, lo, lr, 0.1, "reverse-norm", importance=False), r - 0.1 * (lp - lr))
+    with pytest.raises(InvalidInputError, match="kind"):
+        rpg_coefficients(r, lp, lo, lr, 0.1, "reverse")
+
+
+def test_group_gradient_replicates_rloo_is_unbiased():
+    from mdpgrad.bandits import ContextualBandit, group_gradient_replicates
+
+    rng = np.random.default_rng(5)
+    bandit = ContextualBandit(rng.random((3, 4)))
+    theta = rng.normal(size=(3, 4))
+    s = group_gradient_replicates(bandit, theta, 4, "rloo", 4000, rng)
+    g = bandit.gradient(theta)
+    se = s.std(0, ddof=1) / np.sqrt(len(s))
+    assert s.shape == (4000, 3, 4) and np.max(np.abs(s.mean(0) - g) / se) < 5

@@ -19,6 +19,7 @@ from .estimators import (
     exact_expected_group_gradient,
     group_advantages,
     group_gradient_replicates,
+    group_gradients,
     grpo_entropy_run,
     kl_cov_coefficients,
     kl_estimates,
@@ -27,6 +28,7 @@ from .estimators import (
     maxk_exact,
     opmd_coefficients,
     ratio_coefficients,
+    rpg_coefficients,
     sequence_group_gradient,
     zero_variance_fraction,
 )
@@ -37,7 +39,8 @@ __all__ = [
     "ContextualBandit", "random_bandit", "sample_actions", "logit_gradient",
     "SequenceModel", "SequenceSamples", "make_sequence_model", "MarkovSequenceModel",
     "ADVANTAGES", "AGGREGATIONS", "CORRECTIONS", "GroupGradientEstimate", "aggregation_weights", "bnpo_normalizer",
-    "clip_cov_mask", "estimate_group_gradient", "exact_expected_group_gradient", "group_advantages", "group_gradient_replicates", "grpo_entropy_run",
+    "clip_cov_mask", "estimate_group_gradient", "exact_expected_group_gradient", "group_advantages",
     "kl_cov_coefficients", "kl_estimates", "kl_loss_coefficients", "maxk_coefficients", "maxk_exact", "opmd_coefficients",
+    "group_gradients", "group_gradient_replicates", "grpo_entropy_run", "rpg_coefficients",
     "ratio_coefficients", "sequence_group_gradient", "zero_variance_fraction",
 ]

@@ -65,6 +65,10 @@ __all__ = [
     "bnpo_normalizer",
     "sequence_group_gradient",
     "opmd_coefficients",
+    "group_gradients",
+    "group_gradient_replicates",
+    "grpo_entropy_run",
+    "rpg_coefficients",
 ]
 
 ADVANTAGES = ("reinforce", "mean", "rloo", "grpo", "drgrpo", "remax", "reinforce++", "reinforce++-baseline",
@@ -79,15 +83,16 @@ def _check_rewards(rewards):
         r = np.asarray(rewards, dtype=np.float64)
     else:
         r = rewards if rewards.dtype == xp.float64 else xp.astype(rewards, xp.float64)
-    if r.ndim != 2:
-        raise InvalidInputError(f"rewards: expected a 2-D array [n_prompts, G], got shape {tuple(r.shape)}.")
+    if r.ndim not in (2, 3):
+        raise InvalidInputError(f"rewards: expected a 2-D array [n_prompts, G] (or [M, n_prompts, G] for M "
+                                f"independent batches), got shape {tuple(r.shape)}.")
     if is_numpy_namespace(xp) and not np.all(np.isfinite(r)):
         idx = np.argwhere(~np.isfinite(r))[0]
-        raise InvalidInputError(f"rewards[{idx[0]}, {idx[1]}] = {r[tuple(idx)]!r} is not finite.")
+        raise InvalidInputError(f"rewards[{', '.join(str(i) for i in idx)}] = {r[tuple(idx)]!r} is not finite.")
     return xp, r
 
 
-def bnpo_normalizer(p, a: float, b: float):
+def bnpo_normalizer(p, a: float, b: float, *, normalized: bool = True):
     r"""BNPO's normalizer: the Beta(a, b) density at the success probability ``p``.
 
     BNPO (Xiao et al. 2025, "BNPO: Beta Normalization Policy Optimization") uses
@@ -96,11 +101,14 @@ def bnpo_normalizer(p, a: float, b: float):
     constant :math:`B(3/2,3/2) = \pi/8`). For ``p ~ Beta(alpha, beta)`` the variance-minimizing
     density normalizer is ``Beta(1 + alpha/3, 1 + beta/3)`` (see the claim
     ``bnpo-beta-normalization`` in ``theory/llm_rl.py`` for the derivation).
+
+    ``normalized=False`` drops the constant :math:`1/B(a, b)` (the unnormalized kernel
+    :math:`p^{a-1}(1-p)^{b-1}`): a documented wrong variant, used as a negative control.
     """
     xp = array_namespace(p)
     if not (a > 0 and b > 0):
         raise InvalidInputError(f"bnpo_ab = ({a}, {b}): Beta parameters must be > 0.")
-    logB = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    logB = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b) if normalized else 0.0
     with np.errstate(divide="ignore"):
         return xp.exp((a - 1) * xp.log(p) + (b - 1) * xp.log1p(-p) - logB)
 
@@ -108,6 +116,9 @@ def bnpo_normalizer(p, a: float, b: float):
 def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float = 1e-6, ddof: int = 1,
                      bnpo_ab=(1.5, 1.5), p=None, baseline_shift: float = 0.0):
     r"""Advantages ``A[n, i]`` of the ``G`` responses of each prompt.
+
+    ``rewards[n, i]``, or ``rewards[m, n, i]`` for ``M`` independent batches: the statistics that
+    couple the prompts of a batch (``"gpg"``, ``"reinforce++"``) are then taken per batch ``m``.
 
     Methods (``r`` the group's rewards, :math:`\bar r` their mean, :math:`s` their std):
 
@@ -145,12 +156,13 @@ def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float
 
 def _group_advantages(rewards, method, *, baseline, eps, ddof, bnpo_ab, p):
     xp, r = _check_rewards(rewards)
-    N, G = r.shape
+    N, G = r.shape[-2:]
     if method not in ADVANTAGES:
         raise InvalidInputError(f"method = {method!r} is not known; choose one of {ADVANTAGES}.")
     if method in ("rloo", "grpo", "gpg") and G < 2:
         raise InvalidInputError(f"G = {G}: method {method!r} needs at least 2 responses per prompt.")
-    mean = xp.mean(r, axis=1, keepdims=True)
+    mean = xp.mean(r, axis=-1, keepdims=True)
+    batch = (-2, -1)  # the axes of one batch (prompt-coupled statistics)
     if method == "reinforce":
         b = 0.0 if baseline is None else xp.reshape(xp.asarray(baseline, dtype=xp.float64), (-1, 1))
         return r - b
@@ -163,17 +175,18 @@ def _group_advantages(rewards, method, *, baseline, eps, ddof, bnpo_ab, p):
     if method == "rloo":
         return (r - mean) * (G / (G - 1))
     if method == "grpo":
-        return (r - mean) / (xp.std(r, axis=1, correction=ddof, keepdims=True) + eps)
+        return (r - mean) / (xp.std(r, axis=-1, correction=ddof, keepdims=True) + eps)
     if method == "reinforce++":
-        return (r - xp.mean(r)) / (xp.std(r) + eps)
+        return (r - xp.mean(r, axis=batch, keepdims=True)) / (xp.std(r, axis=batch, keepdims=True) + eps)
     if method == "reinforce++-baseline":
         c = r - mean
-        return c / (xp.std(c) + eps)
+        return c / (xp.std(c, axis=batch, keepdims=True) + eps)
     if method == "gpg":
-        zero = xp.all(r == r[:, :1], axis=1)
-        n_valid = N - int(xp.count_nonzero(zero))
-        alpha = N / n_valid if n_valid > 0 else 0.0
-        return alpha * (r - mean)
+        zero = xp.all(r == r[..., :1], axis=-1)
+        n_valid = N - xp.sum(xp.astype(zero, r.dtype), axis=-1, keepdims=True)
+        ok = n_valid > 0
+        alpha = xp.where(ok, N / xp.where(ok, n_valid, xp.ones_like(n_valid)), xp.zeros_like(n_valid))
+        return alpha[..., None] * (r - mean)
     # bnpo
     pp = mean if p is None else xp.reshape(xp.asarray(p, dtype=xp.float64), (-1, 1))
     f = bnpo_normalizer(xp.clip(pp, 1e-12, 1 - 1e-12), *bnpo_ab)
@@ -450,13 +463,18 @@ def exact_expected_group_gradient(bandit: ContextualBandit, theta, G: int, metho
     N = bandit.n_prompts
     out = np.zeros_like(pi)
     m = np.arange(G)
+    # rewards of synthetic groups: row (r1, m) = [r1, 1 x m, 0 x (G-1-m)]
+    rows = np.zeros((2 * G, G))
+    for r1 in (0, 1):
+        for mm in m:
+            rows[r1 * G + mm, 0] = r1
+            rows[r1 * G + mm, 1:1 + mm] = 1.0
+    if adv_kw.get("baseline") is None and adv_kw.get("p") is None:  # the same advantage table for every prompt
+        f = group_advantages(rows, method, **adv_kw)[:, 0].reshape(2, G)
+        pm = scipy.stats.binom.pmf(m[None, :], G - 1, p[:, None])
+        h = bandit.q * (pm @ f[1])[:, None] + (1 - bandit.q) * (pm @ f[0])[:, None]
+        return pi * (h - np.sum(pi * h, axis=1, keepdims=True)) / N
     for n in range(N):
-        # rewards of synthetic groups: row (r1, m) = [r1, 1 x m, 0 x (G-1-m)]
-        rows = np.zeros((2 * G, G))
-        for r1 in (0, 1):
-            for mm in m:
-                rows[r1 * G + mm, 0] = r1
-                rows[r1 * G + mm, 1:1 + mm] = 1.0
         kw = dict(adv_kw)
         if "baseline" in kw and kw["baseline"] is not None:
             kw["baseline"] = np.full(2 * G, np.asarray(kw["baseline"], dtype=float).reshape(-1)[n])
@@ -549,49 +567,64 @@ def sequence_group_gradient(model, theta, G: int, n_groups: int = 1, method: str
     return model.token_gradient(theta, smp, coef), smp
 
 
-def group_gradient_replicates(bandit: ContextualBandit, theta, G: int, method: str, M: int, seed, **adv_kw):
-    r"""``M`` independent group estimates ``[M, N, V]`` of the logit gradient (NumPy), each
-    :math:`\frac{1}{NG}\sum_{n,i} A_{n,i}(e_{a_{n,i}} - \pi_n)`.
+def group_gradients(bandit: ContextualBandit, theta, actions, rewards, method: str = "rloo", **adv_kw):
+    r"""Group estimates of many independent replicates at once (tabular logits, NumPy).
 
-    Replicates are stacked as extra prompts, so one vectorized call draws them all; prompt-coupled
-    advantages (``"gpg"``, whose scale counts the prompts with a non-constant group)
-    are computed per replicate. ``adv_kw`` go to :func:`group_advantages` (per-prompt ``baseline`` /
-    ``p`` are tiled over the replicates).
+    ``actions[M, N, G]`` and ``rewards[M, N, G]``: replicate ``m`` is one batch of ``G``
+    responses for each of the ``N`` prompts. Returns ``g[M, N, V]`` with
+    :math:`g_m = \frac{1}{NG}\sum_{n,i} A_{m,n,i}(e_{a_{m,n,i}} - \pi_n)` and ``A`` from
+    :func:`group_advantages` computed *per replicate*, so the advantages that couple the
+    prompts of a batch (``"gpg"``'s :math:`\alpha = N/(N - N_0)`, ``"reinforce++"``'s batch
+    statistics) see exactly one batch. ``adv_kw`` go to :func:`group_advantages` (``baseline``
+    and ``p`` given per prompt, ``[N]``). Used with sampled outcomes
+    (:func:`group_gradient_replicates`) or with an enumeration of all outcomes (exact expectations).
     """
+    a = np.asarray(actions)
+    r = np.asarray(rewards, dtype=np.float64)
+    if a.ndim != 3 or a.shape != r.shape:
+        raise InvalidInputError(f"actions {a.shape} and rewards {r.shape} must both be [M, N, G].")
+    M, N, G = r.shape
+    if N != bandit.n_prompts or bandit.phi is not None:
+        raise InvalidInputError(f"actions: N = {N} prompts but the bandit (tabular) has {bandit.n_prompts}.")
+    logits = bandit.check_theta(theta)
+    A = group_advantages(r, method, **adv_kw)
+    g = logit_gradient(np.tile(logits, (M, 1)), a.reshape(M * N, G), A.reshape(M * N, G) / (N * G))
+    return g.reshape(M, N, -1)
+
+
+def group_gradient_replicates(bandit: ContextualBandit, theta, G: int, method: str = "rloo", M: int = 1, seed=None,
+                              **adv_kw):
+    r"""``M`` independent group estimates ``g[M, N, V]`` of the logit gradient (tabular logits, NumPy): ``G``
+    responses per prompt are sampled from the current policy for every replicate (one vectorized draw), rewarded
+    by the bandit and assembled by :func:`group_gradients` (advantages that couple the prompts of a batch, GPG's
+    and REINFORCE++'s, are computed per replicate). ``g.mean(0)`` estimates :math:`E[\hat g]`; for ``"rloo"``
+    that is :math:`\nabla J` (``bandit.gradient``). ``seed``: an int or a ``numpy.random.Generator``."""
+    G = check_positive_int(G, "G")
+    M = check_positive_int(M, "M")
     rng = as_rng(seed, "seed")
-    N, V = bandit.q.shape
-    logits = np.tile(bandit.check_theta(theta), (M, 1))
+    logits = bandit.check_theta(theta)
+    N = bandit.n_prompts
+    a, _ = sample_actions(np.tile(logits, (M, 1)), G, rng)
     big = ContextualBandit(np.tile(bandit.q, (M, 1)), reward=bandit.reward, noise=bandit.noise)
-    a, _ = sample_actions(logits, G, rng)
     r = big.sample_rewards(a, rng)
-    if method == "gpg":
-        r3 = r.reshape(M, N, G)
-        zero = np.all(r3 == r3[..., :1], axis=2)
-        nvalid = N - zero.sum(1)
-        alpha = np.where(nvalid > 0, N / np.maximum(nvalid, 1), 0.0)
-        A = (alpha[:, None, None] * (r3 - r3.mean(2, keepdims=True))).reshape(M * N, G)
-    else:
-        kw = dict(adv_kw)
-        for key in ("baseline", "p"):
-            if kw.get(key) is not None:
-                kw[key] = np.tile(np.asarray(kw[key], dtype=float).reshape(-1), M)
-        A = group_advantages(r, method, **kw)
-    g = logit_gradient(logits, a, A / (N * G))
-    return g.reshape(M, N, V)
+    return group_gradients(bandit, logits, a.reshape(M, N, G), r.reshape(M, N, G), method, **adv_kw)
 
 
 def grpo_entropy_run(method: str, seed, n_iter: int, N: int = 32, K: int = 16, G: int = 8, epochs: int = 2,
-                     step_size: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                     step_size: float = 1.0, *, fraction: float = 0.2, kl_beta: float = 1.0):
     """GRPO with a PPO-clipped inner loop (clip 0.2, ``epochs`` passes per batch) on a random verifiable
-    bandit (``N`` prompts x ``K`` actions, about 20% correct, one correct action per prompt at least).
+    bandit (``N`` prompts x ``K`` actions, about 20% correct, at least one correct action per prompt).
 
-    ``method``: ``"grpo"``, ``"clip-cov"`` (:func:`clip_cov_mask`, fraction 0.2) or ``"kl-cov"``
-    (:func:`kl_cov_coefficients`, top fraction 0.2). Returns the mean policy entropy and the objective
-    after each of the ``n_iter`` steps.
+    ``method``: ``"grpo"``, ``"clip-cov"`` (:func:`clip_cov_mask`, ``clip_ratio=fraction``) or ``"kl-cov"``
+    (:func:`kl_cov_coefficients`, ``top_ratio=fraction``, penalty ``kl_beta``). Clip-Cov's random choices come
+    from their own stream (seeded from ``seed`` first), so every method sees the same sampling stream (common
+    random numbers for paired comparisons). Returns the mean policy entropy and the objective after each of the
+    ``n_iter`` steps.
     """
     if method not in ("grpo", "clip-cov", "kl-cov"):
         raise InvalidInputError(f"method = {method!r}: choose 'grpo', 'clip-cov' or 'kl-cov'.")
     rg = as_rng(seed, "seed")
+    rg_mask = np.random.default_rng(int(rg.integers(2**62)))
     q = (rg.random((N, K)) < 0.2).astype(float)
     q[np.arange(N), rg.integers(K, size=N)] = 1.0
     bandit = ContextualBandit(q)
@@ -605,10 +638,46 @@ def grpo_entropy_run(method: str, seed, n_iter: int, N: int = 32, K: int = 16, G
             lp = np.take_along_axis(log_softmax_xp(th), a, axis=1)
             coef = A * ratio_coefficients(A, lp, lp_old, "ppo", clip_eps=0.2)
             if method == "clip-cov":
-                coef = coef * clip_cov_mask(lp, A, clip_ratio=0.2, cov_low=0.0, cov_high=np.inf, rng=rg)
+                coef = coef * clip_cov_mask(lp, A, clip_ratio=fraction, cov_low=0.0, cov_high=np.inf, rng=rg_mask)
             elif method == "kl-cov":
-                coef = coef + kl_cov_coefficients(lp, lp_old, A, top_ratio=0.2, beta=1.0)
+                coef = coef + kl_cov_coefficients(lp, lp_old, A, top_ratio=fraction, beta=kl_beta)
             th = th + step_size * logit_gradient(th, a, coef / G)
         H.append(bandit.entropy(th).mean())
         J.append(bandit.objective(th))
     return np.array(H), np.array(J)
+
+
+RPG_KINDS = ("reverse-norm", "reverse-unnorm", "forward-norm", "forward-unnorm")
+
+
+def rpg_coefficients(rewards, logp, logp_old, logp_ref, beta: float, kind: str = "reverse-norm", *,
+                     importance: bool = True):
+    r"""Per-sample coefficients of the KL-regularized policy-gradient surrogates ("On the Design of
+    KL-Regularized Policy Gradient Algorithms for LLM Reasoning"), samples ``y ~ pi_old``.
+
+    With :math:`w = \pi(y)/\pi_{old}(y)` (``pi`` the normalized policy, or :math:`\tilde\pi = e^z` for the
+    ``*-unnorm`` kinds, whose score is :math:`\nabla_z\log\tilde\pi(y) = e_y`), the estimate is
+    :math:`\sum c(y)\nabla\log\pi(y)` with
+
+    * ``"reverse-norm"``: :math:`c = w\,(r - \beta\log(\pi/\pi_{ref}))` -- gradient of
+      :math:`E_\pi r - \beta KL(\pi\|\pi_{ref})`;
+    * ``"reverse-unnorm"``: :math:`c = w\,(r - \beta\log(\tilde\pi/\pi_{ref}))` -- of
+      :math:`\sum\tilde\pi r - \beta UKL(\tilde\pi\|\pi_{ref})`;
+    * ``"forward-norm"``: :math:`c = w r + \beta\,\pi_{ref}/\pi_{old}` -- of :math:`E_\pi r - \beta KL(\pi_{ref}\|\pi)`;
+    * ``"forward-unnorm"``: :math:`c = w r - \beta(w - \pi_{ref}/\pi_{old})` -- of
+      :math:`\sum\tilde\pi r - \beta UKL(\pi_{ref}\|\tilde\pi)`.
+
+    ``logp`` is :math:`\log\pi(y)` (or :math:`\log\tilde\pi(y) = z_y`). ``importance=False`` sets ``w = 1``
+    (the off-policy data used as if on-policy): a documented wrong variant, used as a negative control.
+    """
+    if kind not in RPG_KINDS:
+        raise InvalidInputError(f"kind = {kind!r} is not known; choose one of {RPG_KINDS}.")
+    r = np.asarray(rewards, dtype=np.float64)
+    lp, lo, lr = (np.asarray(x, dtype=np.float64) for x in (logp, logp_old, logp_ref))
+    w = np.exp(lp - lo) if importance else np.ones_like(lp)
+    if kind.startswith("reverse"):
+        return w * (r - beta * (lp - lr))
+    ref_over_old = np.exp(lr - lo)
+    if kind == "forward-norm":
+        return w * r + beta * ref_over_old
+    return w * r - beta * (w - ref_over_old)
