@@ -1,0 +1,149 @@
+r"""Offline value learning from a behaviour policy's support, and multi-agent gradient moments.
+
+* :func:`expectile` -- the :math:`\tau`-expectile of a discrete distribution, the unique :math:`m` with
+  :math:`\sum_a \pi(a)\,|\tau - 1\{q_a < m\}|\,(q_a - m) = 0` (Newey and Powell 1987). :math:`\tau = 1/2` is
+  the mean; :math:`\tau\to 1` the maximum over the support of :math:`\pi`.
+* :func:`expectile_value_iteration` -- Implicit Q-Learning's fixed point ("Offline Reinforcement Learning
+  with Implicit Q-Learning"): :math:`Q(s,a) = r(s,a) + \gamma\sum_{s'}P(s'|s,a)V(s')`,
+  :math:`V(s) = \mathrm{expectile}_\tau(Q(s,\cdot);\pi_\beta(\cdot|s))`. Only ``(s, a)`` in the support of
+  :math:`\pi_\beta` enter ``V`` (no out-of-distribution action is ever evaluated). The operator is monotone
+  and translation-equivariant, hence a :math:`\gamma`-contraction.
+* :func:`support_optimal_values` -- the in-support optimum: value iteration with
+  :math:`\max_{a\in\mathrm{supp}\,\pi_\beta(s)}`, the :math:`\tau\to1` limit of IQL.
+* :func:`agent_gradient_moments` -- exact mean and covariance of one agent's REINFORCE gradient in an
+  ``N``-agent one-shot game with independent Bernoulli-logit policies, with no baseline or the centralized
+  counterfactual baseline :math:`b(a_{-i}) = E_{a_i'}[R(a_i', a_{-i})]` (a centralized critic, "Multi-Agent
+  Actor-Critic for Mixed Cooperative-Competitive Environments"; COMA). Joint actions are enumerated.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ._validate import as_float_array, check_positive_int
+from .errors import InvalidInputError
+from .exact import check_policy
+from .mdp import as_mdp
+
+__all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments"]
+
+
+def _check_tau(tau):
+    if not (np.isfinite(tau) and 0 < tau < 1):
+        raise InvalidInputError(f"tau = {tau!r} must lie in (0, 1) (0.5 is the mean, tau -> 1 the maximum).")
+    return float(tau)
+
+
+def expectile(values, probs, tau: float):
+    r"""``tau``-expectile of ``values[..., n]`` under ``probs[..., n]`` (along the last axis), exactly.
+
+    Entries with zero probability are never read (they may be ``nan``)."""
+    tau = _check_tau(tau)
+    q = np.asarray(values, dtype=np.float64)
+    p = as_float_array(probs, "probs")
+    if q.shape != p.shape:
+        raise InvalidInputError(f"probs: shape {p.shape} must equal values' shape {q.shape}.")
+    if (p < 0).any() or not np.allclose(p.sum(-1), 1.0, atol=1e-9):
+        raise InvalidInputError("probs: each row must be a probability vector (>= 0, summing to 1).")
+    if not np.all(np.isfinite(q[p > 0])):
+        raise InvalidInputError("values: every value with positive probability must be finite.")
+    return _expectile(q, p, tau)
+
+
+def _expectile(q, p, tau):
+    """:func:`expectile` without validation (inner loops)."""
+    sup = p > 0
+    big = np.max(np.where(sup, q, -np.inf), axis=-1, keepdims=True)
+    x = np.where(sup, q, big)  # unsupported entries: a zero-weight copy of the maximum (never decisive)
+    order = np.argsort(x, axis=-1)
+    x = np.take_along_axis(x, order, -1)
+    w = np.take_along_axis(p, order, -1)
+    # f(m) = sum w |tau - 1{x < m}| (x - m) is decreasing and piecewise linear; on (x_{k-1}, x_k] the points
+    # 0..k-1 lie below m and the root of that piece is m_k = a_wx / a_w
+    zeros = np.zeros(x.shape[:-1] + (1,))
+    bw = np.concatenate([zeros, np.cumsum(w, -1)[..., :-1]], -1)
+    bwx = np.concatenate([zeros, np.cumsum(w * x, -1)[..., :-1]], -1)
+    tw, twx = np.sum(w, -1, keepdims=True), np.sum(w * x, -1, keepdims=True)
+    a_w = (1 - tau) * bw + tau * (tw - bw)
+    m = ((1 - tau) * bwx + tau * (twx - bwx)) / a_w
+    lo = np.concatenate([np.full(zeros.shape, -np.inf), x[..., :-1]], -1)
+    ok = (lo <= m) & (m <= x)
+    k = np.argmax(ok, axis=-1)[..., None]
+    out = np.where(np.any(ok, -1), np.take_along_axis(m, k, -1)[..., 0], x[..., -1])
+    return out
+
+
+def _backup(m, V):
+    S, A = m.r.shape
+    return m.r + m.gamma * (m.P.reshape(S * A, S) @ V).reshape(S, A)
+
+
+def expectile_value_iteration(mdp, pi_b, tau: float, *, tol: float = 1e-12, max_iter: int = 100_000):
+    """IQL's exact fixed point ``(Q, V)`` by iterating the expectile backup (module docstring) to ``tol``
+    in sup norm. ``Q`` is returned on every ``(s, a)`` (a one-step backup of ``V``); ``V`` reads only the
+    support of ``pi_b``."""
+    m = as_mdp(mdp)
+    S, A = m.r.shape
+    pi_b = check_policy(np.asarray(pi_b, dtype=np.float64), S, A, name="pi_b")
+    tau = _check_tau(tau)
+    V = np.zeros(S)
+    for _ in range(max_iter):
+        Q = _backup(m, V)
+        V_new = _expectile(Q, pi_b, tau)
+        if np.max(np.abs(V_new - V)) <= tol * (1 - m.gamma):
+            return _backup(m, V_new), V_new
+        V = V_new
+    raise InvalidInputError(f"max_iter = {max_iter}: expectile value iteration did not reach tol = {tol}.")
+
+
+def support_optimal_values(mdp, support, *, tol: float = 1e-12, max_iter: int = 100_000):
+    """Value iteration restricted to ``support[s, a]`` (bool): ``V(s) = max_{a in support(s)} Q(s, a)``."""
+    m = as_mdp(mdp)
+    S, A = m.r.shape
+    sup = np.asarray(support, dtype=bool)
+    if sup.shape != (S, A) or not sup.any(axis=1).all():
+        raise InvalidInputError(f"support: expected a bool array {(S, A)} with at least one action per state.")
+    V = np.zeros(S)
+    for _ in range(max_iter):
+        V_new = np.where(sup, _backup(m, V), -np.inf).max(axis=1)
+        if np.max(np.abs(V_new - V)) <= tol * (1 - m.gamma):
+            return _backup(m, V_new), V_new
+        V = V_new
+    raise InvalidInputError(f"max_iter = {max_iter}: value iteration did not reach tol = {tol}.")
+
+
+def agent_gradient_moments(reward_fn, probs, agent: int = 0, *, baseline: str = "none"):
+    r"""Exact mean and second moment of agent ``agent``'s logit-gradient estimate
+    :math:`g = (R(a) - b)\,(a_i - p_i)` over joint actions :math:`a\in\{0,1\}^N`, :math:`a_j\sim
+    \mathrm{Bernoulli}(p_j)` independently.
+
+    ``reward_fn(a)`` maps a joint action (tuple of 0/1) to a reward; ``baseline`` is ``"none"`` or
+    ``"counterfactual"`` (:math:`b = E_{a_i'\sim p_i}R(a_i', a_{-i})`, a centralized critic). Returns
+    ``(mean, second_moment, variance)``.
+    """
+    p = as_float_array(probs, "probs", ndim=1)
+    N = p.size
+    if ((p <= 0) | (p >= 1)).any():
+        raise InvalidInputError("probs: each agent's probability of action 1 must lie in (0, 1).")
+    agent = check_positive_int(agent + 1, "agent + 1") - 1
+    if agent >= N:
+        raise InvalidInputError(f"agent = {agent} is not one of the {N} agents.")
+    if baseline not in ("none", "counterfactual"):
+        raise InvalidInputError(f"baseline = {baseline!r}: choose 'none' or 'counterfactual'.")
+    if N > 20:
+        raise InvalidInputError(f"probs: {N} agents means 2^{N} joint actions; enumeration is limited to 20.")
+    mean = second = 0.0
+    for a in itertools.product((0, 1), repeat=N):
+        w = float(np.prod(np.where(np.array(a) == 1, p, 1 - p)))
+        R = float(reward_fn(a))
+        b = 0.0
+        if baseline == "counterfactual":
+            a0 = a[:agent] + (0,) + a[agent + 1:]
+            a1 = a[:agent] + (1,) + a[agent + 1:]
+            b = (1 - p[agent]) * float(reward_fn(a0)) + p[agent] * float(reward_fn(a1))
+        g = (R - b) * (a[agent] - p[agent])
+        mean += w * g
+        second += w * g * g
+    return mean, second, second - mean * mean
