@@ -1,0 +1,189 @@
+"""Library pieces behind the issue-18 claims: mdpgrad.bandits.objectives, mdpgrad.bandits.kl_regularized,
+mdpgrad.offline (formulas against brute force, input validation naming the argument)."""
+
+import numpy as np
+import pytest
+
+from mdpgrad.bandits import make_sequence_model
+from mdpgrad.bandits.kl_regularized import f_divergence, gibbs_policy, implicit_token_rewards, soft_optimal_tree
+from mdpgrad.bandits.model import softmax_xp
+from mdpgrad.bandits.objectives import (
+    allocation_variance,
+    budget_allocation,
+    chi2_divergence,
+    guided_policy,
+    mixture_weight,
+    ratio_variance_coefficients,
+    score_norms,
+    spo_coefficients,
+    token_rollout_gradient,
+)
+from mdpgrad.envs import garnet
+from mdpgrad.errors import InvalidInputError
+from mdpgrad.exact import evaluate
+from mdpgrad.offline import agent_gradient_moments, expectile, expectile_value_iteration, support_optimal_values
+
+
+def test_score_norms_match_direct():
+    rng = np.random.default_rng(0)
+    pi = softmax_xp(rng.normal(size=(20, 7)))
+    per, ex = score_norms(pi)
+    direct = np.sum((np.eye(7)[None] - pi[:, None, :]) ** 2, axis=2)
+    assert np.allclose(per, direct, atol=1e-14)
+    assert np.allclose(ex, np.sum(pi * direct, 1), atol=1e-14)
+    with pytest.raises(InvalidInputError, match="pi"):
+        score_norms(np.array([0.5, 0.6]))
+
+
+@pytest.mark.parametrize("importance", [False, True])
+def test_token_rollout_gradient_unbiased(importance):
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(3, 5))
+    y = np.array([0, 2, 4])
+    pi = softmax_xp(z)
+    E = np.eye(5)[y] - pi
+    target = E if importance else pi[np.arange(3), y][:, None] * E
+    M = 20000
+    g = token_rollout_gradient(np.tile(z, (M, 1)), np.tile(y, M), 4, rng, importance=importance).reshape(M, 3, 5)
+    se = g.std(0) / np.sqrt(M)
+    assert np.all(np.abs(g.mean(0) - target) <= 5 * se + 1e-12)
+    with pytest.raises(InvalidInputError, match="targets"):
+        token_rollout_gradient(z, np.array([0, 1, 9]), 2, rng)
+
+
+def test_spo_and_ratio_variance_coefficients():
+    A = np.array([1.0, -0.5, 2.0])
+    lp = np.log(np.array([0.3, 0.2, 0.5]))
+    assert np.allclose(spo_coefficients(A, lp, lp, 0.2), A)
+    # per-sample maximizer of rho A - |A|/(2 eps) (rho-1)^2 is rho = 1 + eps sign(A): zero derivative there
+    eps = 0.2
+    lp_new = lp + np.log1p(eps * np.sign(A))
+    assert np.allclose(spo_coefficients(A, lp_new, lp, eps), 0.0, atol=1e-14)
+    assert np.allclose(ratio_variance_coefficients(A, lp, lp, 3.0), A)
+    with pytest.raises(InvalidInputError, match="eps"):
+        spo_coefficients(A, lp, lp, 0.0)
+    with pytest.raises(InvalidInputError, match="logp_old"):
+        ratio_variance_coefficients(A, lp, lp[:2], 1.0)
+
+
+def test_chi2_is_ratio_variance():
+    rng = np.random.default_rng(2)
+    p, q = softmax_xp(rng.normal(size=(4, 6))), softmax_xp(rng.normal(size=(4, 6)))
+    assert np.allclose(chi2_divergence(p, q), np.sum(q * (p / q) ** 2, 1) - 1, atol=1e-13)
+    assert np.allclose(f_divergence(p, q, "chi2"), chi2_divergence(p, q))
+    with pytest.raises(InvalidInputError, match="q"):
+        chi2_divergence(np.array([0.5, 0.5]), np.array([1.0, 0.0]))
+
+
+def test_budget_allocation_is_optimal():
+    rng = np.random.default_rng(3)
+    w, v = rng.random(6), rng.random(6)
+    n = budget_allocation(w, v, 60.0)
+    assert np.isclose(n.sum(), 60.0)
+    best = allocation_variance(w, v, n)
+    for _ in range(50):  # random feasible perturbations never do better
+        d = rng.normal(size=6)
+        d -= d.mean()
+        m = n + 0.5 * d
+        if (m > 0).all():
+            assert allocation_variance(w, v, m) >= best - 1e-12
+    with pytest.raises(InvalidInputError, match="rule"):
+        budget_allocation(w, v, 10.0, rule="cube")
+    with pytest.raises(InvalidInputError, match="budget"):
+        budget_allocation(w, v, -1.0)
+
+
+def test_mixture_weight_minimizes_quadratic():
+    s1, s0, b2, c = 2.0, 0.3, 0.5, 0.2
+    a = mixture_weight(s1, s0, b2, c)
+    al = np.linspace(-1, 2, 30001)
+    mse = al ** 2 * s1 + (1 - al) ** 2 * (s0 + b2) + 2 * al * (1 - al) * c
+    assert abs(al[np.argmin(mse)] - a) < 2e-4
+    with pytest.raises(InvalidInputError, match="var1"):
+        mixture_weight(-1.0, 1.0, 0.0)
+
+
+def test_guided_policy_limits():
+    pb = np.array([0.5, 0.3, 0.2])
+    ll = np.log(np.array([0.1, 0.5, 0.9]))
+    assert np.allclose(guided_policy(pb, ll, 0.0), pb)
+    assert guided_policy(pb, ll, 50.0)[2] > 0.999
+    with pytest.raises(InvalidInputError, match="log_likelihood"):
+        guided_policy(pb, ll[:2], 1.0)
+
+
+def _tree(seed=0):
+    rng = np.random.default_rng(seed)
+    table = {}
+
+    def reward(seq):
+        return table.setdefault(seq, float(rng.random()))
+    model = make_sequence_model(3, 3, reward)
+    return model, rng.normal(size=model.param_shape)
+
+
+def test_soft_optimal_tree_is_gibbs():
+    model, ref = _tree()
+    beta = 0.7
+    _, V, lstar = soft_optimal_tree(model, ref, beta)
+    p_ref, R, _, _ = model.response_table(ref)
+    gibbs = p_ref * np.exp(R / beta)
+    p_star, _, _, _ = model.response_table(lstar)
+    assert np.allclose(p_star, gibbs / gibbs.sum(), atol=1e-13)
+    assert np.isclose(V[0], beta * np.log(gibbs.sum()))
+    r = implicit_token_rewards(lstar, ref, beta)
+    assert r.shape == model.param_shape
+    with pytest.raises(InvalidInputError, match="beta"):
+        soft_optimal_tree(model, ref, 0.0)
+    with pytest.raises(InvalidInputError, match="model"):
+        soft_optimal_tree("tree", ref, 1.0)
+
+
+def test_gibbs_policy_and_f_divergences():
+    rng = np.random.default_rng(4)
+    ref = softmax_xp(rng.normal(size=5))
+    r = rng.random(5)
+    ps = gibbs_policy(ref, r, 0.5)
+    assert np.isclose(ps.sum(), 1.0)
+    p, q = softmax_xp(rng.normal(size=5)), softmax_xp(rng.normal(size=5))
+    assert np.isclose(f_divergence(p, q, "reverse-kl"), f_divergence(q, p, "kl"))
+    assert 0 <= f_divergence(p, q, "js") <= np.log(2)
+    assert np.isclose(f_divergence(p, q, "tv"), 0.5 * np.abs(p - q).sum())
+    with pytest.raises(InvalidInputError, match="kind"):
+        f_divergence(p, q, "hellinger2")
+
+
+def test_expectile_root_and_limits():
+    rng = np.random.default_rng(5)
+    q = rng.normal(size=(30, 5))
+    p = rng.dirichlet(np.ones(5), size=30)
+    for tau in (0.3, 0.5, 0.9):
+        m = expectile(q, p, tau)
+        f = np.sum(p * np.abs(tau - (q < m[:, None])) * (q - m[:, None]), 1)
+        assert np.abs(f).max() < 1e-13
+    assert np.allclose(expectile(q, p, 0.5), np.sum(p * q, 1))
+    assert np.all(expectile(q, p, 1 - 1e-9) <= q.max(1) + 1e-12)
+    with pytest.raises(InvalidInputError, match="tau"):
+        expectile(q, p, 1.0)
+    with pytest.raises(InvalidInputError, match="probs"):
+        expectile(q, p[:, :4], 0.5)
+
+
+def test_expectile_vi_half_is_evaluation_and_support_max():
+    mdp = garnet(6, 3, 2, gamma=0.8, seed=0)
+    pi = np.full((6, 3), 1 / 3)
+    _, V = expectile_value_iteration(mdp, pi, 0.5)
+    assert np.allclose(V, evaluate(mdp, pi).v, atol=1e-9)
+    _, Vstar = support_optimal_values(mdp, np.ones((6, 3), bool))
+    _, V99 = expectile_value_iteration(mdp, pi, 0.9999)
+    assert np.all(V99 <= Vstar + 1e-9) and np.abs(V99 - Vstar).max() < 0.01
+
+
+def test_agent_gradient_moments_coordination_game():
+    for N in (1, 3, 5):
+        m, s2, var = agent_gradient_moments(lambda a: float(all(a)), np.full(N, 0.5), 0)
+        assert np.isclose(var / m ** 2, 2.0 ** N - 1)
+    with pytest.raises(InvalidInputError, match="baseline"):
+        agent_gradient_moments(lambda a: 1.0, np.full(2, 0.5), 0, baseline="mean")
+    with pytest.raises(InvalidInputError, match="agent"):
+        agent_gradient_moments(lambda a: 1.0, np.full(2, 0.5), 5)
