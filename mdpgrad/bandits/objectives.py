@@ -31,6 +31,21 @@ Each function states its formula and the paper it comes from; the claims in
   Reasoning Models").
 * :func:`guided_policy` -- :math:`\pi_w \propto \pi_\beta\, p(o|a)^w` ("Diffusion Guidance Is a
   Controllable Policy Improvement Operator").
+* :func:`expected_abs_advantage` -- :math:`E|A|` of a Bernoulli(p) reward: :math:`2p(1-p)` with the exact
+  baseline ``p``, :math:`2p(1-p)(G-1)/G` with the group mean of ``G`` rollouts (the learning-gain proxy of
+  "Self-Evolving Curriculum for LLM Reasoning").
+* :func:`max_variance_subset` -- the size-``k`` subset of a group maximizing the variance of its advantages
+  (sample-level selection of "Learning More with Less: A Dynamic Dual-Level Down-Sampling Framework for
+  Efficient Policy Optimization"); an optimal subset takes the ``j`` largest and ``k-j`` smallest values.
+* :func:`ema_baseline_advantages` -- single-stream advantages :math:`r_t - b_{t-1}(x)` with a persistent
+  per-prompt tracker :math:`b_t = (1-\alpha)b_{t-1} + \alpha r_t` ("Single-stream Policy Optimization").
+* :func:`unified_pg_coefficients` -- the Unified Policy Gradient Estimator
+  :math:`\mathbb 1_{stable}\,\hat A\,\nabla\pi_\theta(y)/\pi_{den}(y)` as coefficients of
+  :math:`\nabla\log\pi_\theta(y)` ("Towards a Unified View of Large Language Model Post-Training").
+* :func:`negative_likelihood_reward` -- the gradient of :math:`\log(1 - \pi(y))` for an incorrect response
+  as a policy gradient with reward :math:`-\pi(y)/(1-\pi(y))`: a penalty growing with the confidence of
+  the mistake (our reading of "Don't Waste Mistakes: Leveraging Negative RL-Groups via Confidence
+  Reweighting").
 """
 
 from __future__ import annotations
@@ -51,6 +66,11 @@ __all__ = [
     "allocation_variance",
     "mixture_weight",
     "guided_policy",
+    "expected_abs_advantage",
+    "max_variance_subset",
+    "ema_baseline_advantages",
+    "unified_pg_coefficients",
+    "negative_likelihood_reward",
 ]
 
 
@@ -217,3 +237,91 @@ def guided_policy(pi_b, log_likelihood, w: float):
     with np.errstate(divide="ignore"):
         z = np.log(p) + w * ll
     return softmax_xp(z)
+
+
+def expected_abs_advantage(p, G: int | None = None):
+    r""":math:`E|A|` for Bernoulli(``p``) rewards: :math:`2p(1-p)` with the exact baseline (``G=None``) and
+    :math:`2p(1-p)(G-1)/G` with the mean of a group of ``G`` (per response; a group with ``k`` successes has
+    mean absolute advantage :math:`2(k/G)(1-k/G)`, and :math:`E[k/G - (k/G)^2] = p(1-p)(1-1/G)`)."""
+    p = as_float_array(p, "p")
+    if ((p < 0) | (p > 1)).any():
+        raise InvalidInputError("p: success probabilities must lie in [0, 1].")
+    if G is None:
+        return 2 * p * (1 - p)
+    G = check_positive_int(G, "G", minimum=2)
+    return 2 * p * (1 - p) * (G - 1) / G
+
+
+def max_variance_subset(adv, k: int):
+    """Indices of a size-``k`` subset of ``adv[G]`` with the largest (population) variance.
+
+    For scalars an optimal subset consists of the ``j`` largest and ``k - j`` smallest values for some ``j``
+    (moving a middle element outward never lowers the variance), so ``k + 1`` candidates are compared."""
+    a = as_float_array(adv, "adv", ndim=1)
+    k = check_positive_int(k, "k")
+    if k > a.size:
+        raise InvalidInputError(f"k = {k} exceeds the group size {a.size}.")
+    order = np.argsort(a, kind="stable")
+    best, best_v = None, -np.inf
+    for j in range(k + 1):
+        idx = np.concatenate([order[a.size - j:], order[:k - j]]) if j else order[:k]
+        v = float(np.var(a[idx]))
+        if v > best_v + 1e-15:
+            best, best_v = idx, v
+    return np.sort(best)
+
+
+def ema_baseline_advantages(prompt_ids, rewards, baseline, rate: float):
+    r"""Single-stream advantages over a stream of ``(prompt_ids[t], rewards[t])``.
+
+    Each sample's advantage uses the tracker *before* its own reward enters it:
+    :math:`A_t = r_t - b(x_t)`, then :math:`b(x_t) \leftarrow (1-lpha) b(x_t) + lpha r_t`. Returns
+    ``(advantages, final_baseline)``; ``baseline`` (one entry per prompt) is not modified.
+    """
+    ids = np.asarray(prompt_ids)
+    r = as_float_array(rewards, "rewards", ndim=1)
+    b = as_float_array(baseline, "baseline", ndim=1).copy()
+    if ids.shape != r.shape or not np.issubdtype(ids.dtype, np.integer):
+        raise InvalidInputError(f"prompt_ids: expected {r.size} integer prompt ids (one per reward), got shape "
+                                f"{ids.shape}, dtype {ids.dtype}.")
+    if ((ids < 0) | (ids >= b.size)).any():
+        raise InvalidInputError(f"prompt_ids: ids must index baseline (0..{b.size - 1}).")
+    if not 0 < rate <= 1:
+        raise InvalidInputError(f"rate = {rate!r} must lie in (0, 1].")
+    A = np.empty_like(r)
+    for t, (x, rt) in enumerate(zip(ids, r)):
+        A[t] = rt - b[x]
+        b[x] += rate * (rt - b[x])
+    return A, b
+
+
+def unified_pg_coefficients(adv, logp, logp_den, mask=None):
+    r"""Coefficients of :math:`
+abla\log\pi_	heta(y)` in the Unified Policy Gradient Estimator
+    :math:`\mathbb 1_{stable}(y)\,\hat A(y)\,
+abla\pi_	heta(y)/\pi_{den}(y)
+    = \mathbb 1_{stable}\,\hat A\,(\pi_	heta/\pi_{den})\,
+abla\log\pi_	heta`.
+
+    SFT: demonstrations, :math:`\hat A = 1`, :math:`\pi_{den} = \pi_	heta`; REINFORCE/GRPO: on-policy
+    samples, :math:`\pi_{den} = \pi_	heta`; PPO: samples from :math:`\pi_{old}`, :math:`\pi_{den} = \pi_{old}`,
+    mask = not clipped."""
+    A = as_float_array(adv, "adv")
+    lp = as_float_array(logp, "logp")
+    ld = as_float_array(logp_den, "logp_den")
+    _same_shape("adv", A, "logp", lp)
+    _same_shape("adv", A, "logp_den", ld)
+    m = np.ones_like(A) if mask is None else np.asarray(mask, dtype=np.float64)
+    if m.shape != A.shape:
+        raise InvalidInputError(f"mask: shape {m.shape} must equal the shape of adv, {A.shape}.")
+    return m * A * np.exp(lp - ld)
+
+
+def negative_likelihood_reward(pi_y):
+    r"""Reward :math:`-\pi(y)/(1-\pi(y))` such that :math:`
+abla\log(1-\pi(y)) = r\,
+abla\log\pi(y)`."""
+    p = as_float_array(pi_y, "pi_y")
+    if ((p < 0) | (p >= 1)).any():
+        raise InvalidInputError("pi_y: probabilities must lie in [0, 1) (log(1 - pi) is -inf at pi = 1).")
+    return -p / (1 - p)
