@@ -46,6 +46,12 @@ Each function states its formula and the paper it comes from; the claims in
   as a policy gradient with reward :math:`-\pi(y)/(1-\pi(y))`: a penalty growing with the confidence of
   the mistake (our reading of "Don't Waste Mistakes: Leveraging Negative RL-Groups via Confidence
   Reweighting").
+* :func:`gaussian_step_log_ratio` -- per-step log importance ratio of Gaussian transitions
+  :math:`\mathcal N(\mu_\theta(x_t,t), s_t^2)` of an SDE sampler; under the old policy
+  :math:`E[\rho_t] = 1` exactly while :math:`E[\log\rho_t] = -E[\Delta_t^2]/(2 s_t^2)` ("GRPO-Guard: Mitigating
+  Implicit Over-Optimization in Flow Matching via Regulated Clipping" reports the left-shifted ratio).
+* :func:`cvar_prompt_weights` -- prompt weights of a lower-tail (CVaR / mixed-VaR) objective over per-prompt
+  success rates ("RiskPO: Risk-based Policy Optimization via Verifiable Reward for LLM Post-Training").
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ __all__ = [
     "ema_baseline_advantages",
     "unified_pg_coefficients",
     "negative_likelihood_reward",
+    "gaussian_step_log_ratio",
+    "cvar_prompt_weights",
 ]
 
 
@@ -325,3 +333,35 @@ abla\log\pi(y)`."""
     if ((p < 0) | (p >= 1)).any():
         raise InvalidInputError("pi_y: probabilities must lie in [0, 1) (log(1 - pi) is -inf at pi = 1).")
     return -p / (1 - p)
+
+
+def gaussian_step_log_ratio(x_next, mean_new, mean_old, sigma):
+    r""":math:`\log\mathcal N(x'; \mu_{new}, s^2) - \log\mathcal N(x'; \mu_{old}, s^2)
+    = ((x'-\mu_{old})^2 - (x'-\mu_{new})^2) / (2 s^2)` elementwise (broadcasting)."""
+    x = as_float_array(x_next, "x_next")
+    mn = as_float_array(mean_new, "mean_new")
+    mo = as_float_array(mean_old, "mean_old")
+    s = as_float_array(sigma, "sigma")
+    if (s <= 0).any():
+        raise InvalidInputError("sigma: transition standard deviations must be > 0.")
+    return ((x - mo) ** 2 - (x - mn) ** 2) / (2 * s * s)
+
+
+def cvar_prompt_weights(values, alphas=(0.25,), mix=None):
+    r"""Weights ``w[n]`` (summing to 1) of a mixed lower-tail objective :math:`\sum_k m_k\,CVaR_{\alpha_k}` over
+    per-prompt values ``values[n]``: :math:`CVaR_\alpha` averages the lowest :math:`\lceil\alpha N\rceil`
+    prompts (ties broken by index), so its gradient is the average of those prompts' gradients. ``alphas=(1,)``
+    is the mean objective."""
+    v = as_float_array(values, "values", ndim=1)
+    a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if ((a <= 0) | (a > 1)).any():
+        raise InvalidInputError(f"alphas = {alphas!r}: tail levels must lie in (0, 1].")
+    m = np.full(a.size, 1.0 / a.size) if mix is None else as_float_array(mix, "mix", ndim=1)
+    if m.shape != a.shape or (m < 0).any() or not np.isclose(m.sum(), 1.0):
+        raise InvalidInputError("mix: one non-negative weight per tail level, summing to 1.")
+    order = np.argsort(v, kind="stable")
+    w = np.zeros(v.size)
+    for ak, mk in zip(a, m):
+        k = int(np.ceil(ak * v.size - 1e-12))
+        w[order[:k]] += mk / k
+    return w
