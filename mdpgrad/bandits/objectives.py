@@ -52,6 +52,15 @@ Each function states its formula and the paper it comes from; the claims in
   Implicit Over-Optimization in Flow Matching via Regulated Clipping" reports the left-shifted ratio).
 * :func:`cvar_prompt_weights` -- prompt weights of a lower-tail (CVaR / mixed-VaR) objective over per-prompt
   success rates ("RiskPO: Risk-based Policy Optimization via Verifiable Reward for LLM Post-Training").
+* :func:`bgpo_bound` -- a lower bound of :math:`A\exp(\bar x)`, :math:`\bar x` the mean of ``K`` Monte Carlo
+  log-likelihood-ratio samples, that is a sum of single-sample terms and equals the objective in value and
+  gradient on-policy (:math:`x = 0`): the tangent :math:`A(1 + \bar x)` for :math:`A \ge 0` and Jensen's
+  :math:`A\,\overline{e^{x}}` for :math:`A < 0` (our reconstruction of "Boundary-Guided Policy Optimization
+  for Memory-efficient RL of Diffusion Large Language Models" from its two stated properties).
+* :func:`nested_mc_variance` -- variance of a two-level Monte Carlo estimate (``n_outer`` timesteps, ``n_inner``
+  masks each): :math:`(\sigma_b^2 + \sigma_w^2/n_{in})/n_{out}`; under a budget :math:`n_{out}n_{in} = N` it is
+  minimized by one inner sample per outer draw ("LLaDA 1.5: Variance-Reduced Preference Optimization for Large
+  Language Diffusion Models": spend the budget on timesteps).
 """
 
 from __future__ import annotations
@@ -79,6 +88,8 @@ __all__ = [
     "negative_likelihood_reward",
     "gaussian_step_log_ratio",
     "cvar_prompt_weights",
+    "bgpo_bound",
+    "nested_mc_variance",
 ]
 
 
@@ -365,3 +376,30 @@ def cvar_prompt_weights(values, alphas=(0.25,), mix=None):
         k = int(np.ceil(ak * v.size - 1e-12))
         w[order[:k]] += mk / k
     return w
+
+
+def bgpo_bound(adv, x):
+    r"""Per-group lower bound of :math:`A\exp(\bar x)` (see module docstring); ``x[..., K]`` holds the ``K`` Monte
+    Carlo samples of the log-likelihood ratio, ``adv[...]`` the advantages. Returns the bound (same shape as
+    ``adv``); each is a mean of single-sample terms, so gradients can be accumulated sample by sample."""
+    A = as_float_array(adv, "adv")
+    xs = as_float_array(x, "x")
+    if xs.shape[:-1] != A.shape:
+        raise InvalidInputError(f"x: shape {xs.shape} must be adv's shape {A.shape} plus a sample axis.")
+    lin = A * np.mean(1.0 + xs, axis=-1)
+    jen = A * np.mean(np.exp(xs), axis=-1)
+    return np.where(A >= 0, lin, jen)
+
+
+def nested_mc_variance(var_between: float, var_within: float, n_outer, n_inner):
+    r""":math:`(\sigma_b^2 + \sigma_w^2/n_{in})/n_{out}` for ``n_outer`` outer draws (e.g. diffusion timesteps)
+    with ``n_inner`` inner draws each (masks), :math:`\sigma_b^2` the variance of the conditional mean and
+    :math:`\sigma_w^2` the mean conditional variance."""
+    for name, v in (("var_between", var_between), ("var_within", var_within)):
+        if not (np.isfinite(v) and v >= 0):
+            raise InvalidInputError(f"{name} = {v!r} must be a finite number >= 0.")
+    no = np.asarray(n_outer, dtype=np.float64)
+    ni = np.asarray(n_inner, dtype=np.float64)
+    if (no < 1).any() or (ni < 1).any():
+        raise InvalidInputError("n_outer, n_inner: sample counts must be >= 1.")
+    return (var_between + var_within / ni) / no
