@@ -187,3 +187,85 @@ def test_agent_gradient_moments_coordination_game():
         agent_gradient_moments(lambda a: 1.0, np.full(2, 0.5), 0, baseline="mean")
     with pytest.raises(InvalidInputError, match="agent"):
         agent_gradient_moments(lambda a: 1.0, np.full(2, 0.5), 5)
+
+
+def test_expected_abs_advantage_matches_enumeration():
+    from scipy.stats import binom
+
+    from mdpgrad.bandits.objectives import expected_abs_advantage
+    p, G = 0.3, 6
+    k = np.arange(G + 1)
+    brute = np.sum(binom.pmf(k, G, p) * 2 * (k / G) * (1 - k / G))
+    assert np.isclose(expected_abs_advantage(p, G), brute)
+    assert np.isclose(expected_abs_advantage(p), 2 * p * (1 - p))
+    with pytest.raises(InvalidInputError, match="G"):
+        expected_abs_advantage(p, 1)
+
+
+def test_max_variance_subset_is_brute_force_optimal():
+    import itertools
+
+    from mdpgrad.bandits.objectives import max_variance_subset
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=9)
+    best = max(np.var(a[list(c)]) for c in itertools.combinations(range(9), 4))
+    assert np.isclose(np.var(a[max_variance_subset(a, 4)]), best)
+    with pytest.raises(InvalidInputError, match="k"):
+        max_variance_subset(a, 10)
+
+
+def test_ema_baseline_uses_past_only():
+    from mdpgrad.bandits.objectives import ema_baseline_advantages
+    A, b = ema_baseline_advantages(np.array([0, 0, 1]), np.array([1.0, 0.0, 1.0]), np.array([0.5, 0.2]), 0.5)
+    assert np.allclose(A, [0.5, -0.75, 0.8])
+    assert np.allclose(b, [0.375, 0.6])
+    with pytest.raises(InvalidInputError, match="prompt_ids"):
+        ema_baseline_advantages(np.array([0, 3]), np.array([1.0, 0.0]), np.array([0.5, 0.2]), 0.5)
+
+
+def test_unified_and_negative_likelihood_coefficients():
+    from mdpgrad.bandits.objectives import negative_likelihood_reward, unified_pg_coefficients
+    A = np.array([1.0, -2.0])
+    lp = np.log([0.2, 0.5])
+    assert np.allclose(unified_pg_coefficients(A, lp, lp), A)
+    assert np.allclose(unified_pg_coefficients(A, lp, lp, mask=[1, 0]), [1.0, 0.0])
+    assert np.allclose(negative_likelihood_reward(np.array([0.5])), [-1.0])
+    with pytest.raises(InvalidInputError, match="pi_y"):
+        negative_likelihood_reward(np.array([1.0]))
+
+
+def test_gaussian_ratio_cvar_bgpo_nested():
+    from mdpgrad.bandits.objectives import bgpo_bound, cvar_prompt_weights, gaussian_step_log_ratio, nested_mc_variance
+    assert np.isclose(gaussian_step_log_ratio(0.3, 0.3, 0.0, 1.0), 0.045)
+    w = cvar_prompt_weights(np.array([0.9, 0.1, 0.5, 0.3]), (0.5,))
+    assert np.allclose(w, [0, 0.5, 0, 0.5])
+    assert np.allclose(cvar_prompt_weights(np.arange(4.0), (1.0,)), 0.25)
+    x = np.random.default_rng(7).normal(size=(5, 3))
+    A = np.array([1.0, -1.0, 2.0, -0.5, 0.0])
+    assert np.all(bgpo_bound(A, x) <= A * np.exp(x.mean(1)) + 1e-12)
+    assert np.allclose(bgpo_bound(A, np.zeros((5, 3))), A)
+    assert np.isclose(nested_mc_variance(2.0, 4.0, 4, 2), 1.0)
+    with pytest.raises(InvalidInputError, match="sigma"):
+        gaussian_step_log_ratio(0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(InvalidInputError, match="alphas"):
+        cvar_prompt_weights(np.arange(3.0), (0.0,))
+
+
+def test_gflownet_zero_loss_gives_proportional_sampling():
+    import scipy.optimize
+
+    from mdpgrad.gflownet import flow_matching_loss, subset_dag, terminal_distribution
+    dag = subset_dag(3)
+    R = np.linspace(0.5, 2.0, dag.n_states)
+    th = np.random.default_rng(8).normal(size=dag.n_edges)
+    f0, g0 = flow_matching_loss(dag, th, R)
+    e = np.zeros(dag.n_edges)
+    e[3] = 1e-6
+    fd = (flow_matching_loss(dag, th + e, R)[0] - flow_matching_loss(dag, th - e, R)[0]) / 2e-6
+    assert np.isclose(fd, g0[3], rtol=1e-5, atol=1e-9)
+    assert np.isclose(terminal_distribution(dag, th, R).sum(), 1.0)
+    res = scipy.optimize.minimize(lambda t: flow_matching_loss(dag, t, R), th, jac=True, method="L-BFGS-B",
+                                  options={"ftol": 1e-30, "gtol": 1e-14, "maxiter": 5000})
+    assert np.allclose(terminal_distribution(dag, res.x, R), R / R.sum(), atol=1e-6)
+    with pytest.raises(InvalidInputError, match="reward"):
+        flow_matching_loss(dag, th, -R)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from mdpgrad.claims import Verdict, claim
+from mdpgrad.claims import Verdict, claim, uncheckable_claim
 from mdpgrad.envs import garnet
 from mdpgrad.exact import evaluate
+from mdpgrad.gflownet import flow_matching_loss, subset_dag, terminal_distribution
 from mdpgrad.mdp import TabularMDP
 from mdpgrad.offline import agent_gradient_moments, expectile_value_iteration, support_optimal_values
 from mdpgrad.plotting import new_figure
 from mdpgrad.verdicts import at_least, at_most, combine, slope_in_band, unbiased
 
 P_IQL = "Offline Reinforcement Learning with Implicit Q-Learning"
+P_GFN = "Flow Network based Generative Models for Non-Iterative Diverse Candidate Generation"
 P_MADDPG = "Multi-Agent Actor-Critic for Mixed Cooperative-Competitive Environments"
 
 
@@ -141,3 +143,65 @@ def maddpg_variance_agents(budget, rng, control=None):
                    verdict=combine(r1, r2, r3, r4), rule="; ".join(r.rule for r in (r1, r2, r3, r4)),
                    min_detectable=r4.min_detectable, details=f"M={M} MC samples at N=4.",
                    data={"N": Ns, "relvar": rel, "relvar_critic": rel_cf, "var": absv}, figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="gflownet-prop-reward",
+    paper=P_GFN,
+    topic="exact-pg",
+    statement="Any global minimum of the flow-matching objective yields a policy that samples objects with "
+    "probability proportional to their (positive) reward, although each object is reachable by many paths.",
+    assumptions=("DAG of subsets built one element at a time, stop action at every state", "R > 0"),
+    instance="subsets of {0,1,2,3} (16 objects, 32 edges, up to 24 paths per object), R ~ U(0.1, 2); flow "
+    "matching minimized by L-BFGS-B from zero log-flows",
+    controls={"reward-not-passed": "flow matching trained with R = 1 everywhere (the reward is dropped)"},
+    catalogue=("gflownet-prop-reward",),
+)
+def gflownet_prop_reward(budget, rng, control=None):
+    """The loss is minimized with the library's analytic gradient to < 1e-20; the exact terminal distribution of
+    the forward policy (forward propagation over the DAG) must then satisfy TV(p_T, R/Z) < 1e-6 and the root
+    outflow must equal Z = sum R (relative 1e-6). A return-maximizing policy would put all mass on argmax R (TV
+    reported for reference)."""
+    import scipy.optimize
+    dag = subset_dag(4)
+    R = rng.uniform(0.1, 2.0, dag.n_states)
+    R_train = np.ones_like(R) if control == "reward-not-passed" else R
+    res = scipy.optimize.minimize(lambda th: flow_matching_loss(dag, th, R_train), np.zeros(dag.n_edges),
+                                  jac=True, method="L-BFGS-B", options={"ftol": 1e-30, "gtol": 1e-14, "maxiter": 5000})
+    loss = float(res.fun)
+    pT = terminal_distribution(dag, res.x, R_train)
+    target = R / R.sum()
+    tv = 0.5 * float(np.abs(pT - target).sum())
+    Z = float(R_train[0] + np.exp(res.x)[dag.parent == 0].sum())
+    greedy_tv = 1 - float(target.max())
+    r1 = at_most(loss, 1e-20, what="flow-matching loss at the optimum")
+    r2 = at_most(tv, 1e-6, what="TV(terminal distribution, R/Z)")
+    r3 = at_most(abs(Z / R.sum() - 1), 1e-6, what="|root outflow / sum R - 1|")
+    fig, ax = new_figure()
+    x = np.arange(dag.n_states)
+    ax.bar(x - 0.2, target, width=0.4, label="R(s)/Z")
+    ax.bar(x + 0.2, pT, width=0.4, label="GFlowNet terminal distribution")
+    ax.set_xlabel("object (subset bit mask)")
+    ax.legend(fontsize=7)
+    ax.set_title(f"flow matching samples proportionally to reward (TV {tv:.1e})", fontsize=9)
+    return Verdict(predicted="loss 0; TV = 0; Z = sum R", measured=f"loss {loss:.1e}; TV {tv:.2e}; Z/sum R "
+                   f"{Z / R.sum():.6f}", verdict=combine(r1, r2, r3), rule=f"{r1.rule}; {r2.rule}; {r3.rule}",
+                   details=f"a return-maximizing policy would have TV {greedy_tv:.3f}; {res.nit} L-BFGS iterations.",
+                   data={"target": target, "terminal": pT}, figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+apg_additional_tasks = uncheckable_claim(
+    id="apg-additional-tasks",
+    paper="Adaptive Policy Learning to Additional Tasks",
+    topic="exact-pg",
+    statement="Adaptive Policy Gradient (Bellman's principle of optimality combined with policy gradient) "
+    "converges at rate O(1/T) with sample complexity O(1/epsilon) to an epsilon-accurate stationary policy.",
+    reason="The abstract names the ingredients but not the update rule, the step sizes, the stationarity measure "
+    "or the assumptions behind the O(1/T) rate (deterministic policies, tuning a pre-trained policy to an "
+    "additional task without altering the original one). Any tabular or LQR instance would check an algorithm of "
+    "our own design, not APG; nothing measurable is pinned down without the paper's definitions.",
+    catalogue=("apg-additional-tasks",),
+    module=__name__,
+)
