@@ -61,6 +61,10 @@ Each function states its formula and the paper it comes from; the claims in
   masks each): :math:`(\sigma_b^2 + \sigma_w^2/n_{in})/n_{out}`; under a budget :math:`n_{out}n_{in} = N` it is
   minimized by one inner sample per outer draw ("LLaDA 1.5: Variance-Reduced Preference Optimization for Large
   Language Diffusion Models": spend the budget on timesteps).
+* :func:`drpo_positive_weights` -- decoupled weights of correct rollouts, normalized within the positive group
+  only: :math:`w_i = e^{r_i/\lambda}/\mathrm{mean}_{j\in pos} e^{r_j/\lambda}`, the group estimate of
+  :math:`q^*/\pi_+` with :math:`q^* \propto \pi_+ e^{r/\lambda}` the maximizer of
+  :math:`E_q[r] - \lambda KL(q\|\pi_+)` ("DRPO: Efficient Reasoning via Decoupled Reward Policy Optimization").
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ __all__ = [
     "cvar_prompt_weights",
     "bgpo_bound",
     "nested_mc_variance",
+    "drpo_positive_weights",
 ]
 
 
@@ -403,3 +408,23 @@ def nested_mc_variance(var_between: float, var_within: float, n_outer, n_inner):
     if (no < 1).any() or (ni < 1).any():
         raise InvalidInputError("n_outer, n_inner: sample counts must be >= 1.")
     return (var_between + var_within / ni) / no
+
+
+def drpo_positive_weights(rewards, correct, lam: float):
+    r"""Weights ``w[n, i]`` of the correct rollouts of each group (0 for incorrect ones):
+    :math:`w_i = e^{r_i/\lambda} / \mathrm{mean}_{j\in pos}e^{r_j/\lambda}` over the group's correct rollouts
+    (``rewards[n, G]`` the length rewards, ``correct[n, G]`` bool). Always > 0 on correct rollouts: a longer
+    correct answer is down-weighted but never pushed down."""
+    r = as_float_array(rewards, "rewards", ndim=2)
+    c = np.asarray(correct, dtype=bool)
+    if c.shape != r.shape:
+        raise InvalidInputError(f"correct: shape {c.shape} must equal the rewards' shape {r.shape}.")
+    if not (np.isfinite(lam) and lam > 0):
+        raise InvalidInputError(f"lam = {lam!r} must be a finite number > 0.")
+    x = np.where(c, r / lam, -np.inf)
+    m = np.max(x, axis=1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.where(c, np.exp(x - m), 0.0)
+    npos = c.sum(1, keepdims=True)
+    mean = np.where(npos > 0, e.sum(1, keepdims=True) / np.maximum(npos, 1), 1.0)
+    return e / mean
