@@ -20,7 +20,7 @@ import numpy as np
 from ._validate import as_float_array, check_positive_int
 from .errors import InvalidInputError
 
-__all__ = ["SubsetDAG", "subset_dag", "flow_matching_loss", "terminal_distribution"]
+__all__ = ["SubsetDAG", "subset_dag", "flow_matching_loss", "flow_matching_residuals", "terminal_distribution"]
 
 
 class SubsetDAG:
@@ -71,6 +71,19 @@ def flow_matching_loss(dag: SubsetDAG, theta, reward):
     # d loss / d theta_e: edge e enters child c (+ F/inflow[c]) and leaves parent p (- F/outflow[p])
     grad = 2 * d[dag.child] * F / inflow[dag.child] - 2 * d[dag.parent] * F / outflow[dag.parent]
     return loss, grad
+
+
+def flow_matching_residuals(dag: SubsetDAG, theta, reward):
+    """``(d, J)``: residuals ``d[s] = log inflow(s) - log outflow(s)`` for ``s != {}`` and their Jacobian in
+    ``theta`` (loss = ``sum d^2``), for Gauss-Newton / Levenberg-Marquardt solvers."""
+    th, R = _check(dag, theta, reward)
+    F, inflow, outflow = _flows(dag, th, R)
+    d = np.log(inflow[1:]) - np.log(outflow[1:])
+    J = np.zeros((dag.n_states, dag.n_edges))
+    e = np.arange(dag.n_edges)
+    J[dag.child, e] += F / inflow[dag.child]
+    J[dag.parent, e] -= F / outflow[dag.parent]
+    return d, J[1:]
 
 
 def terminal_distribution(dag: SubsetDAG, theta, reward):

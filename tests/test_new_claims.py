@@ -269,3 +269,20 @@ def test_gflownet_zero_loss_gives_proportional_sampling():
     assert np.allclose(terminal_distribution(dag, res.x, R), R / R.sum(), atol=1e-6)
     with pytest.raises(InvalidInputError, match="reward"):
         flow_matching_loss(dag, th, -R)
+
+
+def test_gflownet_residual_jacobian_and_drpo_weights():
+    from mdpgrad.bandits.objectives import drpo_positive_weights
+    from mdpgrad.gflownet import flow_matching_residuals, subset_dag
+    dag = subset_dag(3)
+    R = np.linspace(0.5, 2.0, dag.n_states)
+    th = np.random.default_rng(9).normal(size=dag.n_edges)
+    d, J = flow_matching_residuals(dag, th, R)
+    e = np.zeros(dag.n_edges)
+    e[5] = 1e-6
+    fd = (flow_matching_residuals(dag, th + e, R)[0] - flow_matching_residuals(dag, th - e, R)[0]) / 2e-6
+    assert np.allclose(fd, J[:, 5], atol=1e-8)
+    w = drpo_positive_weights(np.array([[1.0, 0.5, 0.0]]), np.array([[True, True, False]]), 0.5)
+    assert w[0, 2] == 0 and np.isclose(w[0, :2].mean(), 1.0) and w[0, 0] > w[0, 1] > 0
+    with pytest.raises(InvalidInputError, match="lam"):
+        drpo_positive_weights(np.zeros((1, 2)), np.ones((1, 2), bool), 0.0)

@@ -1471,7 +1471,7 @@ def decoupled_length_reward(budget, rng, control=None):
     correct[rng.choice(K, 8, replace=False)] = True
     length = rng.integers(1, 11, K).astype(float)
     pi = softmax_xp(rng.normal(size=K))
-    M = budget.pick(2000, 20000)
+    M = budget.pick(1000, 20000)
     a, _ = sample_actions(np.tile(np.log(pi), (M, 1)), G, rng)
     ws = (0.0, 0.1, 0.2, 0.4, 0.8)
     pneg = []
