@@ -65,6 +65,13 @@ Each function states its formula and the paper it comes from; the claims in
   only: :math:`w_i = e^{r_i/\lambda}/\mathrm{mean}_{j\in pos} e^{r_j/\lambda}`, the group estimate of
   :math:`q^*/\pi_+` with :math:`q^* \propto \pi_+ e^{r/\lambda}` the maximizer of
   :math:`E_q[r] - \lambda KL(q\|\pi_+)` ("DRPO: Efficient Reasoning via Decoupled Reward Policy Optimization").
+* :func:`coverage_objective` -- a set-level (polychromic) objective: the expected number of distinct correct
+  responses among ``n`` samples, :math:`\sum_{a\in C} 1 - (1-\pi_a)^n`, and its logit gradient; ``n = 1`` is
+  the mean reward ("Polychromic Objectives for Reinforcement Learning").
+* :func:`temperature_pull` -- the expected REINFORCE direction on samples from the temperature-adjusted policy
+  :math:`\pi_T \propto \pi^{1/T}` with unit reward, :math:`E_{y\sim\pi_T}[\nabla_z\log\pi(y)] = \pi_T - \pi`
+  (raises the entropy for ``T > 1``, lowers it for ``T < 1``; "Arbitrary Entropy Policy Optimization: Entropy
+  Is Controllable in Reinforcement Fine-tuning").
 """
 
 from __future__ import annotations
@@ -95,6 +102,8 @@ __all__ = [
     "bgpo_bound",
     "nested_mc_variance",
     "drpo_positive_weights",
+    "coverage_objective",
+    "temperature_pull",
 ]
 
 
@@ -428,3 +437,24 @@ def drpo_positive_weights(rewards, correct, lam: float):
     npos = c.sum(1, keepdims=True)
     mean = np.where(npos > 0, e.sum(1, keepdims=True) / np.maximum(npos, 1), 1.0)
     return e / mean
+
+
+def coverage_objective(logits, correct, n: int):
+    r"""``(value, grad_z)`` of :math:`\sum_{a\in C}[1 - (1 - \pi_a)^n]` for softmax ``logits[..., V]`` and a
+    boolean ``correct[..., V]`` (broadcastable): the gradient is :math:`\pi\odot(d - \pi\cdot d)` with
+    :math:`d_a = n(1-\pi_a)^{n-1} 1\{a\in C\}`."""
+    z = as_float_array(logits, "logits")
+    c = np.broadcast_to(np.asarray(correct, dtype=bool), z.shape)
+    n = check_positive_int(n, "n")
+    pi = softmax_xp(z)
+    d = np.where(c, n * (1 - pi) ** (n - 1), 0.0)
+    val = np.sum(np.where(c, 1 - (1 - pi) ** n, 0.0), axis=-1)
+    return val, pi * (d - np.sum(pi * d, axis=-1, keepdims=True))
+
+
+def temperature_pull(logits, T: float):
+    r""":math:`\mathrm{softmax}(z/T) - \mathrm{softmax}(z)` along the last axis (see module docstring)."""
+    z = as_float_array(logits, "logits")
+    if not (np.isfinite(T) and T > 0):
+        raise InvalidInputError(f"T = {T!r} must be a finite temperature > 0.")
+    return softmax_xp(z / T) - softmax_xp(z)
