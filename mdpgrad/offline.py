@@ -14,6 +14,12 @@ r"""Offline value learning from a behaviour policy's support, and multi-agent gr
   ``N``-agent one-shot game with independent Bernoulli-logit policies, with no baseline or the centralized
   counterfactual baseline :math:`b(a_{-i}) = E_{a_i'}[R(a_i', a_{-i})]` (a centralized critic, "Multi-Agent
   Actor-Critic for Mixed Cooperative-Competitive Environments"; COMA). Joint actions are enumerated.
+* :func:`dataset_reset_rho` -- the start distribution of Dataset Reset Policy Optimization ("Dataset Reset
+  Policy Optimization for RLHF"): with probability ``mix`` reset to a state of the offline data (the discounted
+  state occupancy of the data policy from ``rho``), else start from ``rho``.
+* :func:`combination_lock` -- the exploration-hard chain of offline-RL papers: ``H`` levels, one secret
+  action per level advances, every other action falls into an absorbing dead state, reward 1 on opening the
+  last level; from the start a uniform policy reaches the reward with probability ``A^{-H}``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
 
-__all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments"]
+__all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments",
+           "dataset_reset_rho", "combination_lock"]
 
 
 def _check_tau(tau):
@@ -147,3 +154,40 @@ def agent_gradient_moments(reward_fn, probs, agent: int = 0, *, baseline: str = 
         mean += w * g
         second += w * g * g
     return mean, second, second - mean * mean
+
+
+def dataset_reset_rho(mdp, pi_data, mix: float = 0.5):
+    r""":math:`(1-m)\rho + m\, d^{\pi_{data}}_\rho` (see module docstring)."""
+    from .exact import evaluate
+
+    m = as_mdp(mdp)
+    if not (np.isfinite(mix) and 0 <= mix <= 1):
+        raise InvalidInputError(f"mix = {mix!r} must lie in [0, 1] (the probability of resetting to the data).")
+    S, A = m.r.shape
+    pi = check_policy(np.asarray(pi_data, dtype=np.float64), S, A, name="pi_data")
+    d = evaluate(m, pi).occupancy
+    return (1 - mix) * m.rho + mix * d
+
+
+def combination_lock(H: int, n_actions: int = 3, *, gamma: float = 0.95, seed=0):
+    """``(mdp, key)``: states ``0..H-1`` (levels), ``H`` (goal, absorbing) and ``H+1`` (dead, absorbing);
+    ``key[s]`` is the action that advances from level ``s``; ``rho = e_0``."""
+    from .envs._rng import as_generator
+    from .mdp import TabularMDP
+
+    H = check_positive_int(H, "H")
+    A = check_positive_int(n_actions, "n_actions", minimum=2)
+    rng = as_generator(seed)
+    S, goal, dead = H + 2, H, H + 1
+    key = rng.integers(0, A, H)
+    P = np.zeros((S, A, S))
+    r = np.zeros((S, A))
+    P[np.arange(H), :, dead] = 1.0
+    P[np.arange(H), key, dead] = 0.0
+    P[np.arange(H), key, np.arange(1, H + 1)] = 1.0
+    r[H - 1, key[H - 1]] = 1.0
+    P[goal, :, goal] = 1.0
+    P[dead, :, dead] = 1.0
+    rho = np.zeros(S)
+    rho[0] = 1.0
+    return TabularMDP(P, r, gamma, rho, name=f"combination_lock(H={H})"), key

@@ -286,3 +286,34 @@ def test_gflownet_residual_jacobian_and_drpo_weights():
     assert w[0, 2] == 0 and np.isclose(w[0, :2].mean(), 1.0) and w[0, 0] > w[0, 1] > 0
     with pytest.raises(InvalidInputError, match="lam"):
         drpo_positive_weights(np.zeros((1, 2)), np.ones((1, 2), bool), 0.0)
+
+
+def test_combination_lock_and_dataset_reset():
+    from mdpgrad.exact import solve
+    from mdpgrad.offline import combination_lock, dataset_reset_rho
+    mdp, key = combination_lock(4, 3, gamma=0.9, seed=1)
+    assert np.isclose(float(solve(mdp).v @ mdp.rho), 0.9 ** 3)
+    pi = np.full((6, 3), 1 / 3)
+    pi[np.arange(4)] = np.eye(3)[key]
+    rho = dataset_reset_rho(mdp, pi, 0.5)
+    assert np.isclose(rho.sum(), 1.0) and rho[0] > 0.5 and rho[3] > 0
+    assert np.allclose(dataset_reset_rho(mdp, pi, 0.0), mdp.rho)
+    with pytest.raises(InvalidInputError, match="mix"):
+        dataset_reset_rho(mdp, pi, 1.5)
+
+
+def test_coverage_objective_gradient_and_temperature_pull():
+    from mdpgrad.bandits.objectives import coverage_objective, temperature_pull
+    rng = np.random.default_rng(10)
+    z = rng.normal(size=8)
+    c = np.arange(8) < 3
+    v, g = coverage_objective(z, c, 4)
+    h = 1e-6
+    fd = np.array([(coverage_objective(z + h * e, c, 4)[0] - coverage_objective(z - h * e, c, 4)[0]) / (2 * h)
+                   for e in np.eye(8)])
+    assert np.allclose(fd, g, atol=1e-8)
+    assert np.isclose(coverage_objective(z, c, 1)[0], softmax_xp(z)[c].sum())
+    assert np.allclose(temperature_pull(z, 1.0), 0.0)
+    assert np.isclose(temperature_pull(z, 2.0).sum(), 0.0)
+    with pytest.raises(InvalidInputError, match="T"):
+        temperature_pull(z, 0.0)
