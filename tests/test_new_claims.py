@@ -317,3 +317,23 @@ def test_coverage_objective_gradient_and_temperature_pull():
     assert np.isclose(temperature_pull(z, 2.0).sum(), 0.0)
     with pytest.raises(InvalidInputError, match="T"):
         temperature_pull(z, 0.0)
+
+
+def test_dice_gradients_and_orthogonal_identity():
+    from mdpgrad.offline import dice_value_descent, dice_value_gradients, orthogonal_gradient
+    rng = np.random.default_rng(11)
+    s, s2 = np.array([0, 1, 1, 2]), np.array([1, 2, 3, 3])
+    r, w = rng.random(4), np.full(4, 0.25)
+    rho = np.array([0.5, 0.5, 0.0, 0.0])
+    V = rng.normal(size=4)
+    loss, gf, gb = dice_value_gradients(V, s, r, s2, w, rho, 0.9)
+    h = 1e-6
+    fd = np.array([(dice_value_gradients(V + h * e, s, r, s2, w, rho, 0.9)[0]
+                    - dice_value_gradients(V - h * e, s, r, s2, w, rho, 0.9)[0]) / (2 * h) for e in np.eye(4)])
+    assert np.allclose(fd, gf + gb, atol=1e-7)
+    g = orthogonal_gradient(gf, gb)
+    assert np.isclose(g @ gf, gf @ gf)
+    V_end, _, err, ratio = dice_value_descent(s, r, s2, w, rho, 0.9, steps=200)
+    assert err < 1e-10 and V_end.shape == (4,)
+    with pytest.raises(InvalidInputError, match="rule"):
+        dice_value_descent(s, r, s2, w, rho, 0.9, rule="double")

@@ -14,6 +14,7 @@ from mdpgrad.mdp import TabularMDP
 from mdpgrad.offline import (
     agent_gradient_moments,
     dataset_reset_rho,
+    dice_value_descent,
     expectile_value_iteration,
     support_optimal_values,
 )
@@ -29,6 +30,7 @@ def claim(**kw):
 P_IQL = "Offline Reinforcement Learning with Implicit Q-Learning"
 P_GFN = "Flow Network based Generative Models for Non-Iterative Diverse Candidate Generation"
 P_DRPO = "Dataset Reset Policy Optimization for RLHF"
+P_ODICE = "ODICE: Revealing the Mystery of Distribution Correction Estimation via Orthogonal-gradient Update"
 P_MADDPG = "Multi-Agent Actor-Critic for Mixed Cooperative-Competitive Environments"
 
 
@@ -303,3 +305,69 @@ def drpo_dataset_reset(budget, rng, control=None):
                    verdict=combine(r1, r2, r3), rule=f"{r1.rule}; {r2.rule}; {r3.rule}",
                    details=f"H = {levels[0]}..{levels[-1]}, 3 actions.", data={"H": levels, "iters_reset": it_reset},
                    figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="odice-orthogonal-gradient",
+    paper=P_ODICE,
+    topic="policy-evaluation",
+    statement="In DICE value learning the backward gradient (through V(s')) can cancel the forward one (through "
+    "V(s)); projecting it onto the normal plane of the forward gradient keeps the full forward progress "
+    "(<g, g_f> = ||g_f||^2), still converges, and brings state-level behaviour regularization: states reached only "
+    "as next states of the data (out of distribution) get lower values than under the semi-gradient.",
+    assumptions=("tabular V", "semi-chi^2 DICE objective (non-negative weights), alpha = 1",
+                 "dataset covering 6 of 9 states as s"),
+    instance="Garnet(9, 3, 3), gamma=0.9; transitions (s, a ~ uniform, s') for s in 6 in-distribution states, "
+    "exact transition weights; the states that appear only as s' are out of distribution; 2000 steps of size 0.5 "
+    "from V = 0",
+    controls={"semi-gradient": "forward gradient only (the backward term dropped)"},
+    catalogue=("odice-orthogonal-gradient", "odice-orthogonal"),
+    notes="[derived] the backward gradient of the DICE loss is gamma sum_{s'} f*'(y) e_{s'} >= 0 (f*' = max(0, "
+    "1 + y/2)), so descending it lowers V on next states; with the unconstrained chi^2 conjugate y + y^2/4 the sign "
+    "of f*' flips for residuals below -2 and OOD values rise instead (the positivity of the weights matters); the projection keeps the part of that push not opposed to the "
+    "forward direction. The full-gradient rule is available in the library (rule='full') but not compared here.",
+)
+def odice_orthogonal_gradient(budget, rng, control=None):
+    """Checks: the identity <g_orth, g_f> = ||g_f||^2 at every step (relative 1e-10); convergence read as the forward
+    gradient shrinking 50x (the orthogonal field itself has no zero: g_b = 0 would need f*' = 0 on every transition,
+    and then g_f = (1-gamma) rho != 0; the iterates settle near a point where g_f ~ 0); and the mean value of the
+    OOD states ends below the semi-gradient run's by at least 0.05 (the semi-gradient never updates them)."""
+    S, A, gamma = 9, 3, 0.9
+    mdp = garnet(S, A, 3, gamma=gamma, seed=int(rng.integers(1 << 31)))
+    ind = np.sort(rng.choice(S, 6, replace=False))
+    s_l, r_l, n_l, w_l = [], [], [], []
+    for s in ind:
+        for a in range(A):
+            for s2 in np.flatnonzero(mdp.P[s, a] > 0):
+                s_l.append(s)
+                r_l.append(mdp.r[s, a])
+                n_l.append(s2)
+                w_l.append(mdp.P[s, a, s2] / (A * ind.size))
+    s_a, r_a, n_a, w_a = np.array(s_l), np.array(r_l), np.array(n_l), np.array(w_l)
+    ood = np.setdiff1d(np.unique(n_a), ind)
+    rho = np.zeros(S)
+    rho[ind] = 1 / ind.size
+    steps = budget.pick(2000, 20000)
+    main = "semi" if control == "semi-gradient" else "orthogonal"
+    V_main, _, id_err, fratio = dice_value_descent(s_a, r_a, n_a, w_a, rho, gamma, rule=main, steps=steps)
+    V_semi = dice_value_descent(s_a, r_a, n_a, w_a, rho, gamma, rule="semi", steps=steps)[0]
+    gap = float(V_semi[ood].mean() - V_main[ood].mean())
+    r1 = at_most(id_err, 1e-10, what="max relative |<g, g_f> - ||g_f||^2|")
+    r2 = at_most(fratio, 0.02, what="||g_f(V_T)|| / ||g_f(0)|| (forward objective's gradient)")
+    r3 = at_least(gap, 0.05, what="mean V(OOD) semi-gradient - tested update")
+    fig, ax = new_figure()
+    x = np.arange(S)
+    for k, (lab, V) in enumerate((("semi-gradient", V_semi), (f"tested ({main})", V_main))):
+        ax.bar(x + (k - 0.5) * 0.4, V, width=0.4, label=lab)
+    for o in ood:
+        ax.axvspan(o - 0.45, o + 0.45, color="0.9", zorder=-1)
+    ax.set_xlabel("state (shaded: only reached as a next state)")
+    ax.set_ylabel("learned V")
+    ax.legend(fontsize=7)
+    ax.set_title("O-DICE: lower values on out-of-distribution states", fontsize=9)
+    return Verdict(predicted="<g, g_f> = ||g_f||^2; forward gradient -> 0; V(OOD) lower than semi-gradient",
+                   measured=f"identity {id_err:.1e}; forward-gradient ratio {fratio:.1e}; OOD value gap {gap:.3f}",
+                   verdict=combine(r1, r2, r3), rule=f"{r1.rule}; {r2.rule}; {r3.rule}",
+                   details=f"{ood.size} OOD states; {steps} steps of size 0.5.",
+                   data={"V_semi": V_semi, "V_test": V_main, "ood": ood}, figure=fig)
