@@ -337,3 +337,13 @@ def test_dice_gradients_and_orthogonal_identity():
     assert err < 1e-10 and V_end.shape == (4,)
     with pytest.raises(InvalidInputError, match="rule"):
         dice_value_descent(s, r, s2, w, rho, 0.9, rule="double")
+
+
+def test_likelihood_preserving_coefficients():
+    from mdpgrad.bandits.objectives import likelihood_preserving_coefficients
+    A = np.array([1.0, -1.0, 1.0])
+    out = likelihood_preserving_coefficients(A, np.log([0.1, 0.2, 0.5]), np.log([0.2, 0.3, 0.4]),
+                                             np.array([True, False, True]), 2.0)
+    assert np.allclose(out, [3.0, -1.0, 1.0])
+    with pytest.raises(InvalidInputError, match="correct"):
+        likelihood_preserving_coefficients(A, A, A, np.array([True]), 1.0)

@@ -25,6 +25,7 @@ from mdpgrad.bandits.objectives import (
     expected_abs_advantage,
     gaussian_step_log_ratio,
     guided_policy,
+    likelihood_preserving_coefficients,
     max_variance_subset,
     mixture_weight,
     negative_likelihood_reward,
@@ -72,6 +73,7 @@ P_VRPO = "LLaDA 1.5: Variance-Reduced Preference Optimization for Large Language
 P_DRPO = "DRPO: Efficient Reasoning via Decoupled Reward Policy Optimization"
 P_POLY = "Polychromic Objectives for Reinforcement Learning"
 P_AEPO = "Arbitrary Entropy Policy Optimization: Entropy Is Controllable in Reinforcement Fine-tuning"
+P_LLD = "On GRPO Collapse in Search-R1: The Lazy Likelihood-Displacement Death Spiral"
 P_BVPO = ("From Noisy Traces to Stable Gradients: Bias-Variance Optimized Preference Optimization for Aligning "
           "Large Reasoning Models")
 
@@ -1636,3 +1638,77 @@ def aepo_temperature_entropy_control(budget, rng, control=None):
     return Verdict(predicted="|H - H*| <= 0.05 at steady state", measured=f"max error {max(errs):.3f}; max ptp "
                    f"{max(ptps):.3f}", verdict=combine(r1, r2), rule=f"{r1.rule}; {r2.rule}",
                    details=f"{len(errs) // 3} bandits x 3 targets.", data={"errors": np.array(errs)}, figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+@claim(
+    id="lld-likelihood-displacement",
+    paper=P_LLD,
+    topic=TOPIC,
+    statement="With responses whose representations overlap, GRPO updates lower the likelihood of both the correct "
+    "and the incorrect response (lazy likelihood displacement), while the score norm ||grad log pi(correct)|| grows "
+    "as its likelihood falls (larger, less confident updates); a likelihood-preserving term active only when the "
+    "correct likelihood drops keeps it at its starting level.",
+    assumptions=("linear softmax over 6 responses (features in R^3)", "a group of one correct and one incorrect "
+                 "response, GRPO advantages +1 / -1", "step 0.2"),
+    instance="features: correct (1, 0.1, 0), incorrect (1, -0.1, 0), four other responses (0, 1, +-0.5), "
+    "(0, 0.8, +-1); theta_0 = (1, 0, 0); 60 updates; regularizer lambda = 2",
+    controls={"tabular-logits": "one free logit per response (no shared features)"},
+    catalogue=("lld-likelihood-displacement",),
+    notes="[derived] for linear softmax the change of log pi(y+) is eta (phi+ - phi_bar).(phi+ - phi-) (advantages "
+    "+-1), negative when the mean feature phi_bar lies beyond the correct response along the direction that "
+    "separates it from the incorrect one; the same holds for log pi(y-). The Search-R1 three-phase trajectory is "
+    "not modelled.",
+)
+def lld_likelihood_displacement(budget, rng, control=None):
+    """Checks: log pi(correct) and log pi(incorrect) both end > 0.5 nats below their start and decrease over the
+    first 20 updates at every step; Spearman(pi(correct), ||grad log pi(correct)||) < -0.9 along the run; with the
+    conditional regularizer log pi(correct) stays >= its start - 0.1 at every step. The instance is deterministic
+    (the rng is unused)."""
+    from mdpgrad.bandits import logit_gradient
+    feats = np.array([[1, 0.1, 0], [1, -0.1, 0], [0, 1, 0.5], [0, 1, -0.5], [0, 0.8, 1], [0, 0.8, -1]], float)
+    q = np.array([[1.0, 0, 0, 0, 0, 0]])
+    if control == "tabular-logits":
+        bandit = ContextualBandit(q, phi=np.eye(6)[None])
+        th0 = feats @ np.array([1.0, 0.0, 0.0])
+    else:
+        bandit = ContextualBandit(q, phi=feats[None])
+        th0 = np.array([1.0, 0.0, 0.0])
+    acts = np.array([[0, 1]])
+    T = budget.pick(60, 200)
+    runs = {}
+    for lam in (0.0, 2.0):
+        th, lp0, hist = th0.copy(), None, []
+        for _ in range(T):
+            z = bandit.logits(th)
+            pi = softmax_xp(z)[0]
+            lp = np.log(pi)
+            lp0 = lp.copy() if lp0 is None else lp0
+            score = (np.eye(6)[0] - pi) if control == "tabular-logits" else feats[0] - pi @ feats
+            hist.append((lp[0], lp[1], pi[0], np.linalg.norm(score)))
+            coef = likelihood_preserving_coefficients(np.array([[1.0, -1.0]]), lp[acts], lp0[acts],
+                                                      np.array([[True, False]]), lam)
+            th = th + 0.2 * bandit.logit_grad_to_theta(logit_gradient(z, acts, coef))
+        runs[lam] = np.array(hist)
+    h, hr = runs[0.0], runs[2.0]
+    drop = (h[0, 0] - h[-1, 0], h[0, 1] - h[-1, 1])
+    early = np.diff(h[:20, :2], axis=0).max()
+    rho_s = float(scipy.stats.spearmanr(h[:, 2], h[:, 3]).statistic)
+    r1 = combine(at_least(min(drop), 0.5, what="min drop of log pi(correct), log pi(incorrect) (nats)"),
+                 at_most(float(early), 0.0, what="max step change of both log-likelihoods over the first 20 updates"))
+    r2 = at_most(rho_s, -0.9, what="Spearman(pi(correct), ||grad log pi(correct)||)")
+    r3 = at_least(float((hr[:, 0] - hr[0, 0]).min()), -0.1, what="min log pi(correct) change with the regularizer")
+    fig, ax = new_figure()
+    ax.plot(h[:, 0], label="GRPO: log pi(correct)")
+    ax.plot(h[:, 1], label="GRPO: log pi(incorrect)")
+    ax.plot(hr[:, 0], "--", label="with likelihood-preserving term: log pi(correct)")
+    ax.set_xlabel("update")
+    ax.set_ylabel("log-likelihood")
+    ax.legend(fontsize=7)
+    ax.set_title("lazy likelihood displacement under shared features", fontsize=9)
+    return Verdict(predicted="both log-likelihoods fall; score norm grows as pi falls; regularizer holds the level",
+                   measured=f"drops {drop[0]:.2f} / {drop[1]:.2f} nats; Spearman {rho_s:.3f}; regularized min change "
+                   f"{(hr[:, 0] - hr[0, 0]).min():.3f}", verdict=combine(r1, r2, r3),
+                   rule=f"both drops >= 0.5 and monotone over 20 updates; {r2.rule}; {r3.rule}",
+                   details=f"score norm {h[0, 3]:.2f} -> {h[-1, 3]:.2f}.", data={"grpo": h, "regularized": hr},
+                   figure=fig)

@@ -72,6 +72,10 @@ Each function states its formula and the paper it comes from; the claims in
   :math:`\pi_T \propto \pi^{1/T}` with unit reward, :math:`E_{y\sim\pi_T}[\nabla_z\log\pi(y)] = \pi_T - \pi`
   (raises the entropy for ``T > 1``, lowers it for ``T < 1``; "Arbitrary Entropy Policy Optimization: Entropy
   Is Controllable in Reinforcement Fine-tuning").
+* :func:`likelihood_preserving_coefficients` -- a likelihood-preserving term active only when the likelihood
+  of a correct response has dropped below its reference, :math:`A + \lambda 1\{y\ \mathrm{correct},\
+  \log\pi(y) < \log\pi_{ref}(y)\}` ("On GRPO Collapse in Search-R1: The Lazy Likelihood-Displacement Death
+  Spiral").
 """
 
 from __future__ import annotations
@@ -104,6 +108,7 @@ __all__ = [
     "drpo_positive_weights",
     "coverage_objective",
     "temperature_pull",
+    "likelihood_preserving_coefficients",
 ]
 
 
@@ -458,3 +463,18 @@ def temperature_pull(logits, T: float):
     if not (np.isfinite(T) and T > 0):
         raise InvalidInputError(f"T = {T!r} must be a finite temperature > 0.")
     return softmax_xp(z / T) - softmax_xp(z)
+
+
+def likelihood_preserving_coefficients(adv, logp, logp_ref, correct, lam: float):
+    r"""Coefficients of :math:`\nabla\log\pi(y)`: ``adv + lam * (correct & (logp < logp_ref))``."""
+    A = as_float_array(adv, "adv")
+    lp = as_float_array(logp, "logp")
+    lr = as_float_array(logp_ref, "logp_ref")
+    c = np.asarray(correct, dtype=bool)
+    _same_shape("adv", A, "logp", lp)
+    _same_shape("adv", A, "logp_ref", lr)
+    if c.shape != A.shape:
+        raise InvalidInputError(f"correct: shape {c.shape} must equal the shape of adv, {A.shape}.")
+    if not (np.isfinite(lam) and lam >= 0):
+        raise InvalidInputError(f"lam = {lam!r} must be a finite number >= 0.")
+    return A + lam * (c & (lp < lr))
