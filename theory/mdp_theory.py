@@ -240,13 +240,13 @@ apg_additional_tasks = uncheckable_claim(
     assumptions=("exact softmax PG, eta = 1", "dataset = discounted state occupancy of the covered (optimal) policy",
                  "reset to the data with probability 1/2"),
     instance="combination lock (mdpgrad.offline.combination_lock), 3 actions, gamma = 0.95, H = 3..8 levels "
-    "(quick); target (V* - V(e_0))/V* <= 0.1 (iterations resolved to 1/8 by bisection; reset runs capped at 4096)",
+    "(quick: H = 3..8); target (V* - V(e_0))/V* <= 0.1 (iterations resolved to 1/8 by bisection; reset runs capped at 4096)",
     controls={"uncovering-data": "reset to the occupancy of the uniform policy (data that does not cover the good "
                                  "policy beyond the first levels)"},
     catalogue=("drpo-dataset-reset",),
     notes="'Polynomial' is read as a log-log slope of the reset iterations in H <= 2.5 and 'geometric' as a "
-    "per-level growth factor >= 1.8 of mu_0-only PG over the last four levels; at H = 8 the reset must need >= 3x "
-    "fewer iterations. (On envs.hard_chain the reset does not help: its plateau sits at the start state, whose "
+    "per-level growth factor >= 1.8 of mu_0-only PG over the last four levels; at the largest H the reset must need "
+    ">= 3x fewer iterations. (On envs.hard_chain the reset does not help: its plateau sits at the start state, whose "
     "weight the reset halves -- a dead-end-free chain is not the setting of the paper.)",
 )
 def drpo_dataset_reset(budget, rng, control=None):
