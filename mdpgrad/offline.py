@@ -28,6 +28,11 @@ r"""Offline value learning from a behaviour policy's support, and multi-agent gr
   adds only the backward component orthogonal to the forward one, :math:`g = g_f + \eta(g_b -
   \frac{\langle g_b, g_f\rangle}{\|g_f\|^2} g_f)`, so :math:`\langle g, g_f\rangle = \|g_f\|^2` ("ODICE:
   Revealing the Mystery of Distribution Correction Estimation via Orthogonal-gradient Update").
+* :func:`chi2_occupancy_optimum` -- :math:`\max_d \langle d, r\rangle - \lambda\chi^2(d\|d_b)` over normalized
+  state-action occupancy measures (Bellman flow constraints), a convex QP; :func:`kl_regularized_policy` --
+  :math:`\max_\pi V_r^\pi - \lambda E_{d^\pi}[KL(\pi(\cdot|s)\|\pi_b(\cdot|s))]` by soft value iteration with
+  reference :math:`\pi_b` ("Correlated Proxies: A New Definition and Improved Mitigation for Reward Hacking"
+  compares the two regularizers). :func:`occupancy_measure` gives :math:`d^\pi(s,a)`.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from .mdp import as_mdp
 
 __all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments",
            "dataset_reset_rho", "combination_lock", "dice_value_gradients", "orthogonal_gradient",
-           "dice_value_descent"]
+           "dice_value_descent", "occupancy_measure", "chi2_occupancy_optimum", "kl_regularized_policy"]
 
 
 def _check_tau(tau):
@@ -277,3 +282,68 @@ def dice_value_descent(s, r, s_next, weights, rho, gamma: float, *, rule: str = 
             V_mid = V.copy()
     gf_end = _dice_grads(V, s, r, s_next, w, rho, gamma, alpha)[1]
     return V, V_mid, err, float(np.linalg.norm(gf_end) / nf0) if nf0 > 0 else 0.0
+
+
+def occupancy_measure(mdp, pi):
+    """Normalized discounted state-action occupancy ``d[s, a] = d^pi(s) pi(a|s)`` (sums to 1)."""
+    from .exact import evaluate
+
+    m = as_mdp(mdp)
+    S, A = m.r.shape
+    pi = check_policy(np.asarray(pi, dtype=np.float64), S, A)
+    return evaluate(m, pi).occupancy[:, None] * pi
+
+
+def chi2_occupancy_optimum(mdp, d_base, reward, lam: float):
+    """The occupancy ``d[s, a]`` maximizing ``<d, reward> - lam * sum (d - d_base)^2 / d_base`` subject to the
+    Bellman flow constraints of ``mdp`` (SLSQP; ``d_base`` must be positive everywhere)."""
+    import scipy.optimize
+
+    m = as_mdp(mdp)
+    S, A = m.r.shape
+    db = as_float_array(d_base, "d_base", ndim=2).ravel()
+    r = as_float_array(reward, "reward", ndim=2).ravel()
+    if db.size != S * A or r.size != S * A:
+        raise InvalidInputError(f"d_base, reward: expected shape {(S, A)}.")
+    if not (db > 0).all():
+        raise InvalidInputError("d_base: chi^2 to the base occupancy needs d_base > 0 on every (s, a).")
+    if not (np.isfinite(lam) and lam > 0):
+        raise InvalidInputError(f"lam = {lam!r} must be a finite number > 0.")
+    Aeq = np.zeros((S, S * A))
+    for s in range(S):
+        Aeq[s, s * A:(s + 1) * A] += 1.0
+    Aeq -= m.gamma * m.P.reshape(S * A, S).T
+    beq = (1 - m.gamma) * m.rho
+    res = scipy.optimize.minimize(lambda x: -(x @ r) + lam * np.sum((x - db) ** 2 / db), db,
+                                  jac=lambda x: -r + 2 * lam * (x - db) / db, method="SLSQP",
+                                  constraints=[{"type": "eq", "fun": lambda x: Aeq @ x - beq, "jac": lambda x: Aeq}],
+                                  bounds=[(0.0, None)] * (S * A), options={"ftol": 1e-14, "maxiter": 1000})
+    return np.maximum(res.x, 0.0).reshape(S, A)
+
+
+def kl_regularized_policy(mdp, pi_base, reward, lam: float, *, tol: float = 1e-12, max_iter: int = 100_000):
+    """The policy maximizing ``V_reward^pi - lam * E_{d^pi}[KL(pi(.|s) || pi_base(.|s))]`` (soft value iteration:
+    ``V = lam log sum_a pi_base e^{Q/lam}``, ``pi = pi_base e^{(Q - V)/lam}``)."""
+    m = as_mdp(mdp)
+    S, A = m.r.shape
+    pb = check_policy(np.asarray(pi_base, dtype=np.float64), S, A, name="pi_base")
+    r = as_float_array(reward, "reward", ndim=2)
+    if r.shape != (S, A):
+        raise InvalidInputError(f"reward: expected shape {(S, A)}, got {r.shape}.")
+    if not (np.isfinite(lam) and lam > 0):
+        raise InvalidInputError(f"lam = {lam!r} must be a finite number > 0.")
+    V = np.zeros(S)
+    with np.errstate(divide="ignore"):
+        lpb = np.log(pb)
+    for _ in range(max_iter):
+        Q = r + m.gamma * (m.P.reshape(S * A, S) @ V).reshape(S, A)
+        x = lpb + Q / lam
+        mx = x.max(1, keepdims=True)
+        V_new = lam * (mx[:, 0] + np.log(np.exp(x - mx).sum(1)))
+        if np.max(np.abs(V_new - V)) <= tol * (1 - m.gamma):
+            V = V_new
+            break
+        V = V_new
+    Q = r + m.gamma * (m.P.reshape(S * A, S) @ V).reshape(S, A)
+    pi = pb * np.exp(np.minimum((Q - V[:, None]) / lam, 700))
+    return pi / pi.sum(1, keepdims=True)

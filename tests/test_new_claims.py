@@ -347,3 +347,19 @@ def test_likelihood_preserving_coefficients():
     assert np.allclose(out, [3.0, -1.0, 1.0])
     with pytest.raises(InvalidInputError, match="correct"):
         likelihood_preserving_coefficients(A, A, A, np.array([True]), 1.0)
+
+
+def test_occupancy_chi2_and_kl_regularized_limits():
+    from mdpgrad.offline import chi2_occupancy_optimum, kl_regularized_policy, occupancy_measure
+    mdp = garnet(5, 2, 2, gamma=0.8, seed=3)
+    pib = np.full((5, 2), 0.5)
+    db = occupancy_measure(mdp, pib)
+    assert np.isclose(db.sum(), 1.0)
+    d_strong = chi2_occupancy_optimum(mdp, db, mdp.r, 1e4)
+    assert np.allclose(d_strong, db, atol=1e-4)
+    pi_strong = kl_regularized_policy(mdp, pib, mdp.r, 1e4)
+    assert np.allclose(pi_strong, pib, atol=1e-3)
+    pi_weak = kl_regularized_policy(mdp, pib, mdp.r, 1e-3)
+    assert evaluate(mdp, pi_weak).value >= evaluate(mdp, pib).value
+    with pytest.raises(InvalidInputError, match="d_base"):
+        chi2_occupancy_optimum(mdp, np.zeros((5, 2)), mdp.r, 1.0)

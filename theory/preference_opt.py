@@ -15,6 +15,9 @@ from mdpgrad.bandits.kl_regularized import f_divergence, gibbs_policy, implicit_
 from mdpgrad.bandits.model import log_softmax_xp, softmax_xp
 from mdpgrad.claims import Verdict
 from mdpgrad.claims import claim as _claim
+from mdpgrad.exact import evaluate, solve
+from mdpgrad.mdp import TabularMDP
+from mdpgrad.offline import chi2_occupancy_optimum, kl_regularized_policy, occupancy_measure
 from mdpgrad.plotting import new_figure
 from mdpgrad.verdicts import at_least, at_most, combine, unbiased
 
@@ -28,6 +31,7 @@ TOPIC = "llm-rl"
 P_QSHARP = "Qsharp: Provably Optimal Distributional RL for LLM Post-Training"
 P_RTO = "DPO Meets PPO: Reinforced Token Optimization for RLHF"
 P_XPO = "Exploratory Preference Optimization: Harnessing Implicit Q*-Approximation for Sample-Efficient RLHF"
+P_CHI2 = "Correlated Proxies: A New Definition and Improved Mitigation for Reward Hacking"
 P_FDPG = "Aligning Language Models with Preferences through f-divergence Minimization"
 
 
@@ -319,3 +323,81 @@ def fdpg_reverse_kl(budget, rng, control=None):
                    verdict=combine(r1, r2), rule=f"{r1.rule}; H_JS - H_rev >= 0.05; H_fwd - H_JS >= 0.005",
                    details=f"target entropy {float(-np.sum(target * np.log(target))):.3f} nats.",
                    data={"x": x, "target": target, **{k: v for k, v in fits.items()}}, figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+def _hacking_mdp():
+    """A 4-state chain 0 -> 1 -> 2 -> 3 (action 1 advances, action 0 returns to 0; state 3 absorbs under action 1).
+    True reward 0.5 for returning from state 1, -1 in state 3; the proxy agrees except in state 3 (+2), which the
+    base policy almost never reaches."""
+    S, A = 4, 2
+    P = np.zeros((S, A, S))
+    P[:, 0, 0] = 1.0
+    P[0, 1, 1] = P[1, 1, 2] = P[2, 1, 3] = P[3, 1, 3] = 1.0
+    r_true = np.zeros((S, A))
+    r_true[1, 0] = 0.5
+    r_true[3] = -1.0
+    r_proxy = r_true.copy()
+    r_proxy[3] = 2.0
+    rho = np.array([1.0, 0, 0, 0])
+    pib = np.array([[0.7, 0.3], [0.7, 0.3], [0.99, 0.01], [0.9, 0.1]])
+    return TabularMDP(P, r_true, 0.9, rho), r_true, r_proxy, pib
+
+
+@claim(
+    id="chi2-occupancy-reward-hacking",
+    paper=P_CHI2,
+    topic=TOPIC,
+    statement="A proxy reward correlated with the true reward on the base policy's state-actions breaks down under "
+    "optimization (reward hacking); regularizing the chi^2 divergence between occupancy measures to the base policy "
+    "prevents it more effectively than action-level KL regularization: over a grid of regularization strengths the "
+    "best true return of the chi^2-regularized optimum exceeds the best of the KL-regularized one, and strong "
+    "regularization never falls below the base policy's true return.",
+    assumptions=("tabular MDP, known dynamics", "base policy with full support", "exact regularized optima"),
+    instance="4-state chain, gamma=0.9, base policy reaching the hacking state with occupancy ~0.05%; lambda in "
+    "{0.01, 0.03, 0.1, 0.3, 1, 3, 10}",
+    controls={"action-kl": "action-level KL(pi || pi_base) regularization in place of occupancy chi^2"},
+    catalogue=("chi2-occupancy-reward-hacking",),
+    notes="The correlation is the d_base-weighted Pearson correlation of proxy and true rewards. The paper's bound "
+    "on the true return is not checked. The instance is deterministic (the rng is unused).",
+)
+def chi2_occupancy_reward_hacking(budget, rng, control=None):
+    """[derived] chi^2(d||d_b) = sum (d - d_b)^2 / d_b charges an occupancy increase at a rarely visited (s, a) by
+    1/d_b, while the action-level KL is weighted by d^pi(s) and is cheap exactly where the base policy rarely goes.
+    Checks: weighted correlation >= 0.9 on d_b; the unregularized proxy optimum has a true return below the base;
+    best true return over lambda (tested regularizer) >= best KL + 0.3; at the largest lambda the tested regularizer
+    keeps the true return >= the base's - 1e-3."""
+    mdp, r_true, r_proxy, pib = _hacking_mdp()
+    g = mdp.gamma
+    db = occupancy_measure(mdp, pib)
+    w = db.ravel()
+    xt, xp = r_true.ravel() - w @ r_true.ravel(), r_proxy.ravel() - w @ r_proxy.ravel()
+    corr = float((w * xt * xp).sum() / np.sqrt((w * xt * xt).sum() * (w * xp * xp).sum()))
+    J_base = float((db * r_true).sum() / (1 - g))
+    J_hack = evaluate(mdp, solve(mdp.replace(r=r_proxy)).policy).value
+    lams = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+    J_chi, J_kl = [], []
+    for lam in lams:
+        J_chi.append(float((chi2_occupancy_optimum(mdp, db, r_proxy, lam) * r_true).sum() / (1 - g)))
+        J_kl.append(evaluate(mdp, kl_regularized_policy(mdp, pib, r_proxy, lam)).value)
+    J_chi, J_kl = np.array(J_chi), np.array(J_kl)
+    tested = J_kl if control == "action-kl" else J_chi
+    r1 = at_least(corr, 0.9, what="d_base-weighted correlation of proxy and true reward")
+    r2 = at_most(J_hack - J_base, -1e-3, what="true return of the proxy optimum - base true return")
+    r3 = at_least(float(tested.max() - J_kl.max()), 0.3, what="best true return (tested) - best (action KL)")
+    r4 = at_least(float(tested[-1] - J_base), -1e-3, what="true return at the largest lambda - base")
+    fig, ax = new_figure()
+    ax.semilogx(lams, J_chi, "o-", label="occupancy chi^2 regularization")
+    ax.semilogx(lams, J_kl, "s-", label="action-level KL regularization")
+    ax.axhline(J_base, color="k", ls="--", lw=0.8, label="base policy")
+    ax.axhline(J_hack, color="C3", ls=":", lw=0.8, label="unregularized proxy optimum")
+    ax.set_xlabel("regularization strength lambda")
+    ax.set_ylabel("true return")
+    ax.legend(fontsize=7)
+    ax.set_title("reward hacking: chi^2 occupancy vs action KL", fontsize=9)
+    return Verdict(predicted="corr >= 0.9; hacking without regularization; chi^2 best >= KL best + 0.3",
+                   measured=f"corr {corr:.3f}; base {J_base:.3f}, hacked {J_hack:.3f}; best chi^2 {J_chi.max():.3f}, "
+                   f"best KL {J_kl.max():.3f}", verdict=combine(r1, r2, r3, r4),
+                   rule="; ".join(x.rule for x in (r1, r2, r3, r4)), details=f"true optimum "
+                   f"{float(solve(mdp).v @ mdp.rho):.3f}.", data={"lambda": np.array(lams), "chi2": J_chi, "kl": J_kl},
+                   figure=fig)
