@@ -363,3 +363,18 @@ def test_occupancy_chi2_and_kl_regularized_limits():
     assert evaluate(mdp, pi_weak).value >= evaluate(mdp, pib).value
     with pytest.raises(InvalidInputError, match="d_base"):
         chi2_occupancy_optimum(mdp, np.zeros((5, 2)), mdp.r, 1.0)
+
+
+def test_doubly_multistep_vi():
+    from mdpgrad.exact import solve
+    from mdpgrad.multistep import doubly_multistep_vi
+    mdp = garnet(6, 3, 2, gamma=0.9, seed=4)
+    vals, pols = doubly_multistep_vi(mdp, 1, 1, 5)
+    v = np.zeros(6)
+    for _ in range(5):
+        v = (mdp.r + 0.9 * (mdp.P.reshape(18, 6) @ v).reshape(6, 3)).max(1)
+    assert np.allclose(vals[-1], v)
+    vals, _ = doubly_multistep_vi(mdp, 2, 4, 60)
+    assert np.allclose(vals[-1], solve(mdp).v, atol=1e-8)
+    with pytest.raises(InvalidInputError, match="h"):
+        doubly_multistep_vi(mdp, 0, 1, 5)
