@@ -378,3 +378,23 @@ def test_doubly_multistep_vi():
     assert np.allclose(vals[-1], solve(mdp).v, atol=1e-8)
     with pytest.raises(InvalidInputError, match="h"):
         doubly_multistep_vi(mdp, 0, 1, 5)
+
+
+def test_preference_nll_and_rpo_gradients():
+    from mdpgrad.bandits.kl_regularized import preference_nll, rpo_objective
+    rng = np.random.default_rng(12)
+    pairs = np.array([[0, 1], [1, 2], [2, 0]])
+    counts = np.array([3.0, 1.0, 2.0])
+    r = rng.normal(size=4)
+    loss, g = preference_nll(r, pairs, counts)
+    h = 1e-6
+    fd = np.array([(preference_nll(r + h * e, pairs, counts)[0] - preference_nll(r - h * e, pairs, counts)[0]) / (2 * h)
+                   for e in np.eye(4)])
+    assert np.allclose(fd, g, atol=1e-8) and g[3] == 0
+    z, ref, base = rng.normal(size=4), rng.normal(size=4), np.full(4, 0.25)
+    v, gz = rpo_objective(z, ref, pairs, counts, base, 0.5, 0.3)
+    fd = np.array([(rpo_objective(z + h * e, ref, pairs, counts, base, 0.5, 0.3)[0]
+                    - rpo_objective(z - h * e, ref, pairs, counts, base, 0.5, 0.3)[0]) / (2 * h) for e in np.eye(4)])
+    assert np.allclose(fd, gz, atol=1e-8)
+    with pytest.raises(InvalidInputError, match="pairs"):
+        preference_nll(r, np.array([[0, 7]]), np.array([1.0]))

@@ -18,6 +18,13 @@ Optimization for RLHF").
 :func:`f_divergence` gives :math:`D_f(p\|q)` for the divergences of "Aligning Language Models with
 Preferences through f-divergence Minimization" and :func:`gibbs_policy` the bandit target
 :math:`\pi^* \propto \pi_{ref} e^{r/\beta}`.
+
+:func:`preference_nll` is the Bradley-Terry negative log-likelihood of a reward vector on counted comparisons
+(the reward-model MLE loss, and DPO's loss at :math:`r = \beta\log(\pi/\pi_{ref})`); :func:`rpo_objective` is
+RPO's DPO + SFT objective :math:`L_D(\beta\log\pi/\pi_{ref}) + \lambda E_{y\sim\pi_{base}}[-\log\pi(y)]`,
+whose stationary point is the saddle point of :math:`\max_\pi\min_r \eta L_D(r) + E_\pi r - E_{\pi_{base}} r -
+\beta KL(\pi\|\pi_{ref})` when :math:`\lambda = \beta/\eta` ("Provably Mitigating Overoptimization in RLHF:
+Your SFT Loss is Implicitly an Adversarial Regularizer").
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from ..errors import InvalidInputError
 from .model import log_softmax_xp, softmax_xp
 from .sequence import SequenceModel
 
-__all__ = ["soft_optimal_tree", "implicit_token_rewards", "gibbs_policy", "f_divergence", "F_DIVERGENCES"]
+__all__ = ["soft_optimal_tree", "implicit_token_rewards", "gibbs_policy", "f_divergence", "F_DIVERGENCES",
+           "preference_nll", "rpo_objective"]
 
 
 def _check_beta(beta):
@@ -118,3 +126,47 @@ def f_divergence(p, q, kind: str = "kl"):
         return 0.5 * np.sum(np.abs(p - q), axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.sum(np.where(q > 0, (p - q) ** 2 / np.where(q > 0, q, 1.0), np.where(p > 0, np.inf, 0.0)), axis=-1)
+
+
+def _check_pairs(pairs, counts, K):
+    p = np.asarray(pairs)
+    c = as_float_array(counts, "counts", ndim=1)
+    if p.ndim != 2 or p.shape[1] != 2 or not np.issubdtype(p.dtype, np.integer):
+        raise InvalidInputError(f"pairs: expected integer (winner, loser) rows, got shape {p.shape}.")
+    if c.shape != (p.shape[0],) or (c < 0).any():
+        raise InvalidInputError("counts: one non-negative count per pair.")
+    if ((p < 0) | (p >= K)).any():
+        raise InvalidInputError(f"pairs: responses must be in [0, {K}).")
+    return p, c
+
+
+def preference_nll(reward, pairs, counts):
+    """``(loss, grad)`` of ``-sum_k counts[k] log sigmoid(r[w_k] - r[l_k]) / sum counts`` in the rewards."""
+    r = as_float_array(reward, "reward", ndim=1)
+    p, c = _check_pairs(pairs, counts, r.size)
+    d = r[p[:, 0]] - r[p[:, 1]]
+    n = c.sum()
+    loss = float(np.sum(c * np.logaddexp(0.0, -d)) / n)
+    s = -c / (1.0 + np.exp(d)) / n  # d loss / d d
+    g = np.zeros(r.size)
+    np.add.at(g, p[:, 0], s)
+    np.add.at(g, p[:, 1], -s)
+    return loss, g
+
+
+def rpo_objective(logits, ref_logits, pairs, counts, base_probs, beta: float, lam: float):
+    """``(value, grad_logits)`` of RPO's ``L_D(beta log pi/pi_ref) + lam E_base[-log pi]`` for softmax ``logits``."""
+    beta = _check_beta(beta)
+    if not (np.isfinite(lam) and lam >= 0):
+        raise InvalidInputError(f"lam = {lam!r} must be a finite number >= 0 (the SFT weight).")
+    z = as_float_array(logits, "logits", ndim=1)
+    lp = log_softmax_xp(z)
+    lr = log_softmax_xp(as_float_array(ref_logits, "ref_logits", ndim=1))
+    pb = as_float_array(base_probs, "base_probs", ndim=1)
+    if lr.shape != z.shape or pb.shape != z.shape:
+        raise InvalidInputError("ref_logits, base_probs: must have the shape of logits.")
+    loss, g = preference_nll(beta * (lp - lr), pairs, counts)
+    pi = np.exp(lp)
+    val = loss - lam * float(pb @ lp)
+    grad = beta * (g - pi * g.sum()) - lam * (pb - pi * pb.sum())
+    return val, grad
