@@ -398,3 +398,17 @@ def test_preference_nll_and_rpo_gradients():
     assert np.allclose(fd, gz, atol=1e-8)
     with pytest.raises(InvalidInputError, match="pairs"):
         preference_nll(r, np.array([[0, 7]]), np.array([1.0]))
+
+
+def test_value_decomposition_targets():
+    from mdpgrad.value_decomposition import decomposed_target, joint_target, uniform_max_moments
+    u = np.array([[[0.1, 0.5], [0.2, -0.3]]])
+    assert np.allclose(decomposed_target(u), [0.35])
+    assert np.allclose(decomposed_target(u, reduce="sum"), [0.7])
+    assert np.allclose(joint_target(np.array([[1.0, 3.0, 2.0]])), [3.0])
+    m, v = uniform_max_moments(1, 2.0)
+    assert np.isclose(m, 0.0) and np.isclose(v, 4.0 / 3.0)  # U(-2, 2)
+    ens = np.stack([u, u], axis=1)
+    assert np.allclose(decomposed_target(ens), decomposed_target(u))
+    with pytest.raises(InvalidInputError, match="reduce"):
+        decomposed_target(u, reduce="max")
