@@ -412,3 +412,15 @@ def test_value_decomposition_targets():
     assert np.allclose(decomposed_target(ens), decomposed_target(u))
     with pytest.raises(InvalidInputError, match="reduce"):
         decomposed_target(u, reduce="max")
+
+
+def test_conflict_token_mask():
+    from mdpgrad.bandits.objectives import conflict_token_mask
+    nodes = np.array([[[0, 1], [0, 1], [0, 2]]])
+    tokens = np.array([[[1, 3], [1, 0], [2, -1]]])
+    adv = np.array([[1.0, -1.0, -0.5]])
+    m = conflict_token_mask(nodes, tokens, adv)
+    assert m[0, 1].tolist() == [True, False]  # shares (node 0, token 1) with the positive sample, not (1, 0)
+    assert not m[0, 0].any() and not m[0, 2].any()
+    with pytest.raises(InvalidInputError, match="nodes"):
+        conflict_token_mask(nodes[:, :2], tokens, adv)

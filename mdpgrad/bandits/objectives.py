@@ -76,6 +76,9 @@ Each function states its formula and the paper it comes from; the claims in
   of a correct response has dropped below its reference, :math:`A + \lambda 1\{y\ \mathrm{correct},\
   \log\pi(y) < \log\pi_{ref}(y)\}` ("On GRPO Collapse in Search-R1: The Lazy Likelihood-Displacement Death
   Spiral").
+* :func:`conflict_token_mask` -- GTPO's protection of conflict tokens: the (sample, position) entries of
+  negative-advantage completions whose (prefix node, token) also occurs in a positive-advantage completion of
+  the same group ("GTPO: Trajectory-Based Policy Optimization in Large Language Models").
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ __all__ = [
     "coverage_objective",
     "temperature_pull",
     "likelihood_preserving_coefficients",
+    "conflict_token_mask",
 ]
 
 
@@ -478,3 +482,22 @@ def likelihood_preserving_coefficients(adv, logp, logp_ref, correct, lam: float)
     if not (np.isfinite(lam) and lam >= 0):
         raise InvalidInputError(f"lam = {lam!r} must be a finite number >= 0.")
     return A + lam * (c & (lp < lr))
+
+
+def conflict_token_mask(nodes, tokens, adv):
+    """Boolean ``[n_groups, G, T]`` mask of conflict entries (see module docstring) for ``nodes``/``tokens``
+    ``[n_groups, G, T]`` (-1 padded) and advantages ``adv[n_groups, G]``; zero the negative coefficients there
+    to protect shared tokens."""
+    nd = np.asarray(nodes)
+    tk = np.asarray(tokens)
+    A = as_float_array(adv, "adv", ndim=2)
+    if nd.shape != tk.shape or nd.ndim != 3 or nd.shape[:2] != A.shape:
+        raise InvalidInputError(f"nodes, tokens: expected shape {A.shape + ('T',)} matching adv, got {nd.shape} "
+                                f"and {tk.shape}.")
+    key = np.where(tk >= 0, nd * (tk.max() + 2) + tk, -1)  # one integer per (node, token)
+    mask = np.zeros(nd.shape, bool)
+    for k in range(A.shape[0]):
+        pos = key[k][A[k] > 0]
+        shared = np.isin(key[k], pos[pos >= 0])
+        mask[k] = shared & (A[k] < 0)[:, None] & (key[k] >= 0)
+    return mask
