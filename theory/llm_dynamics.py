@@ -1857,3 +1857,19 @@ def gtpo_conflict_negative_flatten(budget, rng, control=None):
                    details=f"root pi {np.round(pi0, 3).tolist()}; {M} groups of {G}.",
                    data={"dF_grpo": float(dF_grpo.mean()), "dF_protected": float(dF_test.mean()),
                          "dH_neg": float(dH_neg.mean())}, figure=fig)
+
+
+cfpo_tv_quadratic = uncheckable_claim(
+    id="cfpo-tv-quadratic",
+    paper="Clipping-Free Policy Optimization for Large Language Models",
+    topic=TOPIC,
+    statement="A convex quadratic penalty derived from Total Variation divergence constraints replaces clipping, "
+    "giving an everywhere-differentiable objective without zero-gradient regions that enforces stable updates.",
+    reason="The abstract does not give the penalty (its form in the ratio, its coefficient, how it follows from the "
+    "TV constraint); the one measurable property it names -- an everywhere-differentiable objective without "
+    "zero-gradient regions -- holds for any convex quadratic penalty in the ratio, so a check on a bandit would "
+    "be a tautology about our own choice (the ratio-variance and SPO claims already test the two natural "
+    "candidates). The stability, verbosity and benchmark results are LLM-scale.",
+    catalogue=("cfpo-tv-quadratic",),
+    module=__name__,
+)
