@@ -127,7 +127,8 @@ def empg_entropy_gradnorm(budget, rng, control=None):
     direct = np.sum((np.eye(V)[None] - pi[:, None, :]) ** 2, axis=2)  # ||e_a - pi||^2, [n, a]
     err = float(max(np.abs(per - direct).max(), np.abs(expct - np.sum(pi * direct, 1)).max()))
     H = _entropy(pi)
-    signal = expct / (expct if control == "entropy-modulated" else 1.0)
+    # the EMPG-style normalized score has unit expected norm whatever the entropy
+    signal = np.ones_like(expct) if control == "entropy-modulated" else expct
     rho_s = float(scipy.stats.spearmanr(signal, H).statistic) if np.ptp(signal) > 0 else 0.0
     sure = pi < 1 - 1e-3  # away from round-off in 1 - pi_a and 1 - 2 pi_a + sum pi^2
     conf_ratio = float(np.max(per[sure] / (2 * (1 - pi[sure]) ** 2)))
