@@ -1,4 +1,4 @@
-"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``figures``, ``sweep run|status``.
+"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``list``, ``figures``, ``sweep run|status``.
 
 User mistakes (bad arguments, unknown claim ids, invalid MDP parameters) print one line
 ``mdpgrad: error: ...`` and exit with status 2, without a traceback.
@@ -117,59 +117,45 @@ def _select(args):
     return claims
 
 
-def _short(x) -> str:
-    """Compact text for a predicted/measured value: numbers to 4 significant digits, dicts as k=v."""
-    if x is None:
-        return "-"
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, float, np.integer, np.floating)):
-        return f"{float(x):.4g}"
-    if isinstance(x, dict):
-        return " ".join(f"{k}={_short(v)}" for k, v in x.items())
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return "[" + ", ".join(_short(v) for v in list(x)[:4]) + (", …]" if len(x) > 4 else "]")
-    return str(x)
+def format_table(records, width: int | None = None) -> str:
+    """The claim table (see :mod:`mdpgrad.report`): wraps to ``width`` columns, never cuts."""
+    from .report import format_table as _table
 
-
-def _fmt(x, width=18) -> str:
-    s = _short(x)
-    return s if len(s) <= width else s[: width - 1] + "…"
-
-
-def format_table(records) -> str:
-    head = f"{'claim':<30} {'paper':<34} {'predicted':<26} {'measured [CI]':<40} {'verdict':<12} {'s':>6}"
-    lines = [head, "-" * len(head)]
-    for rec in records:
-        v = rec.verdict
-        ci = "" if v.ci is None else f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
-        meas = _fmt(v.measured, 40 - len(ci)) + ci
-        lines.append(
-            f"{rec.claim.id[:30]:<30} {_fmt(rec.claim.paper, 34):<34} {_fmt(v.predicted, 26):<26} "
-            f"{meas:<40} {v.verdict:<12} {rec.seconds:6.1f}"
-        )
-    counts = {k: sum(r.verdict.verdict == k for r in records) for k in ("holds", "violated", "inconclusive", "error")}
-    lines.append("-" * len(head))
-    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()) + f"  ({len(records)} claims)")
-    return "\n".join(lines)
+    return _table(records, width)
 
 
 def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None,
-               controls: bool = True):
-    """Run claims (in-process, or through the sweep executor when available) with a bar."""
+               controls: bool = True, desc: str | None = None):
+    """Run claims in-process with a progress bar labelled ``desc`` (default ``mdpgrad check (budget)``)."""
     from tqdm.auto import tqdm
 
     from .claims import run_claim
 
     records = []
-    bar = tqdm(claims, desc=f"mdpgrad check ({budget})", unit="claim", disable=not progress, file=sys.stderr)
+    bar = tqdm(claims, desc=desc or f"mdpgrad check ({budget})", unit="claim", disable=not progress,
+               file=sys.stderr)
     for c in bar:
         bar.set_postfix_str(c.id)
         records.append(run_claim(c, budget, controls=controls))
     return records
 
 
+def _out_width() -> int:
+    """Width of the printed tables: ``$COLUMNS``, else the terminal's width, else 80."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _print(text: str) -> None:
+    print(text)
+    sys.stdout.flush()
+
+
 def cmd_check(args) -> int:
+    from .report import format_detail, format_legend, format_summary, stdout_is_terminal
+    from .report import format_table as _table
+
     claims = _select(args)
     budget = "quick" if args.quick else "full"
     runner = run_checks
@@ -181,22 +167,32 @@ def cmd_check(args) -> int:
             raise UserError("--workers/--scheduler need mdpgrad.sweep") from None
         kwargs = {"workers": args.workers, "scheduler": args.scheduler}
     records = runner(claims, budget, progress=not args.no_progress, controls=not args.no_controls, **kwargs)
-    print(format_table(records))
-    for rec in records:
-        if not rec.as_expected:
-            first = rec.verdict.details.splitlines()[0] if rec.verdict.details else ""
-            print(f"\n[{rec.verdict.verdict}, expected {rec.claim.expected}] {rec.claim.id}: {first}")
-        for c in rec.controls:
-            if not c.rejected:
-                print(f"\n[control not rejected] {rec.claim.id} / {c.name}: verdict {c.verdict.verdict}")
+    width, color = _out_width(), stdout_is_terminal()
+    if args.claim:  # the detail view of each named claim
+        for rec in records:
+            _print(format_detail(rec, width, color=color))
+            _print("")
+    else:
+        _print(_table(records, width, color=color))
+        _print("")
+        _print(format_legend(width, color=color))
+        _print("")
     if args.json:
         Path(args.json).write_text(json.dumps([r.as_json() for r in records], indent=2, default=str))
-    bad = [r for r in records if not r.ok]
-    if bad:
-        print(f"\n{len(bad)} claim(s) differ from their expected verdict or have a control that was not rejected: "
-              "exit status 1 (a regression or a new finding).")
-        return EXIT_VIOLATED
-    print("\nEvery verdict equals its expected verdict and every control was rejected: exit status 0.")
+    text, status = format_summary(records, width, color=color)
+    _print(text)
+    return EXIT_OK if status == 0 else EXIT_VIOLATED
+
+
+def cmd_list(args) -> int:
+    """The catalogue (no check is run): id, topic, priority, expected verdict, paper."""
+    from .claims import TOPICS, registry
+    from .report import format_list, stdout_is_terminal
+
+    if args.topic and args.topic not in TOPICS:
+        raise UserError(f"--topic {args.topic!r} is not known; topics: {', '.join(TOPICS)}")
+    claims = [c for c in registry() if not args.topic or c.topic == args.topic]
+    _print(format_list(claims, _out_width(), color=stdout_is_terminal()))
     return EXIT_OK
 
 
@@ -316,9 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tol", type=float, default=1e-8, help="sup-norm error on v")
     s.set_defaults(func=cmd_solve)
 
-    s = sub.add_parser("check", help="run the claims catalogue and print predicted vs measured")
-    s.add_argument("--claim", action="append", metavar="ID", help="only this claim (repeatable)")
-    s.add_argument("--topic", help="only claims of this topic")
+    from .claims import TOPICS
+
+    topics = ", ".join(TOPICS)
+    s = sub.add_parser(
+        "check", help="run the claims catalogue and print predicted vs measured",
+        description="Run the claims of the catalogue (all, a topic, or named ones) with their negative controls "
+                    "and print what was compared, predicted, measured and the verdict. With --claim, print the "
+                    "detail view of each named claim (statement, rule, controls, notes). Exit status 0 iff every "
+                    "verdict equals the claim's expected verdict and every control was rejected, else 1; "
+                    "2 for a usage error.",
+        epilog=f"topics: {topics}. List the claims with: mdpgrad list [--topic T]")
+    s.add_argument("--claim", action="append", metavar="ID", help="only this claim, shown in detail (repeatable)")
+    s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
     s.add_argument("--quick", action="store_true", help="small budget (< 2 minutes in all)")
     s.add_argument("--json", metavar="PATH", help="write the verdicts as JSON")
     s.add_argument("--workers", type=int, default=1, help="parallel worker processes")
@@ -326,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     s.add_argument("--no-controls", action="store_true", help="skip the negative controls")
     s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("list", help="list the claims of the catalogue (without running them)",
+                       epilog=f"topics: {topics}")
+    s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
+    s.set_defaults(func=cmd_list)
 
     s = sub.add_parser("figures", help="regenerate paper_figures/ (PNG + data per claim)")
     s.add_argument("--only", action="append", metavar="ID")
