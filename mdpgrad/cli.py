@@ -198,6 +198,10 @@ def cmd_list(args) -> int:
 
 # ----------------------------------------------------------------------------- figures
 def _save_figure(rec, out: Path, command: str) -> Path | None:
+    """Write ``<out>/<id>.png`` (title: the claim id and its verdict) and ``<id>.json`` (the record,
+    the command and the data behind the figure); ``None`` when the check drew no figure."""
+    from .plotting import stamp_claim_figure
+
     v = rec.verdict
     png_bytes = v.data.get("png") if isinstance(v.data.get("png"), bytes) else None  # rendered by a worker
     if v.figure is None and png_bytes is None:
@@ -207,8 +211,7 @@ def _save_figure(rec, out: Path, command: str) -> Path | None:
     if png_bytes is not None:
         png.write_bytes(png_bytes)
     else:
-        fig = v.figure
-        fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
+        fig = stamp_claim_figure(v.figure, rec.claim.id, v.verdict, rec.claim.expected, command)
         fig.savefig(png, dpi=120)
     data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()
             if k != "png"}
@@ -217,42 +220,100 @@ def _save_figure(rec, out: Path, command: str) -> Path | None:
     return png
 
 
+def _duration(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s"
+
+
+def _previous_seconds(claims, out: Path, budget: str) -> float | None:
+    """Seconds the previous ``mdpgrad figures`` run of these claims took at this budget, from the
+    ``<id>.json`` files it wrote (``None`` unless every claim has one)."""
+    total = 0.0
+    for c in claims:
+        try:
+            meta = json.loads((out / f"{c.id}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if ("--quick" in meta.get("command", "")) != (budget == "quick") or "seconds" not in meta:
+            return None
+        total += float(meta["seconds"])
+    return total
+
+
+def _figure_ids(only, exps: dict) -> tuple[list[str], list[str]]:
+    """Split ``--only`` ids into experiments and claims; unknown ids are a usage error."""
+    from .claims import registry
+
+    claim_ids = {c.id for c in registry()}
+    unknown = [i for i in only if i not in exps and i not in claim_ids]
+    if unknown:
+        import difflib
+
+        hints = []
+        for u in unknown:
+            close = difflib.get_close_matches(u, [*exps, *claim_ids], n=3)
+            hints.append(f"{u!r}" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+        raise UserError(f"--only {', '.join(hints)}: no claim or experiment has this id; experiments: "
+                        f"{', '.join(exps) or 'none'}; claims: mdpgrad list")
+    return [i for i in only if i in exps], [i for i in only if i not in exps]
+
+
 def cmd_figures(args) -> int:
     """Claims' figures (computed now) and experiments' figures (from stored sweep results)."""
     from .sweep.experiments import experiments, render_experiment
 
     exps = {e.name: e for e in experiments()}
     if args.only:
-        exp_ids = [i for i in args.only if i in exps]
-        claim_ids = [i for i in args.only if i not in exps]
+        exp_ids, claim_ids = _figure_ids(args.only, exps)
     else:
         exp_ids = [] if args.topic else list(exps)
         claim_ids = None
     out = Path(args.out)
     n = 0
     records = []
+    t0 = time.perf_counter()
+    budget = "quick" if args.quick else "full"
     if claim_ids is None or claim_ids:
         ns = argparse.Namespace(claim=claim_ids, topic=args.topic)
         claims = _select(ns)
-        budget = "quick" if args.quick else "full"
+        prev = _previous_seconds(claims, out, budget)
+        when = (f"the previous run of these claims took {_duration(prev)} of check time (from {out}/*.json)"
+                if prev is not None else
+                "no previous run is recorded here; the whole catalogue takes minutes at the full budget, "
+                "well under one with --quick")
+        print(f"Computing the figures of {len(claims)} claim(s) at the {budget} budget: {when}.", flush=True)
         stamp = "mdpgrad figures --only {id}" + (" --quick" if args.quick else "")
+        desc = f"mdpgrad figures ({budget} budget)"
         if (args.workers or 1) != 1 or args.scheduler:
             from .sweep import run_checks_parallel
 
             records = run_checks_parallel(claims, budget, progress=not args.no_progress, workers=args.workers,
-                                          scheduler=args.scheduler, png=stamp)
+                                          scheduler=args.scheduler, png=stamp, desc=desc)
         else:
-            records = run_checks(claims, budget, progress=not args.no_progress)
+            records = run_checks(claims, budget, progress=not args.no_progress, desc=desc)
+        without = []
         for rec in records:
             cmd = stamp.format(id=rec.claim.id)
             if _save_figure(rec, out, cmd):
                 n += 1
+            else:
+                without.append(rec)
+        for rec in without:
+            why = ("it is not checkable as stated" if rec.claim.uncheckable else
+                   "its check failed" if rec.verdict.verdict == "error" else "its check draws no figure")
+            print(f"{rec.claim.id}: no figure ({why}; verdict {rec.verdict.verdict})")
     for name in exp_ids:
         png = render_experiment(exps[name], out, results_root=args.results, run_missing=not args.no_run,
                                 workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
         print(f"{name}: {png}  ({exps[name].command(args.results)})")
         n += 1
-    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked, {len(exp_ids)} experiments drawn)")
+    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked, {len(exp_ids)} experiments drawn) "
+          f"in {_duration(time.perf_counter() - t0)}")
+    if args.only and n == 0:
+        raise UserError(f"--only {' '.join(args.only)}: nothing to draw (see above why)")
     return EXIT_OK
 
 
@@ -338,10 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("figures", help="regenerate paper_figures/ (PNG + data per claim)")
-    s.add_argument("--only", action="append", metavar="ID")
-    s.add_argument("--topic")
-    s.add_argument("--quick", action="store_true")
+    s = sub.add_parser(
+        "figures", help="regenerate paper_figures/ (PNG + data per claim and per experiment)",
+        description="Run the claims and write each one's figure (title: claim id and verdict) with the data "
+                    "behind it, then draw the experiments from their stored sweep results. The full run takes "
+                    "minutes; it prints an estimate from the previous run first. Exit status 2 when --only "
+                    "matches nothing that draws a figure.",
+        epilog=f"topics: {topics}")
+    s.add_argument("--only", action="append", metavar="ID", help="only this claim or experiment (repeatable)")
+    s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
+    s.add_argument("--quick", action="store_true", help="small budget (seconds per claim)")
     s.add_argument("--out", default="paper_figures")
     s.add_argument("--results", default="results", metavar="DIR",
                    help="experiments' stored results live in DIR/<name> (default results)")

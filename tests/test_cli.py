@@ -207,3 +207,39 @@ def test_list_and_topics_in_help(monkeypatch, capsys):
         main(["check", "--help"])
     helptext = " ".join(capsys.readouterr().out.split())
     assert all(t in helptext for t in TOPICS) and "Exit status 0" in helptext.replace("exit status", "Exit status")
+
+
+def test_figures_only_without_a_figure_or_unknown_says_why_and_exits_2(tmp_path, capsys):
+    assert main(["figures", "--only", "pg-theorem", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
+    cap = capsys.readouterr()
+    assert "pg-theorem: no figure (its check draws no figure" in cap.out
+    assert "nothing to draw" in cap.err and "Traceback" not in cap.err
+    assert main(["figures", "--only", "pg-theorm", "--out", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "no claim or experiment has this id" in err and "did you mean: pg-theorem" in err
+
+
+def test_figures_states_duration_and_stamps_id_and_verdict(tmp_path, capsys, monkeypatch):
+    import mdpgrad.plotting as plotting
+
+    seen = []
+    real = plotting.stamp_claim_figure
+    monkeypatch.setattr(plotting, "stamp_claim_figure", lambda fig, *a, **k: seen.append(real(fig, *a, **k)) or fig)
+    args = ["figures", "--only", "solvers-agree", "--quick", "--out", str(tmp_path), "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "no previous run is recorded here" in out and "in " in out.splitlines()[-1]
+    title = seen[0]._suptitle.get_text()
+    assert title.startswith("solvers-agree: holds")
+    assert main(args) == 0  # the second run estimates from the first one's JSON
+    assert "the previous run of these claims took" in capsys.readouterr().out
+
+
+def test_stamp_claim_figure_keeps_the_checks_title():
+    from mdpgrad.plotting import new_figure, stamp_claim_figure
+
+    fig, ax = new_figure()
+    fig.suptitle("Baird's counterexample")
+    stamp_claim_figure(fig, "baird-divergence", "violated", "holds", "mdpgrad figures --only baird-divergence")
+    assert fig._suptitle.get_text() == "baird-divergence: violated (expected holds)\nBaird's counterexample"
+    assert any("mdpgrad figures --only" in t.get_text() for t in fig.texts)
