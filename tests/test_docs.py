@@ -73,8 +73,7 @@ def test_page_snippets_run_as_a_script(page, tmp_path):
     assert not _failed(proc), proc.stdout[-2000:] + proc.stderr[-4000:]
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/tutorial-add-claim.md", "docs/guide/sweeps.md",
-                                  "docs/guide/exact.md"])
+@pytest.mark.parametrize("page", ["README.md", "docs/tutorial-add-claim.md", "docs/guide/sweeps.md"])
 def test_page_snippets_run_pasted_into_a_repl(page, tmp_path):
     blocks = python_blocks(ROOT / page)
     proc = run_in_repl("\n\n".join(blocks), tmp_path)
