@@ -148,8 +148,15 @@ def _out_width() -> int:
 
 
 def _print(text: str) -> None:
-    print(text)
-    sys.stdout.flush()
+    """Print, and end quietly when the reader of a pipe (``| head``) has gone."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_OK) from None
 
 
 def cmd_check(args) -> int:

@@ -156,6 +156,8 @@ def rule_text(verdict) -> tuple[str, bool]:
         return ("see the claim's details" if verdict.measured is not None else "-"), True
     if isinstance(p, str) and p.strip().startswith(_COMPARATORS):
         return f"measured {p.strip()}", True
+    if isinstance(p, str):  # a predicted statement such as "slope <= -1; gap <= bound"
+        return p.strip(), True
     if ci is not None:
         return f"CI of measured vs predicted {short(p)}", True
     if isinstance(p, dict):
@@ -242,15 +244,18 @@ def format_table(records, width: int | None = None, *, color: bool | None = None
             else:
                 first.append(f" (expected {rec.claim.expected})", style="bold red")
             middle = rule_cell.copy()
-            middle.append("\npredicted ", style="dim")
-            middle.append(short(v.predicted))
+            if not (derived and short(v.predicted) in words):  # no line that repeats the rule
+                middle.append("\npredicted ", style="dim")
+                middle.append(short(v.predicted))
             middle.append("\nmeasured  ", style="dim")
             middle.append(measured_text(v))
             table.add_row(first, middle, Text(ctext, style=cstyle))
             table.add_row()
         else:
+            repeated = derived and short(v.predicted) in words
+            pred = Text("(in compared)", style="dim") if repeated else Text(short(v.predicted))
             table.add_row(Text(rec.claim.id), _verdict_cell(rec), _expected_cell(rec), rule_cell,
-                          Text(short(v.predicted)), Text(measured_text(v)), Text(ctext, style=cstyle),
+                          pred, Text(measured_text(v)), Text(ctext, style=cstyle),
                           Text(f"{rec.seconds:.1f}"))
     return _render([table], width, color)
 

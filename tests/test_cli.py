@@ -109,8 +109,10 @@ def _cells(records, narrow):
 
     out = []
     for r in records:
-        out += [r.claim.id, r.verdict.verdict, rule_text(r.verdict)[0], short(r.verdict.predicted),
-                measured_text(r.verdict), controls_text(r)[0]]
+        words, derived = rule_text(r.verdict)
+        out += [r.claim.id, r.verdict.verdict, words, measured_text(r.verdict), controls_text(r)[0]]
+        if not (derived and short(r.verdict.predicted) in words):  # else shown once, in 'compared'
+            out.append(short(r.verdict.predicted))
         if not (narrow and r.as_expected):
             out.append(r.claim.expected)
     return out
