@@ -289,8 +289,8 @@ def cmd_figures(args) -> int:
         prev = _previous_seconds(claims, out, budget)
         when = (f"the previous run of these claims took {_duration(prev)} of check time (from {out}/*.json)"
                 if prev is not None else
-                "no previous run is recorded here; the whole catalogue takes minutes at the full budget, "
-                "well under one with --quick")
+                "no previous run is recorded here; expect minutes for the whole catalogue at the full budget, "
+                "less with --quick")
         print(f"Computing the figures of {len(claims)} claim(s) at the {budget} budget: {when}.", flush=True)
         stamp = "mdpgrad figures --only {id}" + (" --quick" if args.quick else "")
         desc = f"mdpgrad figures ({budget} budget)"
