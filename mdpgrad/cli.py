@@ -1,4 +1,4 @@
-"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``figures``, ``sweep run|status``.
+"""The ``mdpgrad`` command line: ``info``, ``solve``, ``check``, ``list``, ``figures``, ``sweep run|status``.
 
 User mistakes (bad arguments, unknown claim ids, invalid MDP parameters) print one line
 ``mdpgrad: error: ...`` and exit with status 2, without a traceback.
@@ -117,59 +117,52 @@ def _select(args):
     return claims
 
 
-def _short(x) -> str:
-    """Compact text for a predicted/measured value: numbers to 4 significant digits, dicts as k=v."""
-    if x is None:
-        return "-"
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, float, np.integer, np.floating)):
-        return f"{float(x):.4g}"
-    if isinstance(x, dict):
-        return " ".join(f"{k}={_short(v)}" for k, v in x.items())
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return "[" + ", ".join(_short(v) for v in list(x)[:4]) + (", …]" if len(x) > 4 else "]")
-    return str(x)
+def format_table(records, width: int | None = None) -> str:
+    """The claim table (see :mod:`mdpgrad.report`): wraps to ``width`` columns, never cuts."""
+    from .report import format_table as _table
 
-
-def _fmt(x, width=18) -> str:
-    s = _short(x)
-    return s if len(s) <= width else s[: width - 1] + "…"
-
-
-def format_table(records) -> str:
-    head = f"{'claim':<30} {'paper':<34} {'predicted':<26} {'measured [CI]':<40} {'verdict':<12} {'s':>6}"
-    lines = [head, "-" * len(head)]
-    for rec in records:
-        v = rec.verdict
-        ci = "" if v.ci is None else f" [{v.ci[0]:.3g}, {v.ci[1]:.3g}]"
-        meas = _fmt(v.measured, 40 - len(ci)) + ci
-        lines.append(
-            f"{rec.claim.id[:30]:<30} {_fmt(rec.claim.paper, 34):<34} {_fmt(v.predicted, 26):<26} "
-            f"{meas:<40} {v.verdict:<12} {rec.seconds:6.1f}"
-        )
-    counts = {k: sum(r.verdict.verdict == k for r in records) for k in ("holds", "violated", "inconclusive", "error")}
-    lines.append("-" * len(head))
-    lines.append(", ".join(f"{n} {k}" for k, n in counts.items()) + f"  ({len(records)} claims)")
-    return "\n".join(lines)
+    return _table(records, width)
 
 
 def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None,
-               controls: bool = True):
-    """Run claims (in-process, or through the sweep executor when available) with a bar."""
+               controls: bool = True, desc: str | None = None):
+    """Run claims in-process with a progress bar labelled ``desc`` (default ``mdpgrad check (budget)``)."""
     from tqdm.auto import tqdm
 
     from .claims import run_claim
 
     records = []
-    bar = tqdm(claims, desc=f"mdpgrad check ({budget})", unit="claim", disable=not progress, file=sys.stderr)
+    bar = tqdm(claims, desc=desc or f"mdpgrad check ({budget})", unit="claim", disable=not progress,
+               file=sys.stderr)
     for c in bar:
         bar.set_postfix_str(c.id)
         records.append(run_claim(c, budget, controls=controls))
     return records
 
 
+def _out_width() -> int:
+    """Width of the printed tables: ``$COLUMNS``, else the terminal's width, else 80."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _print(text: str) -> None:
+    """Print, and end quietly when the reader of a pipe (``| head``) has gone."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_OK) from None
+
+
 def cmd_check(args) -> int:
+    from .report import format_detail, format_legend, format_summary, stdout_is_terminal
+    from .report import format_table as _table
+
     claims = _select(args)
     budget = "quick" if args.quick else "full"
     runner = run_checks
@@ -181,27 +174,41 @@ def cmd_check(args) -> int:
             raise UserError("--workers/--scheduler need mdpgrad.sweep") from None
         kwargs = {"workers": args.workers, "scheduler": args.scheduler}
     records = runner(claims, budget, progress=not args.no_progress, controls=not args.no_controls, **kwargs)
-    print(format_table(records))
-    for rec in records:
-        if not rec.as_expected:
-            first = rec.verdict.details.splitlines()[0] if rec.verdict.details else ""
-            print(f"\n[{rec.verdict.verdict}, expected {rec.claim.expected}] {rec.claim.id}: {first}")
-        for c in rec.controls:
-            if not c.rejected:
-                print(f"\n[control not rejected] {rec.claim.id} / {c.name}: verdict {c.verdict.verdict}")
+    width, color = _out_width(), stdout_is_terminal()
+    if args.claim:  # the detail view of each named claim
+        for rec in records:
+            _print(format_detail(rec, width, color=color))
+            _print("")
+    else:
+        _print(_table(records, width, color=color))
+        _print("")
+        _print(format_legend(width, color=color))
+        _print("")
     if args.json:
         Path(args.json).write_text(json.dumps([r.as_json() for r in records], indent=2, default=str))
-    bad = [r for r in records if not r.ok]
-    if bad:
-        print(f"\n{len(bad)} claim(s) differ from their expected verdict or have a control that was not rejected: "
-              "exit status 1 (a regression or a new finding).")
-        return EXIT_VIOLATED
-    print("\nEvery verdict equals its expected verdict and every control was rejected: exit status 0.")
+    text, status = format_summary(records, width, color=color)
+    _print(text)
+    return EXIT_OK if status == 0 else EXIT_VIOLATED
+
+
+def cmd_list(args) -> int:
+    """The catalogue (no check is run): id, topic, priority, expected verdict, paper."""
+    from .claims import TOPICS, registry
+    from .report import format_list, stdout_is_terminal
+
+    if args.topic and args.topic not in TOPICS:
+        raise UserError(f"--topic {args.topic!r} is not known; topics: {', '.join(TOPICS)}")
+    claims = [c for c in registry() if not args.topic or c.topic == args.topic]
+    _print(format_list(claims, _out_width(), color=stdout_is_terminal()))
     return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- figures
 def _save_figure(rec, out: Path, command: str) -> Path | None:
+    """Write ``<out>/<id>.png`` (title: the claim id and its verdict) and ``<id>.json`` (the record,
+    the command and the data behind the figure); ``None`` when the check drew no figure."""
+    from .plotting import stamp_claim_figure
+
     v = rec.verdict
     png_bytes = v.data.get("png") if isinstance(v.data.get("png"), bytes) else None  # rendered by a worker
     if v.figure is None and png_bytes is None:
@@ -211,8 +218,7 @@ def _save_figure(rec, out: Path, command: str) -> Path | None:
     if png_bytes is not None:
         png.write_bytes(png_bytes)
     else:
-        fig = v.figure
-        fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
+        fig = stamp_claim_figure(v.figure, rec.claim.id, v.verdict, rec.claim.expected, command)
         fig.savefig(png, dpi=120)
     data = {k: (np.asarray(x).tolist() if isinstance(x, (np.ndarray, list, tuple)) else x) for k, x in v.data.items()
             if k != "png"}
@@ -221,42 +227,100 @@ def _save_figure(rec, out: Path, command: str) -> Path | None:
     return png
 
 
+def _duration(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s"
+
+
+def _previous_seconds(claims, out: Path, budget: str) -> float | None:
+    """Seconds the previous ``mdpgrad figures`` run of these claims took at this budget, from the
+    ``<id>.json`` files it wrote (``None`` unless every claim has one)."""
+    total = 0.0
+    for c in claims:
+        try:
+            meta = json.loads((out / f"{c.id}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if ("--quick" in meta.get("command", "")) != (budget == "quick") or "seconds" not in meta:
+            return None
+        total += float(meta["seconds"])
+    return total
+
+
+def _figure_ids(only, exps: dict) -> tuple[list[str], list[str]]:
+    """Split ``--only`` ids into experiments and claims; unknown ids are a usage error."""
+    from .claims import registry
+
+    claim_ids = {c.id for c in registry()}
+    unknown = [i for i in only if i not in exps and i not in claim_ids]
+    if unknown:
+        import difflib
+
+        hints = []
+        for u in unknown:
+            close = difflib.get_close_matches(u, [*exps, *claim_ids], n=3)
+            hints.append(f"{u!r}" + (f" (did you mean: {', '.join(close)}?)" if close else ""))
+        raise UserError(f"--only {', '.join(hints)}: no claim or experiment has this id; experiments: "
+                        f"{', '.join(exps) or 'none'}; claims: mdpgrad list")
+    return [i for i in only if i in exps], [i for i in only if i not in exps]
+
+
 def cmd_figures(args) -> int:
     """Claims' figures (computed now) and experiments' figures (from stored sweep results)."""
     from .sweep.experiments import experiments, render_experiment
 
     exps = {e.name: e for e in experiments()}
     if args.only:
-        exp_ids = [i for i in args.only if i in exps]
-        claim_ids = [i for i in args.only if i not in exps]
+        exp_ids, claim_ids = _figure_ids(args.only, exps)
     else:
         exp_ids = [] if args.topic else list(exps)
         claim_ids = None
     out = Path(args.out)
     n = 0
     records = []
+    t0 = time.perf_counter()
+    budget = "quick" if args.quick else "full"
     if claim_ids is None or claim_ids:
         ns = argparse.Namespace(claim=claim_ids, topic=args.topic)
         claims = _select(ns)
-        budget = "quick" if args.quick else "full"
+        prev = _previous_seconds(claims, out, budget)
+        when = (f"the previous run of these claims took {_duration(prev)} of check time (from {out}/*.json)"
+                if prev is not None else
+                "no previous run is recorded here; expect minutes for the whole catalogue at the full budget, "
+                "less with --quick")
+        print(f"Computing the figures of {len(claims)} claim(s) at the {budget} budget: {when}.", flush=True)
         stamp = "mdpgrad figures --only {id}" + (" --quick" if args.quick else "")
+        desc = f"mdpgrad figures ({budget} budget)"
         if (args.workers or 1) != 1 or args.scheduler:
             from .sweep import run_checks_parallel
 
             records = run_checks_parallel(claims, budget, progress=not args.no_progress, workers=args.workers,
-                                          scheduler=args.scheduler, png=stamp)
+                                          scheduler=args.scheduler, png=stamp, desc=desc)
         else:
-            records = run_checks(claims, budget, progress=not args.no_progress)
+            records = run_checks(claims, budget, progress=not args.no_progress, desc=desc)
+        without = []
         for rec in records:
             cmd = stamp.format(id=rec.claim.id)
             if _save_figure(rec, out, cmd):
                 n += 1
+            else:
+                without.append(rec)
+        for rec in without:
+            why = ("it is not checkable as stated" if rec.claim.uncheckable else
+                   "its check failed" if rec.verdict.verdict == "error" else "its check draws no figure")
+            print(f"{rec.claim.id}: no figure ({why}; verdict {rec.verdict.verdict})")
     for name in exp_ids:
         png = render_experiment(exps[name], out, results_root=args.results, run_missing=not args.no_run,
                                 workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
         print(f"{name}: {png}  ({exps[name].command(args.results)})")
         n += 1
-    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked, {len(exp_ids)} experiments drawn)")
+    print(f"wrote {n} figure(s) to {out}/ ({len(records)} claims checked, {len(exp_ids)} experiments drawn) "
+          f"in {_duration(time.perf_counter() - t0)}")
+    if args.only and n == 0:
+        raise UserError(f"--only {' '.join(args.only)}: nothing to draw (see above why)")
     return EXIT_OK
 
 
@@ -316,9 +380,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tol", type=float, default=1e-8, help="sup-norm error on v")
     s.set_defaults(func=cmd_solve)
 
-    s = sub.add_parser("check", help="run the claims catalogue and print predicted vs measured")
-    s.add_argument("--claim", action="append", metavar="ID", help="only this claim (repeatable)")
-    s.add_argument("--topic", help="only claims of this topic")
+    from .claims import TOPICS
+
+    topics = ", ".join(TOPICS)
+    s = sub.add_parser(
+        "check", help="run the claims catalogue and print predicted vs measured",
+        description="Run the claims of the catalogue (all, a topic, or named ones) with their negative controls "
+                    "and print what was compared, predicted, measured and the verdict. With --claim, print the "
+                    "detail view of each named claim (statement, rule, controls, notes). Exit status 0 iff every "
+                    "verdict equals the claim's expected verdict and every control was rejected, else 1; "
+                    "2 for a usage error.",
+        epilog=f"topics: {topics}. List the claims with: mdpgrad list [--topic T]")
+    s.add_argument("--claim", action="append", metavar="ID", help="only this claim, shown in detail (repeatable)")
+    s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
     s.add_argument("--quick", action="store_true", help="small budget (< 2 minutes in all)")
     s.add_argument("--json", metavar="PATH", help="write the verdicts as JSON")
     s.add_argument("--workers", type=int, default=1, help="parallel worker processes")
@@ -327,10 +401,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-controls", action="store_true", help="skip the negative controls")
     s.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("figures", help="regenerate paper_figures/ (PNG + data per claim)")
-    s.add_argument("--only", action="append", metavar="ID")
-    s.add_argument("--topic")
-    s.add_argument("--quick", action="store_true")
+    s = sub.add_parser("list", help="list the claims of the catalogue (without running them)",
+                       epilog=f"topics: {topics}")
+    s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser(
+        "figures", help="regenerate paper_figures/ (PNG + data per claim and per experiment)",
+        description="Run the claims and write each one's figure (title: claim id and verdict) with the data "
+                    "behind it, then draw the experiments from their stored sweep results. The full run takes "
+                    "minutes; it prints an estimate from the previous run first. Exit status 2 when --only "
+                    "matches nothing that draws a figure.",
+        epilog=f"topics: {topics}")
+    s.add_argument("--only", action="append", metavar="ID", help="only this claim or experiment (repeatable)")
+    s.add_argument("--topic", metavar="T", help=f"only claims of topic T: {topics}")
+    s.add_argument("--quick", action="store_true", help="small budget (seconds per claim)")
     s.add_argument("--out", default="paper_figures")
     s.add_argument("--results", default="results", metavar="DIR",
                    help="experiments' stored results live in DIR/<name> (default results)")

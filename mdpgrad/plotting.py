@@ -1,4 +1,9 @@
-"""Small plotting helpers (matplotlib, object-oriented API: no pyplot global state)."""
+"""Small plotting helpers (matplotlib, object-oriented API: no pyplot global state).
+
+Labels use matplotlib's mathtext (``r"$V^*(\\rho) - V^{\\pi_t}(\\rho)$"``), which needs no LaTeX
+installation. :func:`stamp_claim_figure` is what ``mdpgrad figures`` applies to every claim's
+figure: the claim id and its verdict in the title, the command that made it in a corner.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +37,33 @@ def rate_figure(t, y, *, fit=None, bound=None, title: str = "", ylabel: str = "g
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel("t")
+    ax.set_xlabel("$t$")
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
+    return fig
+
+
+#: Title colour of each verdict on a claim's figure.
+VERDICT_COLORS = {"holds": "#1a7f37", "violated": "#cf222e", "inconclusive": "#9a6700", "error": "#8250df",
+                  "uncheckable": "0.4"}
+
+
+def claim_title(claim_id: str, verdict: str, expected: str | None = None) -> str:
+    """``"<id>: <verdict>"``, with the expected verdict when it differs."""
+    title = f"{claim_id}: {verdict}"
+    if expected is not None and expected != verdict:
+        title += f" (expected {expected})"
+    return title
+
+
+def stamp_claim_figure(fig, claim_id: str, verdict: str, expected: str | None = None, command: str = ""):
+    """Put the claim id and its verdict in ``fig``'s title (above any title the check gave it,
+    coloured by verdict) and ``command`` in the bottom-left corner. Returns ``fig``."""
+    old = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    title = claim_title(claim_id, verdict, expected) + (f"\n{old}" if old else "")
+    fig.suptitle(title, fontsize=9, color=VERDICT_COLORS.get(verdict, "black"))
+    if command:
+        fig.text(0.01, 0.005, command, fontsize=6, color="0.4")
     return fig

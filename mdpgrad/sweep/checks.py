@@ -39,7 +39,8 @@ def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False, contr
     """Run one registered claim in this process; a picklable dict of the record (figure as PNG bytes).
 
     ``png`` may be a caption template such as ``"mdpgrad figures --only {id}"``: it is stamped
-    on the figure (as ``mdpgrad figures`` does in-process) before rendering.
+    on the figure, with the claim id and verdict in the title (as ``mdpgrad figures`` does
+    in-process, :func:`mdpgrad.plotting.stamp_claim_figure`), before rendering.
     """
     from ..claims import get_claim, run_claim
 
@@ -47,8 +48,10 @@ def check_claim_by_id(claim_id: str, budget: str, png: bool | str = False, contr
     v = rec.verdict
     png_bytes = None
     if png and v.figure is not None:
-        if isinstance(png, str):
-            v.figure.text(0.01, 0.005, png.format(id=claim_id), fontsize=6, color="0.4")
+        from ..plotting import stamp_claim_figure
+
+        command = png.format(id=claim_id) if isinstance(png, str) else ""
+        stamp_claim_figure(v.figure, claim_id, v.verdict, rec.claim.expected, command)
         buf = io.BytesIO()
         v.figure.savefig(buf, format="png", dpi=120)
         png_bytes = buf.getvalue()
@@ -75,7 +78,7 @@ def record_from_dict(d: dict):
 
 
 def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: int | None = 1, scheduler=None,
-                        png: bool | str = False, controls: bool = True):
+                        png: bool | str = False, controls: bool = True, desc: str | None = None):
     """Run ``claims`` on worker processes (or a Dask cluster); records in claim order.
 
     Verdicts come back without their figure (``png=True`` puts the rendered PNG bytes in
@@ -97,7 +100,7 @@ def run_checks_parallel(claims, budget: str, *, progress: bool = True, workers: 
             registered = False
         (remote if registered else local).append(i)
     out: list = [None] * len(claims)
-    bar = tqdm(total=len(claims), desc=f"mdpgrad check ({budget}, {executor})", unit="claim",
+    bar = tqdm(total=len(claims), desc=desc or f"mdpgrad check ({budget}, {executor})", unit="claim",
                disable=not progress, file=sys.stderr)
     try:
         tasks = [(claims[i].id, budget, png, controls) for i in remote]
