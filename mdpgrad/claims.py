@@ -423,15 +423,20 @@ def run_claim(c: Claim, budget: Budget | str = FULL, seed: int | None = None, *,
               controls: bool = True) -> CheckRecord:
     """Run one claim (and, unless ``controls=False``, each of its controls with the same seed),
     catching exceptions into ``"error"`` verdicts, and time it. ``seconds`` includes the controls."""
+    from threadpoolctl import threadpool_limits
+
     if isinstance(budget, str):
         budget = Budget(budget)
     seed = _stable_seed(c.id) if seed is None else seed
     t0 = time.perf_counter()
-    v, _, err = _run_one(c, budget, seed, None)
-    recs = []
-    if controls and not c.uncheckable:
-        for name, desc in c.controls.items():
-            cv, secs, cerr = _run_one(c, budget, seed, name)
-            recs.append(ControlRecord(name, desc, cv, secs, cerr,
-                                      rejected=cv.verdict not in ("error", c.expected)))
+    # Claims solve many small systems: one BLAS thread is several times faster than two threads
+    # competing on a loaded 2-core machine (measured: 45 us vs 2.1 ms for a 12x12 lu_solve).
+    with threadpool_limits(limits=1, user_api="blas"):
+        v, _, err = _run_one(c, budget, seed, None)
+        recs = []
+        if controls and not c.uncheckable:
+            for name, desc in c.controls.items():
+                cv, secs, cerr = _run_one(c, budget, seed, name)
+                recs.append(ControlRecord(name, desc, cv, secs, cerr,
+                                          rejected=cv.verdict not in ("error", c.expected)))
     return CheckRecord(c, v, time.perf_counter() - t0, err, tuple(recs))
