@@ -1,19 +1,26 @@
-"""Fused Numba kernels for exact softmax-family policy optimization.
+r"""Numba implementation of the exact softmax-family updates (the ``backend="numba"`` path of
+:func:`mdpgrad.optimize`).
 
-One call runs ``n_iter`` exact iterations without returning to Python: per iteration it
-forms ``P_pi`` and ``r_pi``, solves ``(I - gamma P_pi) v = r_pi`` and
-``(I - gamma P_pi)^T d = (1 - gamma) rho`` (LAPACK ``gesv`` through ``np.linalg.solve``),
-builds ``Q = r + gamma P v`` and updates the logits. The NumPy reference path in
-:mod:`mdpgrad.algorithms.core` computes the same quantities; tests check agreement.
+The update of each method is the same as its NumPy reference in :mod:`mdpgrad.algorithms.methods`
+(tests check agreement to round-off); the kernel only fuses the loop so that ``n_iter`` iterations run
+without returning to Python. Per iteration: ``pi = softmax(theta)``, ``M = I - gamma P_pi``,
+``v = M^{-1} r_pi`` (``+ tau H(pi)``), ``d = (1 - gamma) M^{-T} rho`` when the update needs it,
+``Q = r + gamma P v``, then the step. The linear systems reuse one LU factorization across
+iterations with iterative refinement to the backward error of a direct solve, refactoring when six
+refinement steps do not suffice (the policy moves little per step, so refactoring is rare).
 
-Modes (``mode`` argument):
+Modes (``mode``), with ``c`` the gradient scale (``1 / (1 - gamma)`` unless a control changes it) and
+``w(s)`` the state weight (``d(s)``, or ``rho(s)`` for the ``weighting="rho"`` control):
 
-* 0 -- softmax PG: ``theta += eta / (1 - gamma) * d(s) pi(a|s) A(s, a)`` (Mei et al. 2020, with
-  the entropy-regularized advantage when ``tau > 0``);
-* 1 -- NPG: ``theta += eta / (1 - gamma) * A`` (Agarwal et al. 2021, eq. for softmax NPG);
-* 2 -- entropy-regularized NPG: ``theta = (1 - eta tau / (1 - gamma)) theta + eta Q_tau / (1 - gamma)``
-  (Cen et al. 2021);
-* 3 -- Polyak-step softmax PG: ``eta_t = (J* - J_t) / ||grad||^2`` with ``J* = eta`` passed as the target.
+* 0 -- softmax PG: ``theta += eta c w(s) pi(a|s) (Q_tau - tau log pi - V_tau)`` (Mei et al. 2020);
+* 1 -- NPG: ``theta += eta c (Q - V)`` (Agarwal et al. 2021);
+* 2 -- entropy NPG: ``theta = (1 - eta tau c) log pi + eta c Q_tau`` (Cen et al. 2021);
+* 3 -- Polyak-step softmax PG: as 0 with ``eta_t = (f* - J_t) / ||grad||^2`` (clipped at ``max_step``);
+* 4 -- KL policy mirror descent: ``theta += eta_k Q`` with ``eta_k = eta`` or ``eta / gamma^k``
+  (Xiao 2022; Lan 2022).
+
+:func:`exact_pg_run_batch` runs a batch of such runs (step sizes, initial logits, MDPs of one shape)
+in parallel over the batch (``prange``).
 """
 
 from __future__ import annotations
@@ -21,8 +28,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+# LLVM fast-math flags that keep inf/nan semantics (policies may underflow to exact zeros).
+_FM = {"contract", "arcp", "reassoc", "nsz"}
 
-@nb.njit(cache=True)
+
+@nb.njit(cache=True, fastmath=_FM)
 def _softmax_rows(theta, pi):  # pragma: no cover - compiled
     S, A = theta.shape
     for s in range(S):
@@ -35,128 +45,9 @@ def _softmax_rows(theta, pi):  # pragma: no cover - compiled
             e = np.exp(theta[s, a] - m)
             pi[s, a] = e
             z += e
+        inv = 1.0 / z
         for a in range(A):
-            pi[s, a] /= z
-
-
-@nb.njit(cache=True)
-def softmax_family_run(P, r, gamma, rho, theta0, eta, n_iter, mode, tau, a_star, record_every):  # pragma: no cover
-    """Run ``n_iter`` exact iterations; returns (values, reg_values, steps, min_pi_star, theta).
-
-    ``values[k]`` is rho . v at iteration ``k * record_every`` (unregularized value),
-    ``reg_values[k]`` the entropy-regularized value (equal when tau = 0), ``steps[k]`` the
-    step size used at that iteration, ``min_pi_star`` the smallest ``pi_t(a*(s)|s)`` seen over
-    all iterations and states (``a_star[s] < 0`` disables tracking).
-    """
-    S, A = theta0.shape
-    theta = theta0.copy()
-    pi = np.empty((S, A))
-    n_rec = n_iter // record_every + 1
-    values = np.empty(n_rec)
-    reg_values = np.empty(n_rec)
-    steps = np.empty(n_rec)
-    M = np.empty((S, S))
-    rpi = np.empty(S)
-    q = np.empty((S, A))
-    logpi = np.empty((S, A))
-    c = 1.0 / (1.0 - gamma)
-    min_star = 1.0
-    k = 0
-    for it in range(n_iter + 1):
-        _softmax_rows(theta, pi)
-        for s in range(S):
-            for a in range(A):
-                logpi[s, a] = np.log(pi[s, a]) if pi[s, a] > 0 else -1e300
-            if a_star[s] >= 0 and pi[s, a_star[s]] < min_star:
-                min_star = pi[s, a_star[s]]
-        # M = I - gamma P_pi, r_pi (+ entropy bonus)
-        for s in range(S):
-            acc = 0.0
-            ent = 0.0
-            for t in range(S):
-                M[s, t] = 0.0
-            for a in range(A):
-                p = pi[s, a]
-                acc += p * r[s, a]
-                if p > 0:
-                    ent -= p * logpi[s, a]
-                for t in range(S):
-                    M[s, t] -= gamma * p * P[s, a, t]
-            M[s, s] += 1.0
-            rpi[s] = acc + tau * ent
-        v = np.linalg.solve(M, rpi)
-        d = np.linalg.solve(np.ascontiguousarray(M.T), (1.0 - gamma) * rho)
-        for s in range(S):
-            for a in range(A):
-                acc = 0.0
-                for t in range(S):
-                    acc += P[s, a, t] * v[t]
-                q[s, a] = r[s, a] + gamma * acc
-        val = 0.0
-        for s in range(S):
-            val += rho[s] * v[s]
-        if it == n_iter:
-            if it % record_every == 0:
-                _record_plain(values, reg_values, steps, k, P, r, gamma, rho, pi, val, tau, 0.0)
-            break
-        # step
-        step = eta
-        if mode == 0 or mode == 3:
-            gnorm2 = 0.0
-            for s in range(S):
-                for a in range(A):
-                    adv = q[s, a] - tau * logpi[s, a] - v[s]
-                    g = c * d[s] * pi[s, a] * adv
-                    q[s, a] = g  # reuse q as gradient buffer
-                    gnorm2 += g * g
-            if mode == 3:
-                step = (eta - val) / gnorm2 if gnorm2 > 0 else 0.0
-                if step < 0:
-                    step = 0.0
-            for s in range(S):
-                for a in range(A):
-                    theta[s, a] += step * q[s, a]
-        elif mode == 1:
-            for s in range(S):
-                for a in range(A):
-                    theta[s, a] += eta * c * (q[s, a] - v[s])
-        else:
-            keep = 1.0 - eta * tau * c
-            for s in range(S):
-                m = -1e300
-                for a in range(A):
-                    theta[s, a] = keep * logpi[s, a] + eta * c * q[s, a]
-                    if theta[s, a] > m:
-                        m = theta[s, a]
-                for a in range(A):
-                    theta[s, a] -= m
-        if it % record_every == 0:
-            _record_plain(values, reg_values, steps, k, P, r, gamma, rho, pi, val, tau, step)
-            k += 1
-    return values, reg_values, steps, min_star, theta
-
-
-@nb.njit(cache=True)
-def _record_plain(values, reg_values, steps, k, P, r, gamma, rho, pi, reg_val, tau, step):  # pragma: no cover
-    """Store the unregularized value (re-solved when tau > 0) and the regularized one."""
-    reg_values[k] = reg_val
-    steps[k] = step
-    if tau == 0.0:
-        values[k] = reg_val
-        return
-    S, A = pi.shape
-    M = np.eye(S)
-    rpi = np.zeros(S)
-    for s in range(S):
-        for a in range(A):
-            rpi[s] += pi[s, a] * r[s, a]
-            for t in range(S):
-                M[s, t] -= gamma * pi[s, a] * P[s, a, t]
-    v = np.linalg.solve(M, rpi)
-    val = 0.0
-    for s in range(S):
-        val += rho[s] * v[s]
-    values[k] = val
+            pi[s, a] *= inv
 
 
 # ------------------------------------------------------------------------------------------
@@ -197,7 +88,7 @@ def lu_factor_nb(M, LU, piv):  # pragma: no cover - compiled
                     LU[i, j] -= f * LU[k, j]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=_FM)
 def lu_solve_nb(LU, piv, b, x):  # pragma: no cover - compiled
     """Solve ``M x = b`` with ``P M = L U`` (``piv`` maps rows)."""
     n = LU.shape[0]
@@ -213,7 +104,7 @@ def lu_solve_nb(LU, piv, b, x):  # pragma: no cover - compiled
         x[i] = acc / LU[i, i]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=_FM)
 def lu_solve_t_nb(LUT, piv, b, x, w):  # pragma: no cover - compiled
     """Solve ``M^T x = b`` given ``LUT = (LU)^T`` of ``P M = L U``: ``U^T w = b``, ``L^T z = w``,
     ``x = P^T z`` (row-contiguous access through the stored transpose)."""
@@ -232,7 +123,7 @@ def lu_solve_t_nb(LUT, piv, b, x, w):  # pragma: no cover - compiled
         x[piv[i]] = w[i]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: no cover - compiled
     """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization.
 
@@ -274,17 +165,21 @@ def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: n
     return False
 
 
-@nb.njit(cache=True, fastmath=True)
-def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_every):  # pragma: no cover
-    """Exact softmax PG (``npg=False``) or NPG (``npg=True``) reusing one LU factorization across
-    iterations with iterative refinement (refactoring when 6 refinement steps do not reach the
-    direct-solve backward error). Returns ``(values, n_factorizations, theta)``.
-    Same arithmetic as :func:`softmax_family_run` up to the solver's round-off."""
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+             n_iter, record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta):  # pragma: no cover
+    """One run; writes the records and the final logits ``theta`` in place; returns
+    ``(min_t,s pi_t(a_star[s]|s), number of LU factorizations)``."""
     S, A = theta0.shape
-    theta = theta0.copy()
+    for s in range(S):
+        for a in range(A):
+            theta[s, a] = theta0[s, a]
     pi = np.empty((S, A))
-    n_rec = n_iter // record_every + 1
-    values = np.empty(n_rec)
+    logpi = np.zeros((S, A))
+    q = np.empty((S, A))
+    H = np.zeros(S)
     M = np.empty((S, S))
     LU = np.empty((S, S))
     LUT = np.empty((S, S))
@@ -298,15 +193,31 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
     res = np.empty(S)
     dx = np.empty(S)
     w = np.empty(S)
-    pv = np.empty((S, A))
-    P2 = np.ascontiguousarray(P.reshape(S * A, S))
-    c = 1.0 / (1.0 - gamma)
+    P2 = P.reshape(S * A, S)
+    need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
+    need_log = tau > 0.0 or mode == 2 or want_entropy
+    min_star = 1.0
     n_fact = 0
     have_lu = False
     k = 0
     for it in range(n_iter + 1):
         _softmax_rows(theta, pi)
+        if need_log:
+            for s in range(S):
+                h = 0.0
+                for a in range(A):
+                    p = pi[s, a]
+                    if p > 0.0:
+                        lp = np.log(p)
+                        logpi[s, a] = lp
+                        h -= p * lp
+                    else:
+                        logpi[s, a] = -1e300
+                H[s] = h
         for s in range(S):
+            if a_star[s] >= 0 and pi[s, a_star[s]] < min_star:
+                min_star = pi[s, a_star[s]]
+        for s in range(S):  # M = I - gamma P_pi, r_pi (+ tau H)
             acc = 0.0
             for t in range(S):
                 M[s, t] = 0.0
@@ -317,13 +228,11 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
                 for t in range(S):
                     M[s, t] -= gp * P[s, a, t]
             M[s, s] += 1.0
-            rpi[s] = acc
-        # ||M||_inf = 1 + gamma (rows of P_pi sum to 1; diagonal 1 - gamma P_pi[s, s] >= 0), and
-        # ||M^T||_inf <= 1 + gamma max_t sum_s P_pi[s, t] <= 1 + gamma S: bounds used in the stop rule.
+            rpi[s] = acc + tau * H[s]
+        # ||M||_inf = 1 + gamma bounds the backward-error stop rule of the refinement.
         ok = False
         if have_lu:
-            # Linear extrapolation along the (smooth) trajectory as the starting guess.
-            for i in range(S):
+            for i in range(S):  # linear extrapolation along the trajectory as the starting guess
                 tv = v[i]
                 v[i] = 2.0 * tv - v_old[i]
                 v_old[i] = tv
@@ -331,7 +240,7 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
                 d[i] = 2.0 * td - d_old[i]
                 d_old[i] = td
             ok = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
-            if ok:
+            if ok and need_d:
                 ok = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, 1.0 + gamma)
         if not ok:
             lu_factor_nb(M, LU, piv)
@@ -341,9 +250,10 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
             n_fact += 1
             have_lu = True
             lu_solve_nb(LU, piv, rpi, v)
-            lu_solve_t_nb(LUT, piv, rhs_d, d, w)
             _refine(M, rpi, v, LU, piv, False, 2, res, dx, w, 1.0 + gamma)
-            _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, 1.0 + gamma)
+            if need_d:
+                lu_solve_t_nb(LUT, piv, rhs_d, d, w)
+                _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, 1.0 + gamma)
             if it == 0:
                 for i in range(S):
                     v_old[i] = v[i]
@@ -351,21 +261,119 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
         val = 0.0
         for s in range(S):
             val += rho[s] * v[s]
+        step = 0.0
+        if it < n_iter:
+            pv = np.dot(P2, v)  # BLAS gemv on P reshaped to (S*A, S)
+            for s in range(S):
+                for a in range(A):
+                    q[s, a] = r[s, a] + gamma * pv[s * A + a]
+            if mode == 0 or mode == 3:
+                gnorm2 = 0.0
+                for s in range(S):
+                    ws = scale * (rho[s] if use_rho else d[s])
+                    for a in range(A):
+                        g = ws * pi[s, a] * (q[s, a] - tau * logpi[s, a] - v[s])
+                        q[s, a] = g  # q now holds the gradient
+                        gnorm2 += g * g
+                step = eta
+                if mode == 3:
+                    step = (f_star - val) / gnorm2 if gnorm2 > 0.0 else 0.0
+                    if step < 0.0:
+                        step = 0.0
+                    if max_step > 0.0 and step > max_step:
+                        step = max_step
+                for s in range(S):
+                    for a in range(A):
+                        theta[s, a] += step * q[s, a]
+            elif mode == 1:
+                step = eta
+                for s in range(S):
+                    for a in range(A):
+                        theta[s, a] += eta * scale * (q[s, a] - v[s])
+            elif mode == 2:
+                step = eta
+                keep = 1.0 - eta * tau * scale
+                for s in range(S):
+                    m = -np.inf
+                    for a in range(A):
+                        theta[s, a] = keep * logpi[s, a] + eta * scale * q[s, a]
+                        if theta[s, a] > m:
+                            m = theta[s, a]
+                    for a in range(A):
+                        theta[s, a] -= m
+            else:
+                step = eta / gamma ** it if geometric else eta
+                if step > 1e300:  # the step is greedy long before; keeps eta_k * (Q - max Q) finite
+                    step = 1e300
+                for s in range(S):
+                    qm = q[s, 0]
+                    for a in range(1, A):
+                        if q[s, a] > qm:
+                            qm = q[s, a]
+                    m = -np.inf
+                    for a in range(A):
+                        theta[s, a] += step * (q[s, a] - qm)
+                        if theta[s, a] > m:
+                            m = theta[s, a]
+                    for a in range(A):
+                        theta[s, a] -= m
         if it % record_every == 0:
-            values[k] = val
+            plain = val
+            if tau > 0.0:  # rho.v_tau = rho.v + tau/(1-gamma) d.H  (d normalized occupancy)
+                dh = 0.0
+                for s in range(S):
+                    dh += d[s] * H[s]
+                plain = val - tau * dh / (1.0 - gamma)
+            values[k] = plain
+            reg_values[k] = val
+            if want_entropy:
+                e = 0.0
+                for s in range(S):
+                    e += rho[s] * H[s]
+                entropies[k] = e
+            steps[k] = step
             k += 1
-        if it == n_iter:
-            break
-        pvf = np.dot(P2, v)  # BLAS gemv on P reshaped to (S*A, S)
-        for s in range(S):
-            for a in range(A):
-                pv[s, a] = r[s, a] + gamma * pvf[s * A + a] - v[s]
-        if npg:
-            for s in range(S):
-                for a in range(A):
-                    theta[s, a] += eta * c * pv[s, a]
-        else:
-            for s in range(S):
-                for a in range(A):
-                    theta[s, a] += eta * c * d[s] * pi[s, a] * pv[s, a]
-    return values, n_fact, theta
+    return min_star, n_fact
+
+
+@nb.njit(cache=True, parallel=True)
+def exact_pg_run_batch(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                       n_iter, record_every, a_star, want_entropy):  # pragma: no cover
+    """``B`` runs in parallel (``prange``). ``P (B_P, S, A, S)``, ``r (B_P, S, A)``, ``rho (B_P, S)``,
+    ``gamma (B_P,)`` with ``B_P`` 1 or ``B``; ``theta0 (B, S, A)``; ``eta, f_star (B,)``; ``a_star (B_P, S)``.
+    Returns ``(values, reg_values, entropies, steps, min_pi_star, n_fact, theta)`` with a leading ``B`` axis."""
+    B, S, A = theta0.shape
+    n_rec = n_iter // record_every + 1
+    values = np.empty((B, n_rec))
+    reg_values = np.empty((B, n_rec))
+    entropies = np.full((B, n_rec), np.nan)
+    steps = np.empty((B, n_rec))
+    min_star = np.empty(B)
+    n_fact = np.empty(B, dtype=np.int64)
+    theta = np.empty((B, S, A))
+    shared = P.shape[0] == 1
+    for bb in nb.prange(B):
+        b = np.int64(bb)
+        i = np.int64(0) if shared else b
+        ms, nf = _run_one(P[i], r[i], gamma[i], rho[i], theta0[b], mode, eta[b], tau, scale[i], use_rho, geometric,
+                          f_star[b], max_step, n_iter, record_every, a_star[i], want_entropy, values[b],
+                          reg_values[b], entropies[b], steps[b], theta[b])
+        min_star[b] = ms
+        n_fact[b] = nf
+    return values, reg_values, entropies, steps, min_star, n_fact, theta
+
+
+@nb.njit(cache=True)
+def exact_pg_run(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                 n_iter, record_every, a_star, want_entropy):  # pragma: no cover
+    """One run (no thread pool); returns the same tuple as :func:`exact_pg_run_batch` without the batch axis."""
+    S, A = theta0.shape
+    n_rec = n_iter // record_every + 1
+    values = np.empty(n_rec)
+    reg_values = np.empty(n_rec)
+    entropies = np.full(n_rec, np.nan)
+    steps = np.empty(n_rec)
+    theta = np.empty((S, A))
+    ms, nf = _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                      n_iter, record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta)
+    return values, reg_values, entropies, steps, ms, nf, theta
