@@ -32,24 +32,6 @@ import numpy as np
 _FM = {"contract", "arcp", "reassoc", "nsz"}
 
 
-@nb.njit(cache=True, fastmath=_FM)
-def _softmax_rows(theta, pi):  # pragma: no cover - compiled
-    S, A = theta.shape
-    for s in range(S):
-        m = theta[s, 0]
-        for a in range(1, A):
-            if theta[s, a] > m:
-                m = theta[s, a]
-        z = 0.0
-        for a in range(A):
-            e = np.exp(theta[s, a] - m)
-            pi[s, a] = e
-            z += e
-        inv = 1.0 / z
-        for a in range(A):
-            pi[s, a] *= inv
-
-
 # ------------------------------------------------------------------------------------------
 # LU reuse with iterative refinement: the fast exact path for larger S
 # ------------------------------------------------------------------------------------------
@@ -128,13 +110,13 @@ def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: n
     """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization.
 
     Stops when ``||b - M x||_inf <= 8 eps (||M||_inf ||x||_inf + ||b||_inf)`` -- the backward error of a
-    direct LU solve -- and returns True; False if ``max_steps`` did not suffice.
+    direct LU solve -- and returns the number of correction steps taken; -1 if ``max_steps`` did not suffice.
     """
     n = M.shape[0]
     bnorm = 0.0
     for i in range(n):
         bnorm = max(bnorm, abs(b[i]))
-    for _ in range(max_steps + 1):
+    for k in range(max_steps + 1):
         xnorm = 0.0
         rnorm = 0.0
         for i in range(n):
@@ -155,30 +137,82 @@ def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: n
         for i in range(n):
             rnorm = max(rnorm, abs(res[i]))
         if rnorm <= 8.0 * _EPS * (mnorm * xnorm + bnorm):
-            return True
+            return k
         if trans:
             lu_solve_t_nb(LU, piv, res, dx, w)
         else:
             lu_solve_nb(LU, piv, res, dx)
         for i in range(n):
             x[i] += dx[i]
-    return False
+    return -1
 
 
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau):  # pragma: no cover - compiled
+    """Row ``s``: ``pi = softmax(theta)``, ``log pi = theta - max - log z`` (one log per row), the entropy,
+    ``M[s] = e_s - gamma P_pi[s]`` and ``r_pi[s] (+ tau H[s])`` -- all from the block ``P[s]``, which stays
+    in cache while the row is built."""
+    S = M.shape[0]
+    A = theta.shape[1]
+    m = theta[s, 0]
+    for a in range(1, A):
+        if theta[s, a] > m:
+            m = theta[s, a]
+    z = 0.0
+    for a in range(A):
+        e = np.exp(theta[s, a] - m)
+        pi[s, a] = e
+        z += e
+    inv = 1.0 / z
+    lz = np.log(z)
+    h = 0.0
+    acc = 0.0
+    for t in range(S):
+        M[s, t] = 0.0
+    for a in range(A):
+        p = pi[s, a] * inv
+        pi[s, a] = p
+        lp = theta[s, a] - m - lz
+        logpi[s, a] = lp
+        h -= p * lp
+        acc += p * r[s, a]
+        gp = gamma * p
+        for t in range(S):
+            M[s, t] -= gp * P[s, a, t]
+    M[s, s] += 1.0
+    H[s] = h
+    rpi[s] = acc + tau * h
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _q_row(P, r, gamma, v, s, qrow):  # pragma: no cover - compiled
+    """``qrow[a] = r[s, a] + gamma P[s, a] . v``."""
+    S = v.shape[0]
+    for a in range(qrow.shape[0]):
+        z = 0.0
+        for t in range(S):
+            z += P[s, a, t] * v[t]
+        qrow[a] = r[s, a] + gamma * z
 
 
 @nb.njit(cache=True, fastmath=_FM)
 def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
              n_iter, record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta):  # pragma: no cover
     """One run; writes the records and the final logits ``theta`` in place; returns
-    ``(min_t,s pi_t(a_star[s]|s), number of LU factorizations)``."""
+    ``(min_t,s pi_t(a_star[s]|s), number of LU factorizations)``.
+
+    Each iteration is one pass over ``P`` after the solves: per state, ``Q[s]`` from ``P[s]``, the new
+    logits, the new policy row and the new row of ``M`` while ``P[s]`` is in cache."""
     S, A = theta0.shape
     for s in range(S):
         for a in range(A):
             theta[s, a] = theta0[s, a]
     pi = np.empty((S, A))
     logpi = np.zeros((S, A))
-    q = np.empty((S, A))
+    qrow = np.empty(A)
+    grad = np.empty((S, A))
     H = np.zeros(S)
     M = np.empty((S, S))
     LU = np.empty((S, S))
@@ -190,59 +224,50 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
     d = np.zeros(S)
     v_old = np.zeros(S)
     d_old = np.zeros(S)
+    v_old2 = np.zeros(S)
+    d_old2 = np.zeros(S)
+    v_old3 = np.zeros(S)
+    d_old3 = np.zeros(S)
     res = np.empty(S)
     dx = np.empty(S)
     w = np.empty(S)
-    P2 = P.reshape(S * A, S)
     need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
-    need_log = tau > 0.0 or mode == 2 or want_entropy
     min_star = 1.0
     n_fact = 0
     have_lu = False
+    debt = 0
+    factor_cost = max(S // 6, 1)  # in refinement steps
     k = 0
+    for s in range(S):
+        _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau)
     for it in range(n_iter + 1):
-        _softmax_rows(theta, pi)
-        if need_log:
-            for s in range(S):
-                h = 0.0
-                for a in range(A):
-                    p = pi[s, a]
-                    if p > 0.0:
-                        lp = np.log(p)
-                        logpi[s, a] = lp
-                        h -= p * lp
-                    else:
-                        logpi[s, a] = -1e300
-                H[s] = h
         for s in range(S):
             if a_star[s] >= 0 and pi[s, a_star[s]] < min_star:
                 min_star = pi[s, a_star[s]]
-        for s in range(S):  # M = I - gamma P_pi, r_pi (+ tau H)
-            acc = 0.0
-            for t in range(S):
-                M[s, t] = 0.0
-            for a in range(A):
-                p = pi[s, a]
-                acc += p * r[s, a]
-                gp = gamma * p
-                for t in range(S):
-                    M[s, t] -= gp * P[s, a, t]
-            M[s, s] += 1.0
-            rpi[s] = acc + tau * H[s]
         # ||M||_inf = 1 + gamma bounds the backward-error stop rule of the refinement.
         ok = False
-        if have_lu:
-            for i in range(S):  # linear extrapolation along the trajectory as the starting guess
+        if have_lu and debt < factor_cost:
+            for i in range(S):  # cubic extrapolation along the trajectory as the starting guess
                 tv = v[i]
-                v[i] = 2.0 * tv - v_old[i]
+                v[i] = 4.0 * tv - 6.0 * v_old[i] + 4.0 * v_old2[i] - v_old3[i]
+                v_old3[i] = v_old2[i]
+                v_old2[i] = v_old[i]
                 v_old[i] = tv
                 td = d[i]
-                d[i] = 2.0 * td - d_old[i]
+                d[i] = 4.0 * td - 6.0 * d_old[i] + 4.0 * d_old2[i] - d_old3[i]
+                d_old3[i] = d_old2[i]
+                d_old2[i] = d_old[i]
                 d_old[i] = td
-            ok = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
-            if ok and need_d:
-                ok = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, 1.0 + gamma)
+            kv = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
+            kd = 0
+            if kv >= 0 and need_d:
+                kd = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, 1.0 + gamma)
+            ok = kv >= 0 and kd >= 0
+            # Ski rental: refactor once the correction steps beyond the first per system, each ~2 S^2
+            # flops, have cost as much as one factorization (~S^3 / 3).
+            debt += max(kv - 1, 0) + max(kd - 1, 0)
         if not ok:
+            debt = 0
             lu_factor_nb(M, LU, piv)
             for i in range(S):
                 for j in range(S):
@@ -258,66 +283,15 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                 for i in range(S):
                     v_old[i] = v[i]
                     d_old[i] = d[i]
+                    v_old2[i] = v[i]
+                    d_old2[i] = d[i]
+                    v_old3[i] = v[i]
+                    d_old3[i] = d[i]
         val = 0.0
         for s in range(S):
             val += rho[s] * v[s]
-        step = 0.0
-        if it < n_iter:
-            pv = np.dot(P2, v)  # BLAS gemv on P reshaped to (S*A, S)
-            for s in range(S):
-                for a in range(A):
-                    q[s, a] = r[s, a] + gamma * pv[s * A + a]
-            if mode == 0 or mode == 3:
-                gnorm2 = 0.0
-                for s in range(S):
-                    ws = scale * (rho[s] if use_rho else d[s])
-                    for a in range(A):
-                        g = ws * pi[s, a] * (q[s, a] - tau * logpi[s, a] - v[s])
-                        q[s, a] = g  # q now holds the gradient
-                        gnorm2 += g * g
-                step = eta
-                if mode == 3:
-                    step = (f_star - val) / gnorm2 if gnorm2 > 0.0 else 0.0
-                    if step < 0.0:
-                        step = 0.0
-                    if max_step > 0.0 and step > max_step:
-                        step = max_step
-                for s in range(S):
-                    for a in range(A):
-                        theta[s, a] += step * q[s, a]
-            elif mode == 1:
-                step = eta
-                for s in range(S):
-                    for a in range(A):
-                        theta[s, a] += eta * scale * (q[s, a] - v[s])
-            elif mode == 2:
-                step = eta
-                keep = 1.0 - eta * tau * scale
-                for s in range(S):
-                    m = -np.inf
-                    for a in range(A):
-                        theta[s, a] = keep * logpi[s, a] + eta * scale * q[s, a]
-                        if theta[s, a] > m:
-                            m = theta[s, a]
-                    for a in range(A):
-                        theta[s, a] -= m
-            else:
-                step = eta / gamma ** it if geometric else eta
-                if step > 1e300:  # the step is greedy long before; keeps eta_k * (Q - max Q) finite
-                    step = 1e300
-                for s in range(S):
-                    qm = q[s, 0]
-                    for a in range(1, A):
-                        if q[s, a] > qm:
-                            qm = q[s, a]
-                    m = -np.inf
-                    for a in range(A):
-                        theta[s, a] += step * (q[s, a] - qm)
-                        if theta[s, a] > m:
-                            m = theta[s, a]
-                    for a in range(A):
-                        theta[s, a] -= m
-        if it % record_every == 0:
+        rec = it % record_every == 0
+        if rec:
             plain = val
             if tau > 0.0:  # rho.v_tau = rho.v + tau/(1-gamma) d.H  (d normalized occupancy)
                 dh = 0.0
@@ -331,6 +305,61 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                 for s in range(S):
                     e += rho[s] * H[s]
                 entropies[k] = e
+        step = 0.0
+        if it < n_iter:
+            step = eta
+            if mode == 3:  # Polyak: the step needs ||grad||^2 before any logit moves (one extra pass)
+                gnorm2 = 0.0
+                for s in range(S):
+                    _q_row(P, r, gamma, v, s, qrow)
+                    ws = scale * (rho[s] if use_rho else d[s])
+                    for a in range(A):
+                        g = ws * pi[s, a] * (qrow[a] - tau * logpi[s, a] - v[s])
+                        grad[s, a] = g
+                        gnorm2 += g * g
+                step = (f_star - val) / gnorm2 if gnorm2 > 0.0 else 0.0
+                if step < 0.0:
+                    step = 0.0
+                if max_step > 0.0 and step > max_step:
+                    step = max_step
+            elif mode == 4:
+                step = eta / gamma ** it if geometric else eta
+                if step > 1e300:  # the step is greedy long before; keeps eta_k * (Q - max Q) finite
+                    step = 1e300
+            keep = 1.0 - eta * tau * scale
+            for s in range(S):
+                if mode == 3:
+                    for a in range(A):
+                        theta[s, a] += step * grad[s, a]
+                else:
+                    _q_row(P, r, gamma, v, s, qrow)
+                    if mode == 0:
+                        ws = eta * scale * (rho[s] if use_rho else d[s])
+                        for a in range(A):
+                            theta[s, a] += ws * pi[s, a] * (qrow[a] - tau * logpi[s, a] - v[s])
+                    elif mode == 1:
+                        for a in range(A):
+                            theta[s, a] += eta * scale * (qrow[a] - v[s])
+                    else:
+                        mx = -np.inf
+                        if mode == 2:
+                            for a in range(A):
+                                theta[s, a] = keep * logpi[s, a] + eta * scale * qrow[a]
+                                if theta[s, a] > mx:
+                                    mx = theta[s, a]
+                        else:
+                            qm = qrow[0]
+                            for a in range(1, A):
+                                if qrow[a] > qm:
+                                    qm = qrow[a]
+                            for a in range(A):
+                                theta[s, a] += step * (qrow[a] - qm)
+                                if theta[s, a] > mx:
+                                    mx = theta[s, a]
+                        for a in range(A):
+                            theta[s, a] -= mx
+                _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau)
+        if rec:
             steps[k] = step
             k += 1
     return min_star, n_fact
