@@ -95,10 +95,11 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
     :math:`\mathcal H(\pi)(s) = -\sum_a \pi(a|s)\log\pi(a|s)`, ``q = r + gamma P v`` and
     ``advantage = q - v`` (the soft advantage subtracts ``tau log pi`` on top; Mei et al. 2020).
 
-    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated by
-    :func:`mdpgrad.sparse.evaluate_batch` (one LU of ``I - gamma P_{pi[0]}`` reused through
-    Woodbury for policies that differ from ``pi[0]`` in few states, one LU per policy for
-    the rest) and every field gets a leading batch axis. A :class:`mdpgrad.sparse.SparseMDP`
+    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``, and every field then gets a leading batch axis.
+    A batch of independent policies (most differ from ``pi[0]`` in more than ``S // 8`` states) gets one
+    compiled LU per policy, in parallel over the batch (:func:`mdpgrad._evaluate_kernels.evaluate_stack`);
+    a batch of local perturbations of ``pi[0]`` is evaluated by :func:`mdpgrad.sparse.evaluate_batch`
+    (one LU of ``I - gamma P_{pi[0]}`` reused through Woodbury). A :class:`mdpgrad.sparse.SparseMDP`
     is evaluated by :func:`mdpgrad.sparse.evaluate`. ``check=False`` skips the policy
     validation (for inner loops that build policies themselves).
     """
@@ -116,9 +117,8 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
     batched = pi.ndim == 3
     if check:
         pi = check_policy(pi, S, A, batched=batched)
-    if batched:  # one factorization reused for policies close to pi[0] (Woodbury), else batched LU
-        from .sparse.batch import evaluate_batch
-        return evaluate_batch(m, pi, check=False)
+    if batched:
+        return _evaluate_many(m, pi)
     P_pi, r_pi = policy_matrices(m, pi)
     if tau:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -129,6 +129,27 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
     d = scipy.linalg.lu_solve(lu, (1.0 - g) * m.rho, trans=1, check_finite=False)
     q = m.r + g * (m.P.reshape(S * A, S) @ v).reshape(S, A)
     return Evaluation(v=v, q=q, advantage=q - v[:, None], occupancy=d, value=float(v @ m.rho))
+
+
+def _evaluate_many(m, pis) -> Evaluation:
+    """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
+    B, S, A = pis.shape
+    far = np.any(pis != pis[0], axis=2).sum(axis=1) > max(1, S // 8)
+    if B < 2 or far.mean() <= 0.5:
+        from .sparse.batch import evaluate_batch
+        return evaluate_batch(m, pis, check=False)
+    from threadpoolctl import threadpool_limits
+
+    from ._evaluate_kernels import evaluate_stack
+
+    g = m.gamma
+    with threadpool_limits(limits=1, user_api="blas"):  # threads over the batch, not inside LAPACK
+        v, d, info = evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), g,
+                                    np.ascontiguousarray(m.rho), np.ascontiguousarray(pis))
+    if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
+        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
+    q = m.r + g * (v @ m.P.reshape(S * A, S).T).reshape(B, S, A)
+    return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
 
 
 def bellman_operator(mdp, pi, v) -> np.ndarray:
