@@ -4,12 +4,13 @@ Run as a subprocess by the benchmarks, one peer per process (JAX and torch each 
 thread pools; a hang in one -- JAX 0.10's second call of a vmapped ``linalg.solve`` hung on the
 2-core benchmark machine -- must not take the others down)::
 
-    python benchmarks/_peers.py {jax,torch} {softmax_pg,npg,pmd} INSTANCE.npz N_ITER ETA [--batch ETAS.npy]
+    python benchmarks/_peers.py {jax,torch} {softmax_pg,npg,pmd} INSTANCE.npz N_ITER ETA [--batch ETAS.npy [--loop]]
 
 The instance file holds ``P[s, a, s']``, ``r[s, a]``, ``rho[s]`` and ``gamma``. Prints one JSON line:
 ``{"it_per_s": ..., "cpu_it_per_s": ..., "seconds": ..., "values": [rho . v_t for t = 0..N_ITER]}``
 (``cpu_it_per_s`` divides by the process CPU time of all its threads) (``values`` per batch
-member with ``--batch``). Every peer computes the same update as :func:`mdpgrad.optimize`:
+member with ``--batch``: JAX ``jit(vmap(scan))``, or with ``--loop`` a loop of jitted single runs; torch
+batched solves). Every peer computes the same update as :func:`mdpgrad.optimize`:
 
 * ``softmax_pg``: ``theta += eta / (1 - gamma) * d(s) pi(a|s) (Q - V)`` (two solves per step);
 * ``npg``: ``theta += eta / (1 - gamma) * (Q - V)`` (one solve);
@@ -32,7 +33,7 @@ def _load(path):
     return z["P"], z["r"], z["rho"], float(z["gamma"])
 
 
-def run_jax(method, P, r, rho, gamma, n_iter, etas):
+def run_jax(method, P, r, rho, gamma, n_iter, etas, loop=False):
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -65,6 +66,12 @@ def run_jax(method, P, r, rho, gamma, n_iter, etas):
         v_last = rho @ jnp.linalg.solve(M, jnp.sum(pi * r, axis=1))
         return jnp.concatenate([vals, v_last[None]])
 
+    if etas.ndim and loop:  # a Python loop of jitted single runs (the fallback where vmap hangs)
+        f1 = jax.jit(run)
+        f1(jnp.asarray(etas[0])).block_until_ready()
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = [f1(jnp.asarray(e)).block_until_ready() for e in etas]
+        return np.asarray(out), time.perf_counter() - t0, time.process_time() - c0
     f = jax.jit(jax.vmap(run)) if etas.ndim else jax.jit(run)
     x = jnp.asarray(etas)
     f(x).block_until_ready()  # compile + first run
@@ -73,7 +80,7 @@ def run_jax(method, P, r, rho, gamma, n_iter, etas):
     return np.asarray(out), time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_torch(method, P, r, rho, gamma, n_iter, etas):
+def run_torch(method, P, r, rho, gamma, n_iter, etas, loop=False):
     import torch
 
     torch.set_num_threads(1)
@@ -122,7 +129,7 @@ def main(argv):
         etas = np.load(argv[argv.index("--batch") + 1])
     P, r, rho, gamma = _load(path)
     fn = {"jax": run_jax, "torch": run_torch}[peer]
-    vals, secs, cpu = fn(method, P, r, rho, gamma, n_iter, etas)
+    vals, secs, cpu = fn(method, P, r, rho, gamma, n_iter, etas, loop="--loop" in argv)
     n_runs = len(etas) if etas.ndim else 1
     print(json.dumps({"it_per_s": n_runs * n_iter / secs, "cpu_it_per_s": n_runs * n_iter / cpu, "seconds": secs,
                       "values": np.asarray(vals).tolist()}))

@@ -8,7 +8,8 @@ A C-ordered ``M`` is, to column-major LAPACK, :math:`M^\top`; after ``getrf`` on
 
 :func:`evaluate_stack` evaluates ``B`` policies that share nothing (one LU each, serving both
 :math:`v = M^{-1} r_\pi` and :math:`d = (1-\gamma) M^{-\top}\rho`), in parallel over the batch
-(``prange``); BLAS must be pinned to one thread meanwhile (the caller does it with ``threadpoolctl``).
+(``prange``), ``q`` included; BLAS must be pinned to one thread meanwhile (the caller does it with
+``threadpoolctl``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ def getrs(X, ipiv, b, transpose_x):  # pragma: no cover - compiled
     _dgetrs(trans.ctypes, n.ctypes, one.ctypes, X.ctypes, n.ctypes, ipiv.ctypes, b.ctypes, n.ctypes, info.ctypes)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
 def evaluate_stack(P, r, gamma, rho, pis):  # pragma: no cover - compiled
-    """``(v, d, info)`` of every policy ``pis[b]``: ``v[b] = M_b^{-1} r_{pi_b}``, ``d[b] = (1 - gamma) M_b^{-T} rho``,
-    ``info[b]`` LAPACK's status (0: success)."""
+    """``(v, q, d, info)`` of every policy ``pis[b]``: ``v[b] = M_b^{-1} r_{pi_b}``, ``q[b] = r + gamma P v[b]``,
+    ``d[b] = (1 - gamma) M_b^{-T} rho``, ``info[b]`` LAPACK's status (0: success)."""
     B, S, A = pis.shape
     v = np.empty((B, S))
+    q = np.empty((B, S, A))
     d = np.empty((B, S))
     info = np.zeros(B, dtype=np.int64)
     for bb in nb.prange(B):
@@ -78,4 +80,10 @@ def evaluate_stack(P, r, gamma, rho, pis):  # pragma: no cover - compiled
             getrs(X, ipiv, db, True)
         v[b] = rb
         d[b] = db
-    return v, d, info
+        for s in range(S):
+            for a in range(A):
+                acc = 0.0
+                for t in range(S):
+                    acc += P[s, a, t] * rb[t]
+                q[b, s, a] = r[s, a] + gamma * acc
+    return v, q, d, info
