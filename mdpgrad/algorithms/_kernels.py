@@ -23,7 +23,9 @@ Modes (``mode``), with ``c`` the gradient scale (``1 / (1 - gamma)`` unless a co
   (Xiao 2022; Lan 2022).
 
 :func:`exact_pg_run_batch` runs a batch of such runs (step sizes, initial logits, MDPs of one shape)
-in parallel over the batch (``prange``).
+in parallel over the batch (``prange``); :func:`exact_pg_run_lockstep` runs a batch on *one* MDP in
+lockstep, the batch as the innermost (SIMD) array axis -- the same arithmetic, with an LU without
+pivoting (``I - gamma P_pi`` is strictly diagonally dominant by rows, so elimination needs none).
 """
 
 from __future__ import annotations
@@ -426,3 +428,376 @@ def exact_pg_run(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geome
     ms, nf = _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
                       n_iter, record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta)
     return values, reg_values, entropies, steps, ms, nf, theta
+
+
+# ------------------------------------------------------------------------------------------
+# Lockstep batch: many runs on one MDP, the batch as the innermost (SIMD) axis
+# ------------------------------------------------------------------------------------------
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_policy(th, pi, logpi, H, M, P, r, rpi, gamma, tau, zb, mb):  # pragma: no cover - compiled
+    """All rows, all runs: ``pi = softmax(th)``, ``log pi``, entropy, ``r_pi (+ tau H)``, ``M = I - gamma P_pi``."""
+    S, A, B = th.shape
+    for s in range(S):
+        for b in range(B):
+            mb[b] = th[s, 0, b]
+        for a in range(1, A):
+            for b in range(B):
+                mb[b] = max(mb[b], th[s, a, b])
+        for b in range(B):
+            zb[b] = 0.0
+        for a in range(A):
+            for b in range(B):
+                e = np.exp(th[s, a, b] - mb[b])
+                pi[s, a, b] = e
+                zb[b] += e
+        for b in range(B):
+            H[s, b] = 0.0
+            rpi[s, b] = 0.0
+            mb[b] = mb[b] + np.log(zb[b])
+            zb[b] = 1.0 / zb[b]
+        for t in range(S):
+            for b in range(B):
+                M[s, t, b] = 0.0
+        for a in range(A):
+            ra = r[s, a]
+            for b in range(B):
+                p = pi[s, a, b] * zb[b]
+                pi[s, a, b] = p
+                lp = th[s, a, b] - mb[b]
+                logpi[s, a, b] = lp
+                H[s, b] -= p * lp
+                rpi[s, b] += p * ra
+            for t in range(S):
+                gp = gamma * P[s, a, t]
+                for b in range(B):
+                    M[s, t, b] -= gp * pi[s, a, b]
+        for b in range(B):
+            M[s, s, b] += 1.0
+            rpi[s, b] += tau * H[s, b]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_factor(M, LU):  # pragma: no cover - compiled
+    """LU without pivoting of every ``M[:, :, b]`` (strictly diagonally dominant by rows: margin ``1 - gamma``,
+    kept by elimination, growth factor <= 2, so no pivoting is needed)."""
+    S, _, B = M.shape
+    for i in range(S):
+        for j in range(S):
+            for b in range(B):
+                LU[i, j, b] = M[i, j, b]
+    f = np.empty(B)
+    for k in range(S):
+        for i in range(k + 1, S):
+            for b in range(B):
+                f[b] = LU[i, k, b] / LU[k, k, b]
+                LU[i, k, b] = f[b]
+            for j in range(k + 1, S):
+                for b in range(B):
+                    LU[i, j, b] -= f[b] * LU[k, j, b]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_solve(LU, x, trans):  # pragma: no cover - compiled
+    """In place: ``x <- M^{-1} x`` (``M = L U``) or ``M^{-T} x``, every run."""
+    S, _, B = LU.shape
+    if not trans:
+        for i in range(S):
+            for j in range(i):
+                for b in range(B):
+                    x[i, b] -= LU[i, j, b] * x[j, b]
+        for i in range(S - 1, -1, -1):
+            for j in range(i + 1, S):
+                for b in range(B):
+                    x[i, b] -= LU[i, j, b] * x[j, b]
+            for b in range(B):
+                x[i, b] /= LU[i, i, b]
+    else:
+        for i in range(S):
+            for j in range(i):
+                for b in range(B):
+                    x[i, b] -= LU[j, i, b] * x[j, b]
+            for b in range(B):
+                x[i, b] /= LU[i, i, b]
+        for i in range(S - 1, -1, -1):
+            for j in range(i + 1, S):
+                for b in range(B):
+                    x[i, b] -= LU[j, i, b] * x[j, b]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_refine(M, rhs, x, LU, trans, max_steps, res, mnorm, nb_, nx, nr):  # pragma: no cover - compiled
+    """Lockstep iterative refinement (see :func:`_refine`); every run corrects until all pass the stop rule."""
+    S, _, B = M.shape
+    for b in range(B):
+        nb_[b] = 0.0
+    for s in range(S):
+        for b in range(B):
+            nb_[b] = max(nb_[b], abs(rhs[s, b]))
+    for k in range(max_steps + 1):
+        for s in range(S):
+            for b in range(B):
+                res[s, b] = rhs[s, b]
+        if not trans:
+            for s in range(S):
+                for t in range(S):
+                    for b in range(B):
+                        res[s, b] -= M[s, t, b] * x[t, b]
+        else:
+            for s in range(S):
+                for t in range(S):
+                    for b in range(B):
+                        res[t, b] -= M[s, t, b] * x[s, b]
+        for b in range(B):
+            nx[b] = 0.0
+            nr[b] = 0.0
+        for s in range(S):
+            for b in range(B):
+                nx[b] = max(nx[b], abs(x[s, b]))
+                nr[b] = max(nr[b], abs(res[s, b]))
+        done = True
+        for b in range(B):
+            if nr[b] > 32.0 * _EPS * (mnorm[b] * nx[b] + nb_[b]):
+                done = False
+        if done:
+            return k
+        if k == max_steps:
+            break
+        _ls_solve(LU, res, trans)
+        for s in range(S):
+            for b in range(B):
+                x[s, b] += res[s, b]
+    return -1
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _lockstep(P, r, gamma, rho, th0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step, n_iter,
+              record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta, min_star):  # pragma: no cover
+    """``B`` runs of :func:`_run_one` on one MDP in lockstep, the batch innermost; returns the factorizations."""
+    B, S, A = th0.shape
+    th = np.empty((S, A, B))
+    for b in range(B):
+        for s in range(S):
+            for a in range(A):
+                th[s, a, b] = th0[b, s, a]
+    pi = np.empty((S, A, B))
+    logpi = np.empty((S, A, B))
+    q = np.empty((S, A, B))
+    H = np.empty((S, B))
+    M = np.empty((S, S, B))
+    LU = np.empty((S, S, B))
+    rpi = np.empty((S, B))
+    rhs_d = np.empty((S, B))
+    for s in range(S):
+        for b in range(B):
+            rhs_d[s, b] = (1.0 - gamma) * rho[s]
+    v = np.zeros((S, B))
+    d = np.zeros((S, B))
+    hv = np.zeros((3, S, B))
+    hd = np.zeros((3, S, B))
+    res = np.empty((S, B))
+    zb = np.empty(B)
+    mb = np.empty(B)
+    nb_ = np.empty(B)
+    nx = np.empty(B)
+    nr = np.empty(B)
+    mn = np.full(B, 1.0 + gamma)
+    mt = np.empty(B)
+    colsum = np.empty((S, B))
+    val = np.empty(B)
+    step = np.zeros(B)
+    g2 = np.empty(B)
+    need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
+    for b in range(B):
+        min_star[b] = 1.0
+    n_fact = 0
+    have_lu = False
+    debt = 0
+    base_steps = -1
+    factor_cost = max(S // 6, 1)
+    k = 0
+    _ls_policy(th, pi, logpi, H, M, P, r, rpi, gamma, tau, zb, mb)
+    for it in range(n_iter + 1):
+        for s in range(S):
+            if a_star[s] >= 0:
+                for b in range(B):
+                    min_star[b] = min(min_star[b], pi[s, a_star[s], b])
+        if need_d:
+            for s in range(S):
+                for b in range(B):
+                    colsum[s, b] = 0.0
+            for i in range(S):
+                for t in range(S):
+                    for b in range(B):
+                        colsum[t, b] += abs(M[i, t, b])
+            for b in range(B):
+                mt[b] = 1.0 + gamma
+            for t in range(S):
+                for b in range(B):
+                    mt[b] = max(mt[b], colsum[t, b])
+        ok = False
+        if have_lu and debt < factor_cost:
+            for s in range(S):  # cubic extrapolation of the previous solutions
+                for b in range(B):
+                    x0 = v[s, b]
+                    v[s, b] = 4.0 * x0 - 6.0 * hv[0, s, b] + 4.0 * hv[1, s, b] - hv[2, s, b]
+                    hv[2, s, b] = hv[1, s, b]
+                    hv[1, s, b] = hv[0, s, b]
+                    hv[0, s, b] = x0
+                    y0 = d[s, b]
+                    d[s, b] = 4.0 * y0 - 6.0 * hd[0, s, b] + 4.0 * hd[1, s, b] - hd[2, s, b]
+                    hd[2, s, b] = hd[1, s, b]
+                    hd[1, s, b] = hd[0, s, b]
+                    hd[0, s, b] = y0
+            kv = _ls_refine(M, rpi, v, LU, False, 6, res, mn, nb_, nx, nr)
+            kd = 0
+            if kv >= 0 and need_d:
+                kd = _ls_refine(M, rhs_d, d, LU, True, 6, res, mt, nb_, nx, nr)
+            ok = kv >= 0 and kd >= 0
+            if base_steps < 0:
+                base_steps = kv + kd
+            else:
+                debt += max(kv + kd - base_steps, 0)
+        if not ok:
+            debt = 0
+            base_steps = -1
+            _ls_factor(M, LU)
+            n_fact += 1
+            have_lu = True
+            for s in range(S):
+                for b in range(B):
+                    v[s, b] = rpi[s, b]
+                    d[s, b] = rhs_d[s, b]
+            _ls_solve(LU, v, False)
+            _ls_refine(M, rpi, v, LU, False, 2, res, mn, nb_, nx, nr)
+            if need_d:
+                _ls_solve(LU, d, True)
+                _ls_refine(M, rhs_d, d, LU, True, 2, res, mt, nb_, nx, nr)
+            if it == 0:
+                for j in range(3):
+                    for s in range(S):
+                        for b in range(B):
+                            hv[j, s, b] = v[s, b]
+                            hd[j, s, b] = d[s, b]
+        for b in range(B):
+            val[b] = 0.0
+        for s in range(S):
+            for b in range(B):
+                val[b] += rho[s] * v[s, b]
+        rec = it % record_every == 0
+        if rec:
+            for b in range(B):
+                plain = val[b]
+                if tau > 0.0:
+                    dh = 0.0
+                    for s in range(S):
+                        dh += d[s, b] * H[s, b]
+                    plain = val[b] - tau * dh / (1.0 - gamma)
+                values[b, k] = plain
+                reg_values[b, k] = val[b]
+                if want_entropy:
+                    e = 0.0
+                    for s in range(S):
+                        e += rho[s] * H[s, b]
+                    entropies[b, k] = e
+        for b in range(B):
+            step[b] = 0.0
+        if it < n_iter:
+            for s in range(S):  # Q = r + gamma P v
+                for a in range(A):
+                    for b in range(B):
+                        q[s, a, b] = 0.0
+                    for t in range(S):
+                        p = P[s, a, t]
+                        for b in range(B):
+                            q[s, a, b] += p * v[t, b]
+                    for b in range(B):
+                        q[s, a, b] = r[s, a] + gamma * q[s, a, b]
+            if mode == 0 or mode == 3:
+                for b in range(B):
+                    g2[b] = 0.0
+                for s in range(S):
+                    for a in range(A):
+                        for b in range(B):
+                            w = scale * (rho[s] if use_rho else d[s, b])
+                            g = w * pi[s, a, b] * (q[s, a, b] - tau * logpi[s, a, b] - v[s, b])
+                            q[s, a, b] = g
+                            g2[b] += g * g
+                for b in range(B):
+                    step[b] = eta[b]
+                    if mode == 3:
+                        step[b] = (f_star[b] - val[b]) / g2[b] if g2[b] > 0.0 else 0.0
+                        step[b] = max(step[b], 0.0)
+                        if max_step > 0.0:
+                            step[b] = min(step[b], max_step)
+                for s in range(S):
+                    for a in range(A):
+                        for b in range(B):
+                            th[s, a, b] += step[b] * q[s, a, b]
+            elif mode == 1:
+                for s in range(S):
+                    for a in range(A):
+                        for b in range(B):
+                            th[s, a, b] += eta[b] * scale * (q[s, a, b] - v[s, b])
+                for b in range(B):
+                    step[b] = eta[b]
+            else:
+                for b in range(B):
+                    step[b] = eta[b]
+                    if mode == 4 and geometric:
+                        step[b] = min(eta[b] / gamma ** it, 1e300)
+                for s in range(S):
+                    for b in range(B):
+                        mb[b] = -np.inf
+                        zb[b] = -np.inf
+                    if mode == 4:
+                        for a in range(A):
+                            for b in range(B):
+                                zb[b] = max(zb[b], q[s, a, b])
+                    for a in range(A):
+                        for b in range(B):
+                            if mode == 2:
+                                th[s, a, b] = (1.0 - eta[b] * tau * scale) * logpi[s, a, b] + eta[b] * scale * q[s, a, b]
+                            else:
+                                th[s, a, b] += step[b] * (q[s, a, b] - zb[b])
+                            mb[b] = max(mb[b], th[s, a, b])
+                    for a in range(A):
+                        for b in range(B):
+                            th[s, a, b] -= mb[b]
+            _ls_policy(th, pi, logpi, H, M, P, r, rpi, gamma, tau, zb, mb)
+        if rec:
+            for b in range(B):
+                steps[b, k] = step[b]
+            k += 1
+    for b in range(B):
+        for s in range(S):
+            for a in range(A):
+                theta[b, s, a] = th[s, a, b]
+    return n_fact
+
+
+@nb.njit(cache=True, parallel=True)
+def exact_pg_run_lockstep(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                          n_iter, record_every, a_star, want_entropy, n_chunks):  # pragma: no cover
+    """``B`` runs on one MDP (``P (S, A, S)``; ``theta0 (B, S, A)``; ``eta, f_star (B,)``), in lockstep with the
+    batch as the SIMD axis, ``n_chunks`` chunks of the batch in parallel (one per thread). Same outputs as
+    :func:`exact_pg_run_batch`."""
+    B, S, A = theta0.shape
+    n_rec = n_iter // record_every + 1
+    values = np.empty((B, n_rec))
+    reg_values = np.empty((B, n_rec))
+    entropies = np.full((B, n_rec), np.nan)
+    steps = np.empty((B, n_rec))
+    min_star = np.empty(B)
+    n_fact = np.zeros(B, dtype=np.int64)
+    theta = np.empty((B, S, A))
+    n_chunks = max(1, min(n_chunks, B))
+    for cc in nb.prange(n_chunks):
+        c = np.int64(cc)
+        lo = (c * B) // n_chunks
+        hi = ((c + 1) * B) // n_chunks
+        nf = _lockstep(P, r, gamma, rho, theta0[lo:hi], mode, eta[lo:hi], tau, scale, use_rho, geometric,
+                       f_star[lo:hi], max_step, n_iter, record_every, a_star, want_entropy, values[lo:hi],
+                       reg_values[lo:hi], entropies[lo:hi], steps[lo:hi], theta[lo:hi], min_star[lo:hi])
+        for b in range(lo, hi):
+            n_fact[b] = nf
+    return values, reg_values, entropies, steps, min_star, n_fact, theta

@@ -2,9 +2,11 @@
 
 A batch varies step sizes (``step_size`` a 1-D array), initial parameters (``theta0`` of shape
 ``(B, S, A)``) and/or the MDP (a list of MDPs of one shape); arguments that are not batched are
-shared. On the Numba backend the whole batch is one compiled call, parallel over the batch
-(:func:`mdpgrad.algorithms._kernels.exact_pg_run_batch`, ``prange``); on NumPy it is a loop of single
-runs. The result is one :class:`~mdpgrad.algorithms.core.OptimizeResult` whose array fields have a
+shared. On the Numba backend the whole batch is one compiled call, parallel over the batch: on one MDP
+the runs advance in lockstep with the batch as the SIMD axis
+(:func:`mdpgrad.algorithms._kernels.exact_pg_run_lockstep`, one chunk per thread), on a batch of MDPs
+each run is a thread task (:func:`~mdpgrad.algorithms._kernels.exact_pg_run_batch`, ``prange``); on
+NumPy it is a loop of single runs. The result is one :class:`~mdpgrad.algorithms.core.OptimizeResult` whose array fields have a
 leading batch axis (``value[b, k]``, ``policy[b, s, a]``, ``v_star[b]``).
 """
 
@@ -74,7 +76,7 @@ def optimize_batch(mdp, method, *, n_iter, theta0, record, record_every, backend
 
 
 def _run_numba_batch(ms, mdp_batched, method, B, theta0, th_b, hps, record, record_every, n_iter, v_star, a_star):
-    from ._kernels import exact_pg_run_batch
+    from ._kernels import exact_pg_run_batch, exact_pg_run_lockstep
     from .core import _resolve, _soft_optimum
 
     metas = [_resolve(method, ms[b if mdp_batched else 0], float(v_star[b if mdp_batched else 0]), hps[b])
@@ -101,9 +103,17 @@ def _run_numba_batch(ms, mdp_batched, method, B, theta0, th_b, hps, record, reco
         a = np.stack([_check_a_star(a_star, x) for x in ms])
     eta = np.array([sp.eta for sp in specs])
     f_star = np.array([sp.f_star for sp in specs])
-    vals, regs, ents, steps, min_star, n_fact, theta = exact_pg_run_batch(
-        P, r, gamma, rho, theta, base.mode, eta, base.tau, scale, base.use_rho, base.geometric, f_star,
-        base.max_step, n_iter, record_every, a, "entropy" in record)
+    if mdp_batched:
+        vals, regs, ents, steps, min_star, n_fact, theta = exact_pg_run_batch(
+            P, r, gamma, rho, theta, base.mode, eta, base.tau, scale, base.use_rho, base.geometric, f_star,
+            base.max_step, n_iter, record_every, a, "entropy" in record)
+    else:  # one MDP: lockstep over the batch (SIMD across runs), one chunk per thread
+        import numba
+
+        vals, regs, ents, steps, min_star, n_fact, theta = exact_pg_run_lockstep(
+            P[0], r[0], float(gamma[0]), rho[0], theta, base.mode, eta, base.tau, float(scale[0]), base.use_rho,
+            base.geometric, f_star, base.max_step, n_iter, record_every, a[0], "entropy" in record,
+            numba.get_num_threads())
     soft = None
     if "reg_gap" in record:
         softs = [_soft_optimum(x, metas[0], record) for x in ms]
