@@ -67,6 +67,7 @@ def step_size_batch(args, mach, cmd, rows):
     k = 4  # separate calls: time k of them and scale (each is one full run)
     for backend, label in (("numpy", "64 separate optimize(backend='numpy')"),
                            ("auto", "64 separate optimize() (default backend)")):
+        optimize(mdp, "softmax_pg", n_iter=3, step_size=1.0, backend=backend)  # JIT / cache load
         c = _clock()
         sep = [optimize(mdp, "softmax_pg", n_iter=n, step_size=e, backend=backend) for e in etas[:k]]
         w, cp = _since(c)

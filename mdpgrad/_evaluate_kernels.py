@@ -14,6 +14,8 @@ A C-ordered ``M`` is, to column-major LAPACK, :math:`M^\top`; after ``getrf`` on
 
 from __future__ import annotations
 
+import functools
+
 import llvmlite.binding as ll
 import numba as nb
 import numpy as np
@@ -87,3 +89,16 @@ def evaluate_stack(P, r, gamma, rho, pis):  # pragma: no cover - compiled
                     acc += P[s, a, t] * rb[t]
                 q[b, s, a] = r[s, a] + gamma * acc
     return v, q, d, info
+
+
+@functools.cache
+def _controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the loaded BLAS libraries costs ~10 ms: once per process
+
+
+def blas_single_thread():
+    """Context manager pinning BLAS/LAPACK to one thread (threads go over the batch instead; and at S ~ 100
+    waking a BLAS thread pool costs more than the solves)."""
+    return _controller().limit(limits=1, user_api="blas")

@@ -19,7 +19,6 @@ iteration, policy iteration or linear programming (HiGHS via ``scipy.optimize.li
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,14 +131,6 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
     return Evaluation(v=v, q=q, advantage=q - v[:, None], occupancy=d, value=float(v @ m.rho))
 
 
-@functools.cache
-def _blas_controller():
-    """One ``threadpoolctl`` controller (finding the loaded BLAS libraries costs ~10 ms; do it once)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
 def _evaluate_many(m, pis) -> Evaluation:
     """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
     B, S, A = pis.shape
@@ -147,9 +138,9 @@ def _evaluate_many(m, pis) -> Evaluation:
     if B < 2 or far.mean() <= 0.5:
         from .sparse.batch import evaluate_batch
         return evaluate_batch(m, pis, check=False)
-    from ._evaluate_kernels import evaluate_stack
+    from ._evaluate_kernels import blas_single_thread, evaluate_stack
 
-    with _blas_controller().limit(limits=1, user_api="blas"):  # threads over the batch, not inside LAPACK
+    with blas_single_thread():  # threads over the batch, not inside LAPACK
         v, q, d, info = evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
                                        np.ascontiguousarray(m.rho), np.ascontiguousarray(pis))
     if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)

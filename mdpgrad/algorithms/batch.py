@@ -18,7 +18,16 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..mdp import as_mdp
-from .core import _NUMBA_RECORDABLE, Method, OptimizeResult, _as_record, _check_a_star, _numba_result, optimize
+from .core import (
+    _NUMBA_RECORDABLE,
+    Method,
+    OptimizeResult,
+    _as_record,
+    _check_a_star,
+    _numba_result,
+    _optimal_value,
+    optimize,
+)
 
 
 def _batch_size(mdps, steps, theta0) -> int:
@@ -39,8 +48,6 @@ def _member(x, b, batched):
 def optimize_batch(mdp, method, *, n_iter, theta0, record, record_every, backend, v_star, a_star,
                    **hyperparameters) -> OptimizeResult:
     """See :func:`mdpgrad.optimize`; called by it when an argument is a batch."""
-    from ..exact import solve
-
     mdps = [as_mdp(x) for x in mdp] if isinstance(mdp, (list, tuple)) else None
     ms = mdps if mdps is not None else [as_mdp(mdp)]
     if len({x.shape for x in ms}) > 1:
@@ -52,7 +59,7 @@ def optimize_batch(mdp, method, *, n_iter, theta0, record, record_every, backend
     th_b = theta0 is not None and np.ndim(theta0) == 3
     st_b = np.ndim(steps) == 1
     if v_star is None:
-        v_star = [float(x.rho @ solve(x, "policy_iteration").v) for x in ms]
+        v_star = [_optimal_value(x) for x in ms]
     v_star = np.broadcast_to(np.asarray(v_star, dtype=np.float64), (len(ms),))
     if steps is not None:
         hyperparameters_b = [{**hyperparameters, "step_size": float(_member(steps, b, st_b))} for b in range(B)]

@@ -257,9 +257,7 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
     m = as_mdp(mdp)
     record = _as_record(record)
     if v_star is None:
-        from ..exact import solve
-
-        v_star = float(m.rho @ solve(m, "policy_iteration").v)
+        v_star = _optimal_value(m)
     meth = _resolve(method, mdp, v_star, hyperparameters)
     if a_star is not None:
         a_star = _check_a_star(a_star, m)
@@ -274,6 +272,16 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
     if use_numba:
         return _run_numba(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft)
     return _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft)
+
+
+def _optimal_value(m) -> float:
+    """``V*(rho)`` by policy iteration, BLAS on one thread (at S ~ 100 waking a BLAS thread pool costs
+    more than the solves)."""
+    from .._evaluate_kernels import blas_single_thread
+    from ..exact import solve
+
+    with blas_single_thread():
+        return float(m.rho @ solve(m, "policy_iteration").v)
 
 
 def _resolve(method, mdp, v_star, hyperparameters) -> Method:
