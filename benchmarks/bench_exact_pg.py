@@ -1,18 +1,18 @@
-"""Exact softmax policy-gradient iterations per second on a dense S=100, A=10 MDP.
+"""The public path is the fast path: ``mdpgrad.optimize`` against JAX and PyTorch peers.
 
-Peers, all computing the same exact iteration (evaluate v and d by linear solves, Q, gradient,
-step) and all checked against each other on the first iterations:
+Exact softmax PG, NPG and KL policy mirror descent on a dense Garnet (S=100, A=10, gamma 0.9, every
+(s, a) reaches every state), ``n_iter`` iterations from the uniform policy. mdpgrad runs
+``optimize(mdp, method, n_iter=N, step_size=eta)`` -- the public call with its defaults (backend
+"auto", recording value, gap, entropy and step size). The peers compute the same iteration
+(:mod:`benchmarks._peers`: JAX ``jit`` + ``lax.scan`` in float64, two ``linalg.solve`` per step for PG,
+one for NPG/PMD; PyTorch CPU eager loop), each in its own process with a timeout (a hang is reported
+as such). The values ``rho . v_t`` of every peer are checked against mdpgrad's. Ratios come from one
+run on one machine; on a shared machine the absolute rates move, the ratios less, and the ratio of
+process-CPU-time rates (``cpu ratio``; all threads of a process counted) is the steadier estimate. Usage::
 
-* ``numpy``           -- ``mdpgrad.optimize(..., backend="numpy")`` (Python loop, NumPy/LAPACK);
-* ``numba-gesv``      -- fused Numba loop, two LAPACK ``gesv`` solves per iteration;
-* ``numba-lu-refine`` -- fused Numba loop reusing one LU factorization with iterative refinement
-                         to the backward error of a direct solve (refactoring when needed);
-* ``torch``           -- a PyTorch CPU loop with ``torch.linalg.solve`` (only if torch is installed).
+    python benchmarks/bench_exact_pg.py [--quick] [--n-iter 10000] [--timeout 300]
 
-Both wall-clock and process-CPU rates are printed: on a shared machine the CPU-time rate is the
-better estimate of single-core throughput. Usage::
-
-    python benchmarks/bench_exact_pg.py [--quick] [--S 100] [--A 10]
+Writes ``benchmarks/results/bench_exact_pg.json``.
 """
 
 from __future__ import annotations
@@ -22,82 +22,70 @@ import os
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
 import numpy as np  # noqa: E402
+from _common import machine, row, run_peer, save_instance, write_rows  # noqa: E402
 
-from mdpgrad import envs  # noqa: E402
-from mdpgrad.algorithms import optimize, run_softmax_family, run_softmax_pg_fast  # noqa: E402
+from mdpgrad import envs, optimize  # noqa: E402
 
-
-def _timed(fn, n):
-    c0, t0 = time.process_time(), time.perf_counter()
-    out = fn(n)
-    return out, n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
+METHODS = {"softmax_pg": 1.0, "npg": 1.0, "pmd": 1.0}  # method -> step size
 
 
-def torch_loop(mdp, eta, n):
-    import torch
-
-    P = torch.tensor(mdp.P, dtype=torch.float64)
-    r = torch.tensor(mdp.r, dtype=torch.float64)
-    rho = torch.tensor(mdp.rho, dtype=torch.float64)
-    S, A = mdp.shape
-    g = mdp.gamma
-    theta = torch.zeros(S, A, dtype=torch.float64)
-    eye = torch.eye(S, dtype=torch.float64)
-    vals = []
-    for _ in range(n + 1):
-        pi = torch.softmax(theta, dim=1)
-        M = eye - g * torch.einsum("sa,sat->st", pi, P)
-        v = torch.linalg.solve(M, (pi * r).sum(1))
-        d = torch.linalg.solve(M.T, (1 - g) * rho)
-        q = r + g * (P @ v)
-        vals.append(float(rho @ v))
-        theta = theta + eta / (1 - g) * d[:, None] * pi * (q - v[:, None])
-    return np.array(vals)
+def time_mdpgrad(mdp, method, eta, n_iter, backend="auto"):
+    optimize(mdp, method, n_iter=3, step_size=eta, backend=backend)  # JIT (cached on disk after the first run)
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = optimize(mdp, method, n_iter=n_iter, step_size=eta, backend=backend)
+    return res, n_iter / (time.perf_counter() - t0), n_iter / (time.process_time() - c0)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="1,000 iterations (torch 200)")
+    ap.add_argument("--n-iter", type=int, default=10_000)
     ap.add_argument("--S", type=int, default=100)
     ap.add_argument("--A", type=int, default=10)
-    ap.add_argument("--eta", type=float, default=1.0)
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
+    ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args(argv)
-    S, A = args.S, args.A
-    mdp = envs.garnet(S, A, S, gamma=0.9, seed=0)  # dense: every (s, a) reaches every state
-    n_fast = 1000 if args.quick else 10000
-    n_slow = 50 if args.quick else 300
-    eta = args.eta
-    # warm-up (JIT compilation is cached on disk after the first run)
-    run_softmax_family(mdp, "softmax_pg", 3, eta)
-    run_softmax_pg_fast(mdp, 3, eta)
+    n = 1000 if args.quick else args.n_iter
+    n_torch = max(n // 5, 100)
+    n_numpy = max(n // 20, 50)
+    mdp = envs.garnet(args.S, args.A, args.S, gamma=0.9, seed=0)
+    path = save_instance(mdp)
+    mach = machine()
+    cmd = "python benchmarks/bench_exact_pg.py" + (" --quick" if args.quick else "")
     rows = []
-    ref, w, c = _timed(lambda n: optimize(mdp, "softmax_pg", n_iter=n, step_size=eta, record=("value",),
-                                          v_star=0.0).value, n_slow)
-    rows.append(("numpy (optimize)", n_slow, w, c, 0.0))
-    vals, w, c = _timed(lambda n: run_softmax_family(mdp, "softmax_pg", n, eta)[0], n_fast)
-    rows.append(("numba-gesv", n_fast, w, c, float(np.max(np.abs(vals[: n_slow + 1] - ref)))))
-    out, w, c = _timed(lambda n: run_softmax_pg_fast(mdp, n, eta), n_fast)
-    rows.append(("numba-lu-refine", n_fast, w, c, float(np.max(np.abs(out[0][: n_slow + 1] - ref)))))
-    n_fact = out[1]
+    print(f"exact PG family, dense Garnet S={args.S}, A={args.A}, gamma=0.9, {n} iterations; {mach}")
+    print(f"{'method':<12}{'peer':<26}{'mdpgrad it/s':>14}{'peer it/s':>12}{'ratio':>8}{'cpu ratio':>10}"
+          f"{'max |dV|':>11}")
     try:
-        import torch  # noqa: F401
-
-        tv, w, c = _timed(lambda n: torch_loop(mdp, eta, n), n_slow)
-        rows.append(("torch (CPU)", n_slow, w, c, float(np.max(np.abs(tv - ref)))))
-    except ImportError:
-        rows.append(("torch (CPU)", 0, float("nan"), float("nan"), float("nan")))
-    base = rows[0][2]
-    print(f"exact softmax PG, dense Garnet S={S}, A={A}, gamma=0.9, eta={eta}; load avg "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"{'peer':<20}{'iters':>8}{'wall it/s':>12}{'cpu it/s':>12}{'x numpy':>10}{'max |dV|':>12}")
-    for name, n, w, c, err in rows:
-        print(f"{name:<20}{n:>8}{w:>12.0f}{c:>12.0f}{w / base:>10.1f}{err:>12.1e}")
-    print(f"numba-lu-refine: {n_fact} LU factorizations in {n_fast} iterations; target 10,000 it/s")
+        for method in args.methods.split(","):
+            eta = METHODS[method]
+            res, rate, cpu_rate = time_mdpgrad(mdp, method, eta, n)
+            peers = {"JAX jit+lax.scan (float64)": run_peer(["jax", method, path, n, eta], args.timeout)}
+            if not args.no_torch:
+                peers["torch CPU (float64)"] = run_peer(["torch", method, path, n_torch, eta], args.timeout)
+            _, rate_np, cpu_np = time_mdpgrad(mdp, method, eta, n_numpy, backend="numpy")
+            peers["mdpgrad backend='numpy'"] = {"it_per_s": rate_np, "cpu_it_per_s": cpu_np, "values": None}
+            for peer, out in peers.items():
+                if "error" in out:
+                    rows.append(row(f"{method} vs {peer}", rate, None, "it/s", cmd, mach, error=out["error"]))
+                    print(f"{method:<12}{peer:<26}{rate:>14.0f}{'-':>12}{'-':>8}  {out['error']}")
+                    continue
+                dv = np.nan
+                if out.get("values") is not None:
+                    vals = np.asarray(out["values"])
+                    dv = float(np.max(np.abs(vals - res.value[: len(vals)])))
+                cpu_ratio = cpu_rate / out["cpu_it_per_s"]
+                rows.append(row(f"{method} vs {peer}", rate, out["it_per_s"], "it/s", cmd, mach, max_abs_dv=dv,
+                                cpu_time_ratio=cpu_ratio))
+                print(f"{method:<12}{peer:<26}{rate:>14.0f}{out['it_per_s']:>12.0f}{rate / out['it_per_s']:>8.2f}"
+                      f"{cpu_ratio:>10.2f}{dv:>11.1e}")
+    finally:
+        os.unlink(path)
+    print("wrote", write_rows("bench_exact_pg", rows))
 
 
 if __name__ == "__main__":

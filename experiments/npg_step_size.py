@@ -2,7 +2,7 @@
 
 Update (tabular softmax NPG, Kakade 2001; Agarwal et al. 2021, eq. for the softmax NPG
 update): ``pi_{t+1}(a|s) ∝ pi_t(a|s) exp(eta A^{pi_t}(s, a) / (1 - gamma))`` from the
-uniform policy, computed in log space with exact advantages (``mdpgrad.evaluate``).
+uniform policy, computed in log space with exact advantages (``mdpgrad.optimize(mdp, "npg")``).
 
 Bound checked at every t >= 1 ("On the Theory of Policy Gradient Methods: Optimality,
 Approximation, and Distribution Shift", Theorem 16, their normalization):
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mdpgrad import evaluate, solve
+from mdpgrad import optimize, solve
 from mdpgrad.sweep import Sweep
 
 from ._instances import make_instance
@@ -36,20 +36,9 @@ SWEEP = Sweep(
 
 
 def npg_run(mdp, eta: float, T: int) -> np.ndarray:
-    """Gaps ``V*(rho) - V^{pi_t}(rho)`` for t = 0..T of exact NPG from the uniform policy."""
-    S, A = mdp.n_states, mdp.n_actions
+    """Gaps ``V*(rho) - V^{pi_t}(rho)`` for t = 0..T of exact NPG from the uniform policy (:func:`mdpgrad.optimize`)."""
     v_star = float(mdp.rho @ solve(mdp, "policy_iteration", tol=1e-12).v)
-    logits = np.zeros((S, A))
-    gaps = np.empty(T + 1)
-    scale = eta / (1.0 - mdp.gamma)
-    for t in range(T + 1):
-        z = logits - logits.max(axis=1, keepdims=True)
-        pi = np.exp(z)
-        pi /= pi.sum(axis=1, keepdims=True)
-        ev = evaluate(mdp, pi, check=False)
-        gaps[t] = v_star - ev.value
-        logits = logits + scale * ev.advantage
-    return gaps
+    return optimize(mdp, "npg", n_iter=T, step_size=eta, record=("gap",), v_star=v_star).gap
 
 
 def npg_bound(t, eta: float, n_actions: int, gamma: float):

@@ -1,5 +1,7 @@
 """Exact softmax PG vs NPG on small Garnets (the convergence-curve figure of the PG papers).
 
+All three run through :func:`mdpgrad.optimize` (``"npg"`` / ``"softmax_pg"``):
+
 * ``npg``: ``pi_{t+1} ∝ pi_t exp(eta A/(1-gamma))`` with ``eta = 1``;
 * ``pg``: exact softmax PG ``theta += eta grad V(rho)``, ``eta = 1``;
 * ``pg-theory-step``: softmax PG with ``eta = (1-gamma)^3 / 8`` = 1 / smoothness constant
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mdpgrad import evaluate, policy_gradient, solve
+from mdpgrad import optimize, solve
 from mdpgrad.sweep import Sweep
 
 from ._instances import make_instance
@@ -37,29 +39,16 @@ def _log_times(T: int, n: int = 60) -> np.ndarray:
 
 def pg_npg_cell(method: str, gamma: float, instance: str, T: int, eta: float, seed: int) -> dict:
     """Gap ``V*(rho) - V^{pi_t}(rho)`` at log-spaced t for one method on ``instance`` drawn from ``seed``."""
-    mdp = make_instance(instance, gamma, seed)
-    v_star = float(mdp.rho @ solve(mdp, "policy_iteration", tol=1e-12).v)
-    keep = set(_log_times(T).tolist())
-    theta = np.zeros(mdp.shape)
-    step = (1 - gamma) ** 3 / 8 if method == "pg-theory-step" else eta
     if method not in ("npg", "pg", "pg-theory-step"):
         raise ValueError(f"method = {method!r}: choose npg, pg or pg-theory-step")
-    ts, gaps = [], []
-    for t in range(T + 1):
-        z = theta - theta.max(axis=1, keepdims=True)
-        pi = np.exp(z)
-        pi /= pi.sum(axis=1, keepdims=True)
-        if method == "npg":
-            ev = evaluate(mdp, pi, check=False)
-            gap = v_star - ev.value
-            theta = theta + step / (1 - gamma) * ev.advantage
-        else:
-            gap = v_star - evaluate(mdp, pi, check=False).value if t in keep else None
-            theta = theta + step * policy_gradient(mdp, theta)
-        if t in keep:
-            ts.append(t)
-            gaps.append(gap)
-    return {"t": ts, "gaps": gaps, "gap_final": float(gaps[-1]), "step": step}
+    mdp = make_instance(instance, gamma, seed)
+    v_star = float(mdp.rho @ solve(mdp, "policy_iteration", tol=1e-12).v)
+    step = (1 - gamma) ** 3 / 8 if method == "pg-theory-step" else eta
+    res = optimize(mdp, "npg" if method == "npg" else "softmax_pg", n_iter=T, step_size=step, record=("gap",),
+                   v_star=v_star)
+    ts = _log_times(T)
+    gaps = res.gap[ts]
+    return {"t": ts.tolist(), "gaps": gaps.tolist(), "gap_final": float(gaps[-1]), "step": step}
 
 
 def figure(df):

@@ -116,11 +116,12 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
     another model, e.g. a robust MDP's worst-case kernel or a penalized reward
     (:mod:`mdpgrad.robust`), with ``q = r + gamma P v`` and ``occupancy`` under ``P``.
 
-    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``; a batch is evaluated by
-    :func:`evaluate_batch` (one LU of ``I - gamma P_{pi[0]}`` reused through Woodbury for
-    policies that differ from ``pi[0]`` in few states, one LU per policy for the rest) and every
-    field gets a leading batch axis. A :class:`mdpgrad.sparse.SparseMDP` is solved by sparse LU
-    or a Krylov method (``method``, ``rtol``: see :func:`mdpgrad.sparse.policy_values`).
+    ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``, and every field then gets a leading batch axis.
+    A batch of independent policies (most differ from ``pi[0]`` in more than ``S // 8`` states) gets one
+    compiled LU per policy, in parallel over the batch (``mdpgrad._evaluate_kernels.evaluate_stack``);
+    a batch of local perturbations of ``pi[0]`` is evaluated by :func:`evaluate_batch` (one LU of
+    ``I - gamma P_{pi[0]}`` reused through Woodbury). A :class:`mdpgrad.sparse.SparseMDP` is solved by
+    sparse LU or a Krylov method (``method``, ``rtol``: see :func:`mdpgrad.sparse.policy_values`).
     ``check=False`` skips the policy validation (for inner loops that build policies themselves).
     """
     m = as_mdp(mdp)
@@ -147,8 +148,8 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
                                 for f in ("v", "q", "advantage", "occupancy", "value")))
         v, q, d = policy_values(m, pi, method=method, rtol=rtol)
         return Evaluation(v=v, q=q, advantage=q - v[:, None], occupancy=d, value=float(v @ m.rho))
-    if batched:  # one factorization reused for policies close to pi[0] (Woodbury), else batched LU
-        return evaluate_batch(m, pi, check=False)
+    if batched:  # Woodbury around pi[0] for local perturbations, else one compiled LU per policy
+        return _evaluate_many(m, pi)
     P = m.P if P is None else _model_array(P, "P", (S, A, S))
     r = m.r if r is None else _model_array(r, "r", (S, A))
     P_pi = np.einsum("sa,sat->st", pi, P)
@@ -280,6 +281,22 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
                 z = np.linalg.solve(np.swapaxes(C, 1, 2), d0[D][..., None])  # (n, k, 1)
                 d[sel] = d0 + g * ((np.swapaxes(Delta, 1, 2) @ z)[..., 0] @ Z)
     q = m.r + g * (v @ m.P.reshape(S * A, S).T).reshape(B, S, A)
+    return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
+
+
+def _evaluate_many(m, pis) -> Evaluation:
+    """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
+    B, S, A = pis.shape
+    far = np.any(pis != pis[0], axis=2).sum(axis=1) > max(1, S // 8)
+    if B < 2 or far.mean() <= 0.5:
+        return evaluate_batch(m, pis, check=False)
+    from ._evaluate_kernels import blas_single_thread, evaluate_stack
+
+    with blas_single_thread():  # threads over the batch, not inside LAPACK
+        v, q, d, info = evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
+                                       np.ascontiguousarray(m.rho), np.ascontiguousarray(pis))
+    if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
+        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
     return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
 
 

@@ -251,16 +251,28 @@ def test_bad_inputs_name_the_argument(mdp):
         envs.hard_chain(4, decoy=-1.0)
 
 
-@pytest.mark.parametrize("npg", [False, True])
-def test_lu_reuse_kernel_agrees_with_direct_solves(npg):
+@pytest.mark.parametrize("method", ["softmax_pg", "npg"])
+def test_lu_reuse_kernel_agrees_with_direct_solves(method):
+    m = envs.garnet(30, 4, 5, gamma=0.9, seed=2)
+    res = optimize(m, method, n_iter=200, step_size=0.5, backend="numba", record=("value",), v_star=0.0)
+    ref = optimize(m, method, n_iter=200, step_size=0.5, backend="numpy", record=("value",), v_star=0.0)
+    # Both solve to LU backward error: values (size <= 10) agree to ~cond * eps * |v| * t ~ 1e-12.
+    assert np.max(np.abs(res.value - ref.value)) < 1e-10
+    assert 1 <= res.n_factorizations <= 201
+
+
+def test_legacy_tuple_wrappers_still_run_the_one_loop(mdp):
     from mdpgrad.algorithms import run_softmax_family, run_softmax_pg_fast
 
-    m = envs.garnet(30, 4, 5, gamma=0.9, seed=2)
-    vals, n_fact, _ = run_softmax_pg_fast(m, 200, 0.5, npg=npg)
-    ref = run_softmax_family(m, "npg" if npg else "softmax_pg", 200, 0.5)[0]
-    # Both solve to LU backward error: values (size <= 10) agree to ~cond * eps * |v| ~ 1e-13.
-    assert np.max(np.abs(vals - ref)) < 1e-11
-    assert 1 <= n_fact <= 201
+    a_star = np.argmax(solve(mdp).q, axis=1)
+    vals, regs, steps, c, theta = run_softmax_family(mdp, "softmax_pg", 30, 1.0, a_star=a_star, record_every=3)
+    res = optimize(mdp, "softmax_pg", n_iter=30, step_size=1.0, backend="numpy", record_every=3, a_star=a_star,
+                   v_star=0.0)
+    assert vals.shape == (11,) and np.max(np.abs(vals - res.value)) < 1e-11
+    assert abs(c - res.min_prob_a_star) < 1e-12 and 0 < c < 1
+    vals2, n_fact, _ = run_softmax_pg_fast(mdp, 30, 1.0)
+    assert np.max(np.abs(vals2[::3] - vals)) < 1e-11 and n_fact >= 1
+    assert "run_softmax_family" not in mdpgrad.algorithms.__all__
 
 
 def test_trpo_exact_step_dominates_path_and_improves(mdp, rng):
@@ -279,3 +291,133 @@ def test_trpo_exact_step_dominates_path_and_improves(mdp, rng):
         assert kle <= t * (1 + 1e-6) + 1e-12
     with pytest.raises(InvalidInputError, match="pi"):
         trpo_exact_step(mdp, np.eye(3)[np.zeros(6, dtype=int)])
+
+
+# ---------------------------------------------------------------------------- one loop, typed hyperparameters
+def test_misspelled_or_foreign_hyperparameter_is_named(mdp):
+    from mdpgrad.algorithms import UnknownHyperparameterError
+
+    with pytest.raises(UnknownHyperparameterError, match="step_sise"):
+        optimize(mdp, "npg", n_iter=1, step_sise=1.0)
+    with pytest.raises(UnknownHyperparameterError, match="tau.*NPG"):
+        optimize(mdp, "npg", n_iter=1, step_size=1.0, tau=0.1)
+    with pytest.raises(UnknownHyperparameterError, match="target"):
+        make_method("qnpg", step_size=1.0, phi=np.zeros((6, 3, 2)), target="q")
+    with pytest.raises(InvalidInputError, match="weighting"):
+        make_method("softmax_pg", step_size=1.0, weighting="uniform")
+    with pytest.raises(InvalidInputError, match="grad_scale"):
+        make_method("npg", step_size=1.0, grad_scale=-1.0)
+    with pytest.raises(InvalidInputError, match="hyperparameters"):
+        optimize(mdp, make_method("npg", step_size=1.0), n_iter=1, step_size=2.0)
+    hp = make_method("pmd", step_size=0.5, schedule="geometric").hparams
+    assert (hp.step_size, hp.bregman, hp.schedule) == (0.5, "kl", "geometric")
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hp.step_size = 1.0
+
+
+def test_each_iterate_is_evaluated_once(mdp, monkeypatch):
+    import mdpgrad.algorithms.steps as steps
+
+    calls = []
+    real = steps.evaluate
+    monkeypatch.setattr(steps, "evaluate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for method, kw in [("softmax_pg", {"step_size": 1.0}), ("npg", {"step_size": 1.0}), ("pmd", {"step_size": 1.0}),
+                       ("entropy_npg", {"step_size": 0.05, "tau": 0.1})]:
+        calls.clear()
+        optimize(mdp, method, n_iter=7, backend="numpy", v_star=0.0, record=("value", "gap", "entropy"), **kw)
+        assert len(calls) == 8, method
+
+
+@pytest.mark.parametrize("method,kw", [
+    ("softmax_pg", {"step_size": 2.0}), ("npg", {"step_size": 0.5}), ("pmd", {"step_size": 0.5}),
+    ("pmd", {"step_size": 0.05, "schedule": "geometric"}), ("entropy_npg", {"step_size": 0.05, "tau": 0.1}),
+    ("softmax_pg", {"step_size": 2.0, "tau": 0.1}), ("polyak_pg", {"max_step": 50.0}),
+    ("softmax_pg", {"step_size": 2.0, "weighting": "rho", "grad_scale": 1.0}),
+    ("npg", {"step_size": 0.5, "grad_scale": 1.0}),
+])
+def test_numba_update_is_the_numpy_update(mdp, rng, method, kw):
+    theta0 = rng.normal(size=mdp.shape)
+    a_star = np.argmax(solve(mdp).q, axis=1)
+    rec = ("value", "gap", "entropy", "step_size") + (("reg_value", "reg_gap") if "tau" in kw else ())
+    ref = optimize(mdp, method, n_iter=40, theta0=theta0, record=rec, record_every=4, backend="numpy",
+                   a_star=a_star, **kw)
+    res = optimize(mdp, method, n_iter=40, theta0=theta0, record=rec, record_every=4, backend="auto",
+                   a_star=a_star, **kw)
+    assert (ref.backend, res.backend) == ("numpy", "numba")
+    # Same arithmetic up to LAPACK/BLAS summation order: ~1e-13 on values of size <= 10.
+    for k in rec:
+        assert np.max(np.abs(getattr(res, k) - getattr(ref, k))) < 1e-9 * max(1.0, np.max(np.abs(getattr(ref, k)))), k
+    assert abs(res.min_prob_a_star - ref.min_prob_a_star) < 1e-10
+    assert np.max(np.abs(res.policy - ref.policy)) < 1e-9
+
+
+def test_control_knobs_change_the_update_as_documented(mdp, rng):
+    from mdpgrad.algorithms import keep_policy
+
+    theta0 = rng.normal(size=mdp.shape)
+    pi0 = softmax(theta0)
+    ex = exact_quantities(mdp, pi0)
+    g = mdp.gamma
+    rho_pg = optimize(mdp, "softmax_pg", n_iter=1, step_size=0.3, theta0=theta0, weighting="rho",
+                      record=("params",), backend="numpy")
+    expected = theta0 + 0.3 / (1 - g) * mdp.rho[:, None] * pi0 * ex.adv
+    assert np.max(np.abs(rho_pg.params[1] - expected)) < 1e-12
+    # grad_scale=1 drops 1/(1-gamma): the same as the true update with step (1-gamma) eta (also on Numba).
+    for be in ("numpy", "numba"):
+        a = optimize(mdp, "npg", n_iter=20, step_size=0.3, grad_scale=1.0, backend=be, v_star=0.0)
+        b = optimize(mdp, "npg", n_iter=20, step_size=0.3 * (1 - g), backend=be, v_star=0.0)
+        assert np.max(np.abs(a.value - b.value)) < 1e-12
+    frozen = optimize(mdp, keep_policy(make_method("trpo")), n_iter=4)
+    assert frozen.backend == "numpy" and np.all(frozen.value == frozen.value[0])
+    assert optimize(mdp, "trpo", n_iter=4).value[-1] > frozen.value[-1]
+
+
+# ---------------------------------------------------------------------------- batches
+def test_step_size_and_theta0_batch_equals_separate_runs(mdp, rng):
+    etas = np.array([0.3, 1.0, 3.0])
+    th = rng.normal(size=(3,) + mdp.shape)
+    for be in ("numba", "numpy"):
+        res = optimize(mdp, "softmax_pg", n_iter=25, step_size=etas, theta0=th, backend=be)
+        assert res.value.shape == (3, 26) and res.policy.shape == (3, 6, 3) and res.backend == be
+        for b in range(3):
+            one = optimize(mdp, "softmax_pg", n_iter=25, step_size=etas[b], theta0=th[b], backend="numpy")
+            assert np.max(np.abs(res.value[b] - one.value)) < 1e-10
+            assert np.max(np.abs(res.gap[b] - one.gap)) < 1e-10
+
+
+def test_mdp_batch_equals_separate_runs():
+    ms = [envs.garnet(5, 3, 2, gamma=g, seed=s) for s, g in [(0, 0.9), (1, 0.8), (2, 0.95)]]
+    res = optimize(ms, "npg", n_iter=15, step_size=0.5)
+    assert res.backend == "numba" and res.v_star.shape == (3,)
+    for b, m in enumerate(ms):
+        one = optimize(m, "npg", n_iter=15, step_size=0.5, backend="numpy")
+        assert np.max(np.abs(res.gap[b] - one.gap)) < 1e-10
+    with pytest.raises(InvalidInputError, match="batch"):
+        optimize(ms, "npg", n_iter=2, step_size=np.ones(2))
+    with pytest.raises(InvalidInputError, match="shape"):
+        optimize([ms[0], envs.garnet(4, 3, 2, gamma=0.9, seed=0)], "npg", n_iter=2, step_size=1.0)
+    trpo = optimize(ms, "trpo", n_iter=2)  # no compiled update: a loop of single runs
+    assert trpo.backend == "numpy" and trpo.value.shape == (3, 3)
+
+
+@pytest.mark.parametrize("method,kw", [
+    ("softmax_pg", {"step_size": np.array([0.5, 2.0, 8.0])}), ("npg", {"step_size": np.array([0.1, 0.5, 2.0])}),
+    ("pmd", {"step_size": np.array([0.01, 0.05, 0.2]), "schedule": "geometric"}),
+    ("entropy_npg", {"step_size": np.array([0.01, 0.05, 0.09]), "tau": 0.1}),
+    ("softmax_pg", {"step_size": np.array([0.5, 2.0, 8.0]), "tau": 0.1, "weighting": "rho"}),
+    ("polyak_pg", {"max_step": 50.0}),
+])
+def test_lockstep_batch_is_the_numpy_update(mdp, rng, method, kw):
+    th = rng.normal(size=(3,) + mdp.shape)
+    a_star = np.argmax(solve(mdp).q, axis=1)
+    res = optimize(mdp, method, n_iter=30, theta0=th, record_every=3, a_star=a_star, **kw)
+    assert res.backend == "numba" and res.value.shape == (3, 11)
+    for b in range(3):
+        one = {k: (v[b] if np.ndim(v) else v) for k, v in kw.items()}
+        ref = optimize(mdp, method, n_iter=30, theta0=th[b], record_every=3, a_star=a_star, backend="numpy", **one)
+        # Lockstep LU without pivoting vs LAPACK with pivoting: both backward stable, ~1e-13 on values <= 10.
+        for k in ("value", "gap", "entropy", "step_size"):
+            assert np.max(np.abs(getattr(res, k)[b] - getattr(ref, k))) < 1e-9 * max(1, np.max(np.abs(getattr(ref, k))))
+        assert abs(res.min_prob_a_star[b] - ref.min_prob_a_star) < 1e-10

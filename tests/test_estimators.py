@@ -208,9 +208,30 @@ def test_oracle_corrections_unbiased():
 @pytest.mark.parametrize("method", E.METHODS)
 def test_every_optimizer_improves_gaussian_bandit(method):
     orc = E.GaussianBanditOracle(np.array([1.0, -2.0]), sigma=0.5)
-    tr = E.run(method, orc, np.zeros(2), 1000, seed=1, alpha=0.02, batch=5, gamma0=1.0)
+    hp = {"gamma0": 1.0} if method in ("igt", "harpg") else {"alpha": 0.02, "batch": 5}
+    tr = E.run(method, orc, np.zeros(2), 1000, seed=1, **hp)
     assert tr.gap[-1] < tr.gap[0] / 20
     assert np.all(np.diff(tr.samples) >= 1)
+
+
+def test_stochastic_hyperparameters_are_typed():
+    from mdpgrad.algorithms import UnknownHyperparameterError
+    from mdpgrad.estimators.variance_reduced import make_method
+
+    orc = E.GaussianBanditOracle(np.array([1.0, -2.0]), sigma=0.5)
+    with pytest.raises(UnknownHyperparameterError, match="bacth"):
+        E.run("svrpg", orc, np.zeros(2), 1, bacth=5)
+    with pytest.raises(UnknownHyperparameterError, match="alpha"):
+        E.run("igt", orc, np.zeros(2), 1, alpha=0.1)
+    with pytest.raises(InvalidInputError, match="batch"):
+        make_method("pg", batch=0)
+    with pytest.raises(InvalidInputError, match="beta"):
+        make_method("storm", beta=2.0)
+    m = make_method("srvr", batch=3)
+    assert (m.hparams.big_batch, m.hparams.epoch) == (30, 10)
+    a = E.run(m, orc, np.zeros(2), 20, seed=4)
+    b = E.run("srvr", orc, np.zeros(2), 20, seed=4, batch=3)
+    assert np.array_equal(a.gap, b.gap)
 
 
 def test_stochastic_pmd_improves():

@@ -1,41 +1,44 @@
-"""Exact policy optimization (see :mod:`mdpgrad.algorithms.core` for the update rules)."""
+"""Exact policy optimization: :func:`optimize`, the one loop over ``(init, update)`` methods.
 
-from .core import (
+See :mod:`mdpgrad.algorithms.core` (the loop, the update rules, negative-control hooks),
+:mod:`mdpgrad.algorithms.methods` (typed hyperparameters) and :mod:`mdpgrad.algorithms.steps`
+(per-step building blocks).
+"""
+
+from ..policies import project_simplex
+from .core import Method, OptimizeResult, OptState, keep_policy, optimize, transform
+from .legacy import run_softmax_family, run_softmax_pg_fast  # noqa: F401  (theory/ only; not public)
+from .methods import (
+    CAPO,
+    HYPERPARAMETERS,
+    MDPO,
     METHODS,
-    Method,
-    OptimizeResult,
-    OptState,
+    NPG,
+    PMD,
+    REBEL,
+    TRPO,
+    DirectPG,
+    EntropyNPG,
+    LogLinearNPG,
+    PolyakPG,
+    SoftmaxPG,
+    UnknownHyperparameterError,
+    make_method,
+)
+from .steps import (
     capo_step,
     exact_quantities,
-    make_method,
     mdpo_inner,
     npg_closed_form,
-    optimize,
-    project_simplex,
     rebel_step,
-    run_softmax_family,
-    run_softmax_pg_fast,
     trpo_exact_step,
     trpo_step,
     trpo_surrogate_bound,
 )
 
 __all__ = [
-    "METHODS",
-    "Method",
-    "OptimizeResult",
-    "OptState",
-    "capo_step",
-    "exact_quantities",
-    "make_method",
-    "mdpo_inner",
-    "npg_closed_form",
-    "optimize",
-    "project_simplex",
-    "rebel_step",
-    "run_softmax_family",
-    "run_softmax_pg_fast",
-    "trpo_exact_step",
-    "trpo_step",
-    "trpo_surrogate_bound",
+    "CAPO", "HYPERPARAMETERS", "METHODS", "MDPO", "NPG", "PMD", "REBEL", "TRPO", "DirectPG", "EntropyNPG",
+    "LogLinearNPG", "Method", "OptState", "OptimizeResult", "PolyakPG", "SoftmaxPG", "UnknownHyperparameterError",
+    "capo_step", "exact_quantities", "keep_policy", "make_method", "mdpo_inner", "npg_closed_form", "optimize",
+    "project_simplex", "rebel_step", "transform", "trpo_exact_step", "trpo_step", "trpo_surrogate_bound",
 ]

@@ -1,19 +1,31 @@
-"""Fused Numba kernels for exact softmax-family policy optimization.
+r"""Numba implementation of the exact softmax-family updates (the ``backend="numba"`` path of
+:func:`mdpgrad.optimize`).
 
-One call runs ``n_iter`` exact iterations without returning to Python: per iteration it
-forms ``P_pi`` and ``r_pi``, solves ``(I - gamma P_pi) v = r_pi`` and
-``(I - gamma P_pi)^T d = (1 - gamma) rho`` (LAPACK ``gesv`` through ``np.linalg.solve``),
-builds ``Q = r + gamma P v`` and updates the logits. The NumPy reference path in
-:mod:`mdpgrad.algorithms.core` computes the same quantities; tests check agreement.
+The update of each method is the same as its NumPy reference in :mod:`mdpgrad.algorithms.methods`
+(tests check agreement to round-off); the kernel only fuses the loop so that ``n_iter`` iterations run
+without returning to Python. Per iteration: ``pi = softmax(theta)``, ``M = I - gamma P_pi``,
+``v = M^{-1} r_pi`` (``+ tau H(pi)``), ``d = (1 - gamma) M^{-T} rho`` when the update needs it,
+``Q = r + gamma P v``, then the step. The linear systems reuse one LU factorization across
+iterations with iterative refinement to a normwise backward error of ``32 eps`` (inside LAPACK's own
+``O(S eps)`` bound for a direct solve), starting from a cubic extrapolation of the previous solutions;
+the factorization is renewed when six steps do not suffice or, ski-rental style, when the extra steps a
+stale factorization has cost add up to one factorization (the policy moves little per step, so this is
+rare: a few factorizations per thousand iterations).
 
-Modes (``mode`` argument):
+Modes (``mode``), with ``c`` the gradient scale (``1 / (1 - gamma)`` unless a control changes it) and
+``w(s)`` the state weight (``d(s)``, or ``rho(s)`` for the ``weighting="rho"`` control):
 
-* 0 -- softmax PG: ``theta += eta / (1 - gamma) * d(s) pi(a|s) A(s, a)`` (Mei et al. 2020, with
-  the entropy-regularized advantage when ``tau > 0``);
-* 1 -- NPG: ``theta += eta / (1 - gamma) * A`` (Agarwal et al. 2021, eq. for softmax NPG);
-* 2 -- entropy-regularized NPG: ``theta = (1 - eta tau / (1 - gamma)) theta + eta Q_tau / (1 - gamma)``
-  (Cen et al. 2021);
-* 3 -- Polyak-step softmax PG: ``eta_t = (J* - J_t) / ||grad||^2`` with ``J* = eta`` passed as the target.
+* 0 -- softmax PG: ``theta += eta c w(s) pi(a|s) (Q_tau - tau log pi - V_tau)`` (Mei et al. 2020);
+* 1 -- NPG: ``theta += eta c (Q - V)`` (Agarwal et al. 2021);
+* 2 -- entropy NPG: ``theta = (1 - eta tau c) log pi + eta c Q_tau`` (Cen et al. 2021);
+* 3 -- Polyak-step softmax PG: as 0 with ``eta_t = (f* - J_t) / ||grad||^2`` (clipped at ``max_step``);
+* 4 -- KL policy mirror descent: ``theta += eta_k Q`` with ``eta_k = eta`` or ``eta / gamma^k``
+  (Xiao 2022; Lan 2022).
+
+:func:`exact_pg_run_batch` runs a batch of such runs (step sizes, initial logits, MDPs of one shape)
+in parallel over the batch (``prange``); :func:`exact_pg_run_lockstep` runs a batch on *one* MDP in
+lockstep, the batch as the innermost (SIMD) array axis -- the same arithmetic, with an LU without
+pivoting (``I - gamma P_pi`` is strictly diagonally dominant by rows, so elimination needs none).
 """
 
 from __future__ import annotations
@@ -21,142 +33,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-
-@nb.njit(cache=True)
-def _softmax_rows(theta, pi):  # pragma: no cover - compiled
-    S, A = theta.shape
-    for s in range(S):
-        m = theta[s, 0]
-        for a in range(1, A):
-            if theta[s, a] > m:
-                m = theta[s, a]
-        z = 0.0
-        for a in range(A):
-            e = np.exp(theta[s, a] - m)
-            pi[s, a] = e
-            z += e
-        for a in range(A):
-            pi[s, a] /= z
-
-
-@nb.njit(cache=True)
-def softmax_family_run(P, r, gamma, rho, theta0, eta, n_iter, mode, tau, a_star, record_every):  # pragma: no cover
-    """Run ``n_iter`` exact iterations; returns (values, reg_values, steps, min_pi_star, theta).
-
-    ``values[k]`` is rho . v at iteration ``k * record_every`` (unregularized value),
-    ``reg_values[k]`` the entropy-regularized value (equal when tau = 0), ``steps[k]`` the
-    step size used at that iteration, ``min_pi_star`` the smallest ``pi_t(a*(s)|s)`` seen over
-    all iterations and states (``a_star[s] < 0`` disables tracking).
-    """
-    S, A = theta0.shape
-    theta = theta0.copy()
-    pi = np.empty((S, A))
-    n_rec = n_iter // record_every + 1
-    values = np.empty(n_rec)
-    reg_values = np.empty(n_rec)
-    steps = np.empty(n_rec)
-    M = np.empty((S, S))
-    rpi = np.empty(S)
-    q = np.empty((S, A))
-    logpi = np.empty((S, A))
-    c = 1.0 / (1.0 - gamma)
-    min_star = 1.0
-    k = 0
-    for it in range(n_iter + 1):
-        _softmax_rows(theta, pi)
-        for s in range(S):
-            for a in range(A):
-                logpi[s, a] = np.log(pi[s, a]) if pi[s, a] > 0 else -1e300
-            if a_star[s] >= 0 and pi[s, a_star[s]] < min_star:
-                min_star = pi[s, a_star[s]]
-        # M = I - gamma P_pi, r_pi (+ entropy bonus)
-        for s in range(S):
-            acc = 0.0
-            ent = 0.0
-            for t in range(S):
-                M[s, t] = 0.0
-            for a in range(A):
-                p = pi[s, a]
-                acc += p * r[s, a]
-                if p > 0:
-                    ent -= p * logpi[s, a]
-                for t in range(S):
-                    M[s, t] -= gamma * p * P[s, a, t]
-            M[s, s] += 1.0
-            rpi[s] = acc + tau * ent
-        v = np.linalg.solve(M, rpi)
-        d = np.linalg.solve(np.ascontiguousarray(M.T), (1.0 - gamma) * rho)
-        for s in range(S):
-            for a in range(A):
-                acc = 0.0
-                for t in range(S):
-                    acc += P[s, a, t] * v[t]
-                q[s, a] = r[s, a] + gamma * acc
-        val = 0.0
-        for s in range(S):
-            val += rho[s] * v[s]
-        if it == n_iter:
-            if it % record_every == 0:
-                _record_plain(values, reg_values, steps, k, P, r, gamma, rho, pi, val, tau, 0.0)
-            break
-        # step
-        step = eta
-        if mode == 0 or mode == 3:
-            gnorm2 = 0.0
-            for s in range(S):
-                for a in range(A):
-                    adv = q[s, a] - tau * logpi[s, a] - v[s]
-                    g = c * d[s] * pi[s, a] * adv
-                    q[s, a] = g  # reuse q as gradient buffer
-                    gnorm2 += g * g
-            if mode == 3:
-                step = (eta - val) / gnorm2 if gnorm2 > 0 else 0.0
-                if step < 0:
-                    step = 0.0
-            for s in range(S):
-                for a in range(A):
-                    theta[s, a] += step * q[s, a]
-        elif mode == 1:
-            for s in range(S):
-                for a in range(A):
-                    theta[s, a] += eta * c * (q[s, a] - v[s])
-        else:
-            keep = 1.0 - eta * tau * c
-            for s in range(S):
-                m = -1e300
-                for a in range(A):
-                    theta[s, a] = keep * logpi[s, a] + eta * c * q[s, a]
-                    if theta[s, a] > m:
-                        m = theta[s, a]
-                for a in range(A):
-                    theta[s, a] -= m
-        if it % record_every == 0:
-            _record_plain(values, reg_values, steps, k, P, r, gamma, rho, pi, val, tau, step)
-            k += 1
-    return values, reg_values, steps, min_star, theta
-
-
-@nb.njit(cache=True)
-def _record_plain(values, reg_values, steps, k, P, r, gamma, rho, pi, reg_val, tau, step):  # pragma: no cover
-    """Store the unregularized value (re-solved when tau > 0) and the regularized one."""
-    reg_values[k] = reg_val
-    steps[k] = step
-    if tau == 0.0:
-        values[k] = reg_val
-        return
-    S, A = pi.shape
-    M = np.eye(S)
-    rpi = np.zeros(S)
-    for s in range(S):
-        for a in range(A):
-            rpi[s] += pi[s, a] * r[s, a]
-            for t in range(S):
-                M[s, t] -= gamma * pi[s, a] * P[s, a, t]
-    v = np.linalg.solve(M, rpi)
-    val = 0.0
-    for s in range(S):
-        val += rho[s] * v[s]
-    values[k] = val
+# LLVM fast-math flags that keep inf/nan semantics (policies may underflow to exact zeros).
+_FM = {"contract", "arcp", "reassoc", "nsz"}
 
 
 # ------------------------------------------------------------------------------------------
@@ -197,7 +75,7 @@ def lu_factor_nb(M, LU, piv):  # pragma: no cover - compiled
                     LU[i, j] -= f * LU[k, j]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=_FM)
 def lu_solve_nb(LU, piv, b, x):  # pragma: no cover - compiled
     """Solve ``M x = b`` with ``P M = L U`` (``piv`` maps rows)."""
     n = LU.shape[0]
@@ -213,7 +91,7 @@ def lu_solve_nb(LU, piv, b, x):  # pragma: no cover - compiled
         x[i] = acc / LU[i, i]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=_FM)
 def lu_solve_t_nb(LUT, piv, b, x, w):  # pragma: no cover - compiled
     """Solve ``M^T x = b`` given ``LUT = (LU)^T`` of ``P M = L U``: ``U^T w = b``, ``L^T z = w``,
     ``x = P^T z`` (row-contiguous access through the stored transpose)."""
@@ -232,18 +110,18 @@ def lu_solve_t_nb(LUT, piv, b, x, w):  # pragma: no cover - compiled
         x[piv[i]] = w[i]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=_FM)
 def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: no cover - compiled
     """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization.
 
-    Stops when ``||b - M x||_inf <= 8 eps (||M||_inf ||x||_inf + ||b||_inf)`` -- the backward error of a
-    direct LU solve -- and returns True; False if ``max_steps`` did not suffice.
+    Stops when ``||b - M x||_inf <= 32 eps (||M||_inf ||x||_inf + ||b||_inf)`` -- within the backward-error
+    bound of a direct LU solve (LAPACK: ``O(n eps)``) -- and returns the number of correction steps taken; -1 if ``max_steps`` did not suffice.
     """
     n = M.shape[0]
     bnorm = 0.0
     for i in range(n):
         bnorm = max(bnorm, abs(b[i]))
-    for _ in range(max_steps + 1):
+    for k in range(max_steps + 1):
         xnorm = 0.0
         rnorm = 0.0
         for i in range(n):
@@ -263,28 +141,85 @@ def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: n
                     res[i] -= M[j, i] * xj
         for i in range(n):
             rnorm = max(rnorm, abs(res[i]))
-        if rnorm <= 8.0 * _EPS * (mnorm * xnorm + bnorm):
-            return True
+        if rnorm <= 32.0 * _EPS * (mnorm * xnorm + bnorm):
+            return k
         if trans:
             lu_solve_t_nb(LU, piv, res, dx, w)
         else:
             lu_solve_nb(LU, piv, res, dx)
         for i in range(n):
             x[i] += dx[i]
-    return False
+    return -1
 
 
-@nb.njit(cache=True, fastmath=True)
-def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_every):  # pragma: no cover
-    """Exact softmax PG (``npg=False``) or NPG (``npg=True``) reusing one LU factorization across
-    iterations with iterative refinement (refactoring when 6 refinement steps do not reach the
-    direct-solve backward error). Returns ``(values, n_factorizations, theta)``.
-    Same arithmetic as :func:`softmax_family_run` up to the solver's round-off."""
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau):  # pragma: no cover - compiled
+    """Row ``s``: ``pi = softmax(theta)``, ``log pi = theta - max - log z`` (one log per row), the entropy,
+    ``M[s] = e_s - gamma P_pi[s]`` and ``r_pi[s] (+ tau H[s])`` -- all from the block ``P[s]``, which stays
+    in cache while the row is built."""
+    S = M.shape[0]
+    A = theta.shape[1]
+    m = theta[s, 0]
+    for a in range(1, A):
+        if theta[s, a] > m:
+            m = theta[s, a]
+    z = 0.0
+    for a in range(A):
+        e = np.exp(theta[s, a] - m)
+        pi[s, a] = e
+        z += e
+    inv = 1.0 / z
+    lz = np.log(z)
+    h = 0.0
+    acc = 0.0
+    for t in range(S):
+        M[s, t] = 0.0
+    for a in range(A):
+        p = pi[s, a] * inv
+        pi[s, a] = p
+        lp = theta[s, a] - m - lz
+        logpi[s, a] = lp
+        h -= p * lp
+        acc += p * r[s, a]
+        gp = gamma * p
+        for t in range(S):
+            M[s, t] -= gp * P[s, a, t]
+    M[s, s] += 1.0
+    H[s] = h
+    rpi[s] = acc + tau * h
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _q_row(P, r, gamma, v, s, qrow):  # pragma: no cover - compiled
+    """``qrow[a] = r[s, a] + gamma P[s, a] . v``."""
+    S = v.shape[0]
+    for a in range(qrow.shape[0]):
+        z = 0.0
+        for t in range(S):
+            z += P[s, a, t] * v[t]
+        qrow[a] = r[s, a] + gamma * z
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+             n_iter, record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta):  # pragma: no cover
+    """One run; writes the records and the final logits ``theta`` in place; returns
+    ``(min_t,s pi_t(a_star[s]|s), number of LU factorizations)``.
+
+    Each iteration is one pass over ``P`` after the solves: per state, ``Q[s]`` from ``P[s]``, the new
+    logits, the new policy row and the new row of ``M`` while ``P[s]`` is in cache."""
     S, A = theta0.shape
-    theta = theta0.copy()
+    for s in range(S):
+        for a in range(A):
+            theta[s, a] = theta0[s, a]
     pi = np.empty((S, A))
-    n_rec = n_iter // record_every + 1
-    values = np.empty(n_rec)
+    logpi = np.zeros((S, A))
+    qrow = np.empty(A)
+    grad = np.empty((S, A))
+    H = np.zeros(S)
+    colsum = np.empty(S)
     M = np.empty((S, S))
     LU = np.empty((S, S))
     LUT = np.empty((S, S))
@@ -295,45 +230,66 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
     d = np.zeros(S)
     v_old = np.zeros(S)
     d_old = np.zeros(S)
+    v_old2 = np.zeros(S)
+    d_old2 = np.zeros(S)
+    v_old3 = np.zeros(S)
+    d_old3 = np.zeros(S)
     res = np.empty(S)
     dx = np.empty(S)
     w = np.empty(S)
-    pv = np.empty((S, A))
-    P2 = np.ascontiguousarray(P.reshape(S * A, S))
-    c = 1.0 / (1.0 - gamma)
+    need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
+    min_star = 1.0
     n_fact = 0
     have_lu = False
+    debt = 0
+    base_steps = -1
+    factor_cost = max(S // 6, 1)  # in refinement steps
     k = 0
+    for s in range(S):
+        _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau)
     for it in range(n_iter + 1):
-        _softmax_rows(theta, pi)
         for s in range(S):
-            acc = 0.0
+            if a_star[s] >= 0 and pi[s, a_star[s]] < min_star:
+                min_star = pi[s, a_star[s]]
+        # Norms in the backward-error stop rule: ||M||_inf <= 1 + gamma (rows of P_pi sum to 1);
+        # ||M^T||_inf = the largest column sum of |M|, which can exceed 1 + gamma (states many others reach).
+        mnorm_t = 1.0 + gamma
+        if need_d:
             for t in range(S):
-                M[s, t] = 0.0
-            for a in range(A):
-                p = pi[s, a]
-                acc += p * r[s, a]
-                gp = gamma * p
-                for t in range(S):
-                    M[s, t] -= gp * P[s, a, t]
-            M[s, s] += 1.0
-            rpi[s] = acc
-        # ||M||_inf = 1 + gamma (rows of P_pi sum to 1; diagonal 1 - gamma P_pi[s, s] >= 0), and
-        # ||M^T||_inf <= 1 + gamma max_t sum_s P_pi[s, t] <= 1 + gamma S: bounds used in the stop rule.
-        ok = False
-        if have_lu:
-            # Linear extrapolation along the (smooth) trajectory as the starting guess.
+                colsum[t] = 0.0
             for i in range(S):
+                for t in range(S):
+                    colsum[t] += abs(M[i, t])
+            for t in range(S):
+                if colsum[t] > mnorm_t:
+                    mnorm_t = colsum[t]
+        ok = False
+        if have_lu and debt < factor_cost:
+            for i in range(S):  # cubic extrapolation along the trajectory as the starting guess
                 tv = v[i]
-                v[i] = 2.0 * tv - v_old[i]
+                v[i] = 4.0 * tv - 6.0 * v_old[i] + 4.0 * v_old2[i] - v_old3[i]
+                v_old3[i] = v_old2[i]
+                v_old2[i] = v_old[i]
                 v_old[i] = tv
                 td = d[i]
-                d[i] = 2.0 * td - d_old[i]
+                d[i] = 4.0 * td - 6.0 * d_old[i] + 4.0 * d_old2[i] - d_old3[i]
+                d_old3[i] = d_old2[i]
+                d_old2[i] = d_old[i]
                 d_old[i] = td
-            ok = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
-            if ok:
-                ok = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, 1.0 + gamma)
+            kv = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
+            kd = 0
+            if kv >= 0 and need_d:
+                kd = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, mnorm_t)
+            ok = kv >= 0 and kd >= 0
+            # Ski rental: refactor once the correction steps beyond those a fresh factorization needs
+            # (counted at its first reuse), each ~2 S^2 flops, have cost as much as one factorization (~S^3 / 3).
+            if base_steps < 0:
+                base_steps = kv + kd
+            else:
+                debt += max(kv + kd - base_steps, 0)
         if not ok:
+            debt = 0
+            base_steps = -1
             lu_factor_nb(M, LU, piv)
             for i in range(S):
                 for j in range(S):
@@ -341,31 +297,507 @@ def softmax_pg_refined_run(P, r, gamma, rho, theta0, eta, n_iter, npg, record_ev
             n_fact += 1
             have_lu = True
             lu_solve_nb(LU, piv, rpi, v)
-            lu_solve_t_nb(LUT, piv, rhs_d, d, w)
             _refine(M, rpi, v, LU, piv, False, 2, res, dx, w, 1.0 + gamma)
-            _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, 1.0 + gamma)
+            if need_d:
+                lu_solve_t_nb(LUT, piv, rhs_d, d, w)
+                _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, mnorm_t)
             if it == 0:
                 for i in range(S):
                     v_old[i] = v[i]
                     d_old[i] = d[i]
+                    v_old2[i] = v[i]
+                    d_old2[i] = d[i]
+                    v_old3[i] = v[i]
+                    d_old3[i] = d[i]
         val = 0.0
         for s in range(S):
             val += rho[s] * v[s]
-        if it % record_every == 0:
-            values[k] = val
-            k += 1
-        if it == n_iter:
-            break
-        pvf = np.dot(P2, v)  # BLAS gemv on P reshaped to (S*A, S)
-        for s in range(S):
-            for a in range(A):
-                pv[s, a] = r[s, a] + gamma * pvf[s * A + a] - v[s]
-        if npg:
+        rec = it % record_every == 0
+        if rec:
+            plain = val
+            if tau > 0.0:  # rho.v_tau = rho.v + tau/(1-gamma) d.H  (d normalized occupancy)
+                dh = 0.0
+                for s in range(S):
+                    dh += d[s] * H[s]
+                plain = val - tau * dh / (1.0 - gamma)
+            values[k] = plain
+            reg_values[k] = val
+            if want_entropy:
+                e = 0.0
+                for s in range(S):
+                    e += rho[s] * H[s]
+                entropies[k] = e
+        step = 0.0
+        if it < n_iter:
+            step = eta
+            if mode == 3:  # Polyak: the step needs ||grad||^2 before any logit moves (one extra pass)
+                gnorm2 = 0.0
+                for s in range(S):
+                    _q_row(P, r, gamma, v, s, qrow)
+                    ws = scale * (rho[s] if use_rho else d[s])
+                    for a in range(A):
+                        g = ws * pi[s, a] * (qrow[a] - tau * logpi[s, a] - v[s])
+                        grad[s, a] = g
+                        gnorm2 += g * g
+                step = (f_star - val) / gnorm2 if gnorm2 > 0.0 else 0.0
+                if step < 0.0:
+                    step = 0.0
+                if max_step > 0.0 and step > max_step:
+                    step = max_step
+            elif mode == 4:
+                step = eta / gamma ** it if geometric else eta
+                if step > 1e300:  # the step is greedy long before; keeps eta_k * (Q - max Q) finite
+                    step = 1e300
+            keep = 1.0 - eta * tau * scale
             for s in range(S):
-                for a in range(A):
-                    theta[s, a] += eta * c * pv[s, a]
+                if mode == 3:
+                    for a in range(A):
+                        theta[s, a] += step * grad[s, a]
+                else:
+                    _q_row(P, r, gamma, v, s, qrow)
+                    if mode == 0:
+                        ws = eta * scale * (rho[s] if use_rho else d[s])
+                        for a in range(A):
+                            theta[s, a] += ws * pi[s, a] * (qrow[a] - tau * logpi[s, a] - v[s])
+                    elif mode == 1:
+                        for a in range(A):
+                            theta[s, a] += eta * scale * (qrow[a] - v[s])
+                    else:
+                        mx = -np.inf
+                        if mode == 2:
+                            for a in range(A):
+                                theta[s, a] = keep * logpi[s, a] + eta * scale * qrow[a]
+                                if theta[s, a] > mx:
+                                    mx = theta[s, a]
+                        else:
+                            qm = qrow[0]
+                            for a in range(1, A):
+                                if qrow[a] > qm:
+                                    qm = qrow[a]
+                            for a in range(A):
+                                theta[s, a] += step * (qrow[a] - qm)
+                                if theta[s, a] > mx:
+                                    mx = theta[s, a]
+                        for a in range(A):
+                            theta[s, a] -= mx
+                _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau)
+        if rec:
+            steps[k] = step
+            k += 1
+    return min_star, n_fact
+
+
+@nb.njit(cache=True, parallel=True)
+def exact_pg_run_batch(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                       n_iter, record_every, a_star, want_entropy):  # pragma: no cover
+    """``B`` runs in parallel (``prange``). ``P (B_P, S, A, S)``, ``r (B_P, S, A)``, ``rho (B_P, S)``,
+    ``gamma (B_P,)`` with ``B_P`` 1 or ``B``; ``theta0 (B, S, A)``; ``eta, f_star (B,)``; ``a_star (B_P, S)``.
+    Returns ``(values, reg_values, entropies, steps, min_pi_star, n_fact, theta)`` with a leading ``B`` axis."""
+    B, S, A = theta0.shape
+    n_rec = n_iter // record_every + 1
+    values = np.empty((B, n_rec))
+    reg_values = np.empty((B, n_rec))
+    entropies = np.full((B, n_rec), np.nan)
+    steps = np.empty((B, n_rec))
+    min_star = np.empty(B)
+    n_fact = np.empty(B, dtype=np.int64)
+    theta = np.empty((B, S, A))
+    shared = P.shape[0] == 1
+    for bb in nb.prange(B):
+        b = np.int64(bb)
+        i = np.int64(0) if shared else b
+        ms, nf = _run_one(P[i], r[i], gamma[i], rho[i], theta0[b], mode, eta[b], tau, scale[i], use_rho, geometric,
+                          f_star[b], max_step, n_iter, record_every, a_star[i], want_entropy, values[b],
+                          reg_values[b], entropies[b], steps[b], theta[b])
+        min_star[b] = ms
+        n_fact[b] = nf
+    return values, reg_values, entropies, steps, min_star, n_fact, theta
+
+
+@nb.njit(cache=True)
+def exact_pg_run(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                 n_iter, record_every, a_star, want_entropy):  # pragma: no cover
+    """One run (no thread pool); returns the same tuple as :func:`exact_pg_run_batch` without the batch axis."""
+    S, A = theta0.shape
+    n_rec = n_iter // record_every + 1
+    values = np.empty(n_rec)
+    reg_values = np.empty(n_rec)
+    entropies = np.full(n_rec, np.nan)
+    steps = np.empty(n_rec)
+    theta = np.empty((S, A))
+    ms, nf = _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                      n_iter, record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta)
+    return values, reg_values, entropies, steps, ms, nf, theta
+
+
+# ------------------------------------------------------------------------------------------
+# Lockstep batch: many runs on one MDP, the batch as the innermost (SIMD) axis
+# ------------------------------------------------------------------------------------------
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_policy(th, pi, logpi, H, M, P, r, rpi, gamma, tau, zb, mb):  # pragma: no cover - compiled
+    """All rows, all runs: ``pi = softmax(th)``, ``log pi``, entropy, ``r_pi (+ tau H)``, ``M = I - gamma P_pi``."""
+    S, A, B = th.shape
+    for s in range(S):
+        for b in range(B):
+            mb[b] = th[s, 0, b]
+        for a in range(1, A):
+            for b in range(B):
+                mb[b] = max(mb[b], th[s, a, b])
+        for b in range(B):
+            zb[b] = 0.0
+        for a in range(A):
+            for b in range(B):
+                e = np.exp(th[s, a, b] - mb[b])
+                pi[s, a, b] = e
+                zb[b] += e
+        for b in range(B):
+            H[s, b] = 0.0
+            rpi[s, b] = 0.0
+            mb[b] = mb[b] + np.log(zb[b])
+            zb[b] = 1.0 / zb[b]
+        for t in range(S):
+            for b in range(B):
+                M[s, t, b] = 0.0
+        for a in range(A):
+            ra = r[s, a]
+            for b in range(B):
+                p = pi[s, a, b] * zb[b]
+                pi[s, a, b] = p
+                lp = th[s, a, b] - mb[b]
+                logpi[s, a, b] = lp
+                H[s, b] -= p * lp
+                rpi[s, b] += p * ra
+            for t in range(S):
+                gp = gamma * P[s, a, t]
+                for b in range(B):
+                    M[s, t, b] -= gp * pi[s, a, b]
+        for b in range(B):
+            M[s, s, b] += 1.0
+            rpi[s, b] += tau * H[s, b]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_factor(M, LU):  # pragma: no cover - compiled
+    """LU without pivoting of every ``M[:, :, b]`` (strictly diagonally dominant by rows: margin ``1 - gamma``,
+    kept by elimination, growth factor <= 2, so no pivoting is needed)."""
+    S, _, B = M.shape
+    for i in range(S):
+        for j in range(S):
+            for b in range(B):
+                LU[i, j, b] = M[i, j, b]
+    f = np.empty(B)
+    for k in range(S):
+        for i in range(k + 1, S):
+            for b in range(B):
+                f[b] = LU[i, k, b] / LU[k, k, b]
+                LU[i, k, b] = f[b]
+            for j in range(k + 1, S):
+                for b in range(B):
+                    LU[i, j, b] -= f[b] * LU[k, j, b]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_solve(LU, x, trans):  # pragma: no cover - compiled
+    """In place: ``x <- M^{-1} x`` (``M = L U``) or ``M^{-T} x``, every run."""
+    S, _, B = LU.shape
+    if not trans:
+        for i in range(S):
+            for j in range(i):
+                for b in range(B):
+                    x[i, b] -= LU[i, j, b] * x[j, b]
+        for i in range(S - 1, -1, -1):
+            for j in range(i + 1, S):
+                for b in range(B):
+                    x[i, b] -= LU[i, j, b] * x[j, b]
+            for b in range(B):
+                x[i, b] /= LU[i, i, b]
+    else:
+        for i in range(S):
+            for j in range(i):
+                for b in range(B):
+                    x[i, b] -= LU[j, i, b] * x[j, b]
+            for b in range(B):
+                x[i, b] /= LU[i, i, b]
+        for i in range(S - 1, -1, -1):
+            for j in range(i + 1, S):
+                for b in range(B):
+                    x[i, b] -= LU[j, i, b] * x[j, b]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _ls_refine(M, rhs, x, LU, trans, max_steps, res, mnorm, nb_, nx, nr):  # pragma: no cover - compiled
+    """Lockstep iterative refinement (see :func:`_refine`); every run corrects until all pass the stop rule."""
+    S, _, B = M.shape
+    for b in range(B):
+        nb_[b] = 0.0
+    for s in range(S):
+        for b in range(B):
+            nb_[b] = max(nb_[b], abs(rhs[s, b]))
+    for k in range(max_steps + 1):
+        for s in range(S):
+            for b in range(B):
+                res[s, b] = rhs[s, b]
+        if not trans:
+            for s in range(S):
+                for t in range(S):
+                    for b in range(B):
+                        res[s, b] -= M[s, t, b] * x[t, b]
         else:
             for s in range(S):
+                for t in range(S):
+                    for b in range(B):
+                        res[t, b] -= M[s, t, b] * x[s, b]
+        for b in range(B):
+            nx[b] = 0.0
+            nr[b] = 0.0
+        for s in range(S):
+            for b in range(B):
+                nx[b] = max(nx[b], abs(x[s, b]))
+                nr[b] = max(nr[b], abs(res[s, b]))
+        done = True
+        for b in range(B):
+            if nr[b] > 32.0 * _EPS * (mnorm[b] * nx[b] + nb_[b]):
+                done = False
+        if done:
+            return k
+        if k == max_steps:
+            break
+        _ls_solve(LU, res, trans)
+        for s in range(S):
+            for b in range(B):
+                x[s, b] += res[s, b]
+    return -1
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _lockstep(P, r, gamma, rho, th0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step, n_iter,
+              record_every, a_star, want_entropy, values, reg_values, entropies, steps, theta, min_star):  # pragma: no cover
+    """``B`` runs of :func:`_run_one` on one MDP in lockstep, the batch innermost; returns the factorizations."""
+    B, S, A = th0.shape
+    th = np.empty((S, A, B))
+    for b in range(B):
+        for s in range(S):
+            for a in range(A):
+                th[s, a, b] = th0[b, s, a]
+    pi = np.empty((S, A, B))
+    logpi = np.empty((S, A, B))
+    q = np.empty((S, A, B))
+    H = np.empty((S, B))
+    M = np.empty((S, S, B))
+    LU = np.empty((S, S, B))
+    rpi = np.empty((S, B))
+    rhs_d = np.empty((S, B))
+    for s in range(S):
+        for b in range(B):
+            rhs_d[s, b] = (1.0 - gamma) * rho[s]
+    v = np.zeros((S, B))
+    d = np.zeros((S, B))
+    hv = np.zeros((3, S, B))
+    hd = np.zeros((3, S, B))
+    res = np.empty((S, B))
+    zb = np.empty(B)
+    mb = np.empty(B)
+    nb_ = np.empty(B)
+    nx = np.empty(B)
+    nr = np.empty(B)
+    mn = np.full(B, 1.0 + gamma)
+    mt = np.empty(B)
+    colsum = np.empty((S, B))
+    val = np.empty(B)
+    step = np.zeros(B)
+    g2 = np.empty(B)
+    need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
+    for b in range(B):
+        min_star[b] = 1.0
+    n_fact = 0
+    have_lu = False
+    debt = 0
+    base_steps = -1
+    factor_cost = max(S // 6, 1)
+    k = 0
+    _ls_policy(th, pi, logpi, H, M, P, r, rpi, gamma, tau, zb, mb)
+    for it in range(n_iter + 1):
+        for s in range(S):
+            if a_star[s] >= 0:
+                for b in range(B):
+                    min_star[b] = min(min_star[b], pi[s, a_star[s], b])
+        if need_d:
+            for s in range(S):
+                for b in range(B):
+                    colsum[s, b] = 0.0
+            for i in range(S):
+                for t in range(S):
+                    for b in range(B):
+                        colsum[t, b] += abs(M[i, t, b])
+            for b in range(B):
+                mt[b] = 1.0 + gamma
+            for t in range(S):
+                for b in range(B):
+                    mt[b] = max(mt[b], colsum[t, b])
+        ok = False
+        if have_lu and debt < factor_cost:
+            for s in range(S):  # cubic extrapolation of the previous solutions
+                for b in range(B):
+                    x0 = v[s, b]
+                    v[s, b] = 4.0 * x0 - 6.0 * hv[0, s, b] + 4.0 * hv[1, s, b] - hv[2, s, b]
+                    hv[2, s, b] = hv[1, s, b]
+                    hv[1, s, b] = hv[0, s, b]
+                    hv[0, s, b] = x0
+                    y0 = d[s, b]
+                    d[s, b] = 4.0 * y0 - 6.0 * hd[0, s, b] + 4.0 * hd[1, s, b] - hd[2, s, b]
+                    hd[2, s, b] = hd[1, s, b]
+                    hd[1, s, b] = hd[0, s, b]
+                    hd[0, s, b] = y0
+            kv = _ls_refine(M, rpi, v, LU, False, 6, res, mn, nb_, nx, nr)
+            kd = 0
+            if kv >= 0 and need_d:
+                kd = _ls_refine(M, rhs_d, d, LU, True, 6, res, mt, nb_, nx, nr)
+            ok = kv >= 0 and kd >= 0
+            if base_steps < 0:
+                base_steps = kv + kd
+            else:
+                debt += max(kv + kd - base_steps, 0)
+        if not ok:
+            debt = 0
+            base_steps = -1
+            _ls_factor(M, LU)
+            n_fact += 1
+            have_lu = True
+            for s in range(S):
+                for b in range(B):
+                    v[s, b] = rpi[s, b]
+                    d[s, b] = rhs_d[s, b]
+            _ls_solve(LU, v, False)
+            _ls_refine(M, rpi, v, LU, False, 2, res, mn, nb_, nx, nr)
+            if need_d:
+                _ls_solve(LU, d, True)
+                _ls_refine(M, rhs_d, d, LU, True, 2, res, mt, nb_, nx, nr)
+            if it == 0:
+                for j in range(3):
+                    for s in range(S):
+                        for b in range(B):
+                            hv[j, s, b] = v[s, b]
+                            hd[j, s, b] = d[s, b]
+        for b in range(B):
+            val[b] = 0.0
+        for s in range(S):
+            for b in range(B):
+                val[b] += rho[s] * v[s, b]
+        rec = it % record_every == 0
+        if rec:
+            for b in range(B):
+                plain = val[b]
+                if tau > 0.0:
+                    dh = 0.0
+                    for s in range(S):
+                        dh += d[s, b] * H[s, b]
+                    plain = val[b] - tau * dh / (1.0 - gamma)
+                values[b, k] = plain
+                reg_values[b, k] = val[b]
+                if want_entropy:
+                    e = 0.0
+                    for s in range(S):
+                        e += rho[s] * H[s, b]
+                    entropies[b, k] = e
+        for b in range(B):
+            step[b] = 0.0
+        if it < n_iter:
+            for s in range(S):  # Q = r + gamma P v
                 for a in range(A):
-                    theta[s, a] += eta * c * d[s] * pi[s, a] * pv[s, a]
-    return values, n_fact, theta
+                    for b in range(B):
+                        q[s, a, b] = 0.0
+                    for t in range(S):
+                        p = P[s, a, t]
+                        for b in range(B):
+                            q[s, a, b] += p * v[t, b]
+                    for b in range(B):
+                        q[s, a, b] = r[s, a] + gamma * q[s, a, b]
+            if mode == 0 or mode == 3:
+                for b in range(B):
+                    g2[b] = 0.0
+                for s in range(S):
+                    for a in range(A):
+                        for b in range(B):
+                            w = scale * (rho[s] if use_rho else d[s, b])
+                            g = w * pi[s, a, b] * (q[s, a, b] - tau * logpi[s, a, b] - v[s, b])
+                            q[s, a, b] = g
+                            g2[b] += g * g
+                for b in range(B):
+                    step[b] = eta[b]
+                    if mode == 3:
+                        step[b] = (f_star[b] - val[b]) / g2[b] if g2[b] > 0.0 else 0.0
+                        step[b] = max(step[b], 0.0)
+                        if max_step > 0.0:
+                            step[b] = min(step[b], max_step)
+                for s in range(S):
+                    for a in range(A):
+                        for b in range(B):
+                            th[s, a, b] += step[b] * q[s, a, b]
+            elif mode == 1:
+                for s in range(S):
+                    for a in range(A):
+                        for b in range(B):
+                            th[s, a, b] += eta[b] * scale * (q[s, a, b] - v[s, b])
+                for b in range(B):
+                    step[b] = eta[b]
+            else:
+                for b in range(B):
+                    step[b] = eta[b]
+                    if mode == 4 and geometric:
+                        step[b] = min(eta[b] / gamma ** it, 1e300)
+                for s in range(S):
+                    for b in range(B):
+                        mb[b] = -np.inf
+                        zb[b] = -np.inf
+                    if mode == 4:
+                        for a in range(A):
+                            for b in range(B):
+                                zb[b] = max(zb[b], q[s, a, b])
+                    for a in range(A):
+                        for b in range(B):
+                            if mode == 2:
+                                th[s, a, b] = (1.0 - eta[b] * tau * scale) * logpi[s, a, b] + eta[b] * scale * q[s, a, b]
+                            else:
+                                th[s, a, b] += step[b] * (q[s, a, b] - zb[b])
+                            mb[b] = max(mb[b], th[s, a, b])
+                    for a in range(A):
+                        for b in range(B):
+                            th[s, a, b] -= mb[b]
+            _ls_policy(th, pi, logpi, H, M, P, r, rpi, gamma, tau, zb, mb)
+        if rec:
+            for b in range(B):
+                steps[b, k] = step[b]
+            k += 1
+    for b in range(B):
+        for s in range(S):
+            for a in range(A):
+                theta[b, s, a] = th[s, a, b]
+    return n_fact
+
+
+@nb.njit(cache=True, parallel=True)
+def exact_pg_run_lockstep(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric, f_star, max_step,
+                          n_iter, record_every, a_star, want_entropy, n_chunks):  # pragma: no cover
+    """``B`` runs on one MDP (``P (S, A, S)``; ``theta0 (B, S, A)``; ``eta, f_star (B,)``), in lockstep with the
+    batch as the SIMD axis, ``n_chunks`` chunks of the batch in parallel (one per thread). Same outputs as
+    :func:`exact_pg_run_batch`."""
+    B, S, A = theta0.shape
+    n_rec = n_iter // record_every + 1
+    values = np.empty((B, n_rec))
+    reg_values = np.empty((B, n_rec))
+    entropies = np.full((B, n_rec), np.nan)
+    steps = np.empty((B, n_rec))
+    min_star = np.empty(B)
+    n_fact = np.zeros(B, dtype=np.int64)
+    theta = np.empty((B, S, A))
+    n_chunks = max(1, min(n_chunks, B))
+    for cc in nb.prange(n_chunks):
+        c = np.int64(cc)
+        lo = (c * B) // n_chunks
+        hi = ((c + 1) * B) // n_chunks
+        nf = _lockstep(P, r, gamma, rho, theta0[lo:hi], mode, eta[lo:hi], tau, scale, use_rho, geometric,
+                       f_star[lo:hi], max_step, n_iter, record_every, a_star, want_entropy, values[lo:hi],
+                       reg_values[lo:hi], entropies[lo:hi], steps[lo:hi], theta[lo:hi], min_star[lo:hi])
+        for b in range(lo, hi):
+            n_fact[b] = nf
+    return values, reg_values, entropies, steps, min_star, n_fact, theta

@@ -1,8 +1,12 @@
 r"""Stochastic policy-gradient optimizers: vanilla SPG, the variance-reduced family, stochastic
 NPG and stochastic PMD, written once against an oracle (:mod:`mdpgrad.estimators.oracles`).
 
-Each method is a pure ``update(state, oracle, rng, hp) -> state`` on an explicit frozen
-:class:`VRState`; :func:`run` is the only loop (optax style). Notation: :math:`g(\tau,\theta)`
+Each method is a :class:`mdpgrad.algorithms.Method` -- typed frozen hyperparameters (a dataclass
+per method: :class:`PGHyperparameters`, :class:`SVRPGHyperparameters`, ...) and a pure pair
+``init(theta0, replicas) -> VRState``, ``update(state, oracle, rng) -> VRState`` -- the same protocol
+as the exact methods; :func:`run` is the only loop (optax style). ``make_method("storm", alpha=0.05)``
+builds one; a keyword the method does not have raises
+:class:`mdpgrad.algorithms.UnknownHyperparameterError`. Notation: :math:`g(\tau,\theta)`
 the per-trajectory GPOMDP gradient, :math:`\omega(\tau;\theta,\theta') = p_{\theta'}(\tau)/p_\theta(\tau)`
 the importance weight of :math:`\tau\sim p_\theta` under :math:`\theta'`, :math:`B(\tau,\theta)v`
 the Hessian-vector estimate, :math:`\bar x` a mini-batch mean. Ascent on :math:`J`.
@@ -38,7 +42,7 @@ the Hessian-vector estimate, :math:`\bar x` a mini-batch mean. Ascent on :math:`
   "Policy mirror descent for reinforcement learning"; Xiao 2022): KL mirror step on a
   generative-model :math:`\hat Q`, :math:`\pi_{k+1}(\cdot|s)\propto\pi_k(\cdot|s)\exp(\eta\hat Q(s,\cdot))`.
 
-Step schedules (``hp``): ``alpha`` / ``gamma0`` scale and, for IGT and HARPG,
+Step schedules (hyperparameters): ``alpha`` / ``gamma0`` scale (``decay=True``: ``alpha_t = alpha\cdot 2/(t+2)``) and, for IGT and HARPG,
 :math:`\eta_t = (2/(t+2))^{4/5}` (IGT) and :math:`\eta_t = 2/(t+2)` (HARPG), :math:`\gamma_t =
 \gamma_0\cdot 2/(t+2)` (the anytime schedules used in our checks; the exponents follow the
 paper's theorems, the constants are ours).
@@ -46,15 +50,16 @@ paper's theorems, the constants are ours).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import InvalidInputError
 
-__all__ = ["VRState", "METHODS", "init", "update", "run", "RunTrace", "stochastic_pmd_step"]
-
-METHODS = ("pg", "svrpg", "srvr", "storm", "page", "igt", "harpg", "npg")
+__all__ = ["VRState", "METHODS", "HYPERPARAMETERS", "make_method", "init", "update", "run", "RunTrace",
+           "stochastic_pmd_step", "PGHyperparameters", "SVRPGHyperparameters", "STORMHyperparameters",
+           "PAGEHyperparameters", "IGTHyperparameters", "HARPGHyperparameters"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,94 @@ def init(theta0, replicas: int | None = None) -> VRState:
     return VRState(th, th.copy(), np.zeros_like(th))
 
 
+def _positive(obj, name, cast=float):
+    x = getattr(obj, name)
+    try:
+        y = cast(x)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{name} = {x!r} is not a number; pass a positive {cast.__name__}.") from None
+    if not np.isfinite(y) or y <= 0 or (cast is int and y != x):
+        raise InvalidInputError(f"{name} = {x!r} must be a positive {cast.__name__}.")
+    object.__setattr__(obj, name, y)
+
+
+@dataclass(frozen=True)
+class PGHyperparameters:
+    """Stochastic PG / NPG: step ``alpha`` (``decay``: ``alpha 2/(t+2)``), ``batch`` trajectories per step."""
+
+    alpha: float = 0.1
+    batch: int = 1
+    decay: bool = False
+
+    def __post_init__(self):
+        _positive(self, "alpha")
+        _positive(self, "batch", int)
+
+
+@dataclass(frozen=True)
+class SVRPGHyperparameters(PGHyperparameters):
+    """SVRPG / SRVR-PG: a ``big_batch`` (default ``10 batch``) snapshot gradient every ``epoch`` steps."""
+
+    big_batch: int | None = None
+    epoch: int = 10
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.big_batch is None:
+            object.__setattr__(self, "big_batch", 10 * self.batch)
+        _positive(self, "big_batch", int)
+        _positive(self, "epoch", int)
+
+
+@dataclass(frozen=True)
+class STORMHyperparameters(PGHyperparameters):
+    """STORM-PG: momentum weight ``beta`` in (0, 1]; ``big_batch`` trajectories at t = 0."""
+
+    big_batch: int | None = None
+    beta: float = 0.1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.big_batch is None:
+            object.__setattr__(self, "big_batch", 10 * self.batch)
+        _positive(self, "big_batch", int)
+        if not 0 < float(self.beta) <= 1:
+            raise InvalidInputError(f"beta = {self.beta!r} must lie in (0, 1].")
+
+
+@dataclass(frozen=True)
+class PAGEHyperparameters(PGHyperparameters):
+    """PAGE-PG: a fresh ``big_batch`` gradient with probability ``p``, else the recursive correction."""
+
+    big_batch: int | None = None
+    p: float = 0.1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.big_batch is None:
+            object.__setattr__(self, "big_batch", 10 * self.batch)
+        _positive(self, "big_batch", int)
+        if not 0 < float(self.p) <= 1:
+            raise InvalidInputError(f"p = {self.p!r} must lie in (0, 1].")
+
+
+@dataclass(frozen=True)
+class IGTHyperparameters:
+    """N-PG-IGT: step scale ``gamma0`` (``gamma_t = gamma0 2/(t+2)``)."""
+
+    gamma0: float = 0.1
+
+    def __post_init__(self):
+        _positive(self, "gamma0")
+
+
+@dataclass(frozen=True)
+class HARPGHyperparameters(IGTHyperparameters):
+    """(N)-HARPG: step scale ``gamma0``; ``normalized=False`` is HARPG's unnormalized step."""
+
+    normalized: bool = True
+
+
 def _seed(rng):
     return int(rng.integers(2**62))
 
@@ -104,61 +197,82 @@ def _normalized(d):
     return d / np.where(nrm > 0, nrm, 1.0)
 
 
-def update(method: str, s: VRState, oracle, rng: np.random.Generator, hp: dict) -> VRState:
-    """One step of ``method`` (see module docstring for the formulas and papers)."""
-    t = s.t
-    B = int(hp.get("batch", 1))
-    N = int(hp.get("big_batch", 10 * B))
-    m = int(hp.get("epoch", 10))
-    alpha = float(hp.get("alpha", 0.1))
-    if hp.get("decay", False):
-        alpha = alpha * 2.0 / (t + 2)
-    used = 0
-    if method == "pg":
-        d, used = _batch_grad(oracle, s.theta, B, rng)
-        new = s.theta + alpha * d
-        return replace(s, theta=new, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + used)
-    if method == "svrpg":
+def _alpha(hp, t):
+    return hp.alpha * 2.0 / (t + 2) if hp.decay else hp.alpha
+
+
+def _step(s, d, alpha, used, **kw):
+    return replace(s, theta=s.theta + alpha * d, theta_prev=s.theta, d=d, t=s.t + 1, samples=s.samples + used, **kw)
+
+
+def _pg(hp):
+    def update(s, oracle, rng):
+        d, used = _batch_grad(oracle, s.theta, hp.batch, rng)
+        return _step(s, d, _alpha(hp, s.t), used)
+
+    return update
+
+
+def _svrpg(hp):
+    def update(s, oracle, rng):
         snap, mu = s.snapshot, s.mu
-        if t % m == 0 or snap is None:
+        if s.t % hp.epoch == 0 or snap is None:
             snap = s.theta.copy()
-            mu, used = _batch_grad(oracle, snap, N, rng)
+            mu, used = _batch_grad(oracle, snap, hp.big_batch, rng)
             d = mu
         else:
-            d = mu + _correction(oracle, s.theta, snap, B, rng)
-            used = B
-        return replace(s, theta=s.theta + alpha * d, theta_prev=s.theta, d=d, t=t + 1,
-                       samples=s.samples + used, snapshot=snap, mu=mu)
-    if method in ("srvr", "page"):
-        fresh = t == 0 or (t % m == 0 if method == "srvr" else rng.random() < float(hp.get("p", 0.1)))
+            d = mu + _correction(oracle, s.theta, snap, hp.batch, rng)
+            used = hp.batch
+        return _step(s, d, _alpha(hp, s.t), used, snapshot=snap, mu=mu)
+
+    return update
+
+
+def _recursive(hp, loopless):
+    def update(s, oracle, rng):
+        fresh = s.t == 0 or (rng.random() < hp.p if loopless else s.t % hp.epoch == 0)
         if fresh:
-            d, used = _batch_grad(oracle, s.theta, N, rng)
+            d, used = _batch_grad(oracle, s.theta, hp.big_batch, rng)
         else:
-            d = s.d + _correction(oracle, s.theta, s.theta_prev, B, rng)
-            used = B
-        return replace(s, theta=s.theta + alpha * d, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + used)
-    if method == "storm":
-        beta = float(hp.get("beta", 0.1))
-        if t == 0:
-            d, used = _batch_grad(oracle, s.theta, N, rng)
+            d = s.d + _correction(oracle, s.theta, s.theta_prev, hp.batch, rng)
+            used = hp.batch
+        return _step(s, d, _alpha(hp, s.t), used)
+
+    return update
+
+
+def _storm(hp):
+    def update(s, oracle, rng):
+        if s.t == 0:
+            d, used = _batch_grad(oracle, s.theta, hp.big_batch, rng)
         else:
-            tau = oracle.sample(s.theta, B, _seed(rng))
+            tau = oracle.sample(s.theta, hp.batch, _seed(rng))
             g_now = oracle.grads(tau, s.theta)
             w = np.exp(oracle.log_prob(tau, s.theta_prev) - oracle.log_prob(tau, s.theta))
             g_old = w[..., None] * oracle.grads(tau, s.theta_prev)
-            d = g_now.mean(-2) + (1 - beta) * (s.d - g_old.mean(-2))
-            used = B
-        return replace(s, theta=s.theta + alpha * d, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + used)
-    g0 = float(hp.get("gamma0", 0.1))
-    step = g0 * 2.0 / (t + 2)
-    if method == "igt":
+            d = g_now.mean(-2) + (1 - hp.beta) * (s.d - g_old.mean(-2))
+            used = hp.batch
+        return _step(s, d, _alpha(hp, s.t), used)
+
+    return update
+
+
+def _igt(hp):
+    def update(s, oracle, rng):
+        t = s.t
         eta = (2.0 / (t + 2)) ** 0.8
         shifted = s.theta + (1 - eta) / eta * (s.theta - s.theta_prev)
         tau = oracle.sample(shifted, 1, _seed(rng))
         d = (1 - eta) * s.d + eta * oracle.grads(tau, shifted)[..., 0, :]
-        new = s.theta + step * _normalized(d)
-        return replace(s, theta=new, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + 1)
-    if method == "harpg":
+        return replace(s, theta=s.theta + hp.gamma0 * 2.0 / (t + 2) * _normalized(d), theta_prev=s.theta, d=d,
+                       t=t + 1, samples=s.samples + 1)
+
+    return update
+
+
+def _harpg(hp):
+    def update(s, oracle, rng):
+        t = s.t
         eta = 2.0 / (t + 2)
         q = rng.random(s.theta.shape[:-1] + (1,))
         hat = q * s.theta + (1 - q) * s.theta_prev
@@ -166,15 +280,65 @@ def update(method: str, s: VRState, oracle, rng: np.random.Generator, hp: dict) 
         v = oracle.hvp(tau_hat, hat, s.theta - s.theta_prev)[..., 0, :]
         tau = oracle.sample(s.theta, 1, _seed(rng))
         d = (1 - eta) * (s.d + v) + eta * oracle.grads(tau, s.theta)[..., 0, :]
-        move = _normalized(d) if hp.get("normalized", True) else d
-        return replace(s, theta=s.theta + step * move, theta_prev=s.theta, d=d, t=t + 1, samples=s.samples + 2)
-    if method == "npg":
-        tau = oracle.sample(s.theta, B, _seed(rng))
+        move = _normalized(d) if hp.normalized else d
+        return replace(s, theta=s.theta + hp.gamma0 * 2.0 / (t + 2) * move, theta_prev=s.theta, d=d, t=t + 1,
+                       samples=s.samples + 2)
+
+    return update
+
+
+def _npg(hp):
+    def update(s, oracle, rng):
+        tau = oracle.sample(s.theta, hp.batch, _seed(rng))
         g = oracle.grads(tau, s.theta).mean(0)
         F = oracle.fisher(tau, s.theta)
         w, *_ = np.linalg.lstsq(F, g, rcond=1e-10)
-        return replace(s, theta=s.theta + alpha * w, theta_prev=s.theta, d=w, t=t + 1, samples=s.samples + B)
-    raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+        return replace(s, theta=s.theta + _alpha(hp, s.t) * w, theta_prev=s.theta, d=w, t=s.t + 1,
+                       samples=s.samples + hp.batch)
+
+    return update
+
+
+#: name -> (hyperparameter class, builder of the update, replicas allowed)
+_REGISTRY = {
+    "pg": (PGHyperparameters, _pg, True),
+    "svrpg": (SVRPGHyperparameters, _svrpg, False),
+    "srvr": (SVRPGHyperparameters, lambda hp: _recursive(hp, loopless=False), False),
+    "storm": (STORMHyperparameters, _storm, True),
+    "page": (PAGEHyperparameters, lambda hp: _recursive(hp, loopless=True), False),
+    "igt": (IGTHyperparameters, _igt, True),
+    "harpg": (HARPGHyperparameters, _harpg, True),
+    "npg": (PGHyperparameters, _npg, False),
+}
+METHODS = tuple(_REGISTRY)
+#: method name -> its hyperparameter dataclass
+HYPERPARAMETERS = {name: cls for name, (cls, _, _) in _REGISTRY.items()}
+
+
+def make_method(method: str, **hyperparameters):
+    """A :class:`mdpgrad.algorithms.Method` for the stochastic ``method`` (``update(state, oracle, rng)``).
+
+    Raises :class:`mdpgrad.algorithms.UnknownHyperparameterError` for a keyword the method does not have.
+    """
+    from ..algorithms import Method, UnknownHyperparameterError
+
+    if method not in _REGISTRY:
+        raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+    cls, build, _ = _REGISTRY[method]
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(hyperparameters) - set(names))
+    if unknown:
+        raise UnknownHyperparameterError(
+            f"{', '.join(map(repr, unknown))}: not a hyperparameter of {method!r} ({cls.__name__}); "
+            f"its hyperparameters are {', '.join(names)}.")
+    hp = cls(**hyperparameters)
+    return Method(method, hp, init, build(hp))
+
+
+def update(method, state: VRState, oracle, rng: np.random.Generator) -> VRState:
+    """One step of ``method`` (a name with default hyperparameters, or a :class:`mdpgrad.algorithms.Method`)."""
+    m = make_method(method) if isinstance(method, str) else method
+    return m.update(state, oracle, rng)
 
 
 @dataclass(frozen=True)
@@ -187,25 +351,31 @@ class RunTrace:
     theta: np.ndarray
 
 
-def run(method: str, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, replicas: int | None = None,
-        **hp) -> RunTrace:
-    """Run ``n_iter`` updates of ``method`` and record the exact optimality gap (per replica
-    when ``replicas`` is given: ``gap[k, r]``; replicas need an oracle with a leading axis and a
-    method without per-replica branching: pg, storm, igt, harpg)."""
-    if method not in METHODS:
-        raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
-    if replicas is not None and method not in ("pg", "storm", "igt", "harpg"):
-        raise InvalidInputError(f"replicas: method {method!r} branches per run; use replicas=None.")
+def run(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, replicas: int | None = None,
+        **hyperparameters) -> RunTrace:
+    """Run ``n_iter`` updates of ``method`` (a name plus its hyperparameters, or a built Method) and record
+    the exact optimality gap (per replica when ``replicas`` is given: ``gap[k, r]``; replicas need an
+    oracle with a leading axis and a method without per-replica branching: pg, storm, igt, harpg)."""
+    from ..algorithms import Method
+
+    if isinstance(method, Method):
+        if hyperparameters:
+            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_method(), not run().")
+        meth = method
+    else:
+        meth = make_method(method, **hyperparameters)
+    if replicas is not None and not _REGISTRY.get(meth.name, (None, None, False))[2]:
+        raise InvalidInputError(f"replicas: method {meth.name!r} branches per run; use replicas=None.")
     rng = np.random.default_rng(seed)
-    s = init(theta0, replicas)
+    s = meth.init(theta0, replicas)
     jstar = oracle.optimum()
     samp, gap = [0], [jstar - oracle.value(s.theta)]
     for k in range(int(n_iter)):
-        s = update(method, s, oracle, rng, hp)
+        s = meth.update(s, oracle, rng)
         if (k + 1) % record_every == 0:
             samp.append(s.samples)
             gap.append(jstar - oracle.value(s.theta))
-    return RunTrace(method, np.asarray(samp), np.asarray(gap), s.theta)
+    return RunTrace(meth.name, np.asarray(samp), np.asarray(gap), s.theta)
 
 
 def stochastic_pmd_step(mdp, theta, eta: float, n_per_pair: int, seed) -> tuple[np.ndarray, int]:
