@@ -40,7 +40,7 @@ EXPECTED = {
 
 
 def _claims():
-    return {c.id: c for c in registry() if c.topic == "llm-rl"}
+    return {c.id: c for c in registry() if c.module.endswith("theory.llm_rl")}
 
 
 def test_every_llm_claim_is_registered_with_a_seed_title():

@@ -257,7 +257,7 @@ def drpo_dataset_reset(budget, rng, control=None):
     """Iterations to the target are found by doubling the run length and bisecting on it (each run is the Numba
     exact-PG kernel; the value at e_0 is evaluated from the final logits). The lock's key is drawn from the
     claim's rng."""
-    from mdpgrad.algorithms.core import run_softmax_family
+    from mdpgrad.algorithms import run_softmax_family
     from mdpgrad.exact import solve
     from mdpgrad.offline import combination_lock
     from mdpgrad.policies import softmax
