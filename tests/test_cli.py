@@ -51,7 +51,7 @@ def test_figures_writes_png_and_data(tmp_path, capsys):
     assert main(["figures", "--only", "solvers-agree", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / "solvers-agree.png").stat().st_size > 1000
     meta = json.loads((tmp_path / "solvers-agree.json").read_text())
-    assert meta["command"].startswith("mdpgrad figures --only solvers-agree") and "v_star_gridworld" in meta["data"]
+    assert meta["command"].startswith("mdpgrad figures --only solvers-agree") and "v_gridworld_linear_programming" in meta["data"]
 
 
 def test_python_dash_m_entry_point():
@@ -212,9 +212,9 @@ def test_list_and_topics_in_help(monkeypatch, capsys):
 
 
 def test_figures_only_without_a_figure_or_unknown_says_why_and_exits_2(tmp_path, capsys):
-    assert main(["figures", "--only", "pg-theorem", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert main(["figures", "--only", "apg-additional-tasks", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
     cap = capsys.readouterr()
-    assert "pg-theorem: no figure (its check draws no figure" in cap.out
+    assert "apg-additional-tasks: no figure (it is not checkable as stated" in cap.out
     assert "nothing to draw" in cap.err and "Traceback" not in cap.err
     assert main(["figures", "--only", "pg-theorm", "--out", str(tmp_path), "--no-progress"]) == 2
     err = capsys.readouterr().err

@@ -17,7 +17,7 @@ import mdpgrad.bandits.estimators as E
 import mdpgrad.bandits.model as Mo
 from mdpgrad.claims import get_claim, run_claim
 
-T = pytest.importorskip("theory.llm_rl")
+T = pytest.importorskip("mdpgrad.theory.llm_rl")
 
 _ga = E._group_advantages
 _rc = E.ratio_coefficients
