@@ -261,18 +261,10 @@ def test_lu_reuse_kernel_agrees_with_direct_solves(method):
     assert 1 <= res.n_factorizations <= 201
 
 
-def test_legacy_tuple_wrappers_still_run_the_one_loop(mdp):
-    from mdpgrad.algorithms import run_softmax_family, run_softmax_pg_fast
+def test_no_tuple_wrappers_left():
+    import mdpgrad.algorithms as alg
 
-    a_star = np.argmax(solve(mdp).q, axis=1)
-    vals, regs, steps, c, theta = run_softmax_family(mdp, "softmax_pg", 30, 1.0, a_star=a_star, record_every=3)
-    res = optimize(mdp, "softmax_pg", n_iter=30, step_size=1.0, backend="numpy", record_every=3, a_star=a_star,
-                   v_star=0.0)
-    assert vals.shape == (11,) and np.max(np.abs(vals - res.value)) < 1e-11
-    assert abs(c - res.min_prob_a_star) < 1e-12 and 0 < c < 1
-    vals2, n_fact, _ = run_softmax_pg_fast(mdp, 30, 1.0)
-    assert np.max(np.abs(vals2[::3] - vals)) < 1e-11 and n_fact >= 1
-    assert "run_softmax_family" not in mdpgrad.algorithms.__all__
+    assert not hasattr(alg, "run_softmax_family") and not hasattr(alg, "run_softmax_pg_fast")
 
 
 def test_trpo_exact_step_dominates_path_and_improves(mdp, rng):

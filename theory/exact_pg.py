@@ -16,7 +16,6 @@ from mdpgrad.algorithms import (
     mdpo_inner,
     optimize,
     rebel_step,
-    run_softmax_family,
     trpo_exact_step,
     trpo_step,
     trpo_surrogate_bound,
@@ -52,6 +51,13 @@ def _skewed_rho(rng, S):
     return 0.75 * rng.dirichlet(np.full(S, 0.3)) + 0.25 / S
 
 
+def _run(mdp, method, n, step, **kw):
+    """The library's exact run (compiled path, no V* needed): ``optimize`` with values recorded.
+    For ``polyak_pg`` ``step`` is the target ``f_star``."""
+    hp = {"f_star": step} if method == "polyak_pg" else {"step_size": step}
+    return optimize(mdp, method, n_iter=n, record=("value",), backend="numba", v_star=0.0, **hp, **kw)
+
+
 def _pg_values(mdp, eta, n, every, control, a_star):
     """Values rho . v^{pi_t} at t = 0, every, 2 every, ... of exact softmax PG from theta = 0, and
     min_t min_s pi_t(a*(s)|s). The method is the library's (fused kernel); a control runs its wrong
@@ -60,8 +66,8 @@ def _pg_values(mdp, eta, n, every, control, a_star):
     g = mdp.gamma
     if control in (None, "no-1/(1-gamma)"):
         step = eta if control is None else eta * (1 - g)
-        vals, _, _, c, _ = run_softmax_family(mdp, "softmax_pg", n, step, a_star=a_star, record_every=every)
-        return vals, c
+        res = _run(mdp, "softmax_pg", n, step, a_star=a_star, record_every=every)
+        return res.value, res.min_prob_a_star
     theta = np.zeros(mdp.shape)
     vals, c = [], 1.0
     for it in range(n + 1):
@@ -172,7 +178,7 @@ def _iters_to(mdp, method, eta, rel, n_max):
     vs = float(solve(mdp).v @ mdp.rho)
     n = 256
     while True:
-        vals = run_softmax_family(mdp, method, min(n, n_max), eta)[0]
+        vals = _run(mdp, method, min(n, n_max), eta).value
         idx = np.nonzero((vs - vals) / vs <= rel)[0]
         if idx.size:
             return int(idx[0])
@@ -288,7 +294,7 @@ def npg_sublinear_bound(budget, rng, control=None):
         adv = sol.q - sol.v[:, None]
         delta_min = float(np.min(-adv[adv < -1e-12]))
         for eta in (0.1, 1.0, 10.0):
-            vals = run_softmax_family(mdp, "npg", 300, eta * step_factor(g))[0]
+            vals = _run(mdp, "npg", 300, eta * step_factor(g)).value
             T = np.arange(1, len(vals))
             gap = vs - vals[1:]
             bnd = np.log(A) / (eta * T) + 1 / ((1 - g) ** 2 * T)
@@ -825,14 +831,14 @@ def polyak_pg(budget, rng, control=None):
             return int(idx[0]) if idx.size else np.inf
 
         f_star = float(evaluate(mdp, softmax(np.zeros(mdp.shape))).value) if control else vs
-        pol_vals = run_softmax_family(mdp, "polyak_pg", 20_000, f_star)[0]
+        pol_vals = _run(mdp, "polyak_pg", 20_000, f_star).value
         pol = hit(pol_vals)
         v0 = pol_vals[0]
         # Grid constants only need to run up to twice the Polyak count to report the comparison.
         horizon = int(min(2 * pol, 20_000)) + 1
-        best = (min(hit(run_softmax_family(mdp, "softmax_pg", horizon, eta)[0]) for eta in grid)
+        best = (min(hit(_run(mdp, "softmax_pg", horizon, eta).value) for eta in grid)
                 if np.isfinite(pol) else np.inf)
-        theory = hit(run_softmax_family(mdp, "softmax_pg", 20_000, (1 - 0.9) ** 3 / 8)[0])
+        theory = hit(_run(mdp, "softmax_pg", 20_000, (1 - 0.9) ** 3 / 8).value)
         est = optimize(mdp, "polyak_pg", n_iter=budget.pick(200, 2000), f_star=vs + 0.1 * (vs - v0), max_step=1e4,
                        record=("value", "gap"), v_star=vs)
         ok &= bool(np.all(np.isfinite(pol_vals))) and pol < theory
@@ -898,7 +904,7 @@ def capo_curvature_monotone(budget, rng, control=None):
         mdp = envs.garnet(5, 3, 3, gamma=0.9, seed=rng)
         th0 = rng.normal(size=(5, 3)) * 3
         for eta in (1.0, 10.0, 100.0, 1000.0):
-            vv = run_softmax_family(mdp, "softmax_pg", 20, eta, theta0=th0)[0]
+            vv = _run(mdp, "softmax_pg", 20, eta, theta0=th0).value
             tab_dec += int(np.sum(np.diff(vv) < -1e-10))
     n = 30
     dec_v = dec_c = tot = 0

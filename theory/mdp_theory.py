@@ -257,7 +257,7 @@ def drpo_dataset_reset(budget, rng, control=None):
     """Iterations to the target are found by doubling the run length and bisecting on it (each run is the Numba
     exact-PG kernel; the value at e_0 is evaluated from the final logits). The lock's key is drawn from the
     claim's rng."""
-    from mdpgrad.algorithms import run_softmax_family
+    from mdpgrad.algorithms import optimize
     from mdpgrad.exact import solve
     from mdpgrad.offline import combination_lock
     from mdpgrad.policies import softmax
@@ -274,7 +274,8 @@ def drpo_dataset_reset(budget, rng, control=None):
         train = base.replace(rho=dataset_reset_rho(base, pi, mix)) if mix > 0 else base
 
         def ok(n):
-            theta = run_softmax_family(train, "softmax_pg", int(n), 1.0)[4]
+            theta = optimize(train, "softmax_pg", n_iter=int(n), step_size=1.0, record=("value",), backend="numba",
+                             v_star=0.0).params_final
             return (v_star - evaluate(base, softmax(theta)).value) / v_star <= 0.1
         hi = 16
         while not ok(hi):

@@ -7,7 +7,6 @@ See :mod:`mdpgrad.algorithms.core` (the loop, the update rules, negative-control
 
 from ..policies import project_simplex
 from .core import Method, OptimizeResult, OptState, keep_policy, optimize, transform
-from .legacy import run_softmax_family, run_softmax_pg_fast  # noqa: F401  (theory/ only; not public)
 from .methods import (
     CAPO,
     HYPERPARAMETERS,
