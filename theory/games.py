@@ -218,7 +218,7 @@ def nash_md_last_iterate(budget, rng, control=None):
     star = regularized_nash(g).pi
     T = budget.pick(3000, 30000)
     eta = (lambda t: 2.0 / (beta * (t + 2))) if control is None else 1.0 / (1.0 + beta)
-    run = run_dynamics(g, "nash_md", T, eta=eta, record_every=10)
+    run = run_dynamics(g, "nash_md", T, step_size=eta, record_every=10)
     k = kl(star[None], run.pi)
     fit = fit_power_law(run.steps[1:], k[1:])
     v_rate = slope_in_band(fit, hi=-1.0, what="log-log slope of KL")
@@ -231,7 +231,7 @@ def nash_md_last_iterate(budget, rng, control=None):
     # negative control: MWU on RPS (beta = 0), constant eta
     rps = PreferenceGame(rock_paper_scissors(1, 0.4), np.ones(3) / 3, 0.0)
     u0 = np.array([0.5, 0.3, 0.2])
-    ctl = run_dynamics(rps, "mwu", budget.pick(2000, 20000), eta=0.1, pi0=u0, record_every=10)
+    ctl = run_dynamics(rps, "mwu", budget.pick(2000, 20000), step_size=0.1, pi0=u0, record_every=10)
     kc = kl(np.ones(3)[None] / 3, ctl.pi)
     gap_avg = np.asarray(exploitability(rps.P, ctl.avg_pi))
     gap_last = np.asarray(exploitability(rps.P, ctl.pi))
@@ -299,7 +299,7 @@ def sppo_nash_mwu(budget, rng, control=None):
     gaps = np.zeros(len(Ts))
     for i, (T, eta) in enumerate(zip(Ts, etas)):
         # the average of pi_0 .. pi_{T-1} (the T iterates that played): avg_pi[-2] of a T-step run
-        run = run_dynamics(game, "sppo", int(T), eta=float(eta), record_every=int(T) + 1)
+        run = run_dynamics(game, "sppo", int(T), step_size=float(eta), record_every=int(T) + 1)
         avg = (run.avg_pi[-1] * (T + 1) - run.pi[-1]) / T
         gaps[i] = exploitability(P, avg)
     bound = np.sqrt(np.log(K) / (2 * Ts))

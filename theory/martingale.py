@@ -247,13 +247,13 @@ def mart_orth_td_mesh(budget, rng, control=None):
     f2 = _feat((0, 1, 2))
     ident = 0.0
     for lam, test in ((0.0, "features"), (0.8, "traces")):
-        a = mg.moc_fit(x, r, f2, dt=dt, beta=_beta(control), test=test, lam=lam)
-        b = mg.moc_via_lstd(x, r, f2, dt=dt, beta=BETA, lam=lam)
+        a = mg.moc_fit(x, r, f2, dt=dt, beta=_beta(control), test=test, lambda_=lam)
+        b = mg.moc_via_lstd(x, r, f2, dt=dt, beta=BETA, lambda_=lam)
         ident = max(ident, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
     # single-path check with td.lstd's own traces (no path restarts needed)
     phi = f2(x[0])
-    th_lstd = td.lstd(phi[:-1], r[0, :-1] * dt, phi[1:], discount_t=np.exp(-BETA * dt), lam=0.8)
-    th_moc = mg.moc_fit(x[:1], r[:1], f2, dt=dt, beta=BETA, test="traces", lam=0.8)
+    th_lstd = td.lstd(phi[:-1], r[0, :-1] * dt, phi[1:], discount_t=np.exp(-BETA * dt), lambda_=0.8)
+    th_moc = mg.moc_fit(x[:1], r[:1], f2, dt=dt, beta=BETA, test="traces", lambda_=0.8)
     ident = max(ident, float(np.max(np.abs(th_lstd - th_moc)) / np.max(np.abs(th_lstd))))
     fits, errs = {}, {}
     mesh = MESH[:: budget.pick(2, 1)]  # 10 (quick) / 20 mesh sizes in [1e-3, 0.2]

@@ -90,8 +90,8 @@ def _td_sampling_instance(rng, gamma):
 def _gamma_sensitivity(mdp, pi, phi, lam):
     """|d theta*_i / d log gamma| by a central difference (exact linear algebra)."""
     h = 1e-4
-    lo = td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 - h)), pi, phi, lam=lam).theta_star
-    hi = td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 + h)), pi, phi, lam=lam).theta_star
+    lo = td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 - h)), pi, phi, lambda_=lam).theta_star
+    hi = td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 + h)), pi, phi, lambda_=lam).theta_star
     return np.abs(hi - lo) / (2 * h)
 
 
@@ -132,7 +132,7 @@ def td_fixed_point_bound(budget, rng, control=None):
         mdp, pi, phi = _random_td_instance(rng)
         v = _exact_value(mdp, pi)
         for lam in (0.0, 0.5, 0.9):
-            sy = td.td_system(_wrong_discount(mdp, control), pi, phi, lam=lam)
+            sy = td.td_system(_wrong_discount(mdp, control), pi, phi, lambda_=lam)
             d = sy.d_mu  # the stationary law does not depend on gamma
             lhs = np.sqrt(np.sum(d * (phi @ sy.theta_star - v) ** 2))
             best = td.projection(phi, d, v)
@@ -148,11 +148,11 @@ def td_fixed_point_bound(budget, rng, control=None):
     n_steps, n_runs = budget.pick((60_000, 12), (1_000_000, 64))
     finals, stars, md_gamma = [], [], np.inf
     for lam in (0.0, 0.9):
-        sy = td.td_system(mdp, pi, phi, lam=lam)
+        sy = td.td_system(mdp, pi, phi, lambda_=lam)
         lmin = np.linalg.eigvalsh(0.5 * (sy.A + sy.A.T)).min()
         c = 1.0 / lmin
         t0 = 10.0 * c * np.linalg.norm(sy.A, 2) / (1 - mdp.gamma * lam)
-        run = td.run_td(_wrong_discount(mdp, control), pi, phi, lam=lam, alpha=c / t0, t0=t0, power=1.0,
+        run = td.run_td(_wrong_discount(mdp, control), pi, phi, lambda_=lam, alpha=c / t0, t0=t0, power=1.0,
                         n_steps=n_steps, n_runs=n_runs, seed=rng)
         finals.append(run.thetas[:, -1])
         stars.append(sy.theta_star)
@@ -864,7 +864,7 @@ def etd_offpolicy_stable(budget, rng, control=None):
     for _ in range(budget.pick(10, 50)):
         mdp, pi, mu, phi = instance()
         for lam in (0.0, 0.5):
-            sy = td.td_system(mdp, pi, phi, lam=lam, behavior=mu, emphatic=True)
+            sy = td.td_system(mdp, pi, phi, lambda_=lam, behavior=mu, emphatic=True)
             eigs.append(float(np.linalg.eigvalsh(0.5 * (sy.A + sy.A.T)).min()))
     v_pd = at_least(min(eigs), 1e-10, what="min eigenvalue of sym(A_ETD) over instances")
     mb, pb, mub, phib, _ = td.baird_counterexample(0.99)
@@ -876,19 +876,19 @@ def etd_offpolicy_stable(budget, rng, control=None):
     finals, stars, md = [], [], np.inf
     zq = bonferroni_z(6) + 0.8416
     for lam in (0.0, 0.5):
-        sy = td.td_system(mdp, pi, phi, lam=lam, behavior=mu, emphatic=True)
+        sy = td.td_system(mdp, pi, phi, lambda_=lam, behavior=mu, emphatic=True)
         lmin = np.linalg.eigvalsh(0.5 * (sy.A + sy.A.T)).min()
         c = 2.0 / lmin
         t0 = 10.0 * c * np.linalg.norm(sy.A, 2)
-        run = td.run_td(_wrong_discount(mdp, control), pi, phi, method="etd", lam=lam, behavior=mu, alpha=c / t0,
+        run = td.run_td(_wrong_discount(mdp, control), pi, phi, method="etd", lambda_=lam, behavior=mu, alpha=c / t0,
                         t0=t0, power=1.0, n_steps=n_steps, n_runs=n_runs, seed=rng)
         fin = run.thetas[:, -1]
         finals.append(fin)
         stars.append(sy.theta_star)
         h = 1e-4
-        sens = np.abs(td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 + h)), pi, phi, lam=lam,
+        sens = np.abs(td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 + h)), pi, phi, lambda_=lam,
                                    behavior=mu, emphatic=True).theta_star
-                      - td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 - h)), pi, phi, lam=lam,
+                      - td.td_system(dataclasses.replace(mdp, gamma=mdp.gamma * (1 - h)), pi, phi, lambda_=lam,
                                      behavior=mu, emphatic=True).theta_star) / (2 * h)
         md = min(md, float(np.min(zq * fin.std(0, ddof=1) / np.sqrt(n_runs) / sens)))
     v_unb = unbiased(np.stack(finals, 1), np.stack(stars), what="final ETD iterate - theta*_ETD")
@@ -937,8 +937,8 @@ def lambda_return_forward_backward(budget, rng, control=None):
     disc_test = disc if control is None else 0.9 * disc
     rel = []
     for lam in (0.0, 0.5, 0.9, 1.0):
-        fwd = td.forward_view_offline(phi[s], r_t, phi[s1], theta, discount_t=disc, lam=lam)
-        bwd = td.backward_view_offline(phi[s], r_t, phi[s1], theta, discount_t=disc_test, lam=lam)
+        fwd = td.forward_view_offline(phi[s], r_t, phi[s1], theta, discount_t=disc, lambda_=lam)
+        bwd = td.backward_view_offline(phi[s], r_t, phi[s1], theta, discount_t=disc_test, lambda_=lam)
         rel.append(float(np.max(np.abs(fwd - bwd)) / np.max(np.abs(fwd))))
     v = at_most(max(rel), 1e-10, what="max relative |forward - backward|")
     fig, ax = _figure(control)

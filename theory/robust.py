@@ -296,7 +296,7 @@ def drpg_global(budget, rng, control=None):
         n_init = budget.pick(2 if U.kind == "l1" else 1, 10)  # the KL inner solver is the slow one
         for i in range(n_init):
             pi0 = rng.dirichlet(np.ones(3), size=5)
-            res = drpg(mdp, Ut, n_iter=n_iter if U.kind == "l1" else budget.pick(10, n_iter), step=10.0, pi0=pi0)
+            res = drpg(mdp, Ut, n_iter=n_iter if U.kind == "l1" else budget.pick(10, n_iter), step_size=10.0, pi0=pi0)
             ev = robust_evaluate(mdp, U, res.policy, tol=1e-12)
             cert = max(cert, float(np.max(np.abs(_reference_backup(mdp, U, ev.v, res.policy) - ev.v))))
             gap = opt - res.robust_returns  # the trajectory as DRPG saw it (its own set)
@@ -305,7 +305,7 @@ def drpg_global(budget, rng, control=None):
             ax.semilogy(np.maximum(gap, 1e-16), color=f"C{j}", lw=1, alpha=0.7,
                         label=f"{U.kind} gap" if i == 0 else None)
             if i == 0 and not budget.quick:  # the classical 2/(k+2) Frank-Wolfe inner loop as well
-                fw = drpg(mdp, Ut, n_iter=n_iter, step=10.0, pi0=pi0, inner="frank_wolfe")
+                fw = drpg(mdp, Ut, n_iter=n_iter, step_size=10.0, pi0=pi0, inner="frank_wolfe")
                 worst_gap = max(worst_gap, opt - robust_evaluate(mdp, U, fw.policy, tol=1e-12).value)
                 inner_ok &= bool(np.all(fw.inner_error <= fw.inner_tol + 1e-12))
             if i == 0:
