@@ -424,3 +424,18 @@ def test_conflict_token_mask():
     assert not m[0, 0].any() and not m[0, 2].any()
     with pytest.raises(InvalidInputError, match="nodes"):
         conflict_token_mask(nodes[:, :2], tokens, adv)
+
+
+def test_surrogate_moments_exact_and_dropout_bound():
+    from mdpgrad.bandits.objectives import surrogate_moments
+
+    rng = np.random.default_rng(3)
+    mu, pi, A = rng.dirichlet(np.ones(5)), rng.dirichlet(np.ones(5)), rng.normal(size=5)
+    m, s, v = surrogate_moments(mu, pi, A)
+    assert np.isclose(m, pi @ A) and np.isclose(s, np.sum(pi ** 2 / mu * A ** 2)) and np.isclose(v, s - m * m)
+    _, _, vd = surrogate_moments(mu, pi, A, drop=0.3)
+    assert vd <= 1.3 ** 2 * (mu @ A ** 2) + 1e-12
+    with pytest.raises(InvalidInputError, match="drop"):
+        surrogate_moments(mu, pi, A, drop=-1.0)
+    with pytest.raises(InvalidInputError, match="mu"):
+        surrogate_moments(np.array([1.0, 0, 0, 0, 0]), pi, A)

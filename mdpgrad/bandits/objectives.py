@@ -113,6 +113,7 @@ __all__ = [
     "temperature_pull",
     "likelihood_preserving_coefficients",
     "conflict_token_mask",
+    "surrogate_moments",
 ]
 
 
@@ -501,3 +502,32 @@ def conflict_token_mask(nodes, tokens, adv):
         shared = np.isin(key[k], pos[pos >= 0])
         mask[k] = shared & (A[k] < 0)[:, None] & (key[k] >= 0)
     return mask
+
+
+def surrogate_moments(mu, pi, adv, *, drop: float | None = None):
+    r"""Exact mean and variance of one importance-sampled surrogate term :math:`X = r(a)A(a)\,1\{a\ \text{kept}\}`,
+    :math:`a\sim\mu`, :math:`r = \pi/\mu` ("Dropout Strategy in Reinforcement Learning: Limiting the Surrogate
+    Objective Variance in Policy Optimization Methods"; the surrogate of TRPO/PPO is the mean of such terms).
+
+    Without dropout (``drop=None``) :math:`E X = E_\pi[A]` (the surrogate) and
+    :math:`\mathrm{Var}\,X = E_\mu[r^2A^2] - (E_\pi A)^2`. With ``drop = delta`` a sample is kept iff
+    :math:`|r(a) - 1| \le \delta` (ratio-deviation dropout), so
+    :math:`\mathrm{Var}\,X \le E_\mu[r^2A^2 1\{kept\}] \le (1+\delta)^2 E_\mu[A^2]` at every ``pi``.
+    Returns ``(mean, second_moment, variance)`` (arrays over leading axes)."""
+    m = _probs(mu, "mu")
+    p = _probs(pi, "pi")
+    A = as_float_array(adv, "adv")
+    _same_shape("mu", m, "pi", p)
+    _same_shape("mu", m, "adv", A)
+    if (m <= 0).any():
+        raise InvalidInputError("mu: the behaviour policy must be > 0 on every action (importance ratios).")
+    r = p / m
+    keep = np.ones_like(r, dtype=bool)
+    if drop is not None:
+        if not (np.isfinite(drop) and drop > 0):
+            raise InvalidInputError(f"drop = {drop!r} must be a finite number > 0 (or None for no dropout).")
+        keep = np.abs(r - 1.0) <= drop
+    x = np.where(keep, r * A, 0.0)
+    mean = np.sum(m * x, -1)
+    second = np.sum(m * x * x, -1)
+    return mean, second, second - mean ** 2
