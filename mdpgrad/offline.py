@@ -33,6 +33,11 @@ r"""Offline value learning from a behaviour policy's support, and multi-agent gr
   :math:`\max_\pi V_r^\pi - \lambda E_{d^\pi}[KL(\pi(\cdot|s)\|\pi_b(\cdot|s))]` by soft value iteration with
   reference :math:`\pi_b` ("Correlated Proxies: A New Definition and Improved Mitigation for Reward Hacking"
   compares the two regularizers). :func:`occupancy_measure` gives :math:`d^\pi(s,a)`.
+* :func:`behaviour_cloning` -- the smoothed maximum-likelihood tabular policy from demonstrations,
+  :math:`\pi_{BC}(a|s) = (n(s,a) + \alpha)/(n(s) + \alpha A)` (add-:math:`\alpha` smoothing keeps
+  :math:`KL(\pi_E\|\pi_{BC})` finite; for a deterministic expert :math:`KL = \log\frac{n(s)+\alpha A}{n(s)+\alpha}
+  \approx \alpha(A-1)/n(s)`, the :math:`1/N^E` rate behind "Demonstration-Regularized RL", whose RL stage
+  is :func:`kl_regularized_policy` with ``pi_base`` the cloned policy).
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ from .mdp import as_mdp
 
 __all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments",
            "dataset_reset_rho", "combination_lock", "dice_value_gradients", "orthogonal_gradient",
-           "dice_value_descent", "occupancy_measure", "chi2_occupancy_optimum", "kl_regularized_policy"]
+           "dice_value_descent", "occupancy_measure", "chi2_occupancy_optimum", "kl_regularized_policy",
+           "behaviour_cloning"]
 
 
 def _check_tau(tau):
@@ -347,3 +353,28 @@ def kl_regularized_policy(mdp, pi_base, reward, lam: float, *, tol: float = 1e-1
     Q = r + m.gamma * (m.P.reshape(S * A, S) @ V).reshape(S, A)
     pi = pb * np.exp(np.minimum((Q - V[:, None]) / lam, 700))
     return pi / pi.sum(1, keepdims=True)
+
+
+def behaviour_cloning(states, actions, n_states: int, n_actions: int, *, smoothing: float = 1.0, mask=None):
+    """Tabular behaviour cloning with add-``smoothing`` counts: ``pi[s, a] = (n(s,a) + alpha) / (n(s) + alpha A)``.
+
+    ``states`` / ``actions`` are integer arrays of equal shape (e.g. a :class:`mdpgrad.rollouts.Rollouts`'s
+    ``states[:, :T]`` and ``actions``); ``mask`` (same shape, bool) selects the valid steps."""
+    S = check_positive_int(n_states, "n_states")
+    A = check_positive_int(n_actions, "n_actions")
+    st = np.asarray(states)
+    ac = np.asarray(actions)
+    if st.shape != ac.shape:
+        raise InvalidInputError(f"actions: shape {ac.shape} must equal states' shape {st.shape}.")
+    if not (np.isfinite(smoothing) and smoothing > 0):
+        raise InvalidInputError(f"smoothing = {smoothing!r} must be a finite number > 0 (it keeps KL finite).")
+    keep = np.ones(st.shape, bool) if mask is None else np.asarray(mask, bool)
+    if keep.shape != st.shape:
+        raise InvalidInputError(f"mask: shape {keep.shape} must equal states' shape {st.shape}.")
+    s_, a_ = st[keep].astype(np.int64), ac[keep].astype(np.int64)
+    if s_.size and (s_.min() < 0 or s_.max() >= S):
+        raise InvalidInputError(f"states: values must lie in [0, {S}); got {s_.min()}..{s_.max()}.")
+    if a_.size and (a_.min() < 0 or a_.max() >= A):
+        raise InvalidInputError(f"actions: values must lie in [0, {A}); got {a_.min()}..{a_.max()}.")
+    counts = np.bincount(s_ * A + a_, minlength=S * A).reshape(S, A).astype(np.float64) + smoothing
+    return counts / counts.sum(1, keepdims=True)

@@ -439,3 +439,17 @@ def test_surrogate_moments_exact_and_dropout_bound():
         surrogate_moments(mu, pi, A, drop=-1.0)
     with pytest.raises(InvalidInputError, match="mu"):
         surrogate_moments(np.array([1.0, 0, 0, 0, 0]), pi, A)
+
+
+def test_behaviour_cloning_counts_and_validation():
+    from mdpgrad.offline import behaviour_cloning
+
+    st = np.array([[0, 0, 1], [1, 0, 0]])
+    ac = np.array([[1, 1, 0], [0, 2, 9]])
+    mask = np.array([[True, True, True], [True, True, False]])
+    pi = behaviour_cloning(st, ac, 2, 3, smoothing=1.0, mask=mask)
+    assert np.allclose(pi[0], np.array([1, 3, 2]) / 6) and np.allclose(pi[1], np.array([3, 1, 1]) / 5)
+    with pytest.raises(InvalidInputError, match="actions"):
+        behaviour_cloning(st, ac, 2, 3)
+    with pytest.raises(InvalidInputError, match="smoothing"):
+        behaviour_cloning(st, ac, 2, 10, smoothing=0.0)
