@@ -453,3 +453,20 @@ def test_behaviour_cloning_counts_and_validation():
         behaviour_cloning(st, ac, 2, 3)
     with pytest.raises(InvalidInputError, match="smoothing"):
         behaviour_cloning(st, ac, 2, 10, smoothing=0.0)
+
+
+def test_ucb_pulls_deterministic_bernstein_vs_hoeffding():
+    from mdpgrad.online import pseudo_regret, ucb_pulls
+
+    mu = np.array([0.6, 0.5])
+    nb = ucb_pulls(mu, 4000, bonus="bernstein", stochastic=False)
+    nh = ucb_pulls(mu, 4000, bonus="hoeffding", stochastic=False)
+    assert nb.sum() == 4000 and nh.sum() == 4000
+    L = np.log(4 * 2 * 4000 ** 2)
+    # deterministic: Bernstein pulls the worse arm about 3L/Delta times, Hoeffding about L/(2 Delta^2)
+    assert nb[0, 1] <= 3 * L / 0.1 + 3 and nh[0, 1] >= 0.5 * L / (2 * 0.01)
+    assert np.isclose(pseudo_regret(mu, nb)[0], 0.1 * nb[0, 1])
+    with pytest.raises(InvalidInputError, match="bonus"):
+        ucb_pulls(mu, 10, bonus="ucb2")
+    with pytest.raises(InvalidInputError, match="means"):
+        ucb_pulls(np.array([1.5, 0.2]), 10)
