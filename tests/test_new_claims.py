@@ -464,7 +464,7 @@ def test_ucb_pulls_deterministic_bernstein_vs_hoeffding():
     assert nb.sum() == 20000 and nh.sum() == 20000
     L = np.log(4 * 2 * 20000 ** 2)
     # deterministic: Bernstein pulls the worse arm about 3L/Delta times, Hoeffding about L/(2 Delta^2) (capped)
-    assert nb[0, 1] <= 3 * L / 0.02 + 3 and nh[0, 1] >= 2 * nb[0, 1]
+    assert nb[0, 1] <= 3 * L / 0.02 + 3 and nh[0, 1] >= 1.5 * nb[0, 1]
     assert np.isclose(pseudo_regret(mu, nb)[0], 0.02 * nb[0, 1])
     with pytest.raises(InvalidInputError, match="bonus"):
         ucb_pulls(mu, 10, bonus="ucb2")
