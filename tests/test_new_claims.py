@@ -470,3 +470,16 @@ def test_ucb_pulls_deterministic_bernstein_vs_hoeffding():
         ucb_pulls(mu, 10, bonus="ucb2")
     with pytest.raises(InvalidInputError, match="means"):
         ucb_pulls(np.array([1.5, 0.2]), 10)
+
+
+def test_lp_reg_proxy_and_shield():
+    from mdpgrad.bandits.objectives import lp_reg_coefficients, lp_reg_proxy
+
+    pi = np.array([[0.7, 0.2, 0.05, 0.05]])
+    q = lp_reg_proxy(pi, 0.1)
+    assert np.allclose(q, [[0.7 / 0.9, 0.2 / 0.9, 0, 0]])
+    coef, sh = lp_reg_coefficients(np.array([-1.0, -1.0, 1.0, -1.0]), np.array([0.2, 0.05, 0.2, 0.7]),
+                                   low=0.3, tau=0.1)
+    assert sh.tolist() == [True, False, False, False] and coef.tolist() == [0.0, -1.0, 1.0, -1.0]
+    with pytest.raises(InvalidInputError, match="tau"):
+        lp_reg_coefficients(np.zeros(2), np.full(2, 0.5), low=0.1, tau=0.2)

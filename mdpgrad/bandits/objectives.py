@@ -114,6 +114,8 @@ __all__ = [
     "likelihood_preserving_coefficients",
     "conflict_token_mask",
     "surrogate_moments",
+    "lp_reg_proxy",
+    "lp_reg_coefficients",
 ]
 
 
@@ -531,3 +533,30 @@ def surrogate_moments(mu, pi, adv, *, drop: float | None = None):
     mean = np.sum(m * x, -1)
     second = np.sum(m * x * x, -1)
     return mean, second, second - mean ** 2
+
+
+def lp_reg_proxy(pi, tau: float):
+    r"""Lp-Reg's proxy ("Low-probability Tokens Sustain Exploration in Reinforcement Learning with Verifiable
+    Reward"): tokens with :math:`\pi(o) \le \tau` are presumed noise and removed, the rest renormalized,
+    :math:`\pi_{proxy}(o) = \pi(o)1\{\pi(o) > \tau\}/Z`. Rows whose every token is filtered keep ``pi``."""
+    p = _probs(pi)
+    if not (np.isfinite(tau) and 0 <= tau < 1):
+        raise InvalidInputError(f"tau = {tau!r} must lie in [0, 1) (the noise threshold on probabilities).")
+    keep = p > tau
+    q = np.where(keep, p, 0.0)
+    Z = q.sum(-1, keepdims=True)
+    return np.where(Z > 0, q / np.where(Z > 0, Z, 1.0), p)
+
+
+def lp_reg_coefficients(adv, p_sampled, *, low: float, tau: float):
+    r"""Per-sample policy-gradient coefficients of Lp-Reg: a sampled token that is low-probability
+    (:math:`\tau < \pi(o) < \text{low}`, i.e. kept by :func:`lp_reg_proxy` but rare) and has a negative
+    advantage is shielded (coefficient 0; the KL pull :math:`\beta(\pi_{proxy} - \pi)` toward the proxy then
+    acts on it instead of the penalty). Every other sample keeps its advantage. Returns ``(coef, shielded)``."""
+    A = as_float_array(adv, "adv")
+    ps = as_float_array(p_sampled, "p_sampled")
+    _same_shape("adv", A, "p_sampled", ps)
+    if not (0 <= tau < low <= 1):
+        raise InvalidInputError(f"tau = {tau!r}, low = {low!r}: need 0 <= tau < low <= 1.")
+    shield = (A < 0) & (ps > tau) & (ps < low)
+    return np.where(shield, 0.0, A), shield
