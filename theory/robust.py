@@ -490,7 +490,9 @@ def rmdp_risk_equivalence(budget, rng, control=None):
     "K = 600, where the measured slope is ~0.70 and falls to ~0.4 by K = 1e4; 'below 1' alone let a learner with "
     "half the radius pass at 0.956), and the final DR-RPO policy's robust value exceeds the nominal-trained "
     "policy's. The "
-    "abstract gives no exponent, so 0.5 is reported, not tested. beta=0.5 is a practical bonus (the theory "
+    "abstract gives no exponent; the sqrt(K) reading [derived] is tested at the full budget (K = 1e4: slope CI <= "
+    "0.55; measured 0.48 at K = 3000 and 0.398 [0.395, 0.400] at 1e4, the half-radius control 0.784 at 1e4), the quick budget "
+    "tests only <= 0.8 (K = 400 is still in the transient; measuring the exponent needs K >= 3000, ~4 s). beta=0.5 is a practical bonus (the theory "
     "constant ~ d H sqrt(log) makes K=1e4 far too short to leave the linear-regret phase). Finding (full "
     "budget): with the same estimates and beta, the value-based robust LSVI-UCB baseline has *linear* regret "
     "on this instance (slope ~1.0 at K=1e4) while DR-RPO's is ~0.4: the greedy baseline stops sampling the risky "
@@ -534,9 +536,11 @@ def drrpo_robust_linear_regret(budget, rng, control=None):
     ax.set_ylabel("cumulative robust regret")
     ax.set_title("DR-RPO on a d-rectangular linear RMDP", fontsize=9)
     ax.legend(fontsize=7)
-    v_slope = slope_in_band(fit, hi=0.8, what="log-log slope of the cumulative robust regret")
+    # quick (K = 400): still in the transient (slope ~0.7), so only <= 0.8 is tested; full (K = 10^4): the
+    # sqrt(K) exponent itself, slope CI <= 0.55 (0.5 plus 0.05 for the log factors of the bound)
+    v_slope = slope_in_band(fit, hi=0.8 if budget.quick else 0.55, what="log-log slope of the cumulative robust regret")
     verdict = combine(v_slope, "holds" if v_final > v_nom else "violated")
-    return Verdict(predicted="<= 0.8 (sqrt(K) + transient)", measured=None if fit is None else fit.slope,
+    return Verdict(predicted="<= 0.8 (sqrt(K) + transient)" if budget.quick else "<= 0.55 (sqrt(K))", measured=None if fit is None else fit.slope,
                    ci=None if fit is None else fit.ci, verdict=verdict, figure=None if control else fig, data=data,
                    rule=f"{v_slope.rule}; final robust value > nominal-trained policy's",
                    details=f"regret slope (late half) {fit.slope:.3f}; final robust value {v_final:.4f} vs "
