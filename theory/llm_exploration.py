@@ -8,7 +8,7 @@ import numpy as np
 from mdpgrad.bandits.estimators import group_advantages
 from mdpgrad.bandits.model import softmax_xp
 from mdpgrad.bandits.objectives import lp_reg_coefficients, lp_reg_proxy, surrogate_moments
-from mdpgrad.claims import Verdict
+from mdpgrad.claims import Verdict, uncheckable_claim
 from mdpgrad.claims import claim as _claim
 from mdpgrad.plotting import new_figure
 from mdpgrad.verdicts import at_least, at_most, bound_at_every_t, combine, unbiased
@@ -176,3 +176,24 @@ def lpreg_low_prob_extinction(budget, rng, control=None):
                    verdict=combine(r1, r2, r3), rule="; ".join(r.rule for r in (r1, r2, r3)),
                    details=f"{R} runs x {T} steps; medians over runs.",
                    data={"spark_median_grpo": med_g, "spark_median_method": med_m}, figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+epo_entropy_variance_monotone = uncheckable_claim(
+    id="epo-entropy-variance-monotone",
+    paper="EPO: Entropy-regularized Policy Optimization for LLM Agents Reinforcement Learning",
+    topic=TOPIC,
+    statement="EPO (entropy regularization, an entropy-smoothing regularizer that bounds the policy entropy within "
+    "historical averages, adaptive phase weighting) guarantees monotonically decreasing entropy variance while "
+    "maintaining convergence.",
+    reason="The abstract does not define 'entropy variance' (variance over training steps, over sampled runs, over "
+    "turns of an episode or over tokens), the smoothing penalty (its form, band and weight) or the phase "
+    "schedule, and the guarantee's direction depends on that choice: on a sparse-reward multi-turn softmax chain "
+    "(6 turns, 3 actions, sampled REINFORCE, 16 runs) the windowed variance of the entropy over training "
+    "steps *increases* once learning starts under every variant tried (plain PG, entropy bonus, entropy bonus + "
+    "a penalty toward the historical average entropy), and the across-run variance starts at 0 from a common "
+    "initialization, so it cannot decrease monotonically either. A check would test a definition of our own, "
+    "not EPO's; the 152% / 19.8% gains are measured on ScienceWorld / ALFWorld with LLM agents.",
+    catalogue=("epo-entropy-variance-monotone",),
+    module=__name__,
+)
