@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mdpgrad.claims import Verdict
+from mdpgrad.claims import Verdict, uncheckable_claim
 from mdpgrad.claims import claim as _claim
 from mdpgrad.envs import garnet
 from mdpgrad.exact import evaluate, solve
@@ -167,3 +167,25 @@ def variance_dependent_mvp(budget, rng, control=None):
                    details=f"bonus {bonus}; {reps} stochastic replicates per K; regret at K={Ks[-1]}: "
                    f"deterministic {det[-1]:.1f}, stochastic {sto[-1].mean():.1f}.",
                    data={"K": Ks, "regret_det": det, "regret_sto": sto, "L": Ls}, figure=fig)
+
+
+# ---------------------------------------------------------------------------------------------
+horizonfree_adv_linmix = uncheckable_claim(
+    id="horizonfree-adv-linmix",
+    paper="Horizon-free Reinforcement Learning in Adversarial Linear Mixture MDPs",
+    topic="stochastic-pg",
+    statement="With full-information adversarial rewards (total reward per episode <= 1) in a linear mixture MDP, "
+    "a policy search combining a variance-uncertainty-aware weighted least-squares estimate of the kernel with "
+    "occupancy-measure online search has regret O~((d + log(|S|^2 |A|)) sqrt(K)) [scraped 'K', sqrt most likely "
+    "lost], polylogarithmic in H; log|S| and log|A| are unavoidable.",
+    reason="The horizon-free rate comes from the paper's specific estimator and occupancy-measure regularizer and "
+    "analysis, none of which the abstract specifies (weights, regularizer, learning rates). The standard "
+    "regularizers one would substitute are not horizon-free: follow-the-regularized-leader over trajectory "
+    "distributions (trajectory entropy, known transitions) has regularizer range H log A, and on a layered "
+    "MDP (S = 3, A = 2, rewards Bernoulli/H so the total is <= 1, 8 replicates) its regret at K = 256 grew with "
+    "H (3.8 -> 7.2 from H = 2 to 16 at 3x the theory step size) -- a check would test our substitute, not the "
+    "paper's algorithm, and the scraped bound's K exponent is itself uncertain. The log|S|, log|A| lower bounds "
+    "are constructions the abstract does not give.",
+    catalogue=("horizonfree-adv-linmix",),
+    module=__name__,
+)
