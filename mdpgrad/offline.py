@@ -33,6 +33,13 @@ r"""Offline value learning from a behaviour policy's support, and multi-agent gr
   :math:`\max_\pi V_r^\pi - \lambda E_{d^\pi}[KL(\pi(\cdot|s)\|\pi_b(\cdot|s))]` by soft value iteration with
   reference :math:`\pi_b` ("Correlated Proxies: A New Definition and Improved Mitigation for Reward Hacking"
   compares the two regularizers). :func:`occupancy_measure` gives :math:`d^\pi(s,a)`.
+* :func:`hybrid_critic` -- the critic of Hybrid NPG ("Offline Data Enhanced On-Policy Policy Gradient with
+  Provable Guarantees"): linear :math:`Q \approx \phi^\top w` fitted on the *sum* of an on-policy regression loss
+  (samples :math:`(s_i, a_i) \sim \nu^\pi` with return targets :math:`y_i`) and an off-policy TD loss on the
+  offline distribution :math:`\mu`; the stationarity condition is the sum of the two normal equations,
+  :math:`(\tfrac1M\Phi_S^\top\Phi_S + \Phi^\top D_\mu(\Phi - \gamma P^\pi\Phi) + \epsilon I)w =
+  \tfrac1M\Phi_S^\top y + \Phi^\top D_\mu r` (``mode="hybrid"``); ``"on"`` keeps only the regression (NPG's
+  critic), ``"off"`` only the TD fixed point (LSTD on :math:`\mu`, an offline critic).
 * :func:`behaviour_cloning` -- the smoothed maximum-likelihood tabular policy from demonstrations,
   :math:`\pi_{BC}(a|s) = (n(s,a) + \alpha)/(n(s) + \alpha A)` (add-:math:`\alpha` smoothing keeps
   :math:`KL(\pi_E\|\pi_{BC})` finite; for a deterministic expert :math:`KL = \log\frac{n(s)+\alpha A}{n(s)+\alpha}
@@ -54,7 +61,7 @@ from .mdp import as_mdp
 __all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments",
            "dataset_reset_rho", "combination_lock", "dice_value_gradients", "orthogonal_gradient",
            "dice_value_descent", "occupancy_measure", "chi2_occupancy_optimum", "kl_regularized_policy",
-           "behaviour_cloning"]
+           "behaviour_cloning", "hybrid_critic"]
 
 
 def _check_tau(tau):
@@ -378,3 +385,46 @@ def behaviour_cloning(states, actions, n_states: int, n_actions: int, *, smoothi
         raise InvalidInputError(f"actions: values must lie in [0, {A}); got {a_.min()}..{a_.max()}.")
     counts = np.bincount(s_ * A + a_, minlength=S * A).reshape(S, A).astype(np.float64) + smoothing
     return counts / counts.sum(1, keepdims=True)
+
+
+HYBRID_MODES = ("hybrid", "on", "off")
+
+
+def hybrid_critic(mdp, phi, pi, mode: str = "hybrid", *, sa=None, y=None, mu=None, ridge: float = 1e-6):
+    """Critic weights ``w[d]`` (see module docstring). ``phi[S, A, d]``; ``sa`` = (states, actions) int arrays of
+    the on-policy samples with targets ``y``; ``mu[S, A]`` the offline state-action distribution."""
+    m = as_mdp(mdp)
+    S, A = m.r.shape
+    F = as_float_array(phi, "phi", ndim=3)
+    if F.shape[:2] != (S, A):
+        raise InvalidInputError(f"phi: expected shape ({S}, {A}, d), got {F.shape}.")
+    if mode not in HYBRID_MODES:
+        raise InvalidInputError(f"mode = {mode!r}: choose one of {HYBRID_MODES}.")
+    pi = check_policy(np.asarray(pi, dtype=np.float64), S, A)
+    if not (np.isfinite(ridge) and ridge > 0):
+        raise InvalidInputError(f"ridge = {ridge!r} must be a finite number > 0.")
+    d = F.shape[2]
+    Phi = F.reshape(S * A, d)
+    M = ridge * np.eye(d)
+    b = np.zeros(d)
+    if mode in ("hybrid", "on"):
+        if sa is None or y is None:
+            raise InvalidInputError("sa, y: the on-policy samples and their targets are needed for this mode.")
+        st, ac = np.asarray(sa[0]), np.asarray(sa[1])
+        yy = as_float_array(y, "y", ndim=1)
+        if st.shape != yy.shape or ac.shape != yy.shape or yy.size == 0:
+            raise InvalidInputError(f"sa, y: need equal, non-empty lengths; got {st.shape}, {ac.shape}, {yy.shape}.")
+        Fs = F[st, ac]
+        M = M + Fs.T @ Fs / yy.size
+        b = b + Fs.T @ yy / yy.size
+    if mode in ("hybrid", "off"):
+        if mu is None:
+            raise InvalidInputError("mu: the offline state-action distribution is needed for this mode.")
+        D = as_float_array(mu, "mu", ndim=2)
+        if D.shape != (S, A) or (D < 0).any() or not np.isclose(D.sum(), 1.0):
+            raise InvalidInputError(f"mu: expected a distribution of shape ({S}, {A}).")
+        next_phi = np.einsum("sat,tb,tbd->sad", m.P, pi, F).reshape(S * A, d)  # E[phi(s', a') | s, a]
+        Dw = D.reshape(-1)[:, None]
+        M = M + Phi.T @ (Dw * (Phi - m.gamma * next_phi))
+        b = b + Phi.T @ (Dw[:, 0] * m.r.reshape(-1))
+    return np.linalg.solve(M, b)

@@ -483,3 +483,22 @@ def test_lp_reg_proxy_and_shield():
     assert sh.tolist() == [True, False, False, False] and coef.tolist() == [0.0, -1.0, 1.0, -1.0]
     with pytest.raises(InvalidInputError, match="tau"):
         lp_reg_coefficients(np.zeros(2), np.full(2, 0.5), low=0.1, tau=0.2)
+
+
+def test_hybrid_critic_tabular_recovers_q():
+    from mdpgrad.offline import hybrid_critic
+
+    mdp = garnet(5, 2, 2, gamma=0.8, seed=4)
+    rng = np.random.default_rng(0)
+    pi = rng.dirichlet(np.ones(2), size=5)
+    q = evaluate(mdp, pi).q
+    phi = np.eye(10).reshape(5, 2, 10)
+    st, ac = np.repeat(np.arange(5), 2), np.tile(np.arange(2), 5)
+    mu = np.full((5, 2), 0.1)
+    for mode in ("on", "off", "hybrid"):
+        w = hybrid_critic(mdp, phi, pi, mode, sa=(st, ac), y=q[st, ac], mu=mu, ridge=1e-12)
+        assert np.allclose(w.reshape(5, 2), q, atol=1e-8), mode
+    with pytest.raises(InvalidInputError, match="mode"):
+        hybrid_critic(mdp, phi, pi, "both", mu=mu)
+    with pytest.raises(InvalidInputError, match="mu"):
+        hybrid_critic(mdp, phi, pi, "off")
