@@ -174,6 +174,7 @@ def lpreg_low_prob_extinction(budget, rng, control=None):
                    measured=f"GRPO spark {spark_g:.4f}; {method} spark {spark_m:.4f}, noise mass {noise_m:.4f} "
                    f"(GRPO noise {np.median(pi_g[:, 2:].sum(1)):.4f})",
                    verdict=combine(r1, r2, r3), rule="; ".join(r.rule for r in (r1, r2, r3)),
+                   tightness=max(r1.tightness, r3.tightness),
                    details=f"{R} runs x {T} steps; medians over runs.",
                    data={"spark_median_grpo": med_g, "spark_median_method": med_m}, figure=fig)
 

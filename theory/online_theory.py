@@ -273,6 +273,6 @@ def hnpg_hybrid_offline(budget, rng, control=None):
         a.legend(fontsize=7)
     return Verdict(predicted="(A) gap <= 1e-3; (B) gap <= on-policy NPG's + 0.02",
                    measured=f"({mode}) A: {gA[-1]:.3g}; B: {gB[-1]:.3g} vs on-policy NPG {gB_on[-1]:.3g}",
-                   verdict=combine(r1, r2), rule="; ".join(r.rule for r in (r1, r2)),
+                   verdict=combine(r1, r2), rule="; ".join(r.rule for r in (r1, r2)), tightness=r1.tightness,
                    details=f"{T} iterations, {M} on-policy samples each; critic mode {mode}.",
                    data={"gap_A": gA, "gap_B": gB, "gap_B_onpolicy": gB_on}, figure=fig)
