@@ -14,7 +14,10 @@ import scipy.stats
 
 from mdpgrad import envs, evaluate, policy_gradient, probs, solve
 from mdpgrad import estimators as E
+from mdpgrad.algorithms.mdvi import mdvi
 from mdpgrad.claims import Verdict, claim
+from mdpgrad.estimators.newsvendor import hdpo_newsvendor, newsvendor_gradient_samples
+from mdpgrad.estimators.ppo import ppo_surrogate_grads, ppo_surrogates
 from mdpgrad.plotting import new_figure
 from mdpgrad.rates import fit_power_law
 from mdpgrad.rollouts import sample_trajectories
@@ -396,28 +399,6 @@ def _bandit_rollouts(actions, rewards):
                     np.ones(n, dtype=np.int64), "fixed", 0.0)
 
 
-def _ppo_surrogates(theta, theta_old, a, adv, eps, use_min=True):
-    """L^CPI and L^CLIP of a softmax bandit batch; ``use_min=False`` is the documented wrong variant
-    (the clipped term alone, without PPO's min)."""
-    pi, pi_old = probs(theta[None])[0], probs(theta_old[None])[0]
-    rho = pi[a] / pi_old[a]
-    cpi = rho * adv
-    clipped = np.clip(rho, 1 - eps, 1 + eps) * adv
-    clip = np.minimum(cpi, clipped) if use_min else clipped
-    return cpi.mean(), clip.mean(), rho
-
-
-def _ppo_grads(theta, theta_old, a, adv, eps):
-    """Analytic gradients of L^CPI and L^CLIP (softmax bandit): grad rho_i = rho_i (e_{a_i} - pi)."""
-    pi = probs(theta[None])[0]
-    _, _, rho = _ppo_surrogates(theta, theta_old, a, adv, eps)
-    dr = rho[:, None] * (np.eye(pi.size)[a] - pi[None, :])
-    g_cpi = (adv[:, None] * dr).mean(0)
-    active = ~(((adv > 0) & (rho > 1 + eps)) | ((adv < 0) & (rho < 1 - eps)))  # min picks the unclipped term
-    g_clip = (active[:, None] * adv[:, None] * dr).mean(0)
-    return g_cpi, g_clip
-
-
 @claim(
     id="ppo-clip-surrogate",
     paper="Proximal Policy Optimization Algorithms",
@@ -439,8 +420,8 @@ def _ppo_grads(theta, theta_old, a, adv, eps):
               "which is not a pessimistic bound"},
 )
 def ppo_clip_surrogate(budget, rng, control=None):
-    """The surrogates are written here (the library has no PPO objective); the gradient at theta_old is
-    compared with the library's score-function estimate."""
+    """The library's PPO surrogates (:mod:`mdpgrad.estimators.ppo`); the gradient at theta_old is compared
+    with the library's score-function estimate and with finite differences of the surrogate."""
     use_min = control != "clip-without-min"
     K, n, eps = 5, 512, 0.2
     p = rng.uniform(size=K)
@@ -452,23 +433,23 @@ def ppo_clip_surrogate(budget, rng, control=None):
         a = rng.choice(K, size=n, p=pi_old)
         R = (rng.random(n) < p[a]).astype(float)
         adv = R - R.mean()
-        g_cpi, g_clip = _ppo_grads(th_old, th_old, a, adv, eps)
+        g_cpi, g_clip = ppo_surrogate_grads(th_old, th_old, a, adv, eps=eps)
         pg = E.score_sum(_bandit_rollouts(a, R), adv[:, None], th_old[None], backend="numpy").mean(0)[0]
         worst_i = max(worst_i, float(np.max(np.abs(g_cpi - pg))), float(np.max(np.abs(g_clip - pg))))
         h = 1e-6
-        fd = np.array([(_ppo_surrogates(th_old + h * e, th_old, a, adv, eps)[1]
-                        - _ppo_surrogates(th_old - h * e, th_old, a, adv, eps)[1]) / (2 * h) for e in np.eye(K)])
+        fd = np.array([(ppo_surrogates(th_old + h * e, th_old, a, adv, eps=eps)[1]
+                        - ppo_surrogates(th_old - h * e, th_old, a, adv, eps=eps)[1]) / (2 * h) for e in np.eye(K)])
         worst_fd = max(worst_fd, float(np.max(np.abs(fd - g_clip))))
         for _ in range(20):
             th = th_old + rng.normal(scale=1.0, size=K)
-            cpi, clip, _ = _ppo_surrogates(th, th_old, a, adv, eps, use_min)
+            cpi, clip, _ = ppo_surrogates(th, th_old, a, adv, eps=eps, use_min=use_min)
             worst_ii = max(worst_ii, clip - cpi)
         finals = {}
         for kind in ("clip", "cpi"):
             th = th_old.copy()
             for _ in range(10):
                 for mb in np.array_split(rng.permutation(n), n // 64):
-                    g_c, g_l = _ppo_grads(th, th_old, a[mb], adv[mb], eps)
+                    g_c, g_l = ppo_surrogate_grads(th, th_old, a[mb], adv[mb], eps=eps)
                     th = th + 2.0 * (g_l if kind == "clip" else g_c)
             finals[kind] = th
             rho = probs(th[None])[0][a] / pi_old[a]
@@ -809,20 +790,15 @@ def hdpo_pathwise(budget, rng, control=None):
     n = budget.pick(100_000, 2_000_000)
     xi = rng.standard_normal(n)
     D = dist.rvs(size=n, random_state=rng)
-    q = theta + sigma * xi
-    cost = h * np.maximum(q - D, 0) + pc * np.maximum(D - q, 0)
-    score = cost * xi / sigma
-    path = (pc * (D < q) - h * (D > q)) if swap else (h * (D < q) - pc * (D > q))
+    hp, pp = (pc, h) if swap else (h, pc)  # the control swaps the costs in the pathwise derivative and HDPO
+    score, _ = newsvendor_gradient_samples(theta, sigma, D, xi, holding=h, shortage=pc)
+    _, path = newsvendor_gradient_samples(theta, sigma, D, xi, holding=hp, shortage=pp)
     z_s = abs(score.mean() - exact) / (score.std(ddof=1) / np.sqrt(n))
     z_p = abs(path.mean() - exact) / (path.std(ddof=1) / np.sqrt(n))
     ratio = float(score.var() / path.var())
     T = budget.pick(20_000, 200_000)
     Ds = dist.rvs(size=T, random_state=rng)
-    th, traj = 0.5 * q_star, np.empty(T)
-    for t in range(T):
-        th -= 20.0 / (t + 1) * ((pc * (Ds[t] < th) - h * (Ds[t] > th)) if swap else
-                                (h * (Ds[t] < th) - pc * (Ds[t] > th)))
-        traj[t] = th
+    traj = hdpo_newsvendor(0.5 * q_star, Ds, holding=hp, shortage=pp, step_scale=20.0)
     q_hat = float(traj[T // 2:].mean())
     rel = abs(q_hat - q_star) / q_star
     ok = z_s <= 4 and z_p <= 4 and ratio >= 10 and rel <= 0.01
@@ -847,43 +823,6 @@ def hdpo_pathwise(budget, rng, control=None):
 
 
 # ----------------------------------------------------------------------------- mdvi-generative-minimax
-def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, rng, replicas: int = 1,
-                  record: bool = False):
-    r"""Mirror-descent value iteration with a generative model (Vieillard et al. 2020; Kozuno et al. 2022).
-
-    :math:`s_k = q_k + \alpha s_{k-1}`, :math:`\pi_k = \mathrm{softmax}(\beta s_k)`,
-    :math:`v_k = \beta^{-1}(\mathrm{LSE}(\beta s_k) - \alpha\,\mathrm{LSE}(\beta s_{k-1}))`,
-    :math:`q_{k+1} = r + \gamma\hat P_k v_k` with ``m_per_pair`` fresh next-state samples per (s, a);
-    :math:`\alpha = \lambda/(\lambda+\tau)`, :math:`\beta = 1/(\lambda+\tau)` for KL weight
-    :math:`\lambda` and entropy weight :math:`\tau`. Returns the final policies ``(replicas, S, A)``
-    (and the list of (pi_k, q_k) when ``record``).
-    """
-    from scipy.special import logsumexp, softmax
-
-    S, A = mdp.shape
-    R, M = int(replicas), int(m_per_pair)
-    cum = np.cumsum(mdp.P, -1)
-    s_prev, q = np.zeros((R, S, A)), np.zeros((R, S, A))
-    lse_prev = logsumexp(beta * s_prev, axis=2)
-    hist = []
-    for _ in range(int(n_iter)):
-        s_k = q + alpha * s_prev
-        lse = logsumexp(beta * s_k, axis=2)
-        if record:
-            hist.append((softmax(beta * s_k, axis=2), q.copy()))
-        v = (lse - alpha * lse_prev) / beta
-        if M == 0:  # exact model
-            q = mdp.r + mdp.gamma * np.einsum("sat,rt->rsa", mdp.P, v)
-        else:
-            u = rng.random((R, S, A, M))
-            nxt = np.minimum((u[..., None] >= cum[None, :, :, None, :]).sum(-1), S - 1)
-            q = mdp.r + mdp.gamma * np.take_along_axis(v[:, None, None, :], nxt.reshape(R, 1, 1, -1),
-                                                       axis=3).reshape(R, S, A, M).mean(-1)
-        s_prev, lse_prev = s_k, lse
-    pi = softmax(beta * (q + alpha * s_prev), axis=2)
-    return (pi, hist) if record else pi
-
-
 @claim(
     id="mdvi-generative-minimax",
     expected="holds",
@@ -906,8 +845,8 @@ def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, 
     "(action gaps resolved exactly) or plateaus at the regularization bias within our budgets, so no "
     "horizon fit is possible. Restated (issue 15): the claim checked is (1) + (2) -- the MDVI update and its "
     "eps exponent <= 2 (+0.3) -- with a rule that can hold; the horizon exponent is recorded as not checked "
-    "(previously the verdict was inconclusive by construction). MDVI itself is implemented in this module "
-    "(mdvi_policies); the library has no MDVI.",
+    "(previously the verdict was inconclusive by construction). MDVI is the library's "
+    "mdpgrad.algorithms.mdvi.mdvi.",
     priority="A",
 )
 def mdvi_generative_minimax(budget, rng, control=None):
@@ -921,19 +860,20 @@ def mdvi_generative_minimax(budget, rng, control=None):
     K = int(np.ceil(3 / (1 - gamma)))
     alpha, beta = 1.0, 5.0 / (1 - gamma)
     # (1) identity and exact-model convergence
-    _, hist = mdvi_policies(mdp, 8, 4, 0.0 if control == "kl-weight-dropped" else 0.7, 3.0, rng, record=True)
+    _, hist = mdvi(mdp, 8, m_per_pair=4, alpha=0.0 if control == "kl-weight-dropped" else 0.7, beta=3.0, seed=rng,
+                   record=True)
     ident = 0.0
     for (pi_k, _), (pi_next, q_next) in zip(hist[:-1], hist[1:]):
         target = pi_k**0.7 * np.exp(3.0 * (q_next - q_next.max(axis=2, keepdims=True)))
         ident = max(ident, float(np.max(np.abs(target / target.sum(2, keepdims=True) - pi_next))))
-    pi_exact = mdvi_policies(mdp, 400, 0, alpha, beta, rng)[0]
+    pi_exact = mdvi(mdp, 400, m_per_pair=0, alpha=alpha, beta=beta, seed=rng)[0]
     gap_exact = float(np.max(vstar - evaluate(mdp, pi_exact).v))
     # (2) eps exponent
     Ms = np.array([1, 2, 4, 8, 16, 32, 64] if not budget.quick else [1, 2, 4, 8, 16, 32])
     R = budget.pick(20, 100)
     gaps = []
     for M in Ms:
-        pis = mdvi_policies(mdp, K, int(M), alpha, beta, rng, replicas=R)
+        pis = mdvi(mdp, K, m_per_pair=int(M), alpha=alpha, beta=beta, seed=rng, replicas=R)
         gaps.append(float(np.mean(np.max(vstar[None] - evaluate(mdp, pis).v, axis=1))))
     gaps = np.asarray(gaps)
     n_pair = K * Ms
