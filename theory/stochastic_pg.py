@@ -16,8 +16,11 @@ from mdpgrad import envs, evaluate, policy_gradient, probs, solve
 from mdpgrad import estimators as E
 from mdpgrad.algorithms.mdvi import mdvi
 from mdpgrad.claims import Verdict, claim
+from mdpgrad.estimators.lq_gaussian import lq_gaussian_gradient_samples, lq_gaussian_value
+from mdpgrad.estimators.many_actions import chain_sum_variance, many_actions_samples
 from mdpgrad.estimators.newsvendor import hdpo_newsvendor, newsvendor_gradient_samples
 from mdpgrad.estimators.ppo import ppo_surrogate_grads, ppo_surrogates
+from mdpgrad.estimators.props import props_sampling_counts
 from mdpgrad.plotting import new_figure
 from mdpgrad.rates import fit_power_law
 from mdpgrad.rollouts import sample_trajectories
@@ -707,24 +710,8 @@ def props_sampling_error(budget, rng, control=None):
     p = rng.uniform(size=K)
     R = budget.pick(100, 400)
     N = budget.pick(2000, 10000)
-    c_iid = np.zeros((R, K))
-    c_ad = np.zeros((R, K))
-    cum = np.cumsum(pi)
     check = np.unique(np.geomspace(10, N, 25).astype(int))
-    tv_iid, tv_ad = [], []
-    for t in range(1, N + 1):
-        u = rng.random(R)
-        a = np.minimum(np.searchsorted(cum, u, side="right"), K - 1)
-        c_iid[np.arange(R), a] += 1
-        logits = np.log(pi)[None, :] + kappa * ((t - 1) * pi[None, :] - c_ad)
-        mu = np.exp(logits - logits.max(1, keepdims=True))
-        mu /= mu.sum(1, keepdims=True)
-        b = (rng.random((R, 1)) > np.cumsum(mu, 1)).sum(1)
-        c_ad[np.arange(R), np.minimum(b, K - 1)] += 1
-        if t in check:
-            tv_iid.append(0.5 * np.abs(c_iid / t - pi).sum(1).mean())
-            tv_ad.append(0.5 * np.abs(c_ad / t - pi).sum(1).mean())
-    tv_iid, tv_ad = np.asarray(tv_iid), np.asarray(tv_ad)
+    c_iid, c_ad, tv_iid, tv_ad = props_sampling_counts(pi, N, replicas=R, kappa=kappa, seed=rng, check=check)
     f_iid, f_ad = fit_power_law(check, tv_iid), fit_power_law(check, tv_ad)
     # PG estimate from counts: g = sum_a (c_a/n) (p_a - b) (e_a - pi) with rewards at their means (the
     # reward noise is common to both samplers); exact gradient pi * (p - pi.p).
@@ -904,18 +891,6 @@ def mdvi_generative_minimax(budget, rng, control=None):
 
 
 # ----------------------------------------------------------------------------- many-actions-variance
-def _chain_sum_variance(P_pi, d, f, L):
-    """tr Var(sum_{t<L} f(s_t)) for the stationary chain: L C_0 + 2 sum_k (L-k) C_k,
-    C_k = sum_s d(s) (f(s)-mu)^T (P^k (f-mu))(s)."""
-    fc = f - d @ f
-    total, Pk_f = 0.0, fc.copy()
-    for k in range(L):
-        Ck = float(np.sum(d[:, None] * fc * Pk_f))
-        total += (L if k == 0 else 2 * (L - k)) * Ck
-        Pk_f = P_pi @ Pk_f
-    return total
-
-
 def _many_actions_instance(rng, S=5, A=3):
     from mdpgrad import TabularMDP
 
@@ -975,24 +950,10 @@ def many_actions_variance(budget, rng, control=None):
         if control == "iid-trajectory-variance":
             v_sa = sigma_f2 / (N * M) + W / (N * M)  # the wrong variant: trajectory states treated as independent
         else:
-            v_sa = _chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
+            v_sa = chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
         predicted_ma_better = v_ma < v_sa
-        # Monte Carlo
-        cum_d, cum_pi, cum_P = np.cumsum(d), np.cumsum(pi, 1), np.cumsum(P_pi, 1)
-
-        def draw(cum, u):
-            return np.minimum((u[..., None] >= cum).sum(-1), cum.shape[-1] - 1)
-
-        s_ma = draw(cum_d, rng.random((R, N)))
-        a_ma = np.minimum((rng.random((R, N, M))[..., None] >= cum_pi[s_ma][:, :, None, :]).sum(-1), A - 1)
-        est_ma = h[s_ma[:, :, None], a_ma].mean(axis=(1, 2))
-        s = draw(cum_d, rng.random(R))
-        acc = np.zeros((R, D))
-        for _ in range(N * M):
-            a = np.minimum((rng.random(R)[:, None] >= cum_pi[s]).sum(-1), A - 1)
-            acc += h[s, a]
-            s = np.minimum((rng.random(R)[:, None] >= cum_P[s]).sum(-1), S - 1)
-        est_sa = acc / (N * M)
+        # Monte Carlo (the library's samplers)
+        est_ma, est_sa = many_actions_samples(h, pi, P_pi, d, n_states=N, m_actions=M, replicas=R, seed=rng)
         mc_ma = float(np.sum(est_ma.var(0, ddof=1)))
         mc_sa = float(np.sum(est_sa.var(0, ddof=1)))
         agree.append(predicted_ma_better == (mc_ma < mc_sa))
@@ -1140,18 +1101,6 @@ def general_utility_vr_rates(budget, rng, control=None):
 
 
 # ----------------------------------------------------------------------------- pg-theorem (continuous LQ)
-def _lq_value(k, a=0.9, b=0.5, q=1.0, r=0.1, sigma=0.5, sigma_w=0.3, sigma0=1.0, gamma=0.9):
-    r"""Exact :math:`J(k)` for :math:`s' = a s + b u + w`, :math:`u\sim N(ks,\sigma^2)`, reward
-    :math:`-(qs^2 + ru^2)`, :math:`s_0\sim N(0,\sigma_0^2)`: with :math:`c=(a+bk)^2`,
-    :math:`D = b^2\sigma^2+\sigma_w^2`, :math:`\Sigma_t = c^t\sigma_0^2 + D(1-c^t)/(1-c)` and
-    :math:`J = -(q+rk^2)\sum_t\gamma^t\Sigma_t - r\sigma^2/(1-\gamma)`, where
-    :math:`\sum_t\gamma^t\Sigma_t = \sigma_0^2/(1-\gamma c) + \frac{D}{1-c}(\frac{1}{1-\gamma}-\frac{1}{1-\gamma c})`."""
-    c = (a + b * k) ** 2
-    D = b**2 * sigma**2 + sigma_w**2
-    s_sum = sigma0**2 / (1 - gamma * c) + D / (1 - c) * (1 / (1 - gamma) - 1 / (1 - gamma * c))
-    return -(q + r * k**2) * s_sum - r * sigma**2 / (1 - gamma)
-
-
 @claim(
     id="pg-theorem-lq-gaussian",
     paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning: Theory, Algorithms "
@@ -1176,36 +1125,16 @@ def pg_theorem_lq_gaussian(budget, rng, control=None):
     variate: E[grad log pi(u|s) b(s) | s] = 0), alpha = (q + r k^2)/(1 - gamma c), beta = (gamma alpha D +
     r sigma^2)/(1 - gamma), so that a 10% error in dJ/dk is detectable at the quick budget
     (``min_detectable``: the smallest detectable bias relative to max_k |dJ/dk|).
-    The sampler is written here: the library has no continuous-state environment."""
-    a, b, q, r, sigma, sigma_w, gamma = 0.9, 0.5, 1.0, 0.1, 0.5, 0.3, 0.9
+    The sampler and the closed form are the library's (:mod:`mdpgrad.estimators.lq_gaussian`)."""
+    sigma = 0.5  # the policy noise of the library default instance (LQGaussian())
     score_scale = sigma**2 if control == "score-without-1/sigma^2" else 1.0
     ks = np.array([-1.2, -0.6, 0.0])
     n = budget.pick(10_000, 150_000)
     exact, mc, se, mcq, seq = [], [], [], [], []
     for k in ks:
         h = 1e-6
-        exact.append((_lq_value(k + h) - _lq_value(k - h)) / (2 * h))
-        c = (a + b * k) ** 2
-        alpha = (q + r * k**2) / (1 - gamma * c)
-        beta = (gamma * alpha * (b**2 * sigma**2 + sigma_w**2) + r * sigma**2) / (1 - gamma)
-        L = 1 + np.floor(np.log1p(-rng.random(n)) / np.log(gamma)).astype(int)
-        s = rng.standard_normal(n)
-        scores = np.zeros((n, L.max()))
-        rewards = np.zeros((n, L.max()))
-        base = np.zeros((n, L.max()))
-        adv = np.zeros((n, L.max()))
-        for t in range(L.max()):
-            alive = t < L
-            u = k * s + sigma * rng.standard_normal(n)
-            scores[:, t] = np.where(alive, (u - k * s) * s / sigma**2 * score_scale, 0.0)
-            rewards[:, t] = np.where(alive, -(q * s**2 + r * u**2), 0.0)
-            base[:, t] = -(alpha * s**2 + beta)
-            # closed-form Q(s, u) = -(q s^2 + r u^2) - gamma (alpha E[s'^2 | s, u] + beta)
-            adv[:, t] = -(q * s**2 + r * u**2) - gamma * (alpha * ((a * s + b * u) ** 2 + sigma_w**2) + beta) - base[:, t]
-            s = a * s + b * u + sigma_w * rng.standard_normal(n)
-        rtg = np.cumsum(rewards[:, ::-1], axis=1)[:, ::-1]
-        g = np.sum(scores * (rtg - base), axis=1)
-        gq = np.sum(scores * adv, axis=1)
+        exact.append((lq_gaussian_value(k + h) - lq_gaussian_value(k - h)) / (2 * h))
+        g, gq = lq_gaussian_gradient_samples(k, n, seed=rng, score_scale=score_scale)
         mc.append(g.mean())
         se.append(g.std(ddof=1) / np.sqrt(n))
         mcq.append(gq.mean())
@@ -1218,7 +1147,7 @@ def pg_theorem_lq_gaussian(budget, rng, control=None):
     mde_g = min_detectable_effect(se, 2 * ks.size) / float(np.max(np.abs(exact)))
     fig, ax = new_figure()
     kk = np.linspace(-1.6, 0.2, 100)
-    ax.plot(kk, [(_lq_value(x + 1e-6) - _lq_value(x - 1e-6)) / 2e-6 for x in kk], label="dJ/dk (closed form)")
+    ax.plot(kk, [(lq_gaussian_value(x + 1e-6) - lq_gaussian_value(x - 1e-6)) / 2e-6 for x in kk], label="dJ/dk (closed form)")
     ax.errorbar(ks, mc, yerr=4 * se, fmt="o", label="GPOMDP Monte Carlo (+- 4 SE)")
     ax.set_xlabel("gain k")
     ax.set_ylabel("dJ/dk")
