@@ -20,6 +20,7 @@ from mdpgrad import envs, td
 from mdpgrad.claims import Verdict, claim, holds_if
 from mdpgrad.plotting import new_figure, rate_figure
 from mdpgrad.rates import fit_exponential, fit_power_law
+from mdpgrad.robust_td import td0_and_huber_saddle
 from mdpgrad.valuation import (
     ggd_variance,
     huber_saddle_gda,
@@ -706,23 +707,8 @@ def robust_bellman_losses(budget, rng, control=None):
     # (iv) stochastic: semi-gradient TD(0) vs stochastic Huber saddle, Student-t(1.5) noise
     R, T, a_step = budget.pick((100, 1500), (400, 20_000)), None, 0.02
     R, T = R
-    cumP = np.cumsum(P, axis=1)
-    s = rng.integers(0, S, R)
-    th_td = np.zeros((R, phi.shape[1]))
-    th_hb = np.zeros((R, phi.shape[1]))
-    h = np.zeros((R, S))
-    for _ in range(T):
-        u = rng.random(R)
-        s1 = np.minimum((u[:, None] > cumP[s]).sum(1), S - 1)
-        rew = r[s] + rng.standard_t(1.5, R)
-        x, x1 = phi[s], phi[s1]
-        d_td = rew + g * np.sum(x1 * th_td, 1) - np.sum(x * th_td, 1)
-        th_td += a_step * d_td[:, None] * x
-        d_hb = rew + g * np.sum(x1 * th_hb, 1) - np.sum(x * th_hb, 1)
-        idx = np.arange(R)
-        h[idx, s] = np.clip(h[idx, s] + 0.1 * (d_hb - h[idx, s]), -1.0, 1.0)
-        th_hb += a_step * h[idx, s][:, None] * (x - g * x1)
-        s = s1
+    th_td, th_hb = td0_and_huber_saddle(P, r, phi, g, replicas=R, n_steps=T, step_size=a_step, dual_step=0.1,
+                                        dual_box=1.0, noise_df=1.5, seed=rng)
     iqr = lambda a: float(np.mean(np.subtract(*np.percentile(a, [75, 25], axis=0))))  # noqa: E731
     iqr_td, iqr_hb = iqr(th_td), iqr(th_hb)
     ok = (conj_err <= 1e-12 and search_err <= 1e-6 and max(gaps.values()) <= 1e-4 and gap_abs <= 0.1

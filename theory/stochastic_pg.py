@@ -14,6 +14,7 @@ import scipy.stats
 
 from mdpgrad import envs, evaluate, policy_gradient, probs, solve
 from mdpgrad import estimators as E
+from mdpgrad.algorithms.general_utility import entropy_pseudo_reward, occupancy_entropy_momentum_pg
 from mdpgrad.algorithms.mdvi import mdvi
 from mdpgrad.claims import Verdict, claim
 from mdpgrad.estimators.lq_gaussian import lq_gaussian_gradient_samples, lq_gaussian_value
@@ -1045,7 +1046,7 @@ def general_utility_vr_rates(budget, rng, control=None):
     def grad_F(theta):
         d = evaluate(mdp, probs(theta)).occupancy
         # lambda(s, a) = d(s) pi(a|s) / (1-gamma) unnormalized; F depends on d(s) = (1-gamma) sum_a lambda(s,a)
-        r_F = np.repeat((-(np.log(d) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
+        r_F = entropy_pseudo_reward(d, mdp.gamma, A)
         return policy_gradient(TabularMDP(mdp.P, r_F, mdp.gamma, rho=mdp.rho), theta, horizon_factor=hf)
 
     theta = rng.normal(size=(S, A))
@@ -1060,23 +1061,9 @@ def general_utility_vr_rates(budget, rng, control=None):
     rel = float(np.max(np.abs(g - fd)) / np.max(np.abs(fd)))
     # normalized recursive-momentum ascent with sampled occupancies (visit counts of geometric rollouts)
     th = 2.0 * rng.normal(size=(S, A))  # a low-entropy start leaves room to improve
-    d_mom = np.zeros((S, A))
-    Fs = [F_of(th)]
     n_iter = budget.pick(15, 200)
-    for t in range(n_iter):
-        ro = sample_trajectories(mdp, probs(th), 200, seed=_seed(rng))
-        T = ro.actions.shape[1]
-        counts = np.bincount(np.where(ro.mask, ro.states[:, :T], 0).ravel(), weights=ro.mask.ravel().astype(float),
-                             minlength=S)
-        d_hat = np.maximum(counts / counts.sum(), 1e-6)
-        r_F = np.repeat((-(np.log(d_hat) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
-        W = E.reward_to_go(r_F[np.where(ro.mask, ro.states[:, :T], 0), np.where(ro.mask, ro.actions, 0)] * ro.mask,
-                           ro.discount)
-        gt = E.score_sum(ro, W, th).mean(0)
-        eta = 2.0 / (t + 2)
-        d_mom = (1 - eta) * d_mom + eta * gt
-        th = th + 2.0 / (t + 2) * d_mom / max(np.linalg.norm(d_mom), 1e-12)
-        Fs.append(F_of(th))
+    thetas = occupancy_entropy_momentum_pg(mdp, th, n_iter, n_traj=200, seed=rng)
+    Fs = [F_of(x) for x in thetas]
     increased = Fs[-1] > Fs[0]
     F_star = _max_occupancy_entropy(mdp)
     closed = (Fs[-1] - Fs[0]) / (F_star - Fs[0])
