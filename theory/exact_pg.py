@@ -108,9 +108,11 @@ def softmax_pg_sublinear(budget, rng, control=None):
     y = pi(a|s) Delta(s,a) ~ (1-gamma)/(eta d(s) A t) and, by the performance-difference lemma,
     eta t (V* - V^t)(rho) -> S (A-1)/A, independent of the MDP (unique optimal actions, d(s) > 0).
     Checked two-sided at eta = 10 (the limit holds at any constant step: the discrete recursion
-    y' = y (1 - c d A y) has the same 1/t tail): eta t gap_t at the last t within 20% of S(A-1)/A on
-    every instance (near-tied suboptimal actions leave a slowly decaying transient; on 18 random
-    instances tried, eta t = 6,000 was within 5% on 16 and within 29% on all). A wrong
+    y' = y (1 - c d A y) has the same 1/t tail): eta t gap_t at the last t within 5% of S(A-1)/A on
+    every instance (measured here: 1.1%, 1.3%, 1.0%). Near-tied suboptimal actions leave a slowly
+    decaying transient (on 18 random instances tried, eta t = 6,000 was within 5% on 16 and within 29%
+    on all), so a deviation within 30% that is still shrinking since t/2 reads "inconclusive", not
+    "violated". (The band was 20% before; a planted error of 10% in the constant now leaves "holds".) A wrong
     state weighting w(s) changes the limit to (A-1)/A sum_s d*(s)/w(s) (= S only when w = d), a missing
     1/(1-gamma) multiplies it by 1/(1-gamma): both are rejected.
     Catalogue correction: the catalogue's single small instance (S=4, gamma=0.6, uniform rho) is extended
@@ -142,8 +144,13 @@ def softmax_pg_sublinear(budget, rng, control=None):
         ta = np.arange(len(vals_a)) * every_a
         const = 10.0 * ta[1:] * (vs - vals_a[1:])
         pred = S * (A - 1) / A
-        r_const = Rule(holds_if(abs(const[-1] / pred - 1) <= 0.2),
-                       "|eta t gap_t / (S(A-1)/A) - 1| <= 0.2 at the last t")
+        dev_end, dev_mid = abs(const[-1] / pred - 1), abs(const[len(const) // 2] / pred - 1)
+        # within 5%: holds; a slow transient (near-tied actions) still approaching the limit and within 30%:
+        # inconclusive; anything else (a wrong weighting or factor moves the limit by >= 2x here): violated
+        v_const = ("holds" if dev_end <= 0.05 else
+                   "inconclusive" if dev_end <= 0.3 and dev_end < dev_mid else "violated")
+        r_const = Rule(v_const, "|eta t gap_t / (S(A-1)/A) - 1| <= 0.05 at the last t (<= 0.3 and shrinking "
+                       "since t/2: inconclusive)", tightness=dev_end / 0.05)
         parts += [r_bound, r_const]
         fit = fit_power_law(ta[1:], vs - vals_a[1:])
         rows.append(dict(S=S, A=A, gamma=g, tight=r_bound.tightness, const=float(const[-1]), pred=pred,
@@ -162,8 +169,9 @@ def softmax_pg_sublinear(budget, rng, control=None):
     tight = max(r["tight"] for r in rows)
     return Verdict(predicted="gap <= Mei bound; eta t gap -> S(A-1)/A",
                    measured=[round(r["const"] / r["pred"], 4) for r in rows], verdict=combine(*parts),
-                   rule="gap_t <= Mei et al. bound_t at every t (theory step), and eta t gap_t within 20% of "
-                   "S(A-1)/A at the last t (eta = 10), on each instance",
+                   rule="gap_t <= Mei et al. bound_t at every t (theory step), and eta t gap_t within 5% of "
+                   "S(A-1)/A at the last t (eta = 10), on each instance (within 30% and still approaching: "
+                   "inconclusive)",
                    tightness=tight,
                    details="; ".join(f"S={r['S']},A={r['A']},g={r['gamma']}: max gap/bound {r['tight']:.2e}, "
                                      f"eta t gap {r['const']:.3f} vs S(A-1)/A = {r['pred']:.3f} (rho-weighted limit "
