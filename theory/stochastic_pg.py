@@ -444,6 +444,13 @@ def ppo_clip_surrogate(budget, rng, control=None):
         fd = np.array([(ppo_surrogates(th_old + h * e, th_old, a, adv, eps=eps)[1]
                         - ppo_surrogates(th_old - h * e, th_old, a, adv, eps=eps)[1]) / (2 * h) for e in np.eye(K)])
         worst_fd = max(worst_fd, float(np.max(np.abs(fd - g_clip))))
+        # away from theta_old some samples are clipped: the gradient must drop exactly those (FD again)
+        th_far = th_old + rng.normal(scale=1.0, size=K)
+        fd_far = np.array([(ppo_surrogates(th_far + h * e, th_old, a, adv, eps=eps, use_min=use_min)[1]
+                            - ppo_surrogates(th_far - h * e, th_old, a, adv, eps=eps, use_min=use_min)[1]) / (2 * h)
+                           for e in np.eye(K)])
+        worst_fd = max(worst_fd, float(np.max(np.abs(fd_far - ppo_surrogate_grads(th_far, th_old, a, adv,
+                                                                                  eps=eps)[1]))))
         for _ in range(20):
             th = th_old + rng.normal(scale=1.0, size=K)
             cpi, clip, _ = ppo_surrogates(th, th_old, a, adv, eps=eps, use_min=use_min)
@@ -930,7 +937,7 @@ def _many_actions_instance(rng, S=5, A=3):
     "h(s,a) = grad log pi(a|s) Q(s,a) = f(s) + e(s,a), Var(MA) = sigma_f^2/N + W/(NM) and Var(SA) = "
     "Var_chain(sum_{t<NM} f)/(NM)^2 + W/(NM) (the same action-noise term), so MA is better iff "
     "Var_chain(sum f)/(NM sigma_f^2) > M, i.e. M < tau_int(NM). Checked: the exact variance expressions match "
-    "MC within 4 SE of the variance estimates on 3 instances, and the condition predicts the MC winner on "
+    "MC within z SE (Bonferroni over 2 x the instances, family 1e-3) of the variance estimates on every instance, and the condition predicts the MC winner on "
     ">= 90% of the instances (catalogue criterion). The model-based MBMA bias claim is not checked.",
     priority="B",
     expected="holds",
@@ -959,12 +966,14 @@ def many_actions_variance(budget, rng, control=None):
         mc_sa = float(np.sum(est_sa.var(0, ddof=1)))
         agree.append(predicted_ma_better == (mc_ma < mc_sa))
         margins.append(np.log(v_sa / v_ma))
-        if i < 3:
-            # SE of a total-variance estimate ~ sqrt(2/R) * value (Gaussian approximation); 4 SE
-            for mc, ex in ((mc_ma, v_ma), (mc_sa, v_sa)):
-                match_worst = max(match_worst, abs(mc - ex) / (ex * np.sqrt(2.0 / R)))
+        # SE of a total-variance estimate <= sqrt(2/R) * value (Gaussian approximation), on every instance:
+        # the sticky (slowly mixing) ones are where the chain-sum variance matters
+        for mc, ex in ((mc_ma, v_ma), (mc_sa, v_sa)):
+            match_worst = max(match_worst, abs(mc - ex) / (ex * np.sqrt(2.0 / R)))
     rate = float(np.mean(agree))
-    verdict = combine(at_least(rate, 0.9, what="agreement rate"), at_most(match_worst, 4.0, what="max |MC - exact| in SE"))
+    z_match = _z_bonferroni(2 * n_inst)
+    verdict = combine(at_least(rate, 0.9, what="agreement rate"),
+                      at_most(match_worst, z_match, what="max |MC - exact| in SE over all instances"))
     fig, ax = new_figure()
     ax.scatter(margins, np.where(agree, 1, 0), s=10)
     ax.axvline(0, color="k", lw=1)
@@ -973,10 +982,10 @@ def many_actions_variance(budget, rng, control=None):
     ax.set_title(f"agreement {rate:.0%} over {n_inst} instances", fontsize=8)
     return Verdict(predicted=">= 90% agreement", measured=rate, verdict=verdict,
                    rule="the derived condition predicts the MC winner on >= 90% of instances; exact variance "
-                   "expressions within 4 SE of MC on 3 instances",
+                   f"expressions within {z_match:.2f} SE of MC on every instance",
                    details=f"condition predicts the MC winner on {rate:.1%} of {n_inst} instances; exact vs MC "
-                   f"variance on 3 instances: max {match_worst:.2f} SE; MA predicted better on "
-                   f"{int(np.sum(np.array(margins) > 0))} instances",
+                   f"variance on all {n_inst} instances: max {match_worst:.2f} SE (<= {z_match:.2f}); MA predicted "
+                   f"better on {int(np.sum(np.array(margins) > 0))} instances",
                    data={"log_ratio": np.array(margins), "agree": np.array(agree)}, figure=fig)
 
 
