@@ -712,7 +712,7 @@ def robust_bellman_losses(budget, rng, control=None):
     iqr = lambda a: float(np.mean(np.subtract(*np.percentile(a, [75, 25], axis=0))))  # noqa: E731
     iqr_td, iqr_hb = iqr(th_td), iqr(th_hb)
     ok = (conj_err <= 1e-12 and search_err <= 1e-6 and max(gaps.values()) <= 1e-4 and gap_abs <= 0.1
-          and iqr_hb < iqr_td)
+          and iqr_hb <= 0.5 * iqr_td)
     fig, (ax1, ax2) = _figure(control, 1, 2, figsize=(8, 3.4))
     ax1.plot(v, "ko", label="true V")
     for name, th in (("MSBE", th_msbe), ("Huber(1)", sols[1.0]), ("absolute (LP)", th_abs)):
@@ -724,7 +724,8 @@ def robust_bellman_losses(budget, rng, control=None):
     fig.suptitle("Robust Bellman losses", fontsize=9)
     return Verdict(predicted=0.0, measured=gaps[1.0], verdict=holds_if(ok),
                    rule="conjugate identity <= 1e-12 (closed form) / 1e-6 (search); GDA vs BFGS relative gap <= 1e-4; "
-                   "Huber(0.1) vs LP absolute minimizer <= 0.1; IQR(saddle) < IQR(TD)",
+                   "Huber(0.1) vs LP absolute minimizer <= 0.1; IQR(saddle) <= IQR(TD) / 2 (measured ratio ~0.16; without the "
+                   "dual box ~0.74)",
                    details=f"conjugate identity err {conj_err:.1e} (closed form), {search_err:.1e} (search); "
                    f"saddle GDA vs convex solver rel. gap Huber(1) {gaps[1.0]:.1e}, Huber(0.1) {gaps[0.1]:.1e}; "
                    f"Huber(0.1) vs LP absolute minimizer {gap_abs:.1e}; D-weighted value error (all / non-outlier "
