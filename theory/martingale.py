@@ -303,7 +303,7 @@ def _euler_moments(x0, c, B, Sig, dt, n_steps):
     id="euler-linear-sde-moments",
     paper="(standard result: Kloeden & Platen 1992, Numerical Solution of Stochastic Differential Equations: "
     "Euler-Maruyama for linear SDEs)",
-    topic="policy-evaluation",
+    topic="martingale",
     statement="Euler-Maruyama for dX = (c + B X) dt + Sigma dW is the Gaussian chain X' = (I + dt B) X + c dt + "
     "Sigma sqrt(dt) xi: from a fixed x0 its mean and covariance after n steps follow the linear recursions "
     "m' = (I + dt B) m + c dt, S' = (I + dt B) S (I + dt B)^T + dt Sigma Sigma^T.",
@@ -355,7 +355,7 @@ def euler_linear_sde_moments(budget, rng, control=None):
 @claim(
     id="moc-stochastic-approx",
     paper=PAPER,
-    topic="policy-evaluation",
+    topic="martingale",
     statement="The martingale orthogonality conditions with test functions phi(X_k) can be solved online by "
     "stochastic approximation (TD(0)); with a constant step alpha the Polyak-Ruppert average reaches the "
     "MOC (LSTD) solution up to an O(alpha) bias once the transient exp(-alpha lambda_min N) has died out.",
