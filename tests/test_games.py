@@ -314,6 +314,7 @@ EXPECTED = {
     "apo-nesterov-proximal-point": "holds",
     "hypo-coverage-separation": "holds",
     "cfr-plus-kuhn": "holds",
+    "mmd-last-iterate-linear": "holds",
 }
 
 

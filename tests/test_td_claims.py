@@ -17,6 +17,7 @@ EXPECTED = {
     "tdjepa-sf-lowrank": "holds",
     "etd-offpolicy-stable": "holds",
     "lambda-return-forward-backward": "holds",
+    "replacing-traces-first-visit-mc": "holds",
 }
 
 

@@ -108,9 +108,11 @@ def softmax_pg_sublinear(budget, rng, control=None):
     y = pi(a|s) Delta(s,a) ~ (1-gamma)/(eta d(s) A t) and, by the performance-difference lemma,
     eta t (V* - V^t)(rho) -> S (A-1)/A, independent of the MDP (unique optimal actions, d(s) > 0).
     Checked two-sided at eta = 10 (the limit holds at any constant step: the discrete recursion
-    y' = y (1 - c d A y) has the same 1/t tail): eta t gap_t at the last t within 20% of S(A-1)/A on
-    every instance (near-tied suboptimal actions leave a slowly decaying transient; on 18 random
-    instances tried, eta t = 6,000 was within 5% on 16 and within 29% on all). A wrong
+    y' = y (1 - c d A y) has the same 1/t tail): eta t gap_t at the last t within 5% of S(A-1)/A on
+    every instance (measured here: 1.1%, 1.3%, 1.0%). Near-tied suboptimal actions leave a slowly
+    decaying transient (on 18 random instances tried, eta t = 6,000 was within 5% on 16 and within 29%
+    on all), so a deviation within 30% that is still shrinking since t/2 reads "inconclusive", not
+    "violated". (The band was 20% before; a planted error of 10% in the constant now leaves "holds".) A wrong
     state weighting w(s) changes the limit to (A-1)/A sum_s d*(s)/w(s) (= S only when w = d), a missing
     1/(1-gamma) multiplies it by 1/(1-gamma): both are rejected.
     Catalogue correction: the catalogue's single small instance (S=4, gamma=0.6, uniform rho) is extended
@@ -142,8 +144,13 @@ def softmax_pg_sublinear(budget, rng, control=None):
         ta = np.arange(len(vals_a)) * every_a
         const = 10.0 * ta[1:] * (vs - vals_a[1:])
         pred = S * (A - 1) / A
-        r_const = Rule(holds_if(abs(const[-1] / pred - 1) <= 0.2),
-                       "|eta t gap_t / (S(A-1)/A) - 1| <= 0.2 at the last t")
+        dev_end, dev_mid = abs(const[-1] / pred - 1), abs(const[len(const) // 2] / pred - 1)
+        # within 5%: holds; a slow transient (near-tied actions) still approaching the limit and within 30%:
+        # inconclusive; anything else (a wrong weighting or factor moves the limit by >= 2x here): violated
+        v_const = ("holds" if dev_end <= 0.05 else
+                   "inconclusive" if dev_end <= 0.3 and dev_end < dev_mid else "violated")
+        r_const = Rule(v_const, "|eta t gap_t / (S(A-1)/A) - 1| <= 0.05 at the last t (<= 0.3 and shrinking "
+                       "since t/2: inconclusive)", tightness=dev_end / 0.05)
         parts += [r_bound, r_const]
         fit = fit_power_law(ta[1:], vs - vals_a[1:])
         rows.append(dict(S=S, A=A, gamma=g, tight=r_bound.tightness, const=float(const[-1]), pred=pred,
@@ -162,8 +169,9 @@ def softmax_pg_sublinear(budget, rng, control=None):
     tight = max(r["tight"] for r in rows)
     return Verdict(predicted="gap <= Mei bound; eta t gap -> S(A-1)/A",
                    measured=[round(r["const"] / r["pred"], 4) for r in rows], verdict=combine(*parts),
-                   rule="gap_t <= Mei et al. bound_t at every t (theory step), and eta t gap_t within 20% of "
-                   "S(A-1)/A at the last t (eta = 10), on each instance",
+                   rule="gap_t <= Mei et al. bound_t at every t (theory step), and eta t gap_t within 5% of "
+                   "S(A-1)/A at the last t (eta = 10), on each instance (within 30% and still approaching: "
+                   "inconclusive)",
                    tightness=tight,
                    details="; ".join(f"S={r['S']},A={r['A']},g={r['gamma']}: max gap/bound {r['tight']:.2e}, "
                                      f"eta t gap {r['const']:.3f} vs S(A-1)/A = {r['pred']:.3f} (rho-weighted limit "
@@ -565,6 +573,27 @@ def _trpo_M_reference(mdp, pi):
     return best
 
 
+def _trpo_terms_reference(mdp, pi, pi_new):
+    """(J(pi_new), L_pi(pi_new), C, KL_max) of TRPO's Theorem 1 from plain linear algebra (no library
+    evaluation): V = (I - gamma P_pi)^{-1} r_pi by a linear solve, A = r + gamma P V - V,
+    d = (1 - gamma) (I - gamma P_pi^T)^{-1} rho, C = 4 max|A| gamma / (1 - gamma)^2."""
+    g = mdp.gamma
+    S = mdp.shape[0]
+
+    def values(p):
+        P_p = np.einsum("sa,sat->st", p, mdp.P)
+        return P_p, np.linalg.solve(np.eye(S) - g * P_p, np.sum(p * mdp.r, axis=1))
+
+    P_pi, v = values(pi)
+    adv = mdp.r + g * mdp.P @ v - v[:, None]
+    d = (1 - g) * np.linalg.solve(np.eye(S) - g * P_pi.T, mdp.rho)
+    J = float(mdp.rho @ v)
+    L = J + float(np.sum(d[:, None] * pi_new * adv)) / (1 - g)
+    C = 4 * float(np.max(np.abs(adv))) * g / (1 - g) ** 2
+    kl = float(np.max(np.sum(pi * (np.log(pi) - np.log(pi_new)), axis=1)))
+    return float(mdp.rho @ values(pi_new)[1]), L, C, kl
+
+
 @claim(
     id="trpo-monotone",
     paper="Trust Region Policy Optimization",
@@ -591,9 +620,12 @@ def trpo_monotone(budget, rng, control=None):
     guaranteed improvement M_k(pi_{k+1}) - J_k must be at least 0.9 of the best improvement over a fixed
     49-point grid of the NPG path (paper's formulas, not the library's line search), and positive. A
     step that does not move is "monotone" but has zero guaranteed improvement, and is rejected.
+    (e) the library's terms (J', L, C, KL_max) against :func:`_trpo_terms_reference` (plain linear algebra)
+    on 30 pairs, to 1e-8 relative: the bound's tightness on random pairs is ~0.002 (reported), so (a) alone
+    cannot see a penalty constant 500x too small; (e) sees any error in C.
     Catalogue correction: the catalogue asks only for monotonicity, which a no-op step satisfies."""
     kl_ctl = 1e-12 if control == "step-does-not-move" else None
-    viol, worst = 0, -np.inf
+    viol, worst, terms_err = 0, -np.inf, 0.0
     tight_b = 0.0
     n_pairs = budget.pick(150, 10_000)
     mdps = []
@@ -607,6 +639,10 @@ def trpo_monotone(budget, rng, control=None):
         pi = softmax(th)
         pi2 = softmax(th + rng.normal(size=(S, A)) * 10 ** rng.uniform(-3, 0.5))
         J2, L, C, kl = trpo_surrogate_bound(mdp, pi, pi2)
+        if k < 30:  # the library's terms (the constant C included) against plain linear algebra
+            ref_terms = _trpo_terms_reference(mdp, pi, pi2)
+            terms_err = max(terms_err, max(abs(x - y) / max(abs(y), 1e-12) for x, y in zip((J2, L, C, kl),
+                                                                                           ref_terms)))
         slack = J2 - (L - C * kl)
         worst = max(worst, -slack)
         if kl > 1e-12:
@@ -661,11 +697,16 @@ def trpo_monotone(budget, rng, control=None):
     ax.legend(fontsize=7)
     ok = viol == 0 and nonmono == 0 and nonmono_exact == 0 and dominated == 0
     r_max = at_least(min_ratio, 0.9, what="min_k (M_k(pi_k+1) - J_k)/(max_grid M_k - J_k)")
-    return Verdict(predicted=0, measured=viol + nonmono + nonmono_exact, verdict=combine(holds_if(ok), r_max),
+    r_terms = at_most(terms_err, 1e-8, what="max relative error of the library's (J', L, C, KL_max) vs linear algebra")
+    return Verdict(predicted=0, measured=viol + nonmono + nonmono_exact,
+                   verdict=combine(holds_if(ok), r_max, r_terms),
                    tightness=float(tight_b),
                    rule="bound J >= L - C KL_max on every pair; J_{k+1} >= J_k - 1e-12; guaranteed improvement of "
-                   "each step >= 0.9 x the grid maximum (non-optimal iterates)",
-                   details=f"bound violations {viol}/{n_pairs} (max shortfall {worst:.2e}); non-monotone steps of the "
+                   "each step >= 0.9 x the grid maximum (non-optimal iterates); the library's J', L, C = "
+                   "4 eps gamma/(1-gamma)^2 and KL_max equal an independent computation to 1e-8 (30 pairs)",
+                   details=f"library bound terms vs linear algebra: max relative error {terms_err:.1e} (<= 1e-8; a "
+                   "constant with (1-gamma) in place of (1-gamma)^2 is off by 1/(1-gamma) - 1 >= 25%); "
+                   f"bound violations {viol}/{n_pairs} (max shortfall {worst:.2e}); non-monotone steps of the "
                    f"theoretical procedure: NPG-path {nonmono}/{len(mdps) * n_it}, exact over all policies "
                    f"{nonmono_exact} ({n_exact} MDPs; exact M below path M: {dominated}); practical KL-step "
                    "non-monotone fraction "

@@ -20,6 +20,7 @@ from mdpgrad import envs, td
 from mdpgrad.claims import Verdict, claim, holds_if
 from mdpgrad.plotting import new_figure, rate_figure
 from mdpgrad.rates import fit_exponential, fit_power_law
+from mdpgrad.robust_td import td0_and_huber_saddle
 from mdpgrad.valuation import (
     ggd_variance,
     huber_saddle_gda,
@@ -29,6 +30,7 @@ from mdpgrad.valuation import (
     tree_uniform_values,
 )
 from mdpgrad.valuation import huber as _huber
+from mdpgrad.verdicts import at_most, combine
 
 
 def _random_td_instance(rng, S=None, d=None, gamma=None):
@@ -713,27 +715,12 @@ def robust_bellman_losses(budget, rng, control=None):
     # (iv) stochastic: semi-gradient TD(0) vs stochastic Huber saddle, Student-t(1.5) noise
     R, T, a_step = budget.pick((100, 1500), (400, 20_000)), None, 0.02
     R, T = R
-    cumP = np.cumsum(P, axis=1)
-    s = rng.integers(0, S, R)
-    th_td = np.zeros((R, phi.shape[1]))
-    th_hb = np.zeros((R, phi.shape[1]))
-    h = np.zeros((R, S))
-    for _ in range(T):
-        u = rng.random(R)
-        s1 = np.minimum((u[:, None] > cumP[s]).sum(1), S - 1)
-        rew = r[s] + rng.standard_t(1.5, R)
-        x, x1 = phi[s], phi[s1]
-        d_td = rew + g * np.sum(x1 * th_td, 1) - np.sum(x * th_td, 1)
-        th_td += a_step * d_td[:, None] * x
-        d_hb = rew + g * np.sum(x1 * th_hb, 1) - np.sum(x * th_hb, 1)
-        idx = np.arange(R)
-        h[idx, s] = np.clip(h[idx, s] + 0.1 * (d_hb - h[idx, s]), -1.0, 1.0)
-        th_hb += a_step * h[idx, s][:, None] * (x - g * x1)
-        s = s1
+    th_td, th_hb = td0_and_huber_saddle(P, r, phi, g, replicas=R, n_steps=T, step_size=a_step, dual_step=0.1,
+                                        dual_box=1.0, noise_df=1.5, seed=rng)
     iqr = lambda a: float(np.mean(np.subtract(*np.percentile(a, [75, 25], axis=0))))  # noqa: E731
     iqr_td, iqr_hb = iqr(th_td), iqr(th_hb)
     ok = (conj_err <= 1e-12 and search_err <= 1e-6 and max(gaps.values()) <= 1e-4 and gap_abs <= 0.1
-          and iqr_hb < iqr_td)
+          and iqr_hb <= 0.5 * iqr_td)
     fig, (ax1, ax2) = _figure(control, 1, 2, figsize=(8, 3.4))
     ax1.plot(v, "ko", label="true V")
     for name, th in (("MSBE", th_msbe), ("Huber(1)", sols[1.0]), ("absolute (LP)", th_abs)):
@@ -745,7 +732,8 @@ def robust_bellman_losses(budget, rng, control=None):
     fig.suptitle("Robust Bellman losses", fontsize=9)
     return Verdict(predicted=0.0, measured=gaps[1.0], verdict=holds_if(ok),
                    rule="conjugate identity <= 1e-12 (closed form) / 1e-6 (search); GDA vs BFGS relative gap <= 1e-4; "
-                   "Huber(0.1) vs LP absolute minimizer <= 0.1; IQR(saddle) < IQR(TD)",
+                   "Huber(0.1) vs LP absolute minimizer <= 0.1; IQR(saddle) <= IQR(TD) / 2 (measured ratio ~0.16; without the "
+                   "dual box ~0.74)",
                    details=f"conjugate identity err {conj_err:.1e} (closed form), {search_err:.1e} (search); "
                    f"saddle GDA vs convex solver rel. gap Huber(1) {gaps[1.0]:.1e}, Huber(0.1) {gaps[0.1]:.1e}; "
                    f"Huber(0.1) vs LP absolute minimizer {gap_abs:.1e}; D-weighted value error (all / non-outlier "
@@ -956,3 +944,93 @@ def lambda_return_forward_backward(budget, rng, control=None):
     ax.set_title("offline forward view = backward view", fontsize=9)
     return Verdict(predicted=0.0, measured=max(rel), verdict=v, details=f"relative differences {rel}",
                    figure=None if control else fig, data={"lam": np.array([0.0, 0.5, 0.9, 1.0]), "rel": np.array(rel)})
+
+
+# ----------------------------------------------------------------------------- replacing-traces-first-visit
+def _random_walk_episodes(n_episodes, n_states, rng):
+    """Episodes of a random walk on 0..n_states-1 started in the middle, stepping -1/+1 with equal
+    probability and terminating off either end; reward N(0, 1) + (1 at the right exit). Returns
+    (states, rewards) per episode (lists of arrays)."""
+    eps = []
+    for _ in range(n_episodes):
+        s, states, rewards = n_states // 2, [], []
+        while 0 <= s < n_states:
+            states.append(s)
+            s2 = s + (1 if rng.random() < 0.5 else -1)
+            rewards.append(float(rng.normal()) + (1.0 if s2 == n_states else 0.0))
+            s = s2
+        eps.append((np.array(states), np.array(rewards)))
+    return eps
+
+
+@claim(
+    id="replacing-traces-first-visit-mc",
+    paper="(standard result: Singh & Sutton 1996, Reinforcement learning with replacing eligibility traces)",
+    topic="policy-evaluation",
+    statement="Undiscounted episodic tabular TD(1) applied offline is Monte Carlo: with replacing traces its "
+    "total update of V(s) is first-visit MC's, sum over episodes of (G_{first visit} - V(s)); with "
+    "accumulating traces it is every-visit MC's, sum over all visits of (G_t - V(s)).",
+    bound="0",
+    assumptions=("tabular (one-hot) features", "gamma = 1, lambda = 1, episodes cut by discount 0",
+                 "offline: the online increment divided by alpha as alpha -> 0"),
+    instance="random walk on 7 states from the middle, rewards N(0, 1) + 1 at the right exit; 60 (quick) / 600 "
+    "(full) episodes; initial values theta0 ~ N(0, 1) (the telescoping of the TD errors is part of the check); "
+    "alpha = 1e-9, one pass of the library's td_on_data",
+    priority="B",
+    expected="holds",
+    controls={"methods-swapped": "the accumulating-trace method where replacing traces are asked for, and the "
+              "replacing one where accumulating are (td_on_data(method='td') vs 'td_replacing')",
+              "episodes-not-cut": "discount 1 at the episode ends (traces and bootstraps run into the next "
+              "episode)"},
+)
+def replacing_traces_first_visit_mc(budget, rng, control=None):
+    """The library's :func:`mdpgrad.td.td_on_data` (Numba kernel) with ``method="td_replacing"`` and
+    ``"td"``, lambda_ = 1: (theta_1 - theta_0) / alpha against first-visit / every-visit MC increments
+    computed directly from the episodes; relative error <= 1e-5 (the O(alpha) online correction is
+    ~1e-7 here). The random walk revisits states, so first- and every-visit differ by O(1) (reported)."""
+    S = 7
+    eps = _random_walk_episodes(budget.pick(60, 600), S, rng)
+    theta0 = rng.normal(size=S)
+    eye = np.eye(S)
+    phi_t, phi_tp1, r_t, disc = [], [], [], []
+    first, every = np.zeros(S), np.zeros(S)
+    for states, rewards in eps:
+        T = len(states)
+        G = np.cumsum(rewards[::-1])[::-1]
+        seen = set()
+        for t in range(T):
+            s = int(states[t])
+            every[s] += G[t] - theta0[s]
+            if s not in seen:
+                first[s] += G[t] - theta0[s]
+                seen.add(s)
+        phi_t.append(eye[states])
+        phi_tp1.append(np.vstack([eye[states[1:]], np.zeros((1, S))]))
+        r_t.append(rewards)
+        d = np.ones(T)
+        d[-1] = 1.0 if control == "episodes-not-cut" else 0.0
+        disc.append(d)
+    phi_t, phi_tp1, r_t, disc = map(np.concatenate, (phi_t, phi_tp1, r_t, disc))
+    alpha = 1e-9
+    swap = control == "methods-swapped"
+    errs = {}
+    for method, ref in (("td_replacing", first), ("td", every)):
+        run_method = {"td_replacing": "td", "td": "td_replacing"}[method] if swap else method
+        theta, _ = td.td_on_data(phi_t, r_t, phi_tp1, discount_t=disc, method=run_method, lambda_=1.0, alpha=alpha,
+                                 n_passes=1, theta0=theta0)
+        inc = (theta - theta0) / alpha
+        errs[method] = float(np.max(np.abs(inc - ref)) / np.max(np.abs(ref)))
+    gap = float(np.max(np.abs(first - every)) / np.max(np.abs(every)))
+    v = [at_most(e, 1e-5, what=f"{m}: max relative error vs {'first' if m == 'td_replacing' else 'every'}-visit MC")
+         for m, e in errs.items()]
+    fig, ax = _figure(control)
+    k = np.arange(S)
+    ax.plot(k, first, "o-", label="first-visit MC increment")
+    ax.plot(k, every, "s--", label="every-visit MC increment")
+    ax.set_xlabel("state")
+    ax.legend(fontsize=7)
+    return Verdict(predicted=0.0, measured=errs, verdict=combine(*v), rule="; ".join(x.rule for x in v),
+                   details=f"relative errors: replacing vs first-visit {errs['td_replacing']:.1e}, accumulating vs "
+                   f"every-visit {errs['td']:.1e} (<= 1e-5); first- vs every-visit differ by {gap:.2f} "
+                   f"(relative), so the two trace rules are distinguished",
+                   data={"first_visit": first, "every_visit": every}, figure=None if control else fig)

@@ -14,7 +14,14 @@ import scipy.stats
 
 from mdpgrad import envs, evaluate, policy_gradient, probs, solve
 from mdpgrad import estimators as E
+from mdpgrad.algorithms.general_utility import entropy_pseudo_reward, occupancy_entropy_momentum_pg
+from mdpgrad.algorithms.mdvi import mdvi
 from mdpgrad.claims import Verdict, claim
+from mdpgrad.estimators.lq_gaussian import lq_gaussian_gradient_samples, lq_gaussian_value
+from mdpgrad.estimators.many_actions import chain_sum_variance, many_actions_samples
+from mdpgrad.estimators.newsvendor import hdpo_newsvendor, newsvendor_gradient_samples
+from mdpgrad.estimators.ppo import ppo_surrogate_grads, ppo_surrogates
+from mdpgrad.estimators.props import props_sampling_counts
 from mdpgrad.plotting import new_figure
 from mdpgrad.rates import fit_power_law
 from mdpgrad.rollouts import sample_trajectories
@@ -136,6 +143,43 @@ def _lambda_return_nstep(r, v, gamma, lam):
     return out
 
 
+def _enumerated_rollouts_bootstrap(mdp, H):
+    """Every (s_0, a_0, ..., s_{H-1}, a_{H-1}, s_H) path as one fixed-horizon
+    :class:`~mdpgrad.rollouts.Rollouts` batch (``s_H`` is the bootstrap state GAE reads), and the
+    path probabilities under ``rho``, ``P`` and the policy passed to the returned function."""
+    import itertools
+
+    from mdpgrad.rollouts import Rollouts
+
+    S, A = mdp.shape
+    paths = np.array(list(itertools.product(range(S * A), repeat=H)), dtype=np.int64)
+    s, a = np.repeat(paths // A, S, axis=0), np.repeat(paths % A, S, axis=0)
+    states = np.concatenate([s, np.tile(np.arange(S), paths.shape[0])[:, None]], axis=1)
+    n = states.shape[0]
+    ro = Rollouts(states.astype(np.int32), a.astype(np.int32), mdp.r[s, a], np.full(n, H, dtype=np.int64), "fixed",
+                  mdp.gamma)
+
+    def path_probs(pi):
+        p = mdp.rho[states[:, 0]] * pi[states[:, 0], a[:, 0]]
+        for t in range(1, H):
+            p = p * mdp.P[states[:, t - 1], a[:, t - 1], states[:, t]] * pi[states[:, t], a[:, t]]
+        return p * mdp.P[states[:, H - 1], a[:, H - 1], states[:, H]]
+
+    return ro, path_probs
+
+
+def _truncated_advantage_gradient(mdp, pi, adv, H):
+    r""":math:`\sum_{t<H}\gamma^t\,\mathbb{E}[\nabla\log\pi(a_t|s_t)A(s_t,a_t)]` in closed form: coordinate
+    ``(s, b)`` is :math:`\sum_t\gamma^t d_t(s)\pi(b|s)(A(s,b) - \sum_a\pi(a|s)A(s,a))`, ``d_t`` propagated
+    forward from ``rho`` (the fixed-horizon gradient with exact advantages)."""
+    P_pi = np.einsum("sa,sat->st", pi, mdp.P)
+    d, acc = mdp.rho.copy(), np.zeros(mdp.shape)
+    for t in range(H):
+        acc += mdp.gamma**t * d[:, None] * pi * (adv - np.sum(pi * adv, axis=1, keepdims=True))
+        d = d @ P_pi
+    return acc
+
+
 @claim(
     id="gae-lambda",
     paper="High-Dimensional Continuous Control Using Generalized Advantage Estimation",
@@ -147,7 +191,9 @@ def _lambda_return_nstep(r, v, gamma, lam):
     assumptions=("tabular MDP, softmax policy", "geometric random horizon (termination discounts)"),
     instance="Garnet(6, 3, 3), gamma = 0.9, theta ~ N(0, 1); V_hat = V + N(0, 1) per state; "
     "lambda in {0, 0.5, 0.9, 0.97, 1}",
-    notes="(a) identity on sampled paths vs the n-step definition of the lambda-return (1e-10); (b) exact V: "
+    notes="(b0) exact enumeration of every fixed-horizon path (Garnet(3, 2, 2), H = 4): with exact V the library's "
+    "GAE gradient has mean sum_t gamma^t E[grad log pi A^pi] (closed form) to 1e-8 for every lambda; "
+    "(a) identity on sampled paths vs the n-step definition of the lambda-return (1e-10); (b) exact V: "
     "the MC gradient is within z SE of the exact gradient for every lambda (Bonferroni over 5 x 18 "
     "coordinates); (c) the exact expected GAE gradient with V_hat (derived in _gae_expected_gradient and "
     "validated against the MC means) has bias norm non-increasing in lambda and zero at lambda = 1; the MC "
@@ -164,8 +210,12 @@ def _lambda_return_nstep(r, v, gamma, lam):
               "(a critic that lags the policy)"},
 )
 def gae_lambda(budget, rng, control=None):
-    """(b) is the statistical part: max |z| at family level 1e-3 over 5 x 18 coordinates; its smallest
-    detectable coordinate bias is reported as ``min_detectable``."""
+    """(b0) exact enumeration (Garnet(3, 2, 2), H = 4, every path incl. the bootstrap state: 3,888 paths):
+    the library's GAE gradient with exact V averaged with the path probabilities equals the closed-form
+    fixed-horizon gradient to 1e-8 relative for every lambda, so any bias above 1e-8 (and a 10% error with
+    certainty) is detected; that is ``min_detectable``. (b) is the Monte Carlo counterpart on the geometric
+    horizon: max |z| at family level 1e-3 over 5 x 18 coordinates; its smallest detectable coordinate bias
+    (about 0.17 at the quick budget, too weak alone) is in the details."""
     mdp = envs.garnet(6, 3, 3, gamma=0.9, seed=_seed(rng))
     theta = rng.normal(size=(6, 3))
     pi = probs(theta)
@@ -180,6 +230,34 @@ def gae_lambda(budget, rng, control=None):
         for lam in (0.0, 0.7, 1.0):
             a = E.gae(r, vs, np.full(12, 1.0 if control == "gae-without-gamma" else mdp.gamma), lam)
             ident = max(ident, float(np.max(np.abs(a - (_lambda_return_nstep(r, vs, mdp.gamma, lam) - vs[:-1])))))
+    # (b0) exact enumeration on a fixed horizon: with exact V the bootstrap is exact, so the library's GAE
+    # gradient has mean sum_t gamma^t E[grad log pi A^pi] for every lambda (closed form, independent)
+    mdp_e = envs.garnet(3, 2, 2, gamma=0.9, seed=_seed(rng), rho=rng.dirichlet(np.ones(3)))
+    theta_e = rng.normal(size=(3, 2))
+    pi_e = probs(theta_e)
+    ev_e = evaluate(mdp_e, pi_e)
+    adv_e = mdp_e.r + mdp_e.gamma * mdp_e.P @ ev_e.v - ev_e.v[:, None]
+    H_e = 4
+    ro_e, path_probs = _enumerated_rollouts_bootstrap(mdp_e, H_e)
+    w_e = path_probs(pi_e)
+    ref_e = _truncated_advantage_gradient(mdp_e, pi_e, adv_e, H_e)
+    v_e = evaluate(mdp_e, np.full(pi_e.shape, 0.5)).v if control == "stale-values" else ev_e.v
+    enum_err = max(float(np.max(np.abs(np.tensordot(w_e, E.per_trajectory_gradients(
+        ro_e, theta_e, estimator="gae", values=v_e, lambda_=lam), axes=1) - ref_e))) for lam in lams)
+    enum_rel = enum_err / float(np.max(np.abs(ref_e)))
+    # (a') the batch kernel the estimators use, on fixed-horizon paths with approximate values, against the
+    # n-step definition (exact V hides a wrong weighting of future TD errors: they have mean 0)
+    from mdpgrad.estimators.advantages import gae_batch
+
+    v_noisy = ev_e.v + rng.normal(size=3)
+    rows = rng.choice(ro_e.n, size=24, replace=False)
+    for lam in (0.0, 0.7, 1.0):
+        adv_b = gae_batch(ro_e, v_noisy, lam)
+        for i in rows:
+            vs = v_noisy[ro_e.states[i]]
+            ident = max(ident, float(np.max(np.abs(adv_b[i] - (_lambda_return_nstep(ro_e.rewards[i], vs, mdp_e.gamma,
+                                                                                      lam) - vs[:-1])))))
+    r_enum = at_most(enum_rel, 1e-8, what="max relative error of the enumerated GAE mean (exact V, every lambda)")
     # (b) + (c) on one batch (common random numbers across lambda)
     n = budget.pick(8_000, 200_000)
     ro = sample_trajectories(mdp, pi, n, seed=_seed(rng))
@@ -220,14 +298,17 @@ def gae_lambda(budget, rng, control=None):
     ax.set_title("GAE with noisy values: bias falls to 0 at lambda = 1, variance rises", fontsize=8)
     ax.legend(fontsize=7, loc="upper center")
     ax2.legend(fontsize=7, loc="center right")
-    verdict = combine(holds_if(ok_a), holds_if(ok_b), holds_if(ok_c), holds_if(ok_var))
-    details = (f"(b) smallest detectable coordinate bias {mde:.3g} vs max |grad J| {np.max(np.abs(g)):.3g}; "
-               f"(a) identity max error {ident:.2e} (<= 1e-10); (b) exact V: max |mean - grad|/SE = {worst_b:.2f} "
+    verdict = combine(r_enum, holds_if(ok_a), holds_if(ok_b), holds_if(ok_c), holds_if(ok_var))
+    details = (f"(b0) enumeration over {ro_e.n} fixed-horizon paths (H = {H_e}), exact V: max relative error of the "
+               f"library's GAE mean {enum_rel:.1e} (<= 1e-8; detects any bias above 1e-8 of max |grad|); "
+               f"(b) Monte Carlo: smallest detectable coordinate bias {mde:.3g} vs max |grad J| {np.max(np.abs(g)):.3g}; "
+               f"(a) identity (scalar gae on sampled paths, batch kernel on 24 enumerated paths with noisy values) max error {ident:.2e} (<= 1e-10); (b) exact V: max |mean - grad|/SE = {worst_b:.2f} "
                f"(<= {z:.2f}); (c) MC vs exact expected GAE gradient with V_hat: max {worst_c:.2f} SE; bias "
                f"norms {np.round(bias_exact, 4).tolist()}; variances {np.round(var_mc, 3).tolist()} "
                f"(every lambda < 1 below lambda = 1 within 3 SE: {ok_var}; monotone in lambda within 3 SE: {monotone})")
-    return Verdict(predicted="bias decreasing to 0 at lambda=1, variance increasing", min_detectable=mde,
-                   rule=f"(a) GAE = lambda-return - V to 1e-10; (b) max |z| <= {z:.2f} (family 1e-3); (c) MC vs exact "
+    return Verdict(predicted="bias decreasing to 0 at lambda=1, variance increasing",
+                   min_detectable=1e-8 * float(np.max(np.abs(ref_e))), tightness=None,
+                   rule=f"(b0) enumerated GAE mean = exact fixed-horizon gradient to 1e-8 relative for every lambda; (a) GAE = lambda-return - V to 1e-10; (b) max |z| <= {z:.2f} (family 1e-3); (c) MC vs exact "
                    "expected GAE gradient <= z, bias norm non-increasing in lambda, 0 at lambda = 1; variance at "
                    "lambda < 1 <= variance at lambda = 1 (+3 SE)", measured={
         "identity_error": ident, "bias_norm": bias_exact.tolist(), "variance": var_mc.tolist()}, verdict=verdict,
@@ -322,28 +403,6 @@ def _bandit_rollouts(actions, rewards):
                     np.ones(n, dtype=np.int64), "fixed", 0.0)
 
 
-def _ppo_surrogates(theta, theta_old, a, adv, eps, use_min=True):
-    """L^CPI and L^CLIP of a softmax bandit batch; ``use_min=False`` is the documented wrong variant
-    (the clipped term alone, without PPO's min)."""
-    pi, pi_old = probs(theta[None])[0], probs(theta_old[None])[0]
-    rho = pi[a] / pi_old[a]
-    cpi = rho * adv
-    clipped = np.clip(rho, 1 - eps, 1 + eps) * adv
-    clip = np.minimum(cpi, clipped) if use_min else clipped
-    return cpi.mean(), clip.mean(), rho
-
-
-def _ppo_grads(theta, theta_old, a, adv, eps):
-    """Analytic gradients of L^CPI and L^CLIP (softmax bandit): grad rho_i = rho_i (e_{a_i} - pi)."""
-    pi = probs(theta[None])[0]
-    _, _, rho = _ppo_surrogates(theta, theta_old, a, adv, eps)
-    dr = rho[:, None] * (np.eye(pi.size)[a] - pi[None, :])
-    g_cpi = (adv[:, None] * dr).mean(0)
-    active = ~(((adv > 0) & (rho > 1 + eps)) | ((adv < 0) & (rho < 1 - eps)))  # min picks the unclipped term
-    g_clip = (active[:, None] * adv[:, None] * dr).mean(0)
-    return g_cpi, g_clip
-
-
 @claim(
     id="ppo-clip-surrogate",
     paper="Proximal Policy Optimization Algorithms",
@@ -365,8 +424,8 @@ def _ppo_grads(theta, theta_old, a, adv, eps):
               "which is not a pessimistic bound"},
 )
 def ppo_clip_surrogate(budget, rng, control=None):
-    """The surrogates are written here (the library has no PPO objective); the gradient at theta_old is
-    compared with the library's score-function estimate."""
+    """The library's PPO surrogates (:mod:`mdpgrad.estimators.ppo`); the gradient at theta_old is compared
+    with the library's score-function estimate and with finite differences of the surrogate."""
     use_min = control != "clip-without-min"
     K, n, eps = 5, 512, 0.2
     p = rng.uniform(size=K)
@@ -378,23 +437,30 @@ def ppo_clip_surrogate(budget, rng, control=None):
         a = rng.choice(K, size=n, p=pi_old)
         R = (rng.random(n) < p[a]).astype(float)
         adv = R - R.mean()
-        g_cpi, g_clip = _ppo_grads(th_old, th_old, a, adv, eps)
+        g_cpi, g_clip = ppo_surrogate_grads(th_old, th_old, a, adv, eps=eps)
         pg = E.score_sum(_bandit_rollouts(a, R), adv[:, None], th_old[None], backend="numpy").mean(0)[0]
         worst_i = max(worst_i, float(np.max(np.abs(g_cpi - pg))), float(np.max(np.abs(g_clip - pg))))
         h = 1e-6
-        fd = np.array([(_ppo_surrogates(th_old + h * e, th_old, a, adv, eps)[1]
-                        - _ppo_surrogates(th_old - h * e, th_old, a, adv, eps)[1]) / (2 * h) for e in np.eye(K)])
+        fd = np.array([(ppo_surrogates(th_old + h * e, th_old, a, adv, eps=eps)[1]
+                        - ppo_surrogates(th_old - h * e, th_old, a, adv, eps=eps)[1]) / (2 * h) for e in np.eye(K)])
         worst_fd = max(worst_fd, float(np.max(np.abs(fd - g_clip))))
+        # away from theta_old some samples are clipped: the gradient must drop exactly those (FD again)
+        th_far = th_old + rng.normal(scale=1.0, size=K)
+        fd_far = np.array([(ppo_surrogates(th_far + h * e, th_old, a, adv, eps=eps, use_min=use_min)[1]
+                            - ppo_surrogates(th_far - h * e, th_old, a, adv, eps=eps, use_min=use_min)[1]) / (2 * h)
+                           for e in np.eye(K)])
+        worst_fd = max(worst_fd, float(np.max(np.abs(fd_far - ppo_surrogate_grads(th_far, th_old, a, adv,
+                                                                                  eps=eps)[1]))))
         for _ in range(20):
             th = th_old + rng.normal(scale=1.0, size=K)
-            cpi, clip, _ = _ppo_surrogates(th, th_old, a, adv, eps, use_min)
+            cpi, clip, _ = ppo_surrogates(th, th_old, a, adv, eps=eps, use_min=use_min)
             worst_ii = max(worst_ii, clip - cpi)
         finals = {}
         for kind in ("clip", "cpi"):
             th = th_old.copy()
             for _ in range(10):
                 for mb in np.array_split(rng.permutation(n), n // 64):
-                    g_c, g_l = _ppo_grads(th, th_old, a[mb], adv[mb], eps)
+                    g_c, g_l = ppo_surrogate_grads(th, th_old, a[mb], adv[mb], eps=eps)
                     th = th + 2.0 * (g_l if kind == "clip" else g_c)
             finals[kind] = th
             rho = probs(th[None])[0][a] / pi_old[a]
@@ -430,8 +496,9 @@ def ppo_clip_surrogate(budget, rng, control=None):
     "estimator that keeps the score-product term, E[grad Phi grad log p^T + hess Phi], is unbiased.",
     bound="0",
     assumptions=("tabular MDP, softmax policy", "geometric random horizon (GPOMDP surrogate Phi)"),
-    instance="Garnet(3, 2, 2), gamma = 0.8, theta ~ N(0, 1); exact Hessian by central differences of the exact "
-    "gradient (h = 1e-5, error ~1e-9)",
+    instance="(a) Garnet(3, 2, 2), gamma = 0.8, fixed horizon H = 5, every path enumerated, exact Hessian of J_H "
+    "by second central differences of its closed form; (b) Garnet(3, 2, 2), gamma = 0.8, geometric horizon, "
+    "theta ~ N(0, 1); exact Hessian by central differences of the exact gradient (h = 1e-5, error ~1e-9)",
     notes="Naive: hess of Phi(tau, theta) = sum_t G_t log pi(a_t|s_t) with the samples held fixed (what double "
     "autodiff of the surrogate returns). Unbiased (DiCE-type / OPE-derived): add grad Phi grad log p(tau)^T. "
     "Interpolation family H_a = a grad Phi grad log p^T + hess Phi: bias^2 = (1-a)^2 ||E grad Phi grad log "
@@ -443,8 +510,12 @@ def ppo_clip_surrogate(budget, rng, control=None):
               "autodiff of the surrogate, the library oracle's hvp minus the product)"},
 )
 def meta_hessian_bias(budget, rng, control=None):
-    """``min_detectable``: the smallest entry bias of the corrected estimator's mean that the max-|z| test
-    detects (power 0.8, Bonferroni over d^2 entries at family level 1e-3)."""
+    """(a) exact: the library oracle's corrected Hessian estimate (``TabularOracle.hvp``) on every path of a
+    fixed horizon (Garnet(3, 2, 2), H = 5: 7,776 paths) weighted by the path probabilities, against the Hessian
+    of the closed-form truncated objective J_H (second central differences, error ~1e-6 relative): tolerance
+    1e-5 of max |H_H|, which is ``min_detectable``. (b) Monte Carlo on the geometric horizon: the naive
+    estimate is > 10 SE off, the corrected one within the Bonferroni threshold; its smallest detectable entry
+    bias (about 0.3, ten times max |H|: too weak alone) is in the details."""
     mdp = envs.garnet(3, 2, 2, gamma=0.8, seed=_seed(rng))
     orc = E.TabularOracle(mdp)
     theta = rng.normal(size=6)
@@ -471,6 +542,28 @@ def meta_hessian_bias(budget, rng, control=None):
         return float(np.max(np.abs(x.mean(0) - H)[live] / se[live]))
 
     z_naive, z_full = zmax(naive), zmax(full)
+    # (a) exact enumeration on a fixed horizon: the oracle's Hessian estimator on every path of length H,
+    # averaged with the path probabilities, against the Hessian of the closed-form J_H (second central
+    # differences, relative error ~1e-6): detects any entry bias above 1e-5 of max |H_H|
+    mdp_e = envs.garnet(3, 2, 2, gamma=0.8, seed=_seed(rng), rho=rng.dirichlet(np.ones(3)))
+    theta_e = rng.normal(size=6)
+    H_len, he, I6 = 5, 1e-4, np.eye(6)
+
+    def J_H(x):
+        return _truncated_value(mdp_e, x.reshape(3, 2), H_len)
+
+    H_e = np.array([[(J_H(theta_e + he * I6[i] + he * I6[j]) - J_H(theta_e + he * I6[i] - he * I6[j])
+                      - J_H(theta_e - he * I6[i] + he * I6[j]) + J_H(theta_e - he * I6[i] - he * I6[j])) / (4 * he * he)
+                     for j in range(6)] for i in range(6)])
+    orc_e = E.TabularOracle(mdp_e)
+    ro_e, s_e, a_e = _enumerated_rollouts(mdp_e, H_len)
+    w_e = _path_probs(mdp_e, probs(theta_e.reshape(3, 2)), s_e, a_e)
+    full_e = np.stack([orc_e.hvp(ro_e, theta_e, e) for e in I6], axis=2)
+    if control == "naive-as-unbiased":
+        z_e = E.score_sum(ro_e, ro_e.mask.astype(float), theta_e.reshape(3, 2)).reshape(ro_e.n, -1)
+        full_e = full_e - orc_e.grads(ro_e, theta_e)[:, :, None] * z_e[:, None, :]
+    enum_rel = float(np.max(np.abs(np.tensordot(w_e, full_e, axes=1) - H_e)) / np.max(np.abs(H_e)))
+    r_enum = at_most(enum_rel, 1e-5, what="max relative entry error of the enumerated corrected Hessian estimate")
     alphas = np.linspace(0, 1, 11)
     bias2 = [float(np.sum(((naive + a * prod).mean(0) - H) ** 2)) for a in alphas]
     var = [float(np.sum((naive + a * prod).var(0, ddof=1))) for a in alphas]
@@ -482,11 +575,14 @@ def meta_hessian_bias(budget, rng, control=None):
     ax.legend(fontsize=7)
     mde = min_detectable_effect(full.std(0, ddof=1) / np.sqrt(n), d * d, 1e-3)
     ok = z_naive > 10 and z_full <= zq
-    return Verdict(predicted={"naive_biased": "> 10 SE", "unbiased": f"<= {zq:.2f} SE"},
-                   measured={"naive_max_z": z_naive, "unbiased_max_z": z_full}, verdict=holds_if(ok),
-                   min_detectable=mde, rule=f"naive estimator > 10 SE off on some entry; corrected estimator max |z| "
-                   f"<= {zq:.2f} (Bonferroni over {d * d} entries, family 1e-3)",
-                   details=f"naive max |mean - H|/SE = {z_naive:.1f} (> 10: biased); score-product-corrected "
+    return Verdict(predicted={"naive_biased": "> 10 SE", "unbiased": f"<= {zq:.2f} SE", "enumerated_rel_error": 0.0},
+                   measured={"naive_max_z": z_naive, "unbiased_max_z": z_full, "enumerated_rel_error": enum_rel},
+                   verdict=combine(r_enum, holds_if(ok)),
+                   min_detectable=1e-5 * float(np.max(np.abs(H_e))), rule=f"(a) enumerated corrected estimator = "
+                   f"Hessian of J_H to 1e-5 relative; (b) naive estimator > 10 SE off on some entry; corrected "
+                   f"estimator max |z| <= {zq:.2f} (Bonferroni over {d * d} entries, family 1e-3)",
+                   details=f"(a) enumeration over {ro_e.n} paths (H = {H_len}): max relative entry error "
+                   f"{enum_rel:.1e} (<= 1e-5; max |H_H| {np.max(np.abs(H_e)):.3g}); (b) Monte Carlo: naive max |mean - H|/SE = {z_naive:.1f} (> 10: biased); score-product-corrected "
                    f"{z_full:.2f} (<= {zq:.2f}); smallest detectable entry bias {mde:.3g} vs max |H| "
                    f"{np.max(np.abs(H)):.3g}; bias^2 at a=0: {bias2[0]:.3g}, at a=1: {bias2[-1]:.3g}",
                    data={"a": alphas, "bias2": np.array(bias2), "variance": np.array(var)}, figure=fig)
@@ -622,24 +718,8 @@ def props_sampling_error(budget, rng, control=None):
     p = rng.uniform(size=K)
     R = budget.pick(100, 400)
     N = budget.pick(2000, 10000)
-    c_iid = np.zeros((R, K))
-    c_ad = np.zeros((R, K))
-    cum = np.cumsum(pi)
     check = np.unique(np.geomspace(10, N, 25).astype(int))
-    tv_iid, tv_ad = [], []
-    for t in range(1, N + 1):
-        u = rng.random(R)
-        a = np.minimum(np.searchsorted(cum, u, side="right"), K - 1)
-        c_iid[np.arange(R), a] += 1
-        logits = np.log(pi)[None, :] + kappa * ((t - 1) * pi[None, :] - c_ad)
-        mu = np.exp(logits - logits.max(1, keepdims=True))
-        mu /= mu.sum(1, keepdims=True)
-        b = (rng.random((R, 1)) > np.cumsum(mu, 1)).sum(1)
-        c_ad[np.arange(R), np.minimum(b, K - 1)] += 1
-        if t in check:
-            tv_iid.append(0.5 * np.abs(c_iid / t - pi).sum(1).mean())
-            tv_ad.append(0.5 * np.abs(c_ad / t - pi).sum(1).mean())
-    tv_iid, tv_ad = np.asarray(tv_iid), np.asarray(tv_ad)
+    c_iid, c_ad, tv_iid, tv_ad = props_sampling_counts(pi, N, replicas=R, kappa=kappa, seed=rng, check=check)
     f_iid, f_ad = fit_power_law(check, tv_iid), fit_power_law(check, tv_ad)
     # PG estimate from counts: g = sum_a (c_a/n) (p_a - b) (e_a - pi) with rewards at their means (the
     # reward noise is common to both samplers); exact gradient pi * (p - pi.p).
@@ -705,20 +785,15 @@ def hdpo_pathwise(budget, rng, control=None):
     n = budget.pick(100_000, 2_000_000)
     xi = rng.standard_normal(n)
     D = dist.rvs(size=n, random_state=rng)
-    q = theta + sigma * xi
-    cost = h * np.maximum(q - D, 0) + pc * np.maximum(D - q, 0)
-    score = cost * xi / sigma
-    path = (pc * (D < q) - h * (D > q)) if swap else (h * (D < q) - pc * (D > q))
+    hp, pp = (pc, h) if swap else (h, pc)  # the control swaps the costs in the pathwise derivative and HDPO
+    score, _ = newsvendor_gradient_samples(theta, sigma, D, xi, holding=h, shortage=pc)
+    _, path = newsvendor_gradient_samples(theta, sigma, D, xi, holding=hp, shortage=pp)
     z_s = abs(score.mean() - exact) / (score.std(ddof=1) / np.sqrt(n))
     z_p = abs(path.mean() - exact) / (path.std(ddof=1) / np.sqrt(n))
     ratio = float(score.var() / path.var())
     T = budget.pick(20_000, 200_000)
     Ds = dist.rvs(size=T, random_state=rng)
-    th, traj = 0.5 * q_star, np.empty(T)
-    for t in range(T):
-        th -= 20.0 / (t + 1) * ((pc * (Ds[t] < th) - h * (Ds[t] > th)) if swap else
-                                (h * (Ds[t] < th) - pc * (Ds[t] > th)))
-        traj[t] = th
+    traj = hdpo_newsvendor(0.5 * q_star, Ds, holding=hp, shortage=pp, step_scale=20.0)
     q_hat = float(traj[T // 2:].mean())
     rel = abs(q_hat - q_star) / q_star
     ok = z_s <= 4 and z_p <= 4 and ratio >= 10 and rel <= 0.01
@@ -743,43 +818,6 @@ def hdpo_pathwise(budget, rng, control=None):
 
 
 # ----------------------------------------------------------------------------- mdvi-generative-minimax
-def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, rng, replicas: int = 1,
-                  record: bool = False):
-    r"""Mirror-descent value iteration with a generative model (Vieillard et al. 2020; Kozuno et al. 2022).
-
-    :math:`s_k = q_k + \alpha s_{k-1}`, :math:`\pi_k = \mathrm{softmax}(\beta s_k)`,
-    :math:`v_k = \beta^{-1}(\mathrm{LSE}(\beta s_k) - \alpha\,\mathrm{LSE}(\beta s_{k-1}))`,
-    :math:`q_{k+1} = r + \gamma\hat P_k v_k` with ``m_per_pair`` fresh next-state samples per (s, a);
-    :math:`\alpha = \lambda/(\lambda+\tau)`, :math:`\beta = 1/(\lambda+\tau)` for KL weight
-    :math:`\lambda` and entropy weight :math:`\tau`. Returns the final policies ``(replicas, S, A)``
-    (and the list of (pi_k, q_k) when ``record``).
-    """
-    from scipy.special import logsumexp, softmax
-
-    S, A = mdp.shape
-    R, M = int(replicas), int(m_per_pair)
-    cum = np.cumsum(mdp.P, -1)
-    s_prev, q = np.zeros((R, S, A)), np.zeros((R, S, A))
-    lse_prev = logsumexp(beta * s_prev, axis=2)
-    hist = []
-    for _ in range(int(n_iter)):
-        s_k = q + alpha * s_prev
-        lse = logsumexp(beta * s_k, axis=2)
-        if record:
-            hist.append((softmax(beta * s_k, axis=2), q.copy()))
-        v = (lse - alpha * lse_prev) / beta
-        if M == 0:  # exact model
-            q = mdp.r + mdp.gamma * np.einsum("sat,rt->rsa", mdp.P, v)
-        else:
-            u = rng.random((R, S, A, M))
-            nxt = np.minimum((u[..., None] >= cum[None, :, :, None, :]).sum(-1), S - 1)
-            q = mdp.r + mdp.gamma * np.take_along_axis(v[:, None, None, :], nxt.reshape(R, 1, 1, -1),
-                                                       axis=3).reshape(R, S, A, M).mean(-1)
-        s_prev, lse_prev = s_k, lse
-    pi = softmax(beta * (q + alpha * s_prev), axis=2)
-    return (pi, hist) if record else pi
-
-
 @claim(
     id="mdvi-generative-minimax",
     expected="holds",
@@ -807,8 +845,8 @@ def mdvi_policies(mdp, n_iter: int, m_per_pair: int, alpha: float, beta: float, 
     "alpha^{k-j} q_j), so at equal samples (same K, M, beta) its gap must be smaller than without KL averaging "
     "(alpha = 0, entropy-regularized VI): z of the difference of mean gaps >= 3 at M = 1, 4, 16 (measured ratios "
     "5-20x). MDVI's own value estimate is not averaged over iterations, so a horizon exponent fitted on it would "
-    "not separate MDVI from plain VI; the comparison at equal samples does. MDVI itself is implemented in this module "
-    "(mdvi_policies); the library has no MDVI.",
+    "not separate MDVI from plain VI; the comparison at equal samples does. MDVI is the library's "
+    "mdpgrad.algorithms.mdvi.mdvi.",
     priority="A",
 )
 def mdvi_generative_minimax(budget, rng, control=None):
@@ -822,12 +860,13 @@ def mdvi_generative_minimax(budget, rng, control=None):
     K = int(np.ceil(3 / (1 - gamma)))
     alpha, beta = 1.0, 5.0 / (1 - gamma)
     # (1) identity and exact-model convergence
-    _, hist = mdvi_policies(mdp, 8, 4, 0.0 if control == "kl-weight-dropped" else 0.7, 3.0, rng, record=True)
+    _, hist = mdvi(mdp, 8, m_per_pair=4, alpha=0.0 if control == "kl-weight-dropped" else 0.7, beta=3.0, seed=rng,
+                   record=True)
     ident = 0.0
     for (pi_k, _), (pi_next, q_next) in zip(hist[:-1], hist[1:]):
         target = pi_k**0.7 * np.exp(3.0 * (q_next - q_next.max(axis=2, keepdims=True)))
         ident = max(ident, float(np.max(np.abs(target / target.sum(2, keepdims=True) - pi_next))))
-    pi_exact = mdvi_policies(mdp, 400, 0, alpha, beta, rng)[0]
+    pi_exact = mdvi(mdp, 400, m_per_pair=0, alpha=alpha, beta=beta, seed=rng)[0]
     gap_exact = float(np.max(vstar - evaluate(mdp, pi_exact).v))
     # (2) eps exponent
     Ms = np.array([1, 2, 4, 8, 16, 32, 64] if not budget.quick else [1, 2, 4, 8, 16, 32])
@@ -835,13 +874,15 @@ def mdvi_generative_minimax(budget, rng, control=None):
     gaps, zs, gaps_vi = [], [], []
     a_run = 0.0 if control == "kl-weight-dropped" else alpha
     for M in Ms:
-        g = np.max(vstar[None] - evaluate(mdp, mdvi_policies(mdp, K, int(M), a_run, beta, rng, replicas=R)).v, 1)
+        pis = mdvi(mdp, K, m_per_pair=int(M), alpha=a_run, beta=beta, seed=rng, replicas=R)
+        g = np.max(vstar[None] - evaluate(mdp, pis).v, 1)
         # (3) the same samples without KL averaging (alpha = 0: entropy-regularized VI, same K, M, beta)
         gaps.append(float(g.mean()))
         if M not in (1, 4, 16):  # the comparison runs at three sample sizes (quick budget)
             gaps_vi.append(np.nan)
             continue
-        g0 = np.max(vstar[None] - evaluate(mdp, mdvi_policies(mdp, K, int(M), 0.0, beta, rng, replicas=R)).v, 1)
+        pis0 = mdvi(mdp, K, m_per_pair=int(M), alpha=0.0, beta=beta, seed=rng, replicas=R)
+        g0 = np.max(vstar[None] - evaluate(mdp, pis0).v, 1)
         gaps_vi.append(float(g0.mean()))
         zs.append(float((g0.mean() - g.mean()) / np.sqrt(g0.var(ddof=1) / R + g.var(ddof=1) / R + 1e-300)))
     gaps, gaps_vi = np.asarray(gaps), np.asarray(gaps_vi)
@@ -877,18 +918,6 @@ def mdvi_generative_minimax(budget, rng, control=None):
 
 
 # ----------------------------------------------------------------------------- many-actions-variance
-def _chain_sum_variance(P_pi, d, f, L):
-    """tr Var(sum_{t<L} f(s_t)) for the stationary chain: L C_0 + 2 sum_k (L-k) C_k,
-    C_k = sum_s d(s) (f(s)-mu)^T (P^k (f-mu))(s)."""
-    fc = f - d @ f
-    total, Pk_f = 0.0, fc.copy()
-    for k in range(L):
-        Ck = float(np.sum(d[:, None] * fc * Pk_f))
-        total += (L if k == 0 else 2 * (L - k)) * Ck
-        Pk_f = P_pi @ Pk_f
-    return total
-
-
 def _many_actions_instance(rng, S=5, A=3):
     from mdpgrad import TabularMDP
 
@@ -927,7 +956,7 @@ def _many_actions_instance(rng, S=5, A=3):
     "h(s,a) = grad log pi(a|s) Q(s,a) = f(s) + e(s,a), Var(MA) = sigma_f^2/N + W/(NM) and Var(SA) = "
     "Var_chain(sum_{t<NM} f)/(NM)^2 + W/(NM) (the same action-noise term), so MA is better iff "
     "Var_chain(sum f)/(NM sigma_f^2) > M, i.e. M < tau_int(NM). Checked: the exact variance expressions match "
-    "MC within 4 SE of the variance estimates on 3 instances, and the condition predicts the MC winner on "
+    "MC within z SE (Bonferroni over 2 x the instances, family 1e-3) of the variance estimates on every instance, and the condition predicts the MC winner on "
     ">= 90% of the instances (catalogue criterion). The model-based MBMA bias claim is not checked.",
     priority="B",
     expected="holds",
@@ -948,34 +977,22 @@ def many_actions_variance(budget, rng, control=None):
         if control == "iid-trajectory-variance":
             v_sa = sigma_f2 / (N * M) + W / (N * M)  # the wrong variant: trajectory states treated as independent
         else:
-            v_sa = _chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
+            v_sa = chain_sum_variance(P_pi, d, f, N * M) / (N * M) ** 2 + W / (N * M)
         predicted_ma_better = v_ma < v_sa
-        # Monte Carlo
-        cum_d, cum_pi, cum_P = np.cumsum(d), np.cumsum(pi, 1), np.cumsum(P_pi, 1)
-
-        def draw(cum, u):
-            return np.minimum((u[..., None] >= cum).sum(-1), cum.shape[-1] - 1)
-
-        s_ma = draw(cum_d, rng.random((R, N)))
-        a_ma = np.minimum((rng.random((R, N, M))[..., None] >= cum_pi[s_ma][:, :, None, :]).sum(-1), A - 1)
-        est_ma = h[s_ma[:, :, None], a_ma].mean(axis=(1, 2))
-        s = draw(cum_d, rng.random(R))
-        acc = np.zeros((R, D))
-        for _ in range(N * M):
-            a = np.minimum((rng.random(R)[:, None] >= cum_pi[s]).sum(-1), A - 1)
-            acc += h[s, a]
-            s = np.minimum((rng.random(R)[:, None] >= cum_P[s]).sum(-1), S - 1)
-        est_sa = acc / (N * M)
+        # Monte Carlo (the library's samplers)
+        est_ma, est_sa = many_actions_samples(h, pi, P_pi, d, n_states=N, m_actions=M, replicas=R, seed=rng)
         mc_ma = float(np.sum(est_ma.var(0, ddof=1)))
         mc_sa = float(np.sum(est_sa.var(0, ddof=1)))
         agree.append(predicted_ma_better == (mc_ma < mc_sa))
         margins.append(np.log(v_sa / v_ma))
-        if i < 3:
-            # SE of a total-variance estimate ~ sqrt(2/R) * value (Gaussian approximation); 4 SE
-            for mc, ex in ((mc_ma, v_ma), (mc_sa, v_sa)):
-                match_worst = max(match_worst, abs(mc - ex) / (ex * np.sqrt(2.0 / R)))
+        # SE of a total-variance estimate <= sqrt(2/R) * value (Gaussian approximation), on every instance:
+        # the sticky (slowly mixing) ones are where the chain-sum variance matters
+        for mc, ex in ((mc_ma, v_ma), (mc_sa, v_sa)):
+            match_worst = max(match_worst, abs(mc - ex) / (ex * np.sqrt(2.0 / R)))
     rate = float(np.mean(agree))
-    verdict = combine(at_least(rate, 0.9, what="agreement rate"), at_most(match_worst, 4.0, what="max |MC - exact| in SE"))
+    z_match = _z_bonferroni(2 * n_inst)
+    verdict = combine(at_least(rate, 0.9, what="agreement rate"),
+                      at_most(match_worst, z_match, what="max |MC - exact| in SE over all instances"))
     fig, ax = new_figure()
     ax.scatter(margins, np.where(agree, 1, 0), s=10)
     ax.axvline(0, color="k", lw=1)
@@ -984,10 +1001,10 @@ def many_actions_variance(budget, rng, control=None):
     ax.set_title(f"agreement {rate:.0%} over {n_inst} instances", fontsize=8)
     return Verdict(predicted=">= 90% agreement", measured=rate, verdict=verdict,
                    rule="the derived condition predicts the MC winner on >= 90% of instances; exact variance "
-                   "expressions within 4 SE of MC on 3 instances",
+                   f"expressions within {z_match:.2f} SE of MC on every instance",
                    details=f"condition predicts the MC winner on {rate:.1%} of {n_inst} instances; exact vs MC "
-                   f"variance on 3 instances: max {match_worst:.2f} SE; MA predicted better on "
-                   f"{int(np.sum(np.array(margins) > 0))} instances",
+                   f"variance on all {n_inst} instances: max {match_worst:.2f} SE (<= {z_match:.2f}); MA predicted "
+                   f"better on {int(np.sum(np.array(margins) > 0))} instances",
                    data={"log_ratio": np.array(margins), "agree": np.array(agree)}, figure=fig)
 
 
@@ -1057,7 +1074,7 @@ def general_utility_vr_rates(budget, rng, control=None):
     def grad_F(theta):
         d = evaluate(mdp, probs(theta)).occupancy
         # lambda(s, a) = d(s) pi(a|s) / (1-gamma) unnormalized; F depends on d(s) = (1-gamma) sum_a lambda(s,a)
-        r_F = np.repeat((-(np.log(d) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
+        r_F = entropy_pseudo_reward(d, mdp.gamma, A)
         return policy_gradient(TabularMDP(mdp.P, r_F, mdp.gamma, rho=mdp.rho), theta, horizon_factor=hf)
 
     theta = rng.normal(size=(S, A))
@@ -1072,23 +1089,9 @@ def general_utility_vr_rates(budget, rng, control=None):
     rel = float(np.max(np.abs(g - fd)) / np.max(np.abs(fd)))
     # normalized recursive-momentum ascent with sampled occupancies (visit counts of geometric rollouts)
     th = 2.0 * rng.normal(size=(S, A))  # a low-entropy start leaves room to improve
-    d_mom = np.zeros((S, A))
-    Fs = [F_of(th)]
     n_iter = budget.pick(15, 200)
-    for t in range(n_iter):
-        ro = sample_trajectories(mdp, probs(th), 200, seed=_seed(rng))
-        T = ro.actions.shape[1]
-        counts = np.bincount(np.where(ro.mask, ro.states[:, :T], 0).ravel(), weights=ro.mask.ravel().astype(float),
-                             minlength=S)
-        d_hat = np.maximum(counts / counts.sum(), 1e-6)
-        r_F = np.repeat((-(np.log(d_hat) + 1.0) * (1 - mdp.gamma))[:, None], A, axis=1)
-        W = E.reward_to_go(r_F[np.where(ro.mask, ro.states[:, :T], 0), np.where(ro.mask, ro.actions, 0)] * ro.mask,
-                           ro.discount)
-        gt = E.score_sum(ro, W, th).mean(0)
-        eta = 2.0 / (t + 2)
-        d_mom = (1 - eta) * d_mom + eta * gt
-        th = th + 2.0 / (t + 2) * d_mom / max(np.linalg.norm(d_mom), 1e-12)
-        Fs.append(F_of(th))
+    thetas = occupancy_entropy_momentum_pg(mdp, th, n_iter, n_traj=200, seed=rng)
+    Fs = [F_of(x) for x in thetas]
     increased = Fs[-1] > Fs[0]
     F_star = _max_occupancy_entropy(mdp)
     closed = (Fs[-1] - Fs[0]) / (F_star - Fs[0])
@@ -1113,18 +1116,6 @@ def general_utility_vr_rates(budget, rng, control=None):
 
 
 # ----------------------------------------------------------------------------- pg-theorem (continuous LQ)
-def _lq_value(k, a=0.9, b=0.5, q=1.0, r=0.1, sigma=0.5, sigma_w=0.3, sigma0=1.0, gamma=0.9):
-    r"""Exact :math:`J(k)` for :math:`s' = a s + b u + w`, :math:`u\sim N(ks,\sigma^2)`, reward
-    :math:`-(qs^2 + ru^2)`, :math:`s_0\sim N(0,\sigma_0^2)`: with :math:`c=(a+bk)^2`,
-    :math:`D = b^2\sigma^2+\sigma_w^2`, :math:`\Sigma_t = c^t\sigma_0^2 + D(1-c^t)/(1-c)` and
-    :math:`J = -(q+rk^2)\sum_t\gamma^t\Sigma_t - r\sigma^2/(1-\gamma)`, where
-    :math:`\sum_t\gamma^t\Sigma_t = \sigma_0^2/(1-\gamma c) + \frac{D}{1-c}(\frac{1}{1-\gamma}-\frac{1}{1-\gamma c})`."""
-    c = (a + b * k) ** 2
-    D = b**2 * sigma**2 + sigma_w**2
-    s_sum = sigma0**2 / (1 - gamma * c) + D / (1 - c) * (1 / (1 - gamma) - 1 / (1 - gamma * c))
-    return -(q + r * k**2) * s_sum - r * sigma**2 / (1 - gamma)
-
-
 @claim(
     id="pg-theorem-lq-gaussian",
     paper="The Definitive Guide to Policy Gradients in Deep Reinforcement Learning: Theory, Algorithms "
@@ -1149,36 +1140,16 @@ def pg_theorem_lq_gaussian(budget, rng, control=None):
     variate: E[grad log pi(u|s) b(s) | s] = 0), alpha = (q + r k^2)/(1 - gamma c), beta = (gamma alpha D +
     r sigma^2)/(1 - gamma), so that a 10% error in dJ/dk is detectable at the quick budget
     (``min_detectable``: the smallest detectable bias relative to max_k |dJ/dk|).
-    The sampler is written here: the library has no continuous-state environment."""
-    a, b, q, r, sigma, sigma_w, gamma = 0.9, 0.5, 1.0, 0.1, 0.5, 0.3, 0.9
+    The sampler and the closed form are the library's (:mod:`mdpgrad.estimators.lq_gaussian`)."""
+    sigma = 0.5  # the policy noise of the library default instance (LQGaussian())
     score_scale = sigma**2 if control == "score-without-1/sigma^2" else 1.0
     ks = np.array([-1.2, -0.6, 0.0])
     n = budget.pick(10_000, 150_000)
     exact, mc, se, mcq, seq = [], [], [], [], []
     for k in ks:
         h = 1e-6
-        exact.append((_lq_value(k + h) - _lq_value(k - h)) / (2 * h))
-        c = (a + b * k) ** 2
-        alpha = (q + r * k**2) / (1 - gamma * c)
-        beta = (gamma * alpha * (b**2 * sigma**2 + sigma_w**2) + r * sigma**2) / (1 - gamma)
-        L = 1 + np.floor(np.log1p(-rng.random(n)) / np.log(gamma)).astype(int)
-        s = rng.standard_normal(n)
-        scores = np.zeros((n, L.max()))
-        rewards = np.zeros((n, L.max()))
-        base = np.zeros((n, L.max()))
-        adv = np.zeros((n, L.max()))
-        for t in range(L.max()):
-            alive = t < L
-            u = k * s + sigma * rng.standard_normal(n)
-            scores[:, t] = np.where(alive, (u - k * s) * s / sigma**2 * score_scale, 0.0)
-            rewards[:, t] = np.where(alive, -(q * s**2 + r * u**2), 0.0)
-            base[:, t] = -(alpha * s**2 + beta)
-            # closed-form Q(s, u) = -(q s^2 + r u^2) - gamma (alpha E[s'^2 | s, u] + beta)
-            adv[:, t] = -(q * s**2 + r * u**2) - gamma * (alpha * ((a * s + b * u) ** 2 + sigma_w**2) + beta) - base[:, t]
-            s = a * s + b * u + sigma_w * rng.standard_normal(n)
-        rtg = np.cumsum(rewards[:, ::-1], axis=1)[:, ::-1]
-        g = np.sum(scores * (rtg - base), axis=1)
-        gq = np.sum(scores * adv, axis=1)
+        exact.append((lq_gaussian_value(k + h) - lq_gaussian_value(k - h)) / (2 * h))
+        g, gq = lq_gaussian_gradient_samples(k, n, seed=rng, score_scale=score_scale)
         mc.append(g.mean())
         se.append(g.std(ddof=1) / np.sqrt(n))
         mcq.append(gq.mean())
@@ -1191,7 +1162,7 @@ def pg_theorem_lq_gaussian(budget, rng, control=None):
     mde_g = min_detectable_effect(se, 2 * ks.size) / float(np.max(np.abs(exact)))
     fig, ax = new_figure()
     kk = np.linspace(-1.6, 0.2, 100)
-    ax.plot(kk, [(_lq_value(x + 1e-6) - _lq_value(x - 1e-6)) / 2e-6 for x in kk], label="dJ/dk (closed form)")
+    ax.plot(kk, [(lq_gaussian_value(x + 1e-6) - lq_gaussian_value(x - 1e-6)) / 2e-6 for x in kk], label="dJ/dk (closed form)")
     ax.errorbar(ks, mc, yerr=4 * se, fmt="o", label="GPOMDP Monte Carlo (+- 4 SE)")
     ax.set_xlabel("gain k")
     ax.set_ylabel("dJ/dk")
