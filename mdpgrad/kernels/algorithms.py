@@ -33,86 +33,23 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .._evaluate_kernels import getrf, getrs
+from .common import softmax_unnormalized
+
 # LLVM fast-math flags that keep inf/nan semantics (policies may underflow to exact zeros).
 _FM = {"contract", "arcp", "reassoc", "nsz"}
 
 
 # ------------------------------------------------------------------------------------------
-# LU reuse with iterative refinement: the fast exact path for larger S
+# LU reuse (LAPACK getrf / getrs, shared with mdpgrad.evaluate) with iterative refinement
 # ------------------------------------------------------------------------------------------
 _EPS = 2.220446049250313e-16
 
 
-@nb.njit(cache=True)
-def lu_factor_nb(M, LU, piv):  # pragma: no cover - compiled
-    """In-place LU with partial pivoting of ``M`` into ``LU`` (row permutation ``piv``)."""
-    n = M.shape[0]
-    for i in range(n):
-        piv[i] = i
-        for j in range(n):
-            LU[i, j] = M[i, j]
-    for k in range(n):
-        p = k
-        m = abs(LU[k, k])
-        for i in range(k + 1, n):
-            if abs(LU[i, k]) > m:
-                m = abs(LU[i, k])
-                p = i
-        if p != k:
-            for j in range(n):
-                tmp = LU[k, j]
-                LU[k, j] = LU[p, j]
-                LU[p, j] = tmp
-            tp = piv[k]
-            piv[k] = piv[p]
-            piv[p] = tp
-        inv = 1.0 / LU[k, k]
-        for i in range(k + 1, n):
-            LU[i, k] *= inv
-            f = LU[i, k]
-            if f != 0.0:
-                for j in range(k + 1, n):
-                    LU[i, j] -= f * LU[k, j]
-
-
 @nb.njit(cache=True, fastmath=_FM)
-def lu_solve_nb(LU, piv, b, x):  # pragma: no cover - compiled
-    """Solve ``M x = b`` with ``P M = L U`` (``piv`` maps rows)."""
-    n = LU.shape[0]
-    for i in range(n):
-        acc = b[piv[i]]
-        for j in range(i):
-            acc -= LU[i, j] * x[j]
-        x[i] = acc
-    for i in range(n - 1, -1, -1):
-        acc = x[i]
-        for j in range(i + 1, n):
-            acc -= LU[i, j] * x[j]
-        x[i] = acc / LU[i, i]
-
-
-@nb.njit(cache=True, fastmath=_FM)
-def lu_solve_t_nb(LUT, piv, b, x, w):  # pragma: no cover - compiled
-    """Solve ``M^T x = b`` given ``LUT = (LU)^T`` of ``P M = L U``: ``U^T w = b``, ``L^T z = w``,
-    ``x = P^T z`` (row-contiguous access through the stored transpose)."""
-    n = LUT.shape[0]
-    for i in range(n):
-        acc = b[i]
-        for j in range(i):
-            acc -= LUT[i, j] * w[j]
-        w[i] = acc / LUT[i, i]
-    for i in range(n - 1, -1, -1):
-        acc = w[i]
-        for j in range(i + 1, n):
-            acc -= LUT[i, j] * w[j]
-        w[i] = acc
-    for i in range(n):
-        x[piv[i]] = w[i]
-
-
-@nb.njit(cache=True, fastmath=_FM)
-def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: no cover - compiled
-    """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization.
+def _refine(M, b, x, LU, piv, trans, max_steps, res, mnorm):  # pragma: no cover - compiled
+    """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization
+    (``LU``, ``piv`` from :func:`~mdpgrad._evaluate_kernels.getrf`).
 
     Stops when ``||b - M x||_inf <= 32 eps (||M||_inf ||x||_inf + ||b||_inf)`` -- within the backward-error
     bound of a direct LU solve (LAPACK: ``O(n eps)``) -- and returns the number of correction steps taken; -1 if ``max_steps`` did not suffice.
@@ -143,12 +80,9 @@ def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: n
             rnorm = max(rnorm, abs(res[i]))
         if rnorm <= 32.0 * _EPS * (mnorm * xnorm + bnorm):
             return k
-        if trans:
-            lu_solve_t_nb(LU, piv, res, dx, w)
-        else:
-            lu_solve_nb(LU, piv, res, dx)
+        getrs(LU, piv, res, trans)
         for i in range(n):
-            x[i] += dx[i]
+            x[i] += res[i]
     return -1
 
 
@@ -161,15 +95,7 @@ def _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau):  # pragma: no
     in cache while the row is built."""
     S = M.shape[0]
     A = theta.shape[1]
-    m = theta[s, 0]
-    for a in range(1, A):
-        if theta[s, a] > m:
-            m = theta[s, a]
-    z = 0.0
-    for a in range(A):
-        e = np.exp(theta[s, a] - m)
-        pi[s, a] = e
-        z += e
+    m, z = softmax_unnormalized(theta[s], pi[s])
     inv = 1.0 / z
     lz = np.log(z)
     h = 0.0
@@ -222,8 +148,7 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
     colsum = np.empty(S)
     M = np.empty((S, S))
     LU = np.empty((S, S))
-    LUT = np.empty((S, S))
-    piv = np.empty(S, dtype=np.int64)
+    piv = np.empty(S, dtype=np.int32)
     rpi = np.empty(S)
     rhs_d = (1.0 - gamma) * rho
     v = np.zeros(S)
@@ -235,8 +160,6 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
     v_old3 = np.zeros(S)
     d_old3 = np.zeros(S)
     res = np.empty(S)
-    dx = np.empty(S)
-    w = np.empty(S)
     need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
     min_star = 1.0
     n_fact = 0
@@ -276,10 +199,10 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                 d_old3[i] = d_old2[i]
                 d_old2[i] = d_old[i]
                 d_old[i] = td
-            kv = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
+            kv = _refine(M, rpi, v, LU, piv, False, 6, res, 1.0 + gamma)
             kd = 0
             if kv >= 0 and need_d:
-                kd = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, mnorm_t)
+                kd = _refine(M, rhs_d, d, LU, piv, True, 6, res, mnorm_t)
             ok = kv >= 0 and kd >= 0
             # Ski rental: refactor once the correction steps beyond those a fresh factorization needs
             # (counted at its first reuse), each ~2 S^2 flops, have cost as much as one factorization (~S^3 / 3).
@@ -290,17 +213,20 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
         if not ok:
             debt = 0
             base_steps = -1
-            lu_factor_nb(M, LU, piv)
             for i in range(S):
                 for j in range(S):
-                    LUT[i, j] = LU[j, i]
+                    LU[i, j] = M[i, j]
+            getrf(LU, piv)
             n_fact += 1
             have_lu = True
-            lu_solve_nb(LU, piv, rpi, v)
-            _refine(M, rpi, v, LU, piv, False, 2, res, dx, w, 1.0 + gamma)
+            for i in range(S):
+                v[i] = rpi[i]
+                d[i] = rhs_d[i]
+            getrs(LU, piv, v, False)
+            _refine(M, rpi, v, LU, piv, False, 2, res, 1.0 + gamma)
             if need_d:
-                lu_solve_t_nb(LUT, piv, rhs_d, d, w)
-                _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, mnorm_t)
+                getrs(LU, piv, d, True)
+                _refine(M, rhs_d, d, LU, piv, True, 2, res, mnorm_t)
             if it == 0:
                 for i in range(S):
                     v_old[i] = v[i]
