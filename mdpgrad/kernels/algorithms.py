@@ -5,12 +5,18 @@ The update of each method is the same as its NumPy reference in :mod:`mdpgrad.al
 (tests check agreement to round-off); the kernel only fuses the loop so that ``n_iter`` iterations run
 without returning to Python. Per iteration: ``pi = softmax(theta)``, ``M = I - gamma P_pi``,
 ``v = M^{-1} r_pi`` (``+ tau H(pi)``), ``d = (1 - gamma) M^{-T} rho`` when the update needs it,
-``Q = r + gamma P v``, then the step. The linear systems reuse one LU factorization across
-iterations with iterative refinement to a normwise backward error of ``32 eps`` (inside LAPACK's own
-``O(S eps)`` bound for a direct solve), starting from a cubic extrapolation of the previous solutions;
-the factorization is renewed when six steps do not suffice or, ski-rental style, when the extra steps a
-stale factorization has cost add up to one factorization (the policy moves little per step, so this is
-rare: a few factorizations per thousand iterations).
+``Q = r + gamma P v``, then the step. The linear systems reuse one LU factorization (LAPACK ``getrf`` /
+``getrs`` through :mod:`mdpgrad._evaluate_kernels`, the routine ``scipy.linalg.lu_factor`` calls) across
+iterations with iterative refinement to a normwise backward error of ``max(32, S) eps`` (inside the
+``3 S eps`` backward-error bound of a direct LU solve, Higham 2002, Thm. 9.4), starting from a prediction
+through the previous solutions (the predictor that did best at the last miss: the last solution, a
+least-squares line / quadratic / cubic, or the exact cubic); the factorization is renewed when six steps do
+not suffice or, ski-rental style, when the extra steps a stale factorization has cost add up to one
+factorization (the policy moves little per step, so this is rare: a few factorizations per thousand
+iterations). When the update needs no occupancy ``d`` (NPG, PMD, the ``rho``-weighted controls), the
+refinement is matrix-free: one pass over ``P`` gives ``P v``, hence both the residual
+``r_pi - v + gamma P_pi v`` and ``Q`` (:func:`_refine_free`), and ``M`` is built only to refactor -- one
+pass over ``P`` per iteration once the predictions hit.
 
 Modes (``mode``), with ``c`` the gradient scale (``1 / (1 - gamma)`` unless a control changes it) and
 ``w(s)`` the state weight (``d(s)``, or ``rho(s)`` for the ``weighting="rho"`` control):
@@ -141,7 +147,8 @@ def _refine_free(P, r, gamma, pi, rpi, v, qall, LU, piv, max_steps, res):  # pra
     """Iterative refinement of ``v`` for ``M v = r_pi`` without ``M``: each step is one pass over ``P`` that
     forms ``z = P[s, a] . v``, the residual ``r_pi - v + gamma sum_a pi(a|s) z`` and ``Q = r + gamma z``
     (into ``qall``: the ``Q`` of the returned ``v``), then corrects with the old factorization. Stop rule
-    and return value as :func:`_refine`."""
+    and return value as :func:`_refine`; on success ``res`` holds the correction the next step would have
+    made (the caller adds it to ``v`` once ``v`` and ``Q`` are used: the predictions start from it)."""
     S, A = r.shape
     for k in range(max_steps + 1):
         rn = 0.0
@@ -172,6 +179,7 @@ def _refine_free(P, r, gamma, pi, rpi, v, qall, LU, piv, max_steps, res):  # pra
             xn = max(xn, abs(v[s]))
             bn = max(bn, abs(rpi[s]))
         if rn <= max(32.0, S) * _EPS * ((1.0 + gamma) * xn + bn):
+            getrs(LU, piv, res, False)  # the next correction, for a cleaner history of solutions
             return k
         if k == max_steps:
             break
@@ -250,10 +258,8 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
     ``(min_t,s pi_t(a_star[s]|s), number of LU factorizations)``.
 
     Each iteration is one pass over ``P`` after the solves: per state, ``Q[s]`` from ``P[s]``, the new
-    logits, the new policy row and the new row of ``M`` while ``P[s]`` is in cache. When the update needs
-    no occupancy and the extrapolated guess of the last iteration already passed the stop rule (the run
-    has settled), the next guess is tested matrix-free (:func:`_check_guess`), which yields ``Q`` in the
-    same pass, and ``M`` is built only when the guess fails: one pass over ``P`` per iteration."""
+    logits, the new policy row and the new row of ``M`` while ``P[s]`` is in cache; without occupancy the
+    refinement passes over ``P`` yield ``Q`` and ``M`` is built only to refactor (module docstring)."""
     S, A = theta0.shape
     for s in range(S):
         for a in range(A):
@@ -311,7 +317,8 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
         kv = -1
         if have_lu and debt < factor_cost:
             _extrapolate(v, hv, order_v)  # the starting guesses
-            _extrapolate(d, hd, order_d)
+            if need_d:
+                _extrapolate(d, hd, order_d)
             if need_d:
                 kv = _refine(M, rpi, v, LU, piv, False, 6, res, 1.0 + gamma)
             else:
@@ -353,9 +360,10 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                     for i in range(S):
                         hv[j, i] = v[i]
                         hd[j, i] = d[i]
-        order_v = _best_order(v, hv)
-        if need_d:
-            order_d = _best_order(d, hd)
+        if kv != 0:  # the guess needed corrections (or there was none): choose the predictor anew
+            order_v = _best_order(v, hv)
+            if need_d:
+                order_d = _best_order(d, hd)
         val = 0.0
         for s in range(S):
             val += rho[s] * v[s]
@@ -429,6 +437,9 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                             theta[s, a] -= mx
                 _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau, need_d)
             m_fresh = need_d
+            if have_q:  # v and Q are used: keep the corrected solution for the next prediction
+                for s in range(S):
+                    v[s] += res[s]
         if rec:
             steps[k] = step
             k += 1
