@@ -2,28 +2,36 @@
 
 A step = softmax over V logits per prompt, G samples per prompt (inverse CDF with host-drawn uniforms),
 verifiable rewards, GRPO advantages, and the score-function logit gradient g[N, V]. Peers: NumPy
-(row-chunked, float64 temporaries), Numba (fused parallel kernels), CuPy (whole batch on the GPU) and an
-equivalent torch implementation (CPU, or CUDA when available) -- all through the same inputs.
+(row-chunked, float64 temporaries), Numba (fused parallel kernels), CuPy (whole batch on the GPU), an
+equivalent torch implementation (CPU, or CUDA when available) and the same step in JAX (``jax.jit``,
+float64 temporaries as torch; run in its own process with a timeout) -- all on the same arrays (the JAX
+process regenerates them from the same seed).
 
     python benchmarks/bench_llm_bandits.py                 # V=32000, N=4096, G=16
     python benchmarks/bench_llm_bandits.py --quick         # V=8000, N=256, G=16
-    python benchmarks/bench_llm_bandits.py --backend cupy,numpy,torch
+    python benchmarks/bench_llm_bandits.py --backend cupy,numpy,torch,jax
 
 Prints a table with the median step time, the ratio to NumPy and the max deviation of the gradient
-from NumPy's on the first rows. torch is optional (``pip install torch==2.13.0``); missing peers are
-listed with the reason.
+from NumPy's on the first rows, and writes ``benchmarks/results/bench_llm_bandits.json`` (mdpgrad's Numba
+step against every other peer). torch and JAX are optional (``pip install torch==2.13.0 jax``); missing
+peers are listed with the reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+from _common import machine, row, write_rows  # noqa: E402
 
 from mdpgrad.backend import cupy_status, get_backend  # noqa: E402
 from mdpgrad.bandits import group_advantages, logit_gradient, sample_actions  # noqa: E402
@@ -71,6 +79,61 @@ def step_torch(torch, device, logits_t, u, out):
     return g
 
 
+def inputs(N, V, G):
+    """The benchmark's arrays (seed 0): float32 logits ``(N, V)`` and uniforms ``(N, G)``."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(N, V)).astype(np.float32) * 2
+    return logits, rng.random((N, G))
+
+
+def jax_peer(N, V, G, reps, out_path):
+    """The step in JAX (``jit``; float64 temporaries as the torch peer), timed in this process; writes the
+    first 64 gradient rows to ``out_path`` and prints ``{"seconds": median step time}``."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    logits, u = inputs(N, V, G)
+
+    @jax.jit
+    def step(lg, us):
+        lp = jax.nn.log_softmax(lg.astype(jnp.float64), axis=1)
+        p = jnp.exp(lp)
+        cdf = jnp.cumsum(p, axis=1)
+        a = jnp.minimum(jax.vmap(lambda c, x: jnp.searchsorted(c, x, side="right"))(cdf, us), V - 1)
+        n = jnp.arange(N)[:, None]
+        r = ((a + 7919 * n) % 97 == 0).astype(jnp.float64)
+        adv = (r - r.mean(1, keepdims=True)) / (r.std(1, ddof=1, keepdims=True) + 1e-6)
+        coef = adv / (N * G)
+        g = -coef.sum(1, keepdims=True) * p
+        g = g.at[jnp.broadcast_to(n, a.shape), a].add(coef)
+        return g.astype(jnp.float32)
+
+    lg, us = jnp.asarray(logits), jnp.asarray(np.sort(u, axis=1))
+    t = timeit(lambda: step(lg, us).block_until_ready(), reps)
+    np.save(out_path, np.asarray(step(lg, us)[:64]))
+    print(json.dumps({"seconds": t, "version": jax.__version__}))
+
+
+def run_jax_peer(N, V, G, reps, timeout):
+    """``jax_peer`` in a subprocess: ``(seconds, g[:64], label)`` or ``(None, None, reason)``."""
+    fd, path = tempfile.mkstemp(suffix=".npy")
+    os.close(fd)
+    cmd = [sys.executable, __file__, "--jax-peer", path, "--N", str(N), "--V", str(V), "--G", str(G),
+           "--reps", str(reps)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if out.returncode != 0:
+            return None, None, f"exit {out.returncode}: {(out.stderr.strip().splitlines() or ['?'])[-1]}"
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        return res["seconds"], np.load(path).astype(np.float64), f"JAX jit {res['version']} (CPU)"
+    except subprocess.TimeoutExpired:
+        return None, None, f"hang: no result within {timeout:.0f} s (killed)"
+    finally:
+        os.unlink(path)
+
+
 def timeit(fn, reps):
     fn()  # warm-up (compilation, allocation)
     ts = []
@@ -89,16 +152,19 @@ def main(argv=None):
     ap.add_argument("--G", type=int, default=16)
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--chunk", type=int, default=256, help="rows per NumPy chunk (bounds host memory)")
-    ap.add_argument("--backend", default="numpy,numba,cupy,torch", help="comma-separated peers to run")
+    ap.add_argument("--backend", default="numpy,numba,cupy,torch,jax", help="comma-separated peers to run")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds for the JAX process")
+    ap.add_argument("--jax-peer", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     V = args.V or (8000 if args.quick else 32000)
     N = args.N or (256 if args.quick else 4096)
     G = args.G
     reps = args.reps or (3 if args.quick else 2)
     peers = [p.strip() for p in args.backend.split(",") if p.strip()]
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(N, V)).astype(np.float32) * 2
-    u = rng.random((N, G))
+    if args.jax_peer:
+        return jax_peer(N, V, G, reps, args.jax_peer)
+    mach = machine()
+    logits, u = inputs(N, V, G)
     print(f"GRPO estimator step: N={N} prompts, V={V} actions, G={G}; logits float32, gradient float32; "
           f"median of {reps} (after warm-up); CPU cores visible: {os.cpu_count()}")
     results = {}
@@ -150,6 +216,12 @@ def main(argv=None):
             t = timeit(run_torch, reps)
             g = run_torch()[:64].cpu().numpy()
             peer = f"torch-{device} {torch.__version__}"
+        elif peer == "jax":
+            t, g, label = run_jax_peer(N, V, G, reps, args.timeout)
+            if t is None:
+                skipped.append(f"jax: {label}")
+                continue
+            peer = label
         else:
             skipped.append(f"{peer}: unknown peer")
             continue
@@ -163,6 +235,14 @@ def main(argv=None):
         print(f"{peer:28s} {t:10.3f} {sp:>18s} {dev:18.2e}")
     for s in skipped:
         print("skipped:", s)
+    cmd = "python benchmarks/bench_llm_bandits.py" + (" --quick" if args.quick else "")
+    if "numba" in results:
+        t_nb = results["numba"][0]
+        rows = [row(f"GRPO step N={N}, V={V}, G={G}: mdpgrad numba vs {peer}", t_nb, t, "s", cmd, mach,
+                    higher_is_better=False, max_abs_dg=dev) for peer, (t, dev) in results.items() if peer != "numba"]
+        rows += [row(f"GRPO step N={N}, V={V}, G={G}: mdpgrad numba vs {s.split(':')[0]}", t_nb, None, "s", cmd, mach,
+                     error=s.split(": ", 1)[1]) for s in skipped if s.startswith(("jax", "torch"))]
+        print("wrote", write_rows("bench_llm_bandits", rows))
 
 
 if __name__ == "__main__":

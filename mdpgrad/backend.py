@@ -66,6 +66,11 @@ KERNELS: dict[str, dict[str, str]] = {
                        "cupy": "bandits:sample_actions_xp"},
     "logit_gradient": {"numpy": "bandits:logit_gradient_numpy", "numba": "bandits:logit_gradient_numba",
                        "cupy": "bandits:logit_gradient_cupy"},
+    # exact softmax-family optimization loops (compiled only: their NumPy reference is the loop of
+    # Method.update in mdpgrad.algorithms, which optimize runs on the NumPy backend)
+    "exact_pg_run": {"numba": "algorithms:exact_pg_run"},
+    "exact_pg_run_batch": {"numba": "algorithms:exact_pg_run_batch"},
+    "exact_pg_run_lockstep": {"numba": "algorithms:exact_pg_run_lockstep"},
     # games
     "local_omd": {"numpy": "efg:local_omd_numpy", "numba": "efg:local_omd_numba"},
     "packed_matvec": {"numpy": "preference:packed_matvec_numpy", "numba": "preference:packed_matvec_numba"},

@@ -117,13 +117,6 @@ def _select(args):
     return claims
 
 
-def format_table(records, width: int | None = None) -> str:
-    """The claim table (see :mod:`mdpgrad.report`): wraps to ``width`` columns, never cuts."""
-    from .report import format_table as _table
-
-    return _table(records, width)
-
-
 def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None,
                controls: bool = True, desc: str | None = None):
     """Run claims in-process with a progress bar labelled ``desc`` (default ``mdpgrad check (budget)``)."""

@@ -205,32 +205,32 @@ def test_oracle_corrections_unbiased():
     assert np.all(np.abs(est.mean - hv) <= z * est.se + 1e-7)
 
 
-@pytest.mark.parametrize("method", E.METHODS)
+@pytest.mark.parametrize("method", E.STOCHASTIC_METHODS)
 def test_every_optimizer_improves_gaussian_bandit(method):
     orc = E.GaussianBanditOracle(np.array([1.0, -2.0]), sigma=0.5)
     hp = {"gamma0": 1.0} if method in ("igt", "harpg") else {"alpha": 0.02, "batch": 5}
-    tr = E.run(method, orc, np.zeros(2), 1000, seed=1, **hp)
+    tr = E.run_stochastic(method, orc, np.zeros(2), 1000, seed=1, **hp)
     assert tr.gap[-1] < tr.gap[0] / 20
     assert np.all(np.diff(tr.samples) >= 1)
 
 
 def test_stochastic_hyperparameters_are_typed():
     from mdpgrad.algorithms import UnknownHyperparameterError
-    from mdpgrad.estimators.variance_reduced import make_method
+    from mdpgrad.estimators import make_stochastic_method as make_method
 
     orc = E.GaussianBanditOracle(np.array([1.0, -2.0]), sigma=0.5)
     with pytest.raises(UnknownHyperparameterError, match="bacth"):
-        E.run("svrpg", orc, np.zeros(2), 1, bacth=5)
+        E.run_stochastic("svrpg", orc, np.zeros(2), 1, bacth=5)
     with pytest.raises(UnknownHyperparameterError, match="alpha"):
-        E.run("igt", orc, np.zeros(2), 1, alpha=0.1)
+        E.run_stochastic("igt", orc, np.zeros(2), 1, alpha=0.1)
     with pytest.raises(InvalidInputError, match="batch"):
         make_method("pg", batch=0)
     with pytest.raises(InvalidInputError, match="beta"):
         make_method("storm", beta=2.0)
     m = make_method("srvr", batch=3)
     assert (m.hparams.big_batch, m.hparams.epoch) == (30, 10)
-    a = E.run(m, orc, np.zeros(2), 20, seed=4)
-    b = E.run("srvr", orc, np.zeros(2), 20, seed=4, batch=3)
+    a = E.run_stochastic(m, orc, np.zeros(2), 20, seed=4)
+    b = E.run_stochastic("srvr", orc, np.zeros(2), 20, seed=4, batch=3)
     assert np.array_equal(a.gap, b.gap)
 
 
@@ -272,7 +272,7 @@ def test_validation_errors():
     with pytest.raises(InvalidInputError, match="discount_t"):
         E.td_errors(np.zeros(3), np.zeros(4), np.ones(2))
     with pytest.raises(InvalidInputError, match="method"):
-        E.run("adam", E.TabularOracle(m), np.zeros(12), 1)
+        E.run_stochastic("adam", E.TabularOracle(m), np.zeros(12), 1)
     with pytest.raises(InvalidInputError, match="sigma"):
         E.GaussianBanditOracle(np.zeros(1), sigma=0.0)
 

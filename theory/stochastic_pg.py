@@ -83,7 +83,7 @@ def npg_igt_harpg_rates(budget, rng, control=None):
     verdicts, measured, cis, data = [], {}, {}, {}
     per_iter_ok = True
     for name, p_pred, hp in specs:
-        tr = E.run(name, orc, np.zeros(2), T, seed=_seed(rng), replicas=R, **hp)
+        tr = E.run_stochastic(name, orc, np.zeros(2), T, seed=_seed(rng), replicas=R, **hp)
         per_iter_ok &= bool(np.all(np.diff(tr.samples) <= 2))
         n, gap = tr.samples[k], tr.gap[k].mean(axis=1)
         fit = fit_power_law(n, gap)

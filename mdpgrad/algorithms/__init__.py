@@ -1,12 +1,14 @@
 """Exact policy optimization: :func:`optimize`, the one loop over ``(init, update)`` methods.
 
-See :mod:`mdpgrad.algorithms.core` (the loop, the update rules, negative-control hooks),
-:mod:`mdpgrad.algorithms.methods` (typed hyperparameters) and :mod:`mdpgrad.algorithms.steps`
-(per-step building blocks).
+See :mod:`mdpgrad.algorithms.core` (the entry point, the update rules, negative-control hooks),
+:mod:`mdpgrad.algorithms.protocol` (``Method``, ``OptState``, ``OptimizeResult``),
+:mod:`mdpgrad.algorithms.methods` (typed hyperparameters), :mod:`mdpgrad.algorithms.runs` (one run:
+the compiled loop of the backend or the NumPy loop of ``Method.update``), :mod:`mdpgrad.algorithms.batch`
+(batched runs) and :mod:`mdpgrad.algorithms.steps` (per-step building blocks).
 """
 
 from ..policies import project_simplex
-from .core import Method, OptimizeResult, OptState, keep_policy, optimize, transform
+from .core import optimize
 from .methods import (
     CAPO,
     HYPERPARAMETERS,
@@ -24,6 +26,7 @@ from .methods import (
     UnknownHyperparameterError,
     make_method,
 )
+from .protocol import Method, OptimizeResult, OptState, keep_policy, transform
 from .steps import (
     capo_step,
     exact_quantities,

@@ -14,9 +14,9 @@ iteration counter and the step size used last. Nothing is sampled.
 Methods are built by name from typed hyperparameters (:mod:`mdpgrad.algorithms.methods`:
 ``make_method("npg", step_size=1.0)`` is ``NPG(step_size=1.0)``); a misspelled keyword raises
 :class:`~mdpgrad.algorithms.methods.UnknownHyperparameterError`. ``backend="numba"`` runs the same
-update compiled with its loop (:mod:`mdpgrad.algorithms._kernels`: softmax_pg, npg, entropy_npg,
-polyak_pg, KL pmd); ``backend="auto"`` (default) takes it whenever the method and the recorded fields
-allow, else the NumPy reference. ``step_size`` (a 1-D array), ``theta0`` (a stack of initial parameters)
+update compiled with its loop (the backend's kernel ``"exact_pg_run"``, :mod:`mdpgrad.kernels.algorithms`:
+softmax_pg, npg, entropy_npg, polyak_pg, KL pmd); ``backend="auto"`` (default) takes it whenever the
+method and the recorded fields allow, else the NumPy reference (the loop of ``Method.update``). ``step_size`` (a 1-D array), ``theta0`` (a stack of initial parameters)
 or ``mdp`` (a list of MDPs of one shape) given as a batch run the whole batch in one call -- in parallel
 over the batch on the Numba backend -- and return one :class:`OptimizeResult` with a leading batch axis.
 
@@ -65,142 +65,16 @@ through ``optimize(FiniteHorizonMDP, method="dynamic_pg" | "simultaneous_pg")``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
-
 import numpy as np
 
 from .._validate import check_positive_int
-from ..errors import InvalidInputError
-from ..mdp import FiniteHorizonMDP, as_mdp
-from ..policies import entropy, softmax
-from .steps import Exact
+from ..backend import get_backend
+from ..mdp import FiniteHorizonMDP
+from .batch import optimize_batch
+from .protocol import Method, OptimizeResult, OptState, check_record, keep_policy, transform
+from .runs import run_one
 
-__all__ = ["OptState", "Method", "NumbaSpec", "OptimizeResult", "RECORDABLE", "optimize", "transform",
-           "keep_policy"]
-
-RECORDABLE = ("value", "gap", "entropy", "step_size", "params", "policy", "reg_value", "reg_gap",
-              "q_error", "grad_norm", "masked")
-_NUMBA_RECORDABLE = ("value", "gap", "entropy", "step_size", "reg_value", "reg_gap")
-BACKENDS = ("auto", "numpy", "numba")
-
-
-@dataclass(frozen=True)
-class OptState:
-    """Frozen optimizer state.
-
-    ``params``: logits ``theta[s, a]`` (softmax family), the policy itself (``direct_pg``,
-    Euclidean ``pmd``) or log-linear weights ``theta[d]``; ``pi``: the current policy; ``ev``: its
-    exact evaluation (:class:`~mdpgrad.algorithms.steps.Exact`, entropy-regularized at the method's
-    ``tau``); ``t``: iterations done; ``step_size``: the step used by the last update (0 before any);
-    ``info``: method-specific scalars of the last update (e.g. the masked fraction).
-    """
-
-    params: np.ndarray
-    pi: np.ndarray
-    ev: Exact
-    t: int = 0
-    step_size: float = 0.0
-    info: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NumbaSpec:
-    """Arguments of the compiled implementation of a method's update (:mod:`mdpgrad.algorithms._kernels`)."""
-
-    mode: int
-    eta: float
-    tau: float = 0.0
-    grad_scale: float | None = None
-    use_rho: bool = False
-    geometric: bool = False
-    f_star: float = 0.0
-    max_step: float = 0.0
-
-
-@dataclass(frozen=True)
-class Method:
-    """An exact optimizer: ``init(mdp, theta0) -> OptState`` and ``update(state, mdp) -> OptState``.
-
-    ``hparams``: the frozen hyperparameters it was built from; ``tau``: the entropy temperature of the
-    evaluation carried in the state; ``numba``: the compiled implementation of the same update, or None.
-    """
-
-    name: str
-    hparams: Any
-    init: Callable[[Any, Any], OptState]
-    update: Callable[[OptState, Any], OptState]
-    tau: float = 0.0
-    numba: NumbaSpec | None = None
-
-
-def transform(method: Method, post: Callable[[OptState, OptState, Any], OptState], *, name: str | None = None) -> Method:
-    """``method`` with its update followed by ``post(old_state, new_state, mdp) -> state``.
-
-    For negative controls: a wrong variant of a method built from the real one without editing
-    library code. The result runs on the NumPy backend (its compiled implementation is dropped).
-    """
-    def update(state, mdp):
-        return post(state, method.update(state, mdp), mdp)
-
-    return replace(method, name=name or f"{method.name}+{getattr(post, '__name__', 'transform')}", update=update,
-                   numba=None)
-
-
-def keep_policy(method: Method) -> Method:
-    """``method`` whose every step returns the policy unchanged (the counter and recorded step still advance)."""
-    def unchanged(old, new, mdp):
-        return replace(old, t=new.t, step_size=new.step_size, info=new.info)
-
-    return transform(method, unchanged, name=f"{method.name}+keep_policy")
-
-
-@dataclass(frozen=True)
-class OptimizeResult:
-    """Trajectory of an exact optimizer (every array field gets a leading batch axis for a batched call).
-
-    ``t``: recorded iteration indices (0 = initial policy, every ``record_every``); ``value``:
-    rho . v^{pi_t} (unregularized); ``gap``: V*(rho) - value; ``entropy``: rho-average of per-state
-    policy entropy; ``step_size``: step used at iteration t (0 at the last); ``reg_value`` /
-    ``reg_gap`` / ``q_error``: entropy-regularized value, gap to the soft optimum and
-    ``||Q*_tau - Q_tau^{pi_t}||_inf`` (when ``tau > 0`` and recorded); ``params`` / ``policies``: only
-    when recorded; ``policy``: final policy; ``params_final``: final parameters; ``v_star``: V*(rho);
-    ``backend``: the implementation that ran; ``min_prob_a_star``: ``min_{t,s} pi_t(a_star[s]|s)`` when
-    ``a_star`` was given; ``n_factorizations``: LU factorizations done (Numba backend).
-    """
-
-    method: str
-    t: np.ndarray
-    value: np.ndarray
-    gap: np.ndarray
-    entropy: np.ndarray
-    step_size: np.ndarray
-    policy: np.ndarray
-    params_final: np.ndarray
-    v_star: float | np.ndarray
-    backend: str = "numpy"
-    reg_value: np.ndarray | None = None
-    reg_gap: np.ndarray | None = None
-    q_error: np.ndarray | None = None
-    grad_norm: np.ndarray | None = None
-    masked: np.ndarray | None = None
-    params: np.ndarray | None = None
-    policies: np.ndarray | None = None
-    min_prob_a_star: float | np.ndarray | None = None
-    n_factorizations: int | np.ndarray | None = None
-
-
-def _as_record(record):
-    if record is None:
-        record = ("value", "gap", "entropy", "step_size")
-    if isinstance(record, str):
-        record = (record,)
-    record = tuple(record)
-    for k in record:
-        if k not in RECORDABLE:
-            raise InvalidInputError(f"record: {k!r} is not recordable; choose from {RECORDABLE}.")
-    return record
+__all__ = ["OptState", "Method", "OptimizeResult", "optimize", "transform", "keep_policy"]
 
 
 def _is_batch(mdp, step_size, theta0) -> bool:
@@ -247,154 +121,10 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
         return optimize_finite_horizon(mdp, method=method, n_iter=n_iter, theta0=theta0, **hyperparameters)
     n_iter = check_positive_int(n_iter, "n_iter", minimum=0)
     record_every = check_positive_int(record_every, "record_every")
-    if backend not in BACKENDS:
-        raise InvalidInputError(f"backend = {backend!r}: choose one of {BACKENDS}.")
+    be = get_backend(backend)
     if _is_batch(mdp, hyperparameters.get("step_size"), theta0):
-        from .batch import optimize_batch
-
         return optimize_batch(mdp, method, n_iter=n_iter, theta0=theta0, record=record, record_every=record_every,
-                              backend=backend, v_star=v_star, a_star=a_star, **hyperparameters)
-    m = as_mdp(mdp)
-    record = _as_record(record)
-    if v_star is None:
-        v_star = _optimal_value(m)
-    meth = _resolve(method, mdp, v_star, hyperparameters)
-    if a_star is not None:
-        a_star = _check_a_star(a_star, m)
-    use_numba = meth.numba is not None and all(k in _NUMBA_RECORDABLE for k in record)
-    if backend == "numba" and not use_numba:
-        why = (f"method {meth.name!r} has no compiled update" if meth.numba is None
-               else f"it records {_NUMBA_RECORDABLE}, not {sorted(set(record) - set(_NUMBA_RECORDABLE))}")
-        raise InvalidInputError(f"backend = 'numba': {why}; use backend='numpy' (or 'auto').")
-    if backend == "numpy":
-        use_numba = False
-    soft = _soft_optimum(m, meth, record)
-    if use_numba:
-        return _run_numba(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft)
-    return _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft)
-
-
-def _optimal_value(m) -> float:
-    """``V*(rho)`` by policy iteration, BLAS on one thread (at S ~ 100 waking a BLAS thread pool costs
-    more than the solves)."""
-    from .._evaluate_kernels import blas_single_thread
-    from ..exact import solve
-
-    with blas_single_thread():
-        return float(m.rho @ solve(m, "policy_iteration").v)
-
-
-def _resolve(method, mdp, v_star, hyperparameters) -> Method:
-    if isinstance(method, Method):
-        if hyperparameters:
-            raise InvalidInputError(
-                f"{', '.join(sorted(hyperparameters))}: pass hyperparameters to make_method(), not with a Method.")
-        return method
-    from .methods import make_method
-
-    if method == "polyak_pg" and hyperparameters.get("f_star") is None:
-        hyperparameters = {**hyperparameters, "f_star": v_star}
-    return make_method(method, mdp=mdp, **hyperparameters)
-
-
-def _check_a_star(a_star, m):
-    a = np.asarray(a_star)
-    if a.shape != (m.n_states,) or not np.issubdtype(a.dtype, np.integer) or np.any((a < 0) | (a >= m.n_actions)):
-        raise InvalidInputError(f"a_star: expected {m.n_states} integer actions in [0, {m.n_actions}), got {a!r}.")
-    return a.astype(np.int64)
-
-
-def _soft_optimum(m, meth, record):
-    needs = [k for k in ("reg_value", "reg_gap", "q_error") if k in record]
-    if needs and not meth.tau > 0:
-        raise InvalidInputError(f"record: {needs} need an entropy-regularized method (tau > 0).")
-    if "reg_gap" in record or "q_error" in record:
-        from ..regularized import soft_optimum
-
-        return soft_optimum(m, meth.tau)
-    return None
-
-
-def _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft) -> OptimizeResult:
-    state = meth.init(m, theta0)
-    rows = {k: [] for k in record}
-    min_star = 1.0
-    for it in range(n_iter + 1):
-        new = meth.update(state, m) if it < n_iter else None
-        if a_star is not None:
-            min_star = min(min_star, float(np.min(state.pi[np.arange(m.n_states), a_star])))
-        if it % record_every == 0:
-            ev = state.ev
-            for k in record:
-                if k == "value":
-                    x = ev.plain_value
-                elif k == "gap":
-                    x = v_star - ev.plain_value
-                elif k == "entropy":
-                    x = float(m.rho @ entropy(state.pi))
-                elif k == "step_size":
-                    x = new.step_size if new is not None else 0.0
-                elif k == "params":
-                    x = state.params.copy()
-                elif k == "policy":
-                    x = state.pi.copy()
-                elif k == "reg_value":
-                    x = ev.value
-                elif k == "reg_gap":
-                    x = soft.value - ev.value
-                elif k == "q_error":
-                    x = float(np.max(np.abs(soft.q - ev.q)))
-                elif k == "grad_norm":
-                    x = new.info.get("grad_norm", np.nan) if new is not None else np.nan
-                else:  # masked
-                    x = new.info.get("masked", 0.0) if new is not None else 0.0
-                rows[k].append(x)
-        if new is None:
-            break
-        state = new
-    arr = {k: np.asarray(v) for k, v in rows.items()}
-    nan = np.full(n_iter // record_every + 1, np.nan)
-    return OptimizeResult(
-        method=meth.name, t=np.arange(len(nan)) * record_every, value=arr.get("value", nan),
-        gap=arr.get("gap", nan), entropy=arr.get("entropy", nan), step_size=arr.get("step_size", nan),
-        policy=state.pi, params_final=state.params, v_star=v_star, backend="numpy", reg_value=arr.get("reg_value"),
-        reg_gap=arr.get("reg_gap"), q_error=arr.get("q_error"), grad_norm=arr.get("grad_norm"),
-        masked=arr.get("masked"), params=arr.get("params"), policies=arr.get("policy"),
-        min_prob_a_star=min_star if a_star is not None else None,
-    )
-
-
-def _initial_logits(m, meth, theta0):
-    """Validated initial logits (through the method's own ``init``, which also checks ranges)."""
-    return meth.init(m, theta0).params
-
-
-def _run_numba(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft) -> OptimizeResult:
-    from ._kernels import exact_pg_run
-
-    sp = meth.numba
-    theta = np.ascontiguousarray(_initial_logits(m, meth, theta0))
-    scale = 1.0 / (1.0 - m.gamma) if sp.grad_scale is None else float(sp.grad_scale)
-    a = np.full(m.n_states, -1, dtype=np.int64) if a_star is None else a_star
-    vals, regs, ents, steps, min_star, n_fact, theta = exact_pg_run(
-        np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho), theta,
-        sp.mode, sp.eta, sp.tau, scale, sp.use_rho, sp.geometric, sp.f_star, sp.max_step, n_iter, record_every, a,
-        "entropy" in record)
-    return _numba_result(meth, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star, soft,
-                         a_star is not None)
-
-
-def _numba_result(meth, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star, soft,
-                  track) -> OptimizeResult:
-    nan = np.full(vals.shape, np.nan)
-    v_star_b = np.asarray(v_star)[..., None] if np.ndim(v_star) else v_star
-    return OptimizeResult(
-        method=meth.name, t=np.arange(vals.shape[-1]) * record_every,
-        value=vals if "value" in record else nan, gap=v_star_b - vals if "gap" in record else nan,
-        entropy=ents if "entropy" in record else nan, step_size=steps if "step_size" in record else nan,
-        policy=softmax(theta), params_final=theta, v_star=v_star, backend="numba",
-        reg_value=regs if "reg_value" in record else None,
-        reg_gap=(np.asarray(soft.value)[..., None] if np.ndim(soft.value) else soft.value) - regs
-        if "reg_gap" in record else None,
-        min_prob_a_star=min_star if track else None, n_factorizations=n_fact,
-    )
+                              be=be, strict=backend != "auto", v_star=v_star, a_star=a_star,
+                              **hyperparameters)
+    return run_one(mdp, method, hyperparameters, n_iter=n_iter, theta0=theta0, record=check_record(record),
+                   record_every=record_every, be=be, strict=backend != "auto", v_star=v_star, a_star=a_star)

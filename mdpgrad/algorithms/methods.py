@@ -2,10 +2,10 @@ r"""The exact policy-optimization methods: typed hyperparameters and ``(init, up
 
 Each method is built from a frozen hyperparameter dataclass (:class:`SoftmaxPG`, :class:`NPG`, ...):
 ``make_method("npg", step_size=1.0)`` constructs ``NPG(step_size=1.0)`` and returns a
-:class:`~mdpgrad.algorithms.core.Method`. A keyword that is not a field of the method's dataclass
+:class:`~mdpgrad.algorithms.protocol.Method`. A keyword that is not a field of the method's dataclass
 (misspelled, or meant for another method) raises :class:`UnknownHyperparameterError` before any work.
 
-The state (:class:`~mdpgrad.algorithms.core.OptState`) carries the exact evaluation ``state.ev`` of its
+The state (:class:`~mdpgrad.algorithms.protocol.OptState`) carries the exact evaluation ``state.ev`` of its
 policy, so ``update`` reads ``Q``, ``A``, ``d`` from the state and evaluates only the new policy: each
 iterate is evaluated once. Formulas and papers are in :mod:`mdpgrad.algorithms.core`.
 
@@ -28,8 +28,8 @@ from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
 from ..mdp import FeatureMDP, as_mdp
 from ..policies import log_softmax, project_simplex, softmax
-from .core import Method, NumbaSpec, OptState
-from .steps import _check_step, capo_step, exact_quantities, mdpo_inner, rebel_step, trpo_exact_step, trpo_step
+from .protocol import Method, NumbaSpec, OptState
+from .steps import capo_step, check_step_size, exact_quantities, mdpo_inner, rebel_step, trpo_exact_step, trpo_step
 
 __all__ = ["UnknownHyperparameterError", "SoftmaxPG", "DirectPG", "NPG", "EntropyNPG", "LogLinearNPG", "PMD",
            "MDPO", "PolyakPG", "TRPO", "REBEL", "CAPO", "HYPERPARAMETERS", "METHODS", "make_method"]
@@ -49,7 +49,7 @@ def _check_weighting(w):
 
 def _check_scale(c):
     if c is not None:
-        _check_step(c, "grad_scale")
+        check_step_size(c, "grad_scale")
 
 
 def _set(obj, name, value):
@@ -68,7 +68,7 @@ class SoftmaxPG:
     def __post_init__(self):
         from ..regularized import check_tau
 
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         _set(self, "tau", check_tau(self.tau))
         _check_weighting(self.weighting)
         _check_scale(self.grad_scale)
@@ -83,7 +83,7 @@ class DirectPG:
     grad_scale: float | None = None
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         _check_weighting(self.weighting)
         _check_scale(self.grad_scale)
 
@@ -96,7 +96,7 @@ class NPG:
     grad_scale: float | None = None
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         _check_scale(self.grad_scale)
 
 
@@ -111,7 +111,7 @@ class EntropyNPG:
     def __post_init__(self):
         from ..regularized import check_tau
 
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         _set(self, "tau", check_tau(self.tau))
         if not self.tau > 0:
             raise InvalidInputError("tau: entropy_npg needs a temperature tau > 0.")
@@ -127,7 +127,7 @@ class LogLinearNPG:
     target: str = "advantage"
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         if self.phi is not None:
             _set(self, "phi", as_float_array(self.phi, "phi"))
         if self.target not in ("q", "advantage"):
@@ -143,7 +143,7 @@ class PMD:
     schedule: str = "constant"
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         if self.bregman not in ("kl", "euclidean"):
             raise InvalidInputError(f"bregman = {self.bregman!r}: choose 'kl' or 'euclidean'.")
         if self.schedule not in ("constant", "geometric"):
@@ -159,10 +159,10 @@ class MDPO:
     inner_lr: float = 1.0
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         if self.n_inner is not None:
             _set(self, "n_inner", check_positive_int(self.n_inner, "n_inner"))
-        _set(self, "inner_lr", _check_step(self.inner_lr, "inner_lr"))
+        _set(self, "inner_lr", check_step_size(self.inner_lr, "inner_lr"))
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class PolyakPG:
                 raise InvalidInputError(f"f_star = {self.f_star!r} must be a finite float.")
             _set(self, "f_star", f)
         if self.max_step is not None:
-            _set(self, "max_step", _check_step(self.max_step, "max_step"))
+            _set(self, "max_step", check_step_size(self.max_step, "max_step"))
         _check_weighting(self.weighting)
         _check_scale(self.grad_scale)
 
@@ -195,7 +195,7 @@ class TRPO:
 
     def __post_init__(self):
         if self.kl_max is not None:
-            _set(self, "kl_max", _check_step(self.kl_max, "kl_max"))
+            _set(self, "kl_max", check_step_size(self.kl_max, "kl_max"))
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ class REBEL:
     step_size: float
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class CAPO:
     phi: np.ndarray | None = None
 
     def __post_init__(self):
-        _set(self, "step_size", _check_step(self.step_size))
+        _set(self, "step_size", check_step_size(self.step_size))
         if self.phi is not None:
             _set(self, "phi", as_float_array(self.phi, "phi"))
 

@@ -17,12 +17,14 @@ from ..errors import InvalidInputError
 from ..exact import evaluate
 from ..mdp import as_mdp
 from ..policies import softmax
+from ..stats import kl_divergence
 
-__all__ = ["Exact", "exact_quantities", "npg_closed_form", "mdpo_inner", "trpo_surrogate_bound", "trpo_step",
+__all__ = ["Exact", "check_step_size", "exact_quantities", "npg_closed_form", "mdpo_inner", "trpo_surrogate_bound", "trpo_step",
            "trpo_exact_step", "rebel_step", "capo_step"]
 
 
-def _check_step(step_size, name="step_size") -> float:
+def check_step_size(step_size, name="step_size") -> float:
+    """``float(step_size)``, checked positive and finite (an ``InvalidInputError`` naming ``name`` otherwise)."""
     try:
         eta = float(step_size)
     except (TypeError, ValueError):
@@ -112,11 +114,6 @@ def trpo_surrogate_bound(mdp, pi, pi_new):
     return new_val, L, C, float(np.max(kl))
 
 
-def _kl_rows(p, q):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sum(np.where(p > 0, p * (np.log(np.where(p > 0, p, 1)) - np.log(q)), 0.0), axis=-1)
-
-
 def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     r"""One TRPO step along the natural-gradient path :math:`\pi_\beta \propto \pi\exp(\beta A^\pi)`.
 
@@ -138,11 +135,11 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
 
     if kl_max is not None:
         lo, hi = 0.0, 1.0
-        while np.sum(ex.d * _kl_rows(pi, pol(hi))) < kl_max and hi < 1e8:
+        while np.sum(ex.d * kl_divergence(pi, pol(hi))) < kl_max and hi < 1e8:
             hi *= 2
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            if np.sum(ex.d * _kl_rows(pi, pol(mid))) <= kl_max:
+            if np.sum(ex.d * kl_divergence(pi, pol(mid))) <= kl_max:
                 lo = mid
             else:
                 hi = mid
@@ -152,7 +149,7 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
 
     def M(beta):
         p = pol(beta)
-        return float(np.sum(ex.d[:, None] * p * ex.adv)) / (1.0 - m.gamma) - C * float(np.max(_kl_rows(pi, p)))
+        return float(np.sum(ex.d[:, None] * p * ex.adv)) / (1.0 - m.gamma) - C * float(np.max(kl_divergence(pi, p)))
 
     if eps == 0:
         return pi.copy(), 0.0
@@ -198,7 +195,7 @@ def _kl_ball_argmax(pi, g, t, n_bisect: int = 48):
 
     for _ in range(n_bisect):
         mid = 0.5 * (lo + hi)
-        kl = _kl_rows(pi, p_of(mid))[:, None]
+        kl = kl_divergence(pi, p_of(mid))[:, None]
         big = kl > t
         lo = np.where(big, mid, lo)
         hi = np.where(big, hi, mid)
@@ -233,7 +230,7 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
 
     def F(t):
         p = _kl_ball_argmax(pi, g, t)
-        return float(np.sum(p * g)) - C * float(np.max(_kl_rows(pi, p))), p
+        return float(np.sum(p * g)) - C * float(np.max(kl_divergence(pi, p))), p
 
     a, b = 0.0, gain / C
     phi = (np.sqrt(5) - 1) / 2
@@ -275,7 +272,7 @@ def rebel_step(theta, rewards, eta: float, pair_weights=None) -> np.ndarray:
     X, K = theta.shape
     if rewards.shape != (X, K):
         raise InvalidInputError(f"rewards: expected shape {(X, K)} like theta, got {rewards.shape}.")
-    eta = _check_step(eta, "eta")
+    eta = check_step_size(eta, "eta")
     ii, jj = np.meshgrid(np.arange(K), np.arange(K), indexing="ij")
     ii, jj = ii.ravel(), jj.ravel()
     D = np.zeros((K * K, K))

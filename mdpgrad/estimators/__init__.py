@@ -26,12 +26,22 @@ from .core import (
 )
 from .oracles import GaussianBanditOracle, TabularOracle
 from .sampling import random_horizon_gradient_samples
-from .variance_reduced import METHODS, RunTrace, VRState, init, run, stochastic_pmd_step, update
+from .variance_reduced import (
+    STOCHASTIC_HYPERPARAMETERS,
+    STOCHASTIC_METHODS,
+    RunTrace,
+    VRState,
+    init,
+    make_stochastic_method,
+    run_stochastic,
+    stochastic_pmd_step,
+    update,
+)
 
 __all__ = [
     "ESTIMATORS", "GradientEstimate", "estimate_gradient", "log_prob", "optimal_constant_baseline",
     "per_trajectory_gradients", "reward_to_go", "score_sum", "summarize", "trajectory_weights",
     "gae", "gae_batch", "lambda_returns", "td_errors", "random_horizon_gradient_samples",
-    "GaussianBanditOracle", "TabularOracle", "METHODS", "RunTrace", "VRState", "init", "update", "run",
-    "stochastic_pmd_step",
+    "GaussianBanditOracle", "TabularOracle", "STOCHASTIC_METHODS", "STOCHASTIC_HYPERPARAMETERS", "RunTrace",
+    "VRState", "init", "update", "make_stochastic_method", "run_stochastic", "stochastic_pmd_step",
 ]

@@ -4,8 +4,8 @@ NPG and stochastic PMD, written once against an oracle (:mod:`mdpgrad.estimators
 Each method is a :class:`mdpgrad.algorithms.Method` -- typed frozen hyperparameters (a dataclass
 per method: :class:`PGHyperparameters`, :class:`SVRPGHyperparameters`, ...) and a pure pair
 ``init(theta0, replicas) -> VRState``, ``update(state, oracle, rng) -> VRState`` -- the same protocol
-as the exact methods; :func:`run` is the only loop (optax style). ``make_method("storm", alpha=0.05)``
-builds one; a keyword the method does not have raises
+as the exact methods; :func:`run_stochastic` is the only loop (optax style).
+``make_stochastic_method("storm", alpha=0.05)`` builds one; a keyword the method does not have raises
 :class:`mdpgrad.algorithms.UnknownHyperparameterError`. Notation: :math:`g(\tau,\theta)`
 the per-trajectory GPOMDP gradient, :math:`\omega(\tau;\theta,\theta') = p_{\theta'}(\tau)/p_\theta(\tau)`
 the importance weight of :math:`\tau\sim p_\theta` under :math:`\theta'`, :math:`B(\tau,\theta)v`
@@ -57,7 +57,8 @@ import numpy as np
 
 from ..errors import InvalidInputError
 
-__all__ = ["VRState", "METHODS", "HYPERPARAMETERS", "make_method", "init", "update", "run", "RunTrace",
+__all__ = ["VRState", "STOCHASTIC_METHODS", "STOCHASTIC_HYPERPARAMETERS", "make_stochastic_method", "init",
+           "update", "run_stochastic", "RunTrace",
            "stochastic_pmd_step", "PGHyperparameters", "SVRPGHyperparameters", "STORMHyperparameters",
            "PAGEHyperparameters", "IGTHyperparameters", "HARPGHyperparameters"]
 
@@ -310,12 +311,12 @@ _REGISTRY = {
     "harpg": (HARPGHyperparameters, _harpg, True),
     "npg": (PGHyperparameters, _npg, False),
 }
-METHODS = tuple(_REGISTRY)
+STOCHASTIC_METHODS = tuple(_REGISTRY)
 #: method name -> its hyperparameter dataclass
-HYPERPARAMETERS = {name: cls for name, (cls, _, _) in _REGISTRY.items()}
+STOCHASTIC_HYPERPARAMETERS = {name: cls for name, (cls, _, _) in _REGISTRY.items()}
 
 
-def make_method(method: str, **hyperparameters):
+def make_stochastic_method(method: str, **hyperparameters):
     """A :class:`mdpgrad.algorithms.Method` for the stochastic ``method`` (``update(state, oracle, rng)``).
 
     Raises :class:`mdpgrad.algorithms.UnknownHyperparameterError` for a keyword the method does not have.
@@ -323,7 +324,7 @@ def make_method(method: str, **hyperparameters):
     from ..algorithms import Method, UnknownHyperparameterError
 
     if method not in _REGISTRY:
-        raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+        raise InvalidInputError(f"method = {method!r} is not known; choose one of {STOCHASTIC_METHODS}.")
     cls, build, _ = _REGISTRY[method]
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(hyperparameters) - set(names))
@@ -337,13 +338,13 @@ def make_method(method: str, **hyperparameters):
 
 def update(method, state: VRState, oracle, rng: np.random.Generator) -> VRState:
     """One step of ``method`` (a name with default hyperparameters, or a :class:`mdpgrad.algorithms.Method`)."""
-    m = make_method(method) if isinstance(method, str) else method
+    m = make_stochastic_method(method) if isinstance(method, str) else method
     return m.update(state, oracle, rng)
 
 
 @dataclass(frozen=True)
 class RunTrace:
-    """Iterates recorded by :func:`run`: ``samples[k]`` trajectories used and ``gap[k] = J* - J(theta_k)``."""
+    """Iterates recorded by :func:`run_stochastic`: ``samples[k]`` trajectories used and ``gap[k] = J* - J(theta_k)``."""
 
     method: str
     samples: np.ndarray
@@ -351,7 +352,7 @@ class RunTrace:
     theta: np.ndarray
 
 
-def run(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, replicas: int | None = None,
+def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, replicas: int | None = None,
         **hyperparameters) -> RunTrace:
     """Run ``n_iter`` updates of ``method`` (a name plus its hyperparameters, or a built Method) and record
     the exact optimality gap (per replica when ``replicas`` is given: ``gap[k, r]``; replicas need an
@@ -360,10 +361,10 @@ def run(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, r
 
     if isinstance(method, Method):
         if hyperparameters:
-            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_method(), not run().")
+            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_stochastic_method(), not run_stochastic().")
         meth = method
     else:
-        meth = make_method(method, **hyperparameters)
+        meth = make_stochastic_method(method, **hyperparameters)
     if replicas is not None and not _REGISTRY.get(meth.name, (None, None, False))[2]:
         raise InvalidInputError(f"replicas: method {meth.name!r} branches per run; use replicas=None.")
     rng = np.random.default_rng(seed)

@@ -21,7 +21,10 @@ def softmax_unnormalized(z, out):  # pragma: no cover - compiled
             m = z[v]
     s = 0.0
     for v in range(n):
-        e = np.exp(z[v] - m)
+        x = z[v] - m
+        # exp underflows to exactly 0 below -745.14; skipping the call there avoids libm's slow
+        # error-handling path (errno) for underflowing arguments, with identical results
+        e = np.exp(x) if x > -745.2 else 0.0
         out[v] = e
         s += e
     return m, s

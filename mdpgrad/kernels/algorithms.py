@@ -5,12 +5,18 @@ The update of each method is the same as its NumPy reference in :mod:`mdpgrad.al
 (tests check agreement to round-off); the kernel only fuses the loop so that ``n_iter`` iterations run
 without returning to Python. Per iteration: ``pi = softmax(theta)``, ``M = I - gamma P_pi``,
 ``v = M^{-1} r_pi`` (``+ tau H(pi)``), ``d = (1 - gamma) M^{-T} rho`` when the update needs it,
-``Q = r + gamma P v``, then the step. The linear systems reuse one LU factorization across
-iterations with iterative refinement to a normwise backward error of ``32 eps`` (inside LAPACK's own
-``O(S eps)`` bound for a direct solve), starting from a cubic extrapolation of the previous solutions;
-the factorization is renewed when six steps do not suffice or, ski-rental style, when the extra steps a
-stale factorization has cost add up to one factorization (the policy moves little per step, so this is
-rare: a few factorizations per thousand iterations).
+``Q = r + gamma P v``, then the step. The linear systems reuse one LU factorization (LAPACK ``getrf`` /
+``getrs`` through :mod:`mdpgrad._evaluate_kernels`, the routine ``scipy.linalg.lu_factor`` calls) across
+iterations with iterative refinement to a normwise backward error of ``max(32, S) eps`` (inside the
+``3 S eps`` backward-error bound of a direct LU solve, Higham 2002, Thm. 9.4), starting from a prediction
+through the previous solutions (the predictor that did best at the last miss: the last solution, a
+least-squares line / quadratic / cubic, or the exact cubic); the factorization is renewed when six steps do
+not suffice or, ski-rental style, when the extra steps a stale factorization has cost add up to one
+factorization (the policy moves little per step, so this is rare: a few factorizations per thousand
+iterations). When the update needs no occupancy ``d`` (NPG, PMD, the ``rho``-weighted controls), the
+refinement is matrix-free: one pass over ``P`` gives ``P v``, hence both the residual
+``r_pi - v + gamma P_pi v`` and ``Q`` (:func:`_refine_free`), and ``M`` is built only to refactor -- one
+pass over ``P`` per iteration once the predictions hit.
 
 Modes (``mode``), with ``c`` the gradient scale (``1 / (1 - gamma)`` unless a control changes it) and
 ``w(s)`` the state weight (``d(s)``, or ``rho(s)`` for the ``weighting="rho"`` control):
@@ -33,88 +39,25 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .._evaluate_kernels import getrf, getrs
+from .common import softmax_unnormalized
+
 # LLVM fast-math flags that keep inf/nan semantics (policies may underflow to exact zeros).
 _FM = {"contract", "arcp", "reassoc", "nsz"}
 
 
 # ------------------------------------------------------------------------------------------
-# LU reuse with iterative refinement: the fast exact path for larger S
+# LU reuse (LAPACK getrf / getrs, shared with mdpgrad.evaluate) with iterative refinement
 # ------------------------------------------------------------------------------------------
 _EPS = 2.220446049250313e-16
 
 
-@nb.njit(cache=True)
-def lu_factor_nb(M, LU, piv):  # pragma: no cover - compiled
-    """In-place LU with partial pivoting of ``M`` into ``LU`` (row permutation ``piv``)."""
-    n = M.shape[0]
-    for i in range(n):
-        piv[i] = i
-        for j in range(n):
-            LU[i, j] = M[i, j]
-    for k in range(n):
-        p = k
-        m = abs(LU[k, k])
-        for i in range(k + 1, n):
-            if abs(LU[i, k]) > m:
-                m = abs(LU[i, k])
-                p = i
-        if p != k:
-            for j in range(n):
-                tmp = LU[k, j]
-                LU[k, j] = LU[p, j]
-                LU[p, j] = tmp
-            tp = piv[k]
-            piv[k] = piv[p]
-            piv[p] = tp
-        inv = 1.0 / LU[k, k]
-        for i in range(k + 1, n):
-            LU[i, k] *= inv
-            f = LU[i, k]
-            if f != 0.0:
-                for j in range(k + 1, n):
-                    LU[i, j] -= f * LU[k, j]
-
-
 @nb.njit(cache=True, fastmath=_FM)
-def lu_solve_nb(LU, piv, b, x):  # pragma: no cover - compiled
-    """Solve ``M x = b`` with ``P M = L U`` (``piv`` maps rows)."""
-    n = LU.shape[0]
-    for i in range(n):
-        acc = b[piv[i]]
-        for j in range(i):
-            acc -= LU[i, j] * x[j]
-        x[i] = acc
-    for i in range(n - 1, -1, -1):
-        acc = x[i]
-        for j in range(i + 1, n):
-            acc -= LU[i, j] * x[j]
-        x[i] = acc / LU[i, i]
+def _refine(M, b, x, LU, piv, trans, max_steps, res, mnorm):  # pragma: no cover - compiled
+    """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization
+    (``LU``, ``piv`` from :func:`~mdpgrad._evaluate_kernels.getrf`).
 
-
-@nb.njit(cache=True, fastmath=_FM)
-def lu_solve_t_nb(LUT, piv, b, x, w):  # pragma: no cover - compiled
-    """Solve ``M^T x = b`` given ``LUT = (LU)^T`` of ``P M = L U``: ``U^T w = b``, ``L^T z = w``,
-    ``x = P^T z`` (row-contiguous access through the stored transpose)."""
-    n = LUT.shape[0]
-    for i in range(n):
-        acc = b[i]
-        for j in range(i):
-            acc -= LUT[i, j] * w[j]
-        w[i] = acc / LUT[i, i]
-    for i in range(n - 1, -1, -1):
-        acc = w[i]
-        for j in range(i + 1, n):
-            acc -= LUT[i, j] * w[j]
-        w[i] = acc
-    for i in range(n):
-        x[piv[i]] = w[i]
-
-
-@nb.njit(cache=True, fastmath=_FM)
-def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: no cover - compiled
-    """Iterative refinement of ``x`` for ``M x = b`` (or ``M^T x = b``) with an old factorization.
-
-    Stops when ``||b - M x||_inf <= 32 eps (||M||_inf ||x||_inf + ||b||_inf)`` -- within the backward-error
+    Stops when ``||b - M x||_inf <= max(32, n) eps (||M||_inf ||x||_inf + ||b||_inf)`` -- within the backward-error
     bound of a direct LU solve (LAPACK: ``O(n eps)``) -- and returns the number of correction steps taken; -1 if ``max_steps`` did not suffice.
     """
     n = M.shape[0]
@@ -141,41 +84,51 @@ def _refine(M, b, x, LU, piv, trans, max_steps, res, dx, w, mnorm):  # pragma: n
                     res[i] -= M[j, i] * xj
         for i in range(n):
             rnorm = max(rnorm, abs(res[i]))
-        if rnorm <= 32.0 * _EPS * (mnorm * xnorm + bnorm):
+        if rnorm <= max(32.0, n) * _EPS * (mnorm * xnorm + bnorm):
             return k
-        if trans:
-            lu_solve_t_nb(LU, piv, res, dx, w)
-        else:
-            lu_solve_nb(LU, piv, res, dx)
+        getrs(LU, piv, res, trans)
         for i in range(n):
-            x[i] += dx[i]
+            x[i] += res[i]
     return -1
 
 
 
 
 @nb.njit(cache=True, fastmath=_FM)
-def _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau):  # pragma: no cover - compiled
-    """Row ``s``: ``pi = softmax(theta)``, ``log pi = theta - max - log z`` (one log per row), the entropy,
-    ``M[s] = e_s - gamma P_pi[s]`` and ``r_pi[s] (+ tau H[s])`` -- all from the block ``P[s]``, which stays
-    in cache while the row is built."""
+def _m_row(pi, s, M, P, gamma):  # pragma: no cover - compiled
+    """``M[s] = e_s - gamma sum_a pi[s, a] P[s, a]``, four actions per pass over the row."""
     S = M.shape[0]
+    A = pi.shape[1]
+    for t in range(S):
+        M[s, t] = 0.0
+    a = 0
+    while a + 4 <= A:
+        g0 = gamma * pi[s, a]
+        g1 = gamma * pi[s, a + 1]
+        g2 = gamma * pi[s, a + 2]
+        g3 = gamma * pi[s, a + 3]
+        for t in range(S):
+            M[s, t] -= g0 * P[s, a, t] + g1 * P[s, a + 1, t] + g2 * P[s, a + 2, t] + g3 * P[s, a + 3, t]
+        a += 4
+    while a < A:
+        g = gamma * pi[s, a]
+        for t in range(S):
+            M[s, t] -= g * P[s, a, t]
+        a += 1
+    M[s, s] += 1.0
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau, build_m):  # pragma: no cover - compiled
+    """Row ``s``: ``pi = softmax(theta)``, ``log pi = theta - max - log z`` (one log per row), the entropy,
+    ``r_pi[s] (+ tau H[s])`` and (``build_m``) ``M[s] = e_s - gamma P_pi[s]`` -- all from the block ``P[s]``,
+    which stays in cache while the row is built."""
     A = theta.shape[1]
-    m = theta[s, 0]
-    for a in range(1, A):
-        if theta[s, a] > m:
-            m = theta[s, a]
-    z = 0.0
-    for a in range(A):
-        e = np.exp(theta[s, a] - m)
-        pi[s, a] = e
-        z += e
+    m, z = softmax_unnormalized(theta[s], pi[s])
     inv = 1.0 / z
     lz = np.log(z)
     h = 0.0
     acc = 0.0
-    for t in range(S):
-        M[s, t] = 0.0
     for a in range(A):
         p = pi[s, a] * inv
         pi[s, a] = p
@@ -183,23 +136,119 @@ def _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau):  # pragma: no
         logpi[s, a] = lp
         h -= p * lp
         acc += p * r[s, a]
-        gp = gamma * p
-        for t in range(S):
-            M[s, t] -= gp * P[s, a, t]
-    M[s, s] += 1.0
+    if build_m:
+        _m_row(pi, s, M, P, gamma)
     H[s] = h
     rpi[s] = acc + tau * h
 
 
 @nb.njit(cache=True, fastmath=_FM)
-def _q_row(P, r, gamma, v, s, qrow):  # pragma: no cover - compiled
-    """``qrow[a] = r[s, a] + gamma P[s, a] . v``."""
+def _refine_free(P, r, gamma, pi, rpi, v, qall, LU, piv, max_steps, res):  # pragma: no cover - compiled
+    """Iterative refinement of ``v`` for ``M v = r_pi`` without ``M``: each step is one pass over ``P`` that
+    forms ``z = P[s, a] . v``, the residual ``r_pi - v + gamma sum_a pi(a|s) z`` and ``Q = r + gamma z``
+    (into ``qall``: the ``Q`` of the returned ``v``), then corrects with the old factorization. Stop rule
+    and return value as :func:`_refine`; on success ``res`` holds the correction the next step would have
+    made (the caller adds it to ``v`` once ``v`` and ``Q`` are used: the predictions start from it)."""
+    S, A = r.shape
+    for k in range(max_steps + 1):
+        rn = 0.0
+        xn = 0.0
+        bn = 0.0
+        for s in range(S):
+            acc = 0.0
+            a = 0
+            while a + 2 <= A:
+                z0 = 0.0
+                z1 = 0.0
+                for t in range(S):
+                    z0 += P[s, a, t] * v[t]
+                    z1 += P[s, a + 1, t] * v[t]
+                qall[s, a] = r[s, a] + gamma * z0
+                qall[s, a + 1] = r[s, a + 1] + gamma * z1
+                acc += pi[s, a] * z0 + pi[s, a + 1] * z1
+                a += 2
+            while a < A:
+                z = 0.0
+                for t in range(S):
+                    z += P[s, a, t] * v[t]
+                qall[s, a] = r[s, a] + gamma * z
+                acc += pi[s, a] * z
+                a += 1
+            res[s] = rpi[s] - v[s] + gamma * acc
+            rn = max(rn, abs(res[s]))
+            xn = max(xn, abs(v[s]))
+            bn = max(bn, abs(rpi[s]))
+        if rn <= max(32.0, S) * _EPS * ((1.0 + gamma) * xn + bn):
+            getrs(LU, piv, res, False)  # the next correction, for a cleaner history of solutions
+            return k
+        if k == max_steps:
+            break
+        getrs(LU, piv, res, False)
+        for s in range(S):
+            v[s] += res[s]
+    return -1
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _q_row(P, r, gamma, v, s, qrow, qall, have_q):  # pragma: no cover - compiled
+    """``qrow[a] = r[s, a] + gamma P[s, a] . v`` (copied from ``qall[s]`` when ``have_q``)."""
     S = v.shape[0]
+    if have_q:
+        for a in range(qrow.shape[0]):
+            qrow[a] = qall[s, a]
+        return
     for a in range(qrow.shape[0]):
         z = 0.0
         for t in range(S):
             z += P[s, a, t] * v[t]
         qrow[a] = r[s, a] + gamma * z
+
+
+# One-step-ahead predictors through the previous solutions (newest first): the last solution, least-squares
+# lines through 4 and quadratics / cubics through 8 (round-off noise amplified at most 1.2-2.5x), and the
+# exact cubic through 4 (for fast smooth transients; noise amplified 8.3x).
+_NHIST = 8
+_COEF = np.zeros((5, _NHIST))
+for _o, (_deg, _n) in enumerate([(0, 1), (1, 4), (2, 8), (3, 8), (3, 4)]):
+    _t = -np.arange(1.0, _n + 1.0)
+    _COEF[_o, :_n] = np.linalg.pinv(np.vander(_t, _deg + 1, increasing=True))[0]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _extrapolate(x, h, order):  # pragma: no cover - compiled
+    """Push the last solution ``x`` onto the history ``h`` (newest first) and overwrite ``x`` with the
+    prediction ``_COEF[order]`` through ``h``."""
+    c = _COEF[order]
+    n = h.shape[0]
+    for i in range(x.shape[0]):
+        for j in range(n - 1, 0, -1):
+            h[j, i] = h[j - 1, i]
+        h[0, i] = x[i]
+        acc = 0.0
+        for j in range(n):
+            acc += c[j] * h[j, i]
+        x[i] = acc
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _best_order(x, h):  # pragma: no cover - compiled
+    """The predictor (row of ``_COEF``) whose prediction from ``h`` came closest to the solution ``x`` (sup
+    norm): extrapolation while the trajectory moves smoothly, smoothing once it has settled to round-off."""
+    best = 0
+    err_best = np.inf
+    n = h.shape[0]
+    for o in range(_COEF.shape[0]):
+        c = _COEF[o]
+        e = 0.0
+        for i in range(x.shape[0]):
+            acc = 0.0
+            for j in range(n):
+                acc += c[j] * h[j, i]
+            e = max(e, abs(x[i] - acc))
+        if e < err_best:
+            err_best = e
+            best = o
+    return best
 
 
 @nb.njit(cache=True, fastmath=_FM)
@@ -209,7 +258,8 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
     ``(min_t,s pi_t(a_star[s]|s), number of LU factorizations)``.
 
     Each iteration is one pass over ``P`` after the solves: per state, ``Q[s]`` from ``P[s]``, the new
-    logits, the new policy row and the new row of ``M`` while ``P[s]`` is in cache."""
+    logits, the new policy row and the new row of ``M`` while ``P[s]`` is in cache; without occupancy the
+    refinement passes over ``P`` yield ``Q`` and ``M`` is built only to refactor (module docstring)."""
     S, A = theta0.shape
     for s in range(S):
         for a in range(A):
@@ -222,31 +272,30 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
     colsum = np.empty(S)
     M = np.empty((S, S))
     LU = np.empty((S, S))
-    LUT = np.empty((S, S))
-    piv = np.empty(S, dtype=np.int64)
+    piv = np.empty(S, dtype=np.int32)
     rpi = np.empty(S)
     rhs_d = (1.0 - gamma) * rho
     v = np.zeros(S)
     d = np.zeros(S)
-    v_old = np.zeros(S)
-    d_old = np.zeros(S)
-    v_old2 = np.zeros(S)
-    d_old2 = np.zeros(S)
-    v_old3 = np.zeros(S)
-    d_old3 = np.zeros(S)
+    hv = np.zeros((_NHIST, S))  # previous solutions, newest first
+    hd = np.zeros((_NHIST, S))
+    order_v = 4  # predictor of the next guess (the one that predicted the last solution best)
+    order_d = 4
     res = np.empty(S)
-    dx = np.empty(S)
-    w = np.empty(S)
+    qall = np.empty((S, A))
     need_d = ((mode == 0 or mode == 3) and not use_rho) or tau > 0.0
+    m_fresh = True  # M is I - gamma P_pi of the current policy (built each iteration only when d is needed)
     min_star = 1.0
     n_fact = 0
     have_lu = False
     debt = 0
     base_steps = -1
-    factor_cost = max(S // 6, 1)  # in refinement steps
+    # one factorization (~S^3 / 3 flops, plus building M) in refinement steps (~2 S^2 flops with M; a pass
+    # over P, ~2 S^2 A flops, without)
+    factor_cost = max(S // 6, 1) if need_d else max(S // (2 * A), 2)
     k = 0
     for s in range(S):
-        _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau)
+        _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau, True)
     for it in range(n_iter + 1):
         for s in range(S):
             if a_star[s] >= 0 and pi[s, a_star[s]] < min_star:
@@ -264,22 +313,20 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                 if colsum[t] > mnorm_t:
                     mnorm_t = colsum[t]
         ok = False
+        have_q = False
+        kv = -1
         if have_lu and debt < factor_cost:
-            for i in range(S):  # cubic extrapolation along the trajectory as the starting guess
-                tv = v[i]
-                v[i] = 4.0 * tv - 6.0 * v_old[i] + 4.0 * v_old2[i] - v_old3[i]
-                v_old3[i] = v_old2[i]
-                v_old2[i] = v_old[i]
-                v_old[i] = tv
-                td = d[i]
-                d[i] = 4.0 * td - 6.0 * d_old[i] + 4.0 * d_old2[i] - d_old3[i]
-                d_old3[i] = d_old2[i]
-                d_old2[i] = d_old[i]
-                d_old[i] = td
-            kv = _refine(M, rpi, v, LU, piv, False, 6, res, dx, w, 1.0 + gamma)
+            _extrapolate(v, hv, order_v)  # the starting guesses
+            if need_d:
+                _extrapolate(d, hd, order_d)
+            if need_d:
+                kv = _refine(M, rpi, v, LU, piv, False, 6, res, 1.0 + gamma)
+            else:
+                kv = _refine_free(P, r, gamma, pi, rpi, v, qall, LU, piv, 6, res)
+                have_q = kv >= 0
             kd = 0
             if kv >= 0 and need_d:
-                kd = _refine(M, rhs_d, d, LUT, piv, True, 6, res, dx, w, mnorm_t)
+                kd = _refine(M, rhs_d, d, LU, piv, True, 6, res, mnorm_t)
             ok = kv >= 0 and kd >= 0
             # Ski rental: refactor once the correction steps beyond those a fresh factorization needs
             # (counted at its first reuse), each ~2 S^2 flops, have cost as much as one factorization (~S^3 / 3).
@@ -288,27 +335,35 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
             else:
                 debt += max(kv + kd - base_steps, 0)
         if not ok:
+            if not m_fresh:
+                for s in range(S):
+                    _m_row(pi, s, M, P, gamma)
+                m_fresh = True
             debt = 0
             base_steps = -1
-            lu_factor_nb(M, LU, piv)
             for i in range(S):
                 for j in range(S):
-                    LUT[i, j] = LU[j, i]
+                    LU[i, j] = M[i, j]
+            getrf(LU, piv)
             n_fact += 1
             have_lu = True
-            lu_solve_nb(LU, piv, rpi, v)
-            _refine(M, rpi, v, LU, piv, False, 2, res, dx, w, 1.0 + gamma)
+            for i in range(S):
+                v[i] = rpi[i]
+                d[i] = rhs_d[i]
+            getrs(LU, piv, v, False)
+            _refine(M, rpi, v, LU, piv, False, 2, res, 1.0 + gamma)
             if need_d:
-                lu_solve_t_nb(LUT, piv, rhs_d, d, w)
-                _refine(M, rhs_d, d, LUT, piv, True, 2, res, dx, w, mnorm_t)
+                getrs(LU, piv, d, True)
+                _refine(M, rhs_d, d, LU, piv, True, 2, res, mnorm_t)
             if it == 0:
-                for i in range(S):
-                    v_old[i] = v[i]
-                    d_old[i] = d[i]
-                    v_old2[i] = v[i]
-                    d_old2[i] = d[i]
-                    v_old3[i] = v[i]
-                    d_old3[i] = d[i]
+                for j in range(_NHIST):
+                    for i in range(S):
+                        hv[j, i] = v[i]
+                        hd[j, i] = d[i]
+        if kv != 0:  # the guess needed corrections (or there was none): choose the predictor anew
+            order_v = _best_order(v, hv)
+            if need_d:
+                order_d = _best_order(d, hd)
         val = 0.0
         for s in range(S):
             val += rho[s] * v[s]
@@ -333,7 +388,7 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
             if mode == 3:  # Polyak: the step needs ||grad||^2 before any logit moves (one extra pass)
                 gnorm2 = 0.0
                 for s in range(S):
-                    _q_row(P, r, gamma, v, s, qrow)
+                    _q_row(P, r, gamma, v, s, qrow, qall, have_q)
                     ws = scale * (rho[s] if use_rho else d[s])
                     for a in range(A):
                         g = ws * pi[s, a] * (qrow[a] - tau * logpi[s, a] - v[s])
@@ -354,7 +409,7 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                     for a in range(A):
                         theta[s, a] += step * grad[s, a]
                 else:
-                    _q_row(P, r, gamma, v, s, qrow)
+                    _q_row(P, r, gamma, v, s, qrow, qall, have_q)
                     if mode == 0:
                         ws = eta * scale * (rho[s] if use_rho else d[s])
                         for a in range(A):
@@ -380,7 +435,11 @@ def _run_one(P, r, gamma, rho, theta0, mode, eta, tau, scale, use_rho, geometric
                                     mx = theta[s, a]
                         for a in range(A):
                             theta[s, a] -= mx
-                _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau)
+                _policy_row(theta, s, pi, logpi, H, M, P, r, rpi, gamma, tau, need_d)
+            m_fresh = need_d
+            if have_q:  # v and Q are used: keep the corrected solution for the next prediction
+                for s in range(S):
+                    v[s] += res[s]
         if rec:
             steps[k] = step
             k += 1
