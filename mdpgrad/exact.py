@@ -25,9 +25,9 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from ._validate import as_float_array, check_simplex
-from .errors import InvalidInputError, InvalidPolicyError
+from .errors import InvalidInputError
 from .mdp import as_mdp
+from .validation import as_float_array, check_policy
 
 __all__ = [
     "Evaluation",
@@ -40,20 +40,6 @@ __all__ = [
     "greedy_policy",
     "check_policy",
 ]
-
-
-def check_policy(pi, S: int, A: int, *, name: str = "pi", batched: bool = False) -> np.ndarray:
-    """Validate a policy ``pi[s, a]`` (or a batch ``pi[b, s, a]``) and return it as float64."""
-    pi = as_float_array(pi, name, error=InvalidPolicyError)
-    want = (S, A) if not batched else (None, S, A)
-    ok = pi.ndim == len(want) and pi.shape[-2:] == (S, A)
-    if not ok:
-        lead = "(B, " if batched else "("
-        raise InvalidPolicyError(
-            f"{name}: expected shape {lead}{S}, {A}) = (states, actions) for this MDP, got {pi.shape}."
-        )
-    check_simplex(pi, name, error=InvalidPolicyError)
-    return pi
 
 
 def policy_matrices(mdp, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

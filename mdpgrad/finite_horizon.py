@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .errors import InvalidInputError, InvalidMDPError
 from .mdp import FiniteHorizonMDP
 from .policies import softmax
+from .validation import as_float_array, check_positive_int
 
 __all__ = ["FHEvaluation", "fh_evaluate", "fh_optimal", "fh_policy_gradient", "FHRunResult",
            "simultaneous_pg", "dynamic_pg", "optimize_finite_horizon"]

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_gamma, check_positive_int
-from .envs._rng import as_generator
 from .errors import InvalidInputError
 from .mdp import FeatureMDP, TabularMDP
+from .validation import as_float_array, as_generator, check_gamma, check_positive_int
 
 __all__ = ["random_linear_mdp", "g_optimal_design", "LSVIResult", "lsvi", "vw_lsvi", "bellman_closure_error",
            "lsvi_expected"]

@@ -36,11 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
-from .envs._rng import as_generator
 from .errors import InvalidInputError
 from .td import eligibility_traces, lstd, td_on_data
+from .validation import as_float_array, as_generator, check_positive_float, check_positive_int
 
 __all__ = [
     "simulate_linear_sde",
@@ -60,13 +59,7 @@ __all__ = [
 
 
 def _positive(x, name):
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {x!r} is not a number; pass a positive float.") from None
-    if not np.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name} = {x!r} must be a positive finite float.")
-    return v
+    return check_positive_float(x, name)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import (
+from .errors import InvalidMDPError
+from .validation import (
     as_float_array,
     check_gamma,
     check_shape,
     check_simplex,
 )
-from .errors import InvalidMDPError
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_simplex
 from .errors import InvalidInputError, InvalidPolicyError
 from .exact import evaluate
 from .mdp import FeatureMDP, as_mdp
+from .validation import as_float_array, check_simplex
 
 __all__ = [
     "PARAMETRIZATIONS",

@@ -32,20 +32,16 @@ import scipy.special
 from .errors import InvalidInputError
 from .exact import check_policy, evaluate
 from .mdp import as_mdp
+from .validation import check_nonnegative_float, check_positive_float
 
 __all__ = ["SoftEvaluation", "SoftOptimum", "soft_evaluate", "soft_optimum", "check_tau"]
 
 
 def check_tau(tau, *, allow_zero: bool = True) -> float:
     """Return ``tau`` as a float after checking it is finite and >= 0 (> 0 unless ``allow_zero``)."""
-    try:
-        t = float(tau)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"tau = {tau!r} is not a number; pass a temperature such as 0.1.") from None
-    if not np.isfinite(t) or t < 0 or (t == 0 and not allow_zero):
-        need = ">= 0" if allow_zero else "> 0"
-        raise InvalidInputError(f"tau = {tau!r} must be finite and {need} (entropy temperature).")
-    return t
+    if allow_zero:
+        return check_nonnegative_float(tau, "tau", what="entropy temperature")
+    return check_positive_float(tau, "tau", what="entropy temperature")
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
 from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
+from .validation import as_float_array, check_positive_int
 
 __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
            "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]

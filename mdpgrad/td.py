@@ -32,12 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._validate import as_float_array, check_gamma, check_positive_int, check_probability, check_shape
 from .backend import get_backend
-from .envs._rng import as_generator
 from .errors import InvalidInputError, InvalidMDPError
 from .exact import check_policy, policy_matrices
 from .mdp import TabularMDP, as_mdp
+from .validation import as_float_array, as_generator, check_gamma, check_positive_int, check_probability, check_shape
 
 __all__ = [
     "TDSystem",

@@ -53,11 +53,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
 from ..exact import evaluate, solve
 from ..mdp import FeatureMDP, FiniteHorizonMDP, as_mdp
 from ..policies import entropy, log_softmax, project_simplex, softmax
+from ..validation import as_float_array, check_positive_float, check_positive_int
 
 __all__ = [
     "OptState",
@@ -148,13 +148,7 @@ class Method:
 
 
 def _check_step(step_size, name="step_size") -> float:
-    try:
-        eta = float(step_size)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {step_size!r} is not a number; pass a positive float.") from None
-    if not np.isfinite(eta) or eta <= 0:
-        raise InvalidInputError(f"{name} = {step_size!r} must be a positive finite float.")
-    return eta
+    return check_positive_float(step_size, name, what="a step size")
 
 
 def _logits_init(mdp, theta0):

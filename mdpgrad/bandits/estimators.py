@@ -36,9 +36,9 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
-from .._validate import check_positive_int
 from ..backend import get_backend
 from ..errors import InvalidInputError
+from ..validation import check_positive_int
 from .model import ContextualBandit, as_rng, logit_gradient, sample_actions
 
 __all__ = [

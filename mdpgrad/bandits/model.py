@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int, check_shape
 from ..backend import get_backend
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import as_float_array, as_generator, check_positive_int, check_shape
 
 __all__ = [
     "ContextualBandit",
@@ -40,11 +39,8 @@ REWARD_KINDS = ("bernoulli", "gaussian", "deterministic")
 
 
 def as_rng(rng, name: str = "rng") -> np.random.Generator:
-    """A ``Generator`` from an int seed or a ``Generator``; ``None`` is refused (no global random state)."""
-    if rng is None:
-        raise InvalidInputError(f"{name}: pass an int seed or a numpy.random.Generator "
-                                "(None would not be reproducible).")
-    return as_generator(rng)
+    """Alias of :func:`mdpgrad.validation.as_generator` (the one seeding function)."""
+    return as_generator(rng, name)
 
 
 def _xp_of(x):

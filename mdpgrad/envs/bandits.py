@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_gamma, check_simplex
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
-from ._rng import as_generator
+from ..validation import as_float_array, as_generator, check_gamma, check_simplex
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_gamma, check_positive_int, check_probability
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
+from ..validation import check_gamma, check_positive_int, check_probability
 
 
 def chain(n_states: int, *, gamma: float, slip: float = 0.0, reward_left: float = 0.1,

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_gamma, check_positive_int
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
-from ._rng import as_generator
+from ..validation import as_generator, check_gamma, check_positive_int
 
 
 def garnet_arrays(n_states: int, n_actions: int, branching: int, rng: np.random.Generator):

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .._validate import as_float_array, check_probability
 from ..backend import get_backend
 from ..errors import InvalidInputError
+from ..validation import as_float_array, check_probability
 
 __all__ = ["td_errors", "gae", "lambda_returns", "gae_batch", "batch_discounts"]
 

@@ -49,10 +49,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_probability
 from ..errors import InvalidInputError
 from ..policies import probs
 from ..rollouts import Rollouts
+from ..validation import as_float_array, check_probability
 
 __all__ = [
     "GradientEstimate",

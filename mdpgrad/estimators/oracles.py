@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import evaluate, solve
 from ..mdp import as_mdp
 from ..rollouts import sample_trajectories
+from ..validation import as_float_array
 from .core import _policy, log_prob, reward_to_go, score_sum
 
 __all__ = ["TabularOracle", "GaussianBanditOracle"]

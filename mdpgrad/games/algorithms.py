@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import get_backend
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import as_generator
 from .preference import PackedPreference, PreferenceGame, log_normalize, pack_preference, packed_matvec
 
 __all__ = [

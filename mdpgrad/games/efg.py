@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import as_generator
 
 __all__ = [
     "EFG",

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
+from ..validation import as_float_array
 from .preference import log_normalize
 
 __all__ = [

@@ -28,10 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_shape, check_simplex
 from ..backend import get_backend
-from ..envs._rng import as_generator
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPreferenceError
+from ..validation import as_float_array, as_generator, check_shape, check_simplex
 
 __all__ = [
     "PreferenceGame",
@@ -54,10 +53,6 @@ __all__ = [
 
 #: Tolerance for the complementarity check |P + P^T - 1| <= COMPLEMENT_ATOL.
 COMPLEMENT_ATOL = 1e-10
-
-
-class InvalidPreferenceError(InvalidInputError):
-    """A preference matrix is not a valid complementary preference (P + P^T = 1, entries in [0, 1])."""
 
 
 def _check_preference(P: np.ndarray, name: str = "P") -> None:

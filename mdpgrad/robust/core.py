@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate, greedy_policy
 from ..mdp import TabularMDP, as_mdp
+from ..validation import as_float_array, check_positive_float
 from .sets import InvalidUncertaintySetError, UncertaintySet, worst_case, worst_case_values
 from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update
 
@@ -48,9 +48,7 @@ def _check_uset(uset):
 
 
 def _check_tol(tol):
-    if not (np.isfinite(tol) and tol > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).")
-    return float(tol)
+    return check_positive_float(tol, "tol", what="a sup-norm error on v")
 
 
 def robust_q(mdp, uset: UncertaintySet, v, *, backend: str = "numpy") -> np.ndarray:

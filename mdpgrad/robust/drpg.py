@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_positive_int
 from ..errors import InvalidInputError
 from ..exact import check_policy
 from ..mdp import as_mdp
+from ..validation import check_positive_int
 from .core import _evaluate_kernel, robust_evaluate, worst_case_kernel
 from .sets import InvalidUncertaintySetError, UncertaintySet, project_simplex
 

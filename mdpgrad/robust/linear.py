@@ -40,9 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_positive_int
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import as_generator, check_positive_int
 from .sets import worst_case_l1
 
 __all__ = ["DRectangularMDP", "d_rectangular_mdp", "risky_safe_linear_mdp", "robust_regularized_dp", "robust_regularized_value",

@@ -30,6 +30,7 @@ import scipy.linalg
 from ..errors import InvalidInputError
 from ..exact import check_policy
 from ..mdp import as_mdp
+from ..validation import check_positive_float
 
 __all__ = [
     "entropic_risk",
@@ -44,13 +45,7 @@ __all__ = [
 
 
 def _check_beta(beta) -> float:
-    try:
-        b = float(beta)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"beta = {beta!r} is not a number; pass a positive float.") from None
-    if not (np.isfinite(b) and b > 0):
-        raise InvalidInputError(f"beta = {beta!r} must be a positive finite float (the KL penalty weight).")
-    return b
+    return check_positive_float(beta, "beta", what="the KL penalty weight")
 
 
 def entropic_risk(p, v, beta) -> np.ndarray:

@@ -42,9 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_simplex
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidUncertaintySetError
 from ..policies import project_simplex
+from ..validation import as_float_array, check_simplex
 
 __all__ = [
     "KINDS",
@@ -64,10 +64,6 @@ __all__ = [
 
 KINDS = ("l1", "linf", "l2", "kl", "chi2", "contamination")
 RECTANGULARITY = ("sa", "s")
-
-
-class InvalidUncertaintySetError(InvalidInputError):
-    """An uncertainty set was specified with a bad kind, radius or rectangularity."""
 
 
 def _check_radius(kind: str, radius, name: str = "radius") -> np.ndarray:

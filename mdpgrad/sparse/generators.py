@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from .._validate import check_gamma, check_positive_int, check_probability
-from ..envs._rng import as_generator
 from ..errors import InvalidMDPError
+from ..validation import as_generator, check_gamma, check_positive_int, check_probability
 from .model import SparseMDP
 
 __all__ = ["garnet", "gridworld", "distinct_successors"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import as_generator
 from .kernels import sample_rows_numba
 from .model import SparseMDP, to_sparse
 

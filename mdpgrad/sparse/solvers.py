@@ -50,8 +50,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError, InvalidPolicyError
+from ..validation import as_float_array, check_positive_float
 from .kernels import (
     EllPolicy,
     bellman_max_ell,
@@ -216,13 +216,7 @@ class SparseSolveResult:
 
 
 def _check_tol(tol) -> float:
-    try:
-        t = float(tol)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).") from None
-    if not (np.isfinite(t) and t > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).")
-    return t
+    return check_positive_float(tol, "tol", what="a sup-norm error on v")
 
 
 def _v0(m: SparseMDP, v0) -> np.ndarray:

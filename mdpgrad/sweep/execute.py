@@ -41,17 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInputError, MdpgradError
+from ..errors import InvalidInputError, SweepError
 from .spec import Cell, Sweep, _plain, load_spec, resolve_function
 from .store import Store, _now, fsync_dir
 
 __all__ = ["run", "RunReport", "CellFailure", "SweepError", "imap_unordered", "default_workers"]
 
 EXECUTORS = ("auto", "inline", "processes", "dask")
-
-
-class SweepError(MdpgradError, RuntimeError):
-    """The executor itself failed (a worker process died, the scheduler went away, ...)."""
 
 
 def default_workers() -> int:
