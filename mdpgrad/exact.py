@@ -27,7 +27,14 @@ import scipy.optimize
 
 from .errors import InvalidInputError
 from .mdp import as_mdp
-from .validation import as_float_array, check_policy
+from .validation import (
+    as_float_array,
+    check_choice,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+    roundoff_floor,
+)
 
 __all__ = [
     "Evaluation",
@@ -150,9 +157,9 @@ class SolveResult:
     q : (S, A) action values ``r + gamma P v``.
     policy : (S, A) deterministic greedy policy (one-hot).
     n_iter : iterations (sweeps for VI, improvement steps for PI, solver iterations for LP).
-    converged : whether the requested tolerance was certified.
-    error_bound : certified bound on ``max_s |v - v*|`` (0 for an exact PI fixed point up
-        to round-off).
+    converged : whether the requested tolerance was certified: ``error_bound <= tol``.
+    error_bound : certified bound on ``max_s |v - v*|``, never below the round-off floor
+        :func:`~mdpgrad.validation.roundoff_floor` ``4 eps (1 + max|v|) / (1 - gamma)``.
     method : the method used.
     message : a human-readable summary.
     """
@@ -204,19 +211,30 @@ def solve(
         exact fixed point (policy stable); LP values are re-evaluated exactly for the greedy
         policy and certified by the Bellman residual bound
         :math:`\|v - v^*\| \le \|Tv - v\|/(1-\gamma)`.
+
+        **Round-off rule**: float64 cannot certify an error below the round-off floor
+        :math:`4\epsilon(1 + \max_s|v_s|)/(1-\gamma)` (``mdpgrad.validation.roundoff_floor``; the
+        residual itself carries errors of a few ulps of ``v``, amplified by :math:`1/(1-\gamma)`).
+        ``error_bound`` is never reported below that floor, and ``converged`` is True only when
+        ``error_bound <= tol``: a ``tol`` below the floor returns ``converged=False`` with the floor as
+        bound instead of a false certificate.
+    max_iter : sweeps (VI) or evaluations (PI), >= 1; ``None`` picks enough for ``tol``.
+    v0 : (S,) starting values for VI / PI's warm start.
     backend : ``"numpy"`` or ``"numba"`` for the value-iteration sweep kernel.
     """
     m = as_mdp(mdp)
     if getattr(m, "is_sparse", False):
         from .sparse import solve as sparse_solve
         return sparse_solve(m, method, tol=tol, max_iter=max_iter, v0=v0, backend=backend)
+    if not isinstance(method, str):
+        raise InvalidInputError(f"method = {method!r} must be a string; choose one of {', '.join(_METHODS)}.")
     method = _ALIASES.get(method, method)
-    if method not in _METHODS:
-        raise InvalidInputError(
-            f"method = {method!r} is not known; choose one of {', '.join(_METHODS)}."
-        )
-    if not (np.isfinite(tol) and tol > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).")
+    check_choice(method, "method", _METHODS + tuple(_ALIASES))
+    tol = check_positive_float(tol, "tol", what="a sup-norm error on v")
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
+    if v0 is not None:
+        v0 = as_float_array(v0, "v0", shape=(m.n_states,))
     if method == "value_iteration":
         return _value_iteration(m, tol, max_iter, v0, backend)
     if method == "policy_iteration":
@@ -252,11 +270,12 @@ def _value_iteration(m, tol, max_iter, v0, backend) -> SolveResult:
         lo, hi = float(delta.min()), float(delta.max())
         err = k_bound * (hi - lo) / 2.0
         v = tv
-        if err <= tol:
+        if err <= tol or err <= roundoff_floor(g, np.abs(v).max()):  # below the floor: stop, not certified
             v = tv + k_bound * (hi + lo) / 2.0
             break
     q = m.r + g * (m.P @ v)
     pi = greedy_policy(q)
+    err = max(float(err), roundoff_floor(g, np.abs(v).max()))
     ok = err <= tol
     return SolveResult(v, q, pi, n, ok, float(err), "value_iteration",
                        f"value iteration: {n} sweeps, certified error {err:.3g}")
@@ -300,8 +319,8 @@ def _policy_iteration(m, tol, max_iter, v0) -> SolveResult:
     pi = np.zeros((S, A))
     pi[ar, pi_idx] = 1.0
     # ||T v - v|| / (1 - gamma) bounds ||v - v*||; q already holds r + gamma P v.
-    bound = float(np.max(np.abs(q.max(axis=1) - v)) / (1.0 - g))
-    ok = stable and bound <= max(tol, 1e-9 * (1.0 + np.abs(v).max()))
+    bound = max(float(np.max(np.abs(q.max(axis=1) - v)) / (1.0 - g)), roundoff_floor(g, np.abs(v).max()))
+    ok = stable and bound <= tol
     return SolveResult(v, q, pi, n, ok, bound, "policy_iteration",
                        f"policy iteration: {_PI_WARM_SWEEPS} warm-start sweeps, {n} evaluations, "
                        f"stable={stable}")
@@ -326,7 +345,7 @@ def _linear_programming(m, tol) -> SolveResult:
     # Polish: exact value of the greedy policy, certified by the Bellman residual.
     v = evaluate(m, pi, check=False).v
     q = m.r + g * (m.P @ v)
-    bound = _certified_bound(m, v)
-    ok = bound <= max(tol, 1e-9 * (1.0 + np.abs(v).max()))
+    bound = max(_certified_bound(m, v), roundoff_floor(g, np.abs(v).max()))
+    ok = bound <= tol
     return SolveResult(v, q, pi, int(getattr(res, "nit", 0)), ok, bound, "linear_programming",
                        f"HiGHS: {res.message}")

@@ -36,7 +36,18 @@ from .backend import get_backend
 from .errors import InvalidInputError, InvalidMDPError
 from .exact import check_policy, policy_matrices
 from .mdp import TabularMDP, as_mdp
-from .validation import as_float_array, as_generator, check_gamma, check_positive_int, check_probability, check_shape
+from .validation import (
+    as_float_array,
+    as_generator,
+    check_allocation,
+    check_gamma,
+    check_index,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_shape,
+)
 
 __all__ = [
     "TDSystem",
@@ -278,19 +289,15 @@ def run_td(mdp, pi, phi, *, method: str = "td", lam: float = 0.0, behavior=None,
         raise InvalidInputError(f"behavior[{s}, {a}] = 0 while pi[{s}, {a}] > 0: behaviour must cover pi.")
     n_steps = check_positive_int(n_steps, "n_steps")
     n_runs = check_positive_int(n_runs, "n_runs")
-    for name, val in (("alpha", alpha), ("beta", beta), ("t0", t0)):
-        if not (np.isfinite(val) and val > 0):
-            raise InvalidInputError(f"{name} = {val!r} must be a positive finite float.")
-    if not (np.isfinite(power) and power >= 0):
-        raise InvalidInputError(f"power = {power!r} must be >= 0 (0 = constant step).")
+    alpha, beta, t0 = (check_positive_float(v, k) for k, v in (("alpha", alpha), ("beta", beta), ("t0", t0)))
+    power = check_nonnegative_float(power, "power", what="0 = constant step")
     if checkpoints is None:
         checkpoints = np.array([n_steps])
     checkpoints = np.asarray(checkpoints, dtype=np.int64)
     if checkpoints.ndim != 1 or np.any(checkpoints < 1) or np.any(checkpoints > n_steps) or np.any(
             np.diff(checkpoints) <= 0):
         raise InvalidInputError("checkpoints: must be strictly increasing integers in [1, n_steps].")
-    if not (0 <= int(s0) < S):
-        raise InvalidInputError(f"s0 = {s0}: must be a state index in [0, {S}).")
+    s0 = check_index(s0, "s0", S, what="state index")
     theta0 = np.zeros(phi.shape[1]) if theta0 is None else as_float_array(theta0, "theta0", ndim=1)
     check_shape(theta0, (phi.shape[1],), "theta0")
     base = int(as_generator(seed).integers(0, 2**62))
@@ -324,6 +331,8 @@ def sample_transitions(mdp, behavior, n_steps: int, *, seed=0, s0: int = 0):
     S, A_n = m.shape
     mu = check_policy(behavior, S, A_n, name="behavior")
     n_steps = check_positive_int(n_steps, "n_steps")
+    s0 = check_index(s0, "s0", S, what="state index")
+    check_allocation((n_steps, 3), "the transition arrays (n_steps, 3)", "n_steps")
     base = int(as_generator(seed).integers(0, 2**62))
     return sample_path_numba(*_alias(mu), *_alias(m.P.reshape(S * A_n, S)), n_steps, int(s0), np.uint64(base))
 
@@ -374,6 +383,7 @@ def lstd(phi_t, r_t, phi_tp1, *, discount_t, lam: float = 0.0, rho_t=None, test_
     """
     phi_t, r_t, phi_tp1, discount_t, rho_t = _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t)
     lam = _check_lambda(lam)
+    ridge = check_nonnegative_float(ridge, "ridge", what="ridge * I is added to A_hat")
     if test_t is None:
         z = eligibility_traces(phi_t, discount_t, lam, rho_t)
     else:
@@ -410,10 +420,10 @@ def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lam: floa
     code = _METHODS[method]
     if code in (2, 3) and lam != 0.0:
         raise InvalidInputError(f"lam = {lam}: GTD2 and TDC are implemented for lam = 0 only.")
-    for name, val in (("alpha", alpha), ("beta", beta), ("t0", t0)):
-        if not (np.isfinite(val) and val > 0):
-            raise InvalidInputError(f"{name} = {val!r} must be a positive finite float.")
+    alpha, beta, t0 = (check_positive_float(v, k) for k, v in (("alpha", alpha), ("beta", beta), ("t0", t0)))
+    power = check_nonnegative_float(power, "power", what="0 = constant step")
     n_passes = check_positive_int(n_passes, "n_passes")
+
     d = phi_t.shape[1]
     theta0 = np.zeros(d) if theta0 is None else as_float_array(theta0, "theta0", ndim=1)
     check_shape(theta0, (d,), "theta0")

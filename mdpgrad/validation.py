@@ -52,9 +52,12 @@ __all__ = [
     "check_policy",
     "check_positive_float",
     "check_positive_int",
+    "check_rollouts",
+    "check_indices",
     "check_probability",
     "check_shape",
     "check_simplex",
+    "roundoff_floor",
     "max_bytes",
 ]
 
@@ -301,7 +304,34 @@ def check_indices(arr, name: str, n: int, *, error=InvalidInputError, what: str 
     return a.astype(np.int64, copy=False)
 
 
+def check_rollouts(ro, S: int, A: int, *, name: str = "ro"):
+    """Check a batch of trajectories (``states``, ``actions``, ``lengths``) against an ``(S, A)`` model.
+
+    Every valid step's state must be in ``[0, S)`` and action in ``[0, A)``, lengths in ``[0, T]``:
+    compiled accumulation kernels index with them unchecked.
+    """
+    for attr in ("states", "actions", "lengths"):
+        if not hasattr(ro, attr):
+            raise InvalidInputError(f"{name}: expected a Rollouts (from sample_trajectories), got "
+                                    f"{type(ro).__name__} without .{attr}.")
+    states, actions, lengths = np.asarray(ro.states), np.asarray(ro.actions), np.asarray(ro.lengths)
+    if actions.ndim != 2 or states.ndim != 2 or lengths.shape != (actions.shape[0],):
+        raise InvalidInputError(f"{name}: inconsistent shapes states {states.shape}, actions {actions.shape}, "
+                                f"lengths {lengths.shape}; build it with sample_trajectories.")
+    T = actions.shape[1]
+    lengths = check_indices(lengths, f"{name}.lengths", T + 1, what="length")
+    mask = np.arange(T)[None, :] < lengths[:, None]
+    if states.shape[1] < T:
+        raise InvalidInputError(f"{name}.states: expected at least {T} columns, got {states.shape[1]}.")
+    check_indices(np.where(mask, states[:, :T], 0), f"{name}.states", S,
+                  what=f"state index for a model with {S} states (theta/policy has the wrong shape?)")
+    check_indices(np.where(mask, actions, 0), f"{name}.actions", A,
+                  what=f"action index for a model with {A} actions (theta/policy has the wrong shape?)")
+    return ro
+
+
 def check_choice(value, name: str, choices: Sequence[str], *, error=InvalidInputError) -> str:
+
     """Return ``value`` after checking it is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
         raise error(f"{name} = {value!r} is not one of {tuple(choices)}; pick one of those.")
@@ -330,6 +360,16 @@ def as_generator(seed, name: str = "seed") -> np.random.Generator:
         return np.random.default_rng(int(seed))
     raise InvalidInputError(f"{name} = {seed!r} ({type(seed).__name__}): expected an int >= 0 "
                             "or a numpy.random.Generator.")
+
+
+def roundoff_floor(gamma: float, vmax: float) -> float:
+    r"""The smallest sup-norm error float64 can certify for a discounted fixed point.
+
+    :math:`4\epsilon(1 + \max_s|v_s|)/(1-\gamma)`: a Bellman residual carries errors of a few ulps
+    of ``v``, and the residual bound :math:`\|v - v^*\| \le \|Tv - v\|/(1-\gamma)` amplifies them by
+    :math:`1/(1-\gamma)`. Solvers never report an ``error_bound`` below it.
+    """
+    return float(4.0 * np.finfo(np.float64).eps * (1.0 + float(vmax)) / (1.0 - float(gamma)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..policies import probs
 from ..rollouts import Rollouts
-from ..validation import as_float_array, check_probability
+from ..validation import as_float_array, check_policy, check_positive_float, check_probability, check_rollouts
 
 __all__ = [
     "GradientEstimate",
@@ -131,6 +131,8 @@ def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softma
         raise InvalidInputError(f"backend = {backend!r}: score sums run on 'numpy' or 'numba'.")
     pi = _policy(theta, parametrization, phi)
     S, A = pi.shape
+    check_rollouts(ro, S, A)
+    W = as_float_array(W, "W", shape=ro.actions.shape)
     acc, ws = _accumulate(ro, W, S, A, backend)
     if parametrization == "softmax":
         return acc - ws[:, :, None] * pi[None]
@@ -142,6 +144,7 @@ def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softma
 def log_prob(ro: Rollouts, theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
     r"""Per-trajectory :math:`\sum_t\log\pi_\theta(a_t|s_t)` (the policy part of :math:`\log p_\theta(\tau)`)."""
     pi = _policy(theta, parametrization, phi)
+    check_rollouts(ro, *pi.shape)
     mask = ro.mask
     T = ro.actions.shape[1]
     s = np.where(mask, ro.states[:, :T], 0)
@@ -162,14 +165,11 @@ def _step_ratios(ro, pi, behavior, clip):
     T = ro.actions.shape[1]
     s = np.where(mask, ro.states[:, :T], 0)
     a = np.where(mask, ro.actions, 0)
-    mu = np.asarray(behavior, dtype=np.float64)
-    if mu.shape != pi.shape:
-        raise InvalidInputError(f"behavior: expected a policy of shape {pi.shape}, got {mu.shape}.")
+    mu = check_policy(behavior, *pi.shape, name="behavior")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pi[s, a] / mu[s, a]
     if clip is not None:
-        if not (np.isfinite(clip) and clip > 0):
-            raise InvalidInputError(f"clip = {clip!r}: must be a positive number (the ratio cap c).")
+        clip = check_positive_float(clip, "clip", what="the ratio cap c")
         ratio = np.minimum(ratio, clip)
     return np.where(mask, ratio, 1.0)
 
@@ -234,6 +234,7 @@ def per_trajectory_gradients(ro: Rollouts, theta, parametrization: str = "softma
                              behavior=None, clip=None) -> np.ndarray:
     """Per-trajectory gradient samples ``(n, *theta.shape)`` for the chosen estimator."""
     pi = _policy(theta, parametrization, phi)
+    check_rollouts(ro, *pi.shape)
     if isinstance(baseline, str):
         if baseline != "optimal":
             raise InvalidInputError(f"baseline = {baseline!r}: use a number, an array b[s], or 'optimal'.")
@@ -259,6 +260,7 @@ def optimal_constant_baseline(ro: Rollouts, theta, parametrization: str = "softm
     minimizer :math:`\mathbb{E}[\|z\|^2G]/\mathbb{E}\|z\|^2` (Greensmith et al. 2004, Thm 8;
     OBLR-PO's "gradient-weighted" baseline).
     """
+    check_rollouts(ro, *_policy(theta, parametrization, phi).shape)
     mask = ro.mask.astype(np.float64)
     z = score_sum(ro, mask, theta, parametrization, phi=phi).reshape(ro.n, -1)
     w = np.sum(z * z, axis=1)

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..errors import InvalidInputError, InvalidUncertaintySetError
 from ..policies import project_simplex
-from ..validation import as_float_array, check_simplex
+from ..validation import as_float_array, check_distribution, check_simplex
 
 __all__ = [
     "KINDS",
@@ -144,10 +144,13 @@ class InnerSolution:
 
 
 def _prep(p, v, radius, kind):
-    p = np.asarray(p, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    p = as_float_array(p, "p")
+    v = as_float_array(v, "v")
     if p.ndim == 0 or p.shape[-1] == 0:
         raise InvalidInputError(f"p: expected rows of distributions p[..., S], got shape {p.shape}.")
+    check_simplex(p, "p")
+    if v.ndim == 0:
+        raise InvalidInputError(f"v: expected values v[..., S] of the next states, got the scalar {float(v)!r}.")
     if v.shape[-1:] != p.shape[-1:]:
         raise InvalidInputError(f"v: last axis has length {v.shape[-1:]} but p rows have length {p.shape[-1]}.")
     r = _check_radius(kind, radius)
@@ -412,24 +415,28 @@ def worst_case(p, v, uset: UncertaintySet, radius=None) -> InnerSolution:
     """
     if not isinstance(uset, UncertaintySet):
         raise InvalidUncertaintySetError(f"uset: expected an UncertaintySet, got {type(uset).__name__}.")
-    p = as_float_array(p, "p")
-    check_simplex(p, "p")
-    as_float_array(v, "v")
     return _SOLVERS[uset.kind](p, v, uset.radius if radius is None else radius)
 
 
-def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "numpy", radius=None) -> np.ndarray:
+def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "numpy", radius=None,
+                      check: bool = True) -> np.ndarray:
     """Optimal inner values ``sigma(v)`` for every row of ``P2[n, S]`` (shared ``v[S]``).
 
     ``backend="numba"`` runs compiled per-row kernels (``l1``, ``linf``, ``kl``,
     ``contamination``; parallel over rows) and falls back to NumPy for the others.
-    No validation beyond shapes (this is the inner loop of robust VI). The Numba kernel is
+    ``check=False`` skips validation (internal callers whose ``P2`` and ``v`` are already checked:
+    the inner loop of robust VI). The Numba kernel is
     parallel over rows: it pays off for large ``S * A`` (about 10x over NumPy at S=500, A=8,
     see ``benchmarks/bench_robust.py``); for tiny problems thread start-up makes it slower.
     """
     from ..backend import get_backend
 
     nx = get_backend(backend)
+    if check:
+        if not isinstance(uset, UncertaintySet):
+            raise InvalidUncertaintySetError(f"uset: expected an UncertaintySet, got {type(uset).__name__}.")
+        P2 = check_distribution(P2, "P2", ndim=2)
+        v = as_float_array(v, "v", shape=(P2.shape[1],))
     if nx.name == "numba" and uset.kind in ("l1", "linf", "kl", "contamination") and radius is None:
         from ._kernels import inner_values_numba
 
