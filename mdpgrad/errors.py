@@ -16,6 +16,7 @@ __all__ = [
     "InvalidUncertaintySetError",
     "InvalidPreferenceError",
     "AllocationTooLargeError",
+    "DivergedError",
     "BackendUnavailableError",
     "SweepError",
 ]
@@ -49,6 +50,13 @@ class AllocationTooLargeError(InvalidInputError):
     """A call would allocate more memory than allowed; the message gives the size and the knob to turn.
 
     The limit is half the machine's available memory, or ``MDPGRAD_MAX_BYTES`` when set.
+    """
+
+
+class DivergedError(InvalidInputError):
+    """Iterates became non-finite (NaN/inf) because of a step size or scale: the message names the knob.
+
+    Raised instead of returning NaN; a ``ValueError`` because the cause is an argument value.
     """
 
 

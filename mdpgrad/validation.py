@@ -209,7 +209,8 @@ def check_float(x, name: str, *, lo: float | None = None, hi: float | None = Non
                 hi_open: bool = False, error=InvalidInputError, what: str = "") -> float:
     """Return ``x`` as a finite float inside ``[lo, hi]`` (ends open when asked)."""
     lb = "(" if lo_open else "["
-    rb = ")" if hi_open else "]"
+    rb = ")" if hi_open or hi is None else "]"
+    lb = "(" if lo is None else lb
     interval = f"{lb}{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}{rb}"
     want = f"a finite float in {interval}" + (f" ({what})" if what else "")
     v = _as_real(x, name, error, want)

@@ -50,7 +50,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import DivergedError, InvalidInputError
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_allocation,
+    check_choice,
+    check_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["VRState", "METHODS", "init", "update", "run", "RunTrace", "stochastic_pmd_step"]
 
@@ -75,9 +84,11 @@ def init(theta0, replicas: int | None = None) -> VRState:
     """State at ``theta0`` (flattened); ``replicas=R`` stacks R independent copies ``(R, dim)``
     for oracles that accept a leading replica axis (:class:`GaussianBanditOracle`) and methods without
     per-run branching (pg, storm, igt, harpg)."""
-    th = np.asarray(theta0, dtype=np.float64).reshape(-1).copy()
+    th = as_float_array(theta0, "theta0").reshape(-1).copy()
+    if th.size == 0:
+        raise InvalidInputError("theta0: empty parameter vector; pass at least one parameter.")
     if replicas is not None:
-        th = np.repeat(th[None, :], int(replicas), axis=0)
+        th = np.repeat(th[None, :], check_positive_int(replicas, "replicas"), axis=0)
     return VRState(th, th.copy(), np.zeros_like(th))
 
 
@@ -104,8 +115,48 @@ def _normalized(d):
     return d / np.where(nrm > 0, nrm, 1.0)
 
 
+#: Hyperparameters of :func:`update` and their checks (misspelled keys raise instead of taking a default).
+_HP_CHECKS = {
+    "batch": lambda v, k: check_positive_int(v, k),
+    "big_batch": lambda v, k: check_positive_int(v, k),
+    "epoch": lambda v, k: check_positive_int(v, k),
+    "alpha": lambda v, k: check_positive_float(v, k, what="a step size"),
+    "gamma0": lambda v, k: check_positive_float(v, k, what="a step size"),
+    "beta": lambda v, k: check_float(v, k, lo=0.0, hi=1.0, what="STORM momentum"),
+    "p": lambda v, k: check_float(v, k, lo=0.0, hi=1.0, lo_open=True, what="PAGE refresh probability"),
+    "decay": lambda v, k: v,
+    "normalized": lambda v, k: v,
+}
+
+
+def _check_hp(hp) -> dict:
+    if not isinstance(hp, dict):
+        raise InvalidInputError(f"hp: expected a dict of hyperparameters, got {type(hp).__name__}.")
+    for k, v in hp.items():
+        if k not in _HP_CHECKS:
+            raise InvalidInputError(f"hp[{k!r}] is not a hyperparameter of the variance-reduced methods; "
+                                    f"use one of {sorted(_HP_CHECKS)}.")
+        _HP_CHECKS[k](v, k)
+    return hp
+
+
+def _check_oracle(oracle):
+    for attr in ("sample", "grads", "log_prob", "value", "optimum", "shape"):
+        if not hasattr(oracle, attr):
+            raise InvalidInputError(f"oracle: {type(oracle).__name__} has no .{attr}; pass a TabularOracle, "
+                                    "a GaussianBanditOracle or an object with the same methods.")
+    return oracle
+
+
 def update(method: str, s: VRState, oracle, rng: np.random.Generator, hp: dict) -> VRState:
     """One step of ``method`` (see module docstring for the formulas and papers)."""
+    check_choice(method, "method", METHODS)
+    if not isinstance(s, VRState):
+        raise InvalidInputError(f"s: expected a VRState (from init), got {type(s).__name__}.")
+    _check_oracle(oracle)
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidInputError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}.")
+    _check_hp(hp)
     t = s.t
     B = int(hp.get("batch", 1))
     N = int(hp.get("big_batch", 10 * B))
@@ -192,19 +243,30 @@ def run(method: str, oracle, theta0, n_iter: int, *, seed=0, record_every: int =
     """Run ``n_iter`` updates of ``method`` and record the exact optimality gap (per replica
     when ``replicas`` is given: ``gap[k, r]``; replicas need an oracle with a leading axis and a
     method without per-replica branching: pg, storm, igt, harpg)."""
-    if method not in METHODS:
-        raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+    check_choice(method, "method", METHODS)
     if replicas is not None and method not in ("pg", "storm", "igt", "harpg"):
         raise InvalidInputError(f"replicas: method {method!r} branches per run; use replicas=None.")
-    rng = np.random.default_rng(seed)
+    _check_oracle(oracle)
+    n_iter = check_positive_int(n_iter, "n_iter")
+    record_every = check_positive_int(record_every, "record_every")
+    _check_hp(hp)
+    rng = as_generator(seed)
+    if theta0 is None:
+        raise InvalidInputError("theta0: pass a starting parameter vector, e.g. np.zeros(oracle.shape).")
     s = init(theta0, replicas)
+    if s.theta.shape[-1] != int(np.prod(oracle.shape)):
+        raise InvalidInputError(f"theta0: has {s.theta.shape[-1]} parameters, the oracle needs "
+                                f"{int(np.prod(oracle.shape))} (shape {tuple(oracle.shape)}).")
     jstar = oracle.optimum()
     samp, gap = [0], [jstar - oracle.value(s.theta)]
-    for k in range(int(n_iter)):
+    for k in range(n_iter):
         s = update(method, s, oracle, rng, hp)
         if (k + 1) % record_every == 0:
             samp.append(s.samples)
             gap.append(jstar - oracle.value(s.theta))
+            if not np.all(np.isfinite(gap[-1])):
+                raise DivergedError(f"{method}: the iterates diverged (gap {gap[-1]} at iteration {k + 1}); "
+                                    f"reduce the step size (alpha/gamma0 = {hp.get('alpha', hp.get('gamma0'))}).")
     return RunTrace(method, np.asarray(samp), np.asarray(gap), s.theta)
 
 
@@ -223,9 +285,11 @@ def stochastic_pmd_step(mdp, theta, eta: float, n_per_pair: int, seed) -> tuple[
 
     m = as_mdp(mdp)
     S, A = m.shape
-    th = np.asarray(theta, dtype=np.float64).reshape(S, A)
-    rng = np.random.default_rng(seed)
-    M = int(n_per_pair)
+    th = as_float_array(theta, "theta", shape=(S, A))
+    eta = check_positive_float(eta, "eta", what="the mirror-descent step size")
+    M = check_positive_int(n_per_pair, "n_per_pair")
+    rng = as_generator(seed)
+    check_allocation((S, A, M, S), "the inverse-CDF comparison (S, A, n_per_pair, S)", "n_per_pair")
     cum = np.cumsum(m.P, axis=-1)
     u = rng.random((S, A, M))
     nxt = np.minimum((u[..., None] >= cum[:, :, None, :]).sum(-1), S - 1)  # inverse CDF
@@ -236,4 +300,7 @@ def stochastic_pmd_step(mdp, theta, eta: float, n_per_pair: int, seed) -> tuple[
                              start_states=nxt.reshape(-1))
     Vhat = ro.rewards.sum(axis=1).reshape(S, A, M).mean(-1)
     Q = m.r + m.gamma * Vhat
-    return th + eta * Q, int(n + ro.n_steps)
+    new = th + eta * Q
+    if not np.all(np.isfinite(new)):
+        raise DivergedError(f"eta = {eta!r} made theta non-finite; use a smaller step size.")
+    return new, int(n + ro.n_steps)
