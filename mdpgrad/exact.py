@@ -127,6 +127,8 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
 def bellman_operator(mdp, pi, v) -> np.ndarray:
     """``(T^pi v)[s] = sum_a pi(a|s) (r(s, a) + gamma sum_s' P(s'|s, a) v(s'))``."""
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape, batched=np.ndim(pi) == 3)
+    v = as_float_array(v, "v", shape=(m.n_states,))
     Pv = m.expected_next(v) if getattr(m, "is_sparse", False) else m.P @ v
     q = m.r + m.gamma * Pv
     return np.sum(pi * q, axis=-1)
@@ -135,13 +137,17 @@ def bellman_operator(mdp, pi, v) -> np.ndarray:
 def bellman_optimality_operator(mdp, v) -> np.ndarray:
     """``(T v)[s] = max_a r(s, a) + gamma sum_s' P(s'|s, a) v(s')``."""
     m = as_mdp(mdp)
+    v = as_float_array(v, "v", shape=(m.n_states,))
     Pv = m.expected_next(v) if getattr(m, "is_sparse", False) else m.P @ v
     return np.max(m.r + m.gamma * Pv, axis=1)
 
 
 def greedy_policy(q: np.ndarray) -> np.ndarray:
     """Deterministic one-hot policy ``argmax_a q[s, a]`` (ties to the lowest index)."""
+    q = as_float_array(q, "q", ndim=2)
     S, A = q.shape
+    if A == 0:
+        raise InvalidInputError(f"q: has no actions (shape {q.shape}); a greedy policy needs >= 1 action.")
     pi = np.zeros((S, A))
     pi[np.arange(S), np.argmax(q, axis=1)] = 1.0
     return pi

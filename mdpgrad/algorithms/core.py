@@ -53,11 +53,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import DivergedError, InvalidInputError
 from ..exact import evaluate, solve
 from ..mdp import FeatureMDP, FiniteHorizonMDP, as_mdp
 from ..policies import entropy, log_softmax, project_simplex, softmax
-from ..validation import as_float_array, check_positive_float, check_positive_int
+from ..validation import as_float_array, check_choice, check_float, check_positive_float, check_positive_int
 
 __all__ = [
     "OptState",
@@ -762,6 +762,10 @@ def optimize(mdp, method: str = "softmax_pg", *, n_iter: int = 100, step_size=No
                                        theta0=theta0, **options)
     m = as_mdp(mdp)
     n_iter = check_positive_int(n_iter, "n_iter", minimum=0)
+    check_choice(method, "method", METHODS)
+    check_choice(backend, "backend", ("numpy", "numba"))
+    if v_star is not None:
+        v_star = check_float(v_star, "v_star", what="V*(rho) of this MDP")
     if record is None and backend == "numba":
         record = ("value", "gap", "step_size")
     record = _as_record(record)
@@ -818,6 +822,7 @@ def optimize(mdp, method: str = "softmax_pg", *, n_iter: int = 100, step_size=No
             break
         state = new
     arr = {k: np.asarray(v) for k, v in rows.items()}
+    _check_diverged(m, method, step_size, arr.get("value"), state.pi)
     nan = np.full(n_iter + 1, np.nan)
     return OptimizeResult(
         method=meth.name, t=np.arange(n_iter + 1), value=arr.get("value", nan), gap=arr.get("gap", nan),
@@ -829,6 +834,18 @@ def optimize(mdp, method: str = "softmax_pg", *, n_iter: int = 100, step_size=No
 
 
 _NUMBA_MODES = {"softmax_pg": 0, "npg": 1, "entropy_npg": 2, "polyak_pg": 3}
+
+
+def _check_diverged(m, method, step_size, values, pi):
+    """Raise :class:`DivergedError` when the run left the set of policies (NaN, or values out of range)."""
+    vmax = float(np.max(np.abs(m.r))) / (1.0 - m.gamma)
+    slack = 1e-6 * (1.0 + vmax)
+    ok = np.all(np.isfinite(pi)) and np.all(pi >= -1e-8) and np.allclose(pi.sum(axis=-1), 1.0, atol=1e-6)
+    if values is not None:
+        ok = ok and bool(np.all(np.isfinite(values)) and np.all(np.abs(values) <= vmax + slack))
+    if not ok:
+        raise DivergedError(f"{method}: step_size = {step_size!r} made the iterates leave the policy set "
+                            f"(non-finite or out-of-range values); use a smaller step_size.")
 
 
 def _optimize_numba(m, method, n_iter, step_size, theta0, record, tau, v_star, options):
