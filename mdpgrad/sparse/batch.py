@@ -37,7 +37,8 @@ import scipy.linalg
 import scipy.linalg.lapack
 from threadpoolctl import threadpool_limits
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPolicyError
+from ..validation import as_float_array, check_int
 
 __all__ = ["evaluate_batch"]
 
@@ -56,14 +57,14 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     if getattr(m, "is_sparse", False):
         return evaluate(m, pis, check=check)
     S, A = m.shape
-    pis = np.asarray(pis, dtype=np.float64)
+    pis = as_float_array(pis, "pis", error=InvalidPolicyError) if check else np.asarray(pis, dtype=np.float64)
     if check:
         pis = check_policy(pis, S, A, name="pis", batched=True)
     elif pis.ndim != 3 or pis.shape[1:] != (S, A):
         raise InvalidInputError(f"pis: expected shape (B, {S}, {A}), got {pis.shape}.")
     B = pis.shape[0]
     pi0 = pis[0] if base is None else (check_policy(base, S, A, name="base") if check else np.asarray(base, float))
-    k_max = max(1, S // 8) if max_rank is None else int(max_rank)
+    k_max = max(1, S // 8) if max_rank is None else check_int(max_rank, "max_rank", minimum=0)
     g = m.gamma
     diff = np.any(pis != pi0[None], axis=2)  # (B, S) states where pi_b differs from the base
     k = diff.sum(axis=1)

@@ -51,7 +51,15 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from ..errors import InvalidInputError, InvalidPolicyError
-from ..validation import as_float_array, check_positive_float
+from ..validation import (
+    as_float_array,
+    check_choice,
+    check_indices,
+    check_int,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+)
 from .kernels import (
     EllPolicy,
     bellman_max_ell,
@@ -103,7 +111,7 @@ def _as_sparse(mdp) -> SparseMDP:
 def bellman_max(mdp, v, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
     r"""``(Tv, greedy)``: :math:`(Tv)(s) = \max_a r(s,a) + \gamma P(\cdot|s,a)\cdot v` and the first argmax."""
     m = _as_sparse(mdp)
-    v = np.ascontiguousarray(v, dtype=np.float64)
+    v = np.ascontiguousarray(as_float_array(v, "v", shape=(m.n_states,)))
     if _backend(backend) == "numpy":
         return bellman_max_numpy(m.P, m.r, m.gamma, v)
     out = np.empty(m.n_states)
@@ -115,8 +123,11 @@ def bellman_max(mdp, v, *, backend: str = "numba") -> tuple[np.ndarray, np.ndarr
 def policy_sweeps(mdp, actions, v, n_sweeps: int = 1, *, backend: str = "numba") -> np.ndarray:
     r""":math:`(T^\mu)^{n} v` for a deterministic policy ``actions[s]`` (``n = n_sweeps``)."""
     m = _as_sparse(mdp)
-    act = np.ascontiguousarray(actions, dtype=np.int64)
-    v = np.ascontiguousarray(v, dtype=np.float64)
+    act = np.ascontiguousarray(check_indices(actions, "actions", m.n_actions, what="action index"))
+    if act.shape != (m.n_states,):
+        raise InvalidPolicyError(f"actions: expected one action per state, shape ({m.n_states},), got {act.shape}.")
+    v = np.ascontiguousarray(as_float_array(v, "v", shape=(m.n_states,)))
+    n_sweeps = check_int(n_sweeps, "n_sweeps", minimum=0)
     if _backend(backend) == "numpy":
         return policy_sweeps_numpy(m.P, m.r, m.gamma, v, act, int(n_sweeps))
     out = np.empty(m.n_states)
@@ -130,8 +141,8 @@ def bellman_policy(mdp, pi, v, *, backend: str = "numba") -> np.ndarray:
     pi = np.asarray(pi)
     if pi.ndim == 1:
         return policy_sweeps(m, pi, v, 1, backend=backend)
-    pi = np.ascontiguousarray(pi, dtype=np.float64)
-    v = np.ascontiguousarray(v, dtype=np.float64)
+    pi = np.ascontiguousarray(check_policy(pi, *m.shape))
+    v = np.ascontiguousarray(as_float_array(v, "v", shape=(m.n_states,)))
     if _backend(backend) == "numpy":
         return bellman_stochastic_numpy(m.P, m.r, m.gamma, v, pi)
     out = np.empty(m.n_states)
@@ -148,8 +159,11 @@ def policy_matrices(mdp, pi) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
     S, A = m.shape
     pi = np.asarray(pi)
     if pi.ndim == 1:
-        act = pi.astype(np.int64)
+        act = check_indices(pi, "pi", A, what="action index")
+        if act.shape != (S,):
+            raise InvalidPolicyError(f"pi: expected one action per state, shape ({S},), got {act.shape}.")
         return m.P[np.arange(S) * A + act], m.r[np.arange(S), act]
+    pi = check_policy(pi, S, A)
     Pi = scipy.sparse.csr_matrix(
         (np.asarray(pi, dtype=np.float64).ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
     )
@@ -257,6 +271,8 @@ def value_iteration(mdp, *, tol: float = 1e-8, max_iter: int | None = None, v0=N
     """Value iteration with the certified span stopping rule (module docstring)."""
     m = _as_sparse(mdp)
     tol = _check_tol(tol)
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
     v = _v0(m, v0)
     n = nb = 0
     bound, act = np.inf, None
@@ -294,9 +310,9 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     """
     mm = _as_sparse(mdp)
     tol = _check_tol(tol)
-    n_sweeps = mm.n_actions if m is None else int(m)
-    if n_sweeps < 0:
-        raise InvalidInputError(f"m = {m!r} must be a non-negative integer (partial evaluation sweeps).")
+    n_sweeps = mm.n_actions if m is None else check_int(m, "m", minimum=0, what="partial evaluation sweeps")
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
     v = _v0(mm, v0)
     n = nb = npb = 0
     bound = np.inf
@@ -387,6 +403,10 @@ def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "bicgstab", max_it
     """
     mm = _as_sparse(mdp)
     tol = _check_tol(tol)
+    check_choice(krylov, "krylov", ("bicgstab", "gmres"))
+    max_iter = check_positive_int(max_iter, "max_iter")
+    krylov_maxiter = check_positive_int(krylov_maxiter, "krylov_maxiter")
+    max_polish = check_int(max_polish, "max_polish", minimum=0)
     S, A = mm.shape
     g = mm.gamma
     ar = np.arange(S)
@@ -443,8 +463,10 @@ def solve(mdp, method: str = "modified_policy_iteration", *, tol: float = 1e-8, 
     """Optimal control of a sparse MDP; ``method`` in ``value_iteration`` | ``modified_policy_iteration``
     | ``policy_iteration`` (aliases ``vi``, ``mpi``, ``pi``). ``tol`` is the certified sup-norm error
     of ``v`` (module docstring). Extra ``options`` go to the method (``m=``, ``krylov=``)."""
-    name = _ALIASES.get(method, method)
-    if name not in _METHODS:
+    name = _ALIASES.get(method, method) if isinstance(method, str) else method
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
+    if not isinstance(name, str) or name not in _METHODS:
         raise InvalidInputError(
             f"method = {method!r} is not available for sparse MDPs; choose one of {', '.join(_METHODS)} "
             "(linear programming needs the dense TabularMDP: use SparseMDP.to_dense())."
@@ -490,7 +512,8 @@ def evaluate(mdp, pi, *, check: bool = True, method: str = "auto", rtol: float =
 
     m = _as_sparse(mdp)
     S, A = m.shape
-    pi = np.asarray(pi, dtype=np.float64)
+    pi = as_float_array(pi, "pi", error=InvalidPolicyError)
+    rtol = check_positive_float(rtol, "rtol", hi=1.0, what="relative residual of the linear solve")
     batched = pi.ndim == 3
     if check:
         pi = check_policy(pi, S, A, batched=batched)
