@@ -40,7 +40,7 @@ from .backend import get_backend
 from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
-from .validation import as_float_array, check_positive_int
+from .validation import as_float_array, check_allocation, check_indices, check_positive_int
 
 __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
            "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]
@@ -60,6 +60,13 @@ class Rollouts:
     ``horizon`` and ``gamma`` record how they were drawn: estimators discount with
     :math:`\\gamma^t` for ``"fixed"``/``"absorbing"`` and not at all for ``"geometric"``
     (the random length already discounts).
+
+    ``truncated`` counts the trajectories cut by the ``length`` cap of a geometric or absorbing
+    horizon. ``truncated_mask[i]`` is True when trajectory ``i`` was *cut* rather than *terminated*:
+    its last state ``states[i, lengths[i]]`` continues, so GAE (:func:`~mdpgrad.estimators.gae_batch`)
+    and :meth:`returns` with ``values`` bootstrap from it. Fixed horizons: every trajectory is cut;
+    geometric: those whose drawn length exceeded the cap; absorbing: those that did not reach an
+    absorbing state. ``None`` (hand-built rollouts): fixed/absorbing bootstrap, geometric terminates.
     """
 
     states: np.ndarray
@@ -69,6 +76,13 @@ class Rollouts:
     horizon: str
     gamma: float
     truncated: int = 0
+    truncated_mask: np.ndarray | None = None
+
+    def cut(self) -> np.ndarray:
+        """Per-trajectory bool: cut (bootstrap from the last state) rather than terminated."""
+        if self.truncated_mask is not None:
+            return np.asarray(self.truncated_mask, dtype=bool)
+        return np.full(self.n, self.horizon != "geometric")
 
     @property
     def n(self) -> int:
@@ -91,9 +105,23 @@ class Rollouts:
             return np.ones(T)
         return self.gamma ** np.arange(T)
 
-    def returns(self) -> np.ndarray:
-        """Per-trajectory return ``sum_t d[t] r_t`` (an estimate of V(rho); see module docstring)."""
-        return self.rewards @ self.discount
+    def returns(self, values=None) -> np.ndarray:
+        """Per-trajectory return ``sum_t d[t] r_t`` (an estimate of V(rho); see module docstring).
+
+        With state ``values[s]``, cut trajectories (:meth:`cut`) add the bootstrap ``d[L] v(s_L)``
+        (``gamma^L v(s_L)`` for fixed/absorbing, ``v(s_L)`` for geometric: the memoryless length
+        continues), so a capped geometric return is again unbiased for ``V(rho)`` with exact values.
+        """
+        G = self.rewards @ self.discount
+        if values is None:
+            return G
+        S = int(self.states.max()) + 1 if self.states.size else 1
+        v = as_float_array(values, "values", ndim=1)
+        if v.shape[0] < S:
+            raise InvalidInputError(f"values: expected one value per state (at least {S}), got shape {v.shape}.")
+        last = self.states[np.arange(self.n), self.lengths]
+        dL = np.ones(self.n) if self.horizon == "geometric" else self.gamma ** self.lengths
+        return G + np.where(self.cut(), dL * v[np.where(last >= 0, last, 0)], 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +144,7 @@ class FlatRollouts:
     horizon: str
     gamma: float
     truncated: int = 0
+    truncated_mask: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -157,7 +186,8 @@ class FlatRollouts:
         actions[rows, cols] = self.actions
         rewards[rows, cols] = self.rewards
         states[np.arange(n), self.lengths] = self.final_states
-        return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated)
+        return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated,
+                        self.truncated_mask)
 
 
 def _flatten(ro: Rollouts) -> FlatRollouts:
@@ -166,7 +196,8 @@ def _flatten(ro: Rollouts) -> FlatRollouts:
     mask = ro.mask
     T = ro.actions.shape[1]
     return FlatRollouts(ro.states[:, :T][mask], ro.actions[mask], ro.rewards[mask], offsets,
-                        ro.states[np.arange(ro.n), ro.lengths], ro.lengths, ro.horizon, ro.gamma, ro.truncated)
+                        ro.states[np.arange(ro.n), ro.lengths], ro.lengths, ro.horizon, ro.gamma, ro.truncated,
+                        ro.truncated_mask)
 
 
 def _splitmix_next(x: np.ndarray):
@@ -382,9 +413,10 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     smp = prepare_sampler(m, pi, absorbing=absorbing)
     seeds = trajectory_seeds(seed, n, key=0)
     truncated = 0
+    cut = np.full(n, horizon != "geometric")
     if lengths is not None:
-        L = np.asarray(lengths, dtype=np.int64)
-        if L.shape != (n,) or (L < 0).any():
+        L = check_indices(lengths, "lengths", 2**62, what="length (>= 0)")
+        if L.shape != (n,):
             raise InvalidInputError(f"lengths: expected n = {n} non-negative integers, got shape {L.shape}.")
     elif horizon == "fixed":
         if length is None:
@@ -394,7 +426,8 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         L = geometric_lengths(trajectory_seeds(seed, n, key=1), m.gamma)
         if length is not None:
             cap = check_positive_int(length, "length")
-            truncated = int((L > cap).sum())
+            cut = L > cap
+            truncated = int(cut.sum())
             L = np.minimum(L, cap)
     else:
         if length is None:
@@ -403,18 +436,24 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     if start_states is None:
         start = np.full(n, -1, dtype=np.int64)
     else:
-        start = np.asarray(start_states, dtype=np.int64)
-        if start.shape != (n,) or (start >= m.n_states).any() or (start < -1).any():
+        start = np.asarray(start_states)
+        start = check_indices(np.where(start == -1, 0, start), "start_states", m.n_states, what="state index "
+                              "(or -1 for rho)")
+        start = np.where(np.asarray(start_states) == -1, -1, start).astype(np.int64)
+        if start.shape != (n,):
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"
     out_len = np.zeros(n, dtype=np.int64)
+    if not (use_abs and bk.name == "numba"):  # absorbing (Numba) knows its lengths only after a counting pass
+        _check_rollout_size(n, L, layout)
     if layout == "flat" and bk.name == "numba":
-        return _sample_flat(smp, seeds, L, start, use_abs, horizon, truncated)
+        return _sample_flat(smp, seeds, L, start, use_abs, horizon, truncated, cut)
     if bk.name == "numba":
         from .kernels.rollouts import rollout_kernel
 
         if use_abs:
             L = _absorbing_lengths(smp, seeds, L, start, out_len)
+            _check_rollout_size(n, L, layout)
         Lmax = int(L.max())
         states = np.empty((n, Lmax + 1), dtype=np.int32)
         actions = np.empty((n, Lmax), dtype=np.int32)
@@ -427,14 +466,25 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         rewards = np.zeros((n, Lmax))
         _rollout_numpy(smp, seeds, L, start, use_abs, states, actions, rewards, out_len)
     if use_abs:
-        truncated = int(np.sum((out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]))
+        cut = (out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]
+        truncated = int(np.sum(cut))
         Lmax2 = int(out_len.max())
         states, actions, rewards = states[:, :Lmax2 + 1], actions[:, :Lmax2], rewards[:, :Lmax2]
-    ro = Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+    ro = Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated, cut)
     return _flatten(ro) if layout == "flat" else ro
 
 
-def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated) -> FlatRollouts:
+def _check_rollout_size(n, L, layout):
+    """Pre-flight: the arrays about to be allocated must fit (named error instead of a MemoryError)."""
+    if layout == "flat":
+        check_allocation((int(L.sum()), 2), "the flat trajectory arrays (total steps)", "n or length", itemsize=8)
+    else:
+        Lmax = int(L.max())
+        check_allocation((n, 2 * Lmax + 1), f"the padded trajectory arrays (n = {n}, longest length {Lmax})",
+                         "n, or cap the horizon with length=, or use layout='flat'", itemsize=8)
+
+
+def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated, cut) -> FlatRollouts:
     """Numba sampling into the flat layout (offsets from the lengths; for ``absorbing`` a counting pass first)."""
     from .kernels.rollouts import rollout_count_kernel, rollout_flat_kernel
 
@@ -444,6 +494,7 @@ def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated) ->
     if use_abs:
         rollout_count_kernel(seeds, L, start, *smp.kernel_args(), True, out_len, np.empty(n))
         L = out_len.copy()
+        _check_rollout_size(n, L, "flat")
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(L, out=offsets[1:])
     T = int(offsets[-1])
@@ -454,8 +505,9 @@ def _sample_flat(smp: _Sampler, seeds, L, start, use_abs, horizon, truncated) ->
     rollout_flat_kernel(seeds, L, start, *smp.kernel_args(), use_abs, offsets, states, actions, rewards, final,
                         out_len)
     if use_abs:
-        truncated = int(np.sum((out_len == caps) & ~smp.absorbing[final]))
-    return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated)
+        cut = (out_len == caps) & ~smp.absorbing[final]
+        truncated = int(np.sum(cut))
+    return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated, cut)
 
 
 def rollouts_loglinear(mdp, theta, phi, n: int, **kwargs) -> Rollouts:

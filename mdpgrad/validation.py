@@ -53,6 +53,7 @@ __all__ = [
     "check_positive_float",
     "check_positive_int",
     "check_rollouts",
+    "check_real_finite",
     "check_indices",
     "check_probability",
     "check_shape",
@@ -97,6 +98,21 @@ def as_float_array(x, name: str, *, error=InvalidInputError, ndim: int | None = 
         check_shape(arr, shape, name, error=error)
     check_finite(arr, name, error=error)
     return arr
+
+
+def check_real_finite(x, name: str, *, error=InvalidInputError):
+    """Check a host array is real, numeric and finite *without* changing its dtype (float32 stays float32).
+
+    Device arrays (CuPy, anything with ``__cuda_array_interface__``) are returned unchecked: copying
+    them to the host to validate would cost more than the computation.
+    """
+    if hasattr(x, "__cuda_array_interface__"):
+        return x
+    raw = np.asarray(x)
+    if raw.dtype.kind not in _NUMERIC_KINDS:
+        as_float_array(raw, name, error=error)  # raises the precise complex / non-numeric message
+    check_finite(raw, name, error=error)
+    return x
 
 
 def _fmt_index(idx: Sequence[int]) -> str:

@@ -38,7 +38,17 @@ import scipy.stats
 
 from ..backend import get_backend
 from ..errors import InvalidInputError
-from ..validation import check_positive_int
+from ..validation import (
+    as_float_array,
+    check_choice,
+    check_distribution,
+    check_float,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_real_finite,
+)
 from .model import ContextualBandit, as_rng, logit_gradient, sample_actions
 
 __all__ = [
@@ -95,8 +105,9 @@ def bnpo_normalizer(p, a: float, b: float):
     ``bnpo-beta-normalization`` in ``theory/llm_rl.py`` for the derivation).
     """
     xp = _xp(p)
-    if not (a > 0 and b > 0):
-        raise InvalidInputError(f"bnpo_ab = ({a}, {b}): Beta parameters must be > 0.")
+    check_real_finite(p, "p")
+    a = check_positive_float(a, "a", what="Beta parameter (bnpo_ab[0])")
+    b = check_positive_float(b, "b", what="Beta parameter (bnpo_ab[1])")
     logB = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     with np.errstate(divide="ignore"):
         return xp.exp((a - 1) * xp.log(p) + (b - 1) * xp.log1p(-p) - logB)
@@ -136,6 +147,14 @@ def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float
     update -- "Group-Relative REINFORCE Is Secretly an Off-Policy Algorithm: Demystifying Some
     Myths About GRPO and Its Friends".
     """
+    check_choice(method, "method", ADVANTAGES)
+    eps = check_nonnegative_float(eps, "eps", what="added to the std")
+    ddof = check_int(ddof, "ddof", minimum=0)
+    baseline_shift = check_float(baseline_shift, "baseline_shift")
+    if baseline is not None:
+        check_real_finite(baseline, "baseline")
+    if p is not None:
+        check_real_finite(p, "p")
     A = _group_advantages(rewards, method, baseline=baseline, eps=eps, ddof=ddof, bnpo_ab=bnpo_ab, p=p)
     return A + baseline_shift if baseline_shift else A
 
@@ -317,8 +336,8 @@ def maxk_exact(pi, values, k: int):
     Best-of-N Sampling via max@k Optimisation".) Returns ``(value, grad_logits)``.
     """
     k = check_positive_int(k, "k")
-    pi = np.asarray(pi, dtype=np.float64)
-    vals = np.asarray(values, dtype=np.float64)
+    pi = check_distribution(pi, "pi", ndim=np.ndim(pi) or 1)
+    vals = as_float_array(values, "values", shape=pi.shape)
     order = np.argsort(vals, axis=-1, kind="stable")
     ps = np.take_along_axis(pi, order, -1)
     vs = np.take_along_axis(vals, order, -1)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend import get_backend
 from ..errors import InvalidInputError
-from ..validation import as_float_array, check_probability
+from ..validation import as_float_array, check_indices, check_probability, check_rollouts
 
 __all__ = ["td_errors", "gae", "lambda_returns", "gae_batch", "batch_discounts"]
 
@@ -72,16 +72,13 @@ def lambda_returns(r_t, v_t, discount_t, lambda_: float) -> np.ndarray:
 
 
 @nb.njit(cache=True, parallel=True)
-def _gae_batch_numba(rewards, vs, lengths, gamma, lam, terminate, out):  # pragma: no cover - compiled
+def _gae_batch_numba(rewards, vs, lengths, disc, lam, out):  # pragma: no cover - compiled
     n = rewards.shape[0]
     for i in nb.prange(n):
         acc = 0.0
         for t in range(lengths[i] - 1, -1, -1):
-            disc = gamma
-            if terminate:
-                disc = 1.0 if t < lengths[i] - 1 else 0.0
-            delta = rewards[i, t] + disc * vs[i, t + 1] - vs[i, t]
-            acc = delta + lam * disc * acc
+            delta = rewards[i, t] + disc[i, t] * vs[i, t + 1] - vs[i, t]
+            acc = delta + lam * disc[i, t] * acc
             out[i, t] = acc
 
 
@@ -95,11 +92,19 @@ def batch_discounts(ro) -> np.ndarray:
     :math:`\mathbb{E}[\delta_t|s_t,a_t,L>t] = r + \gamma\mathbb{E}v(s') - v(s) = A^\pi(s_t,a_t)` for
     exact values, and :math:`\lambda = 1` gives :math:`\sum_{k\ge t}r_k - v(s_t)`: an unbiased
     Q-sample minus a state baseline, unbiased for **any** ``v``.
+
+    Per-trajectory truncation (``ro.cut()``): a trajectory *cut* by the length cap did not terminate,
+    so its last step bootstraps -- ``disc = 1`` (geometric: given ``L > cap`` it continues surely) or
+    :math:`\gamma` (absorbing) at :math:`t = L-1`; one that *terminated* (geometric length ran out,
+    absorbing state reached) gets ``disc = 0`` there.
     """
     n, T = ro.actions.shape
+    t = np.arange(T)[None, :]
+    last = t == (ro.lengths - 1)[:, None]
+    cut = ro.cut()[:, None] if hasattr(ro, "cut") else np.full((n, 1), ro.horizon != "geometric")
     if ro.horizon == "geometric":
-        return (np.arange(T)[None, :] < (ro.lengths - 1)[:, None]).astype(np.float64)
-    return np.full((n, T), ro.gamma)
+        return np.where(last, cut.astype(np.float64), 1.0) * (t < ro.lengths[:, None])
+    return np.where(last & ~cut, 0.0, ro.gamma) * np.ones((n, T))
 
 
 def gae_batch(ro, values, lambda_: float, *, backend="numpy") -> np.ndarray:
@@ -107,20 +112,23 @@ def gae_batch(ro, values, lambda_: float, *, backend="numpy") -> np.ndarray:
     the per-step discounts of :func:`batch_discounts`. ``backend="numpy"`` (vectorized over
     trajectories) or ``"numba"``; both agree to round-off."""
     lam = check_probability(lambda_, "lambda_")
-    v = np.asarray(values, dtype=np.float64)
+    v = as_float_array(values, "values", ndim=1)
     n, T = ro.actions.shape
-    st = np.where(ro.states >= 0, ro.states, 0)
-    vs = np.where(ro.states >= 0, v[st], 0.0)
+    check_rollouts(ro, v.shape[0], max(int(ro.actions.max()) + 1, 1) if ro.actions.size else 1)
+    valid = np.arange(T + 1)[None, :] <= ro.lengths[:, None]
+    st = np.where(valid & (ro.states >= 0), ro.states, 0)
+    check_indices(st, "ro.states", v.shape[0], what="state index (values has one entry per state)")
+    vs = np.where(valid & (ro.states >= 0), v[st], 0.0)
+    disc = batch_discounts(ro)
     bk = get_backend(backend)
     if bk.name == "numba":
         out = np.zeros((n, T))
-        _gae_batch_numba(np.ascontiguousarray(ro.rewards), np.ascontiguousarray(vs), ro.lengths, ro.gamma, lam,
-                         ro.horizon == "geometric", out)
+        _gae_batch_numba(np.ascontiguousarray(ro.rewards), np.ascontiguousarray(vs), np.asarray(ro.lengths),
+                         np.ascontiguousarray(disc), lam, out)
         return out
     if bk.name != "numpy":
         raise InvalidInputError(f"backend = {bk.name!r}: gae_batch runs on 'numpy' or 'numba'.")
     mask = ro.mask
-    disc = batch_discounts(ro)
     delta = np.where(mask, ro.rewards + disc * vs[:, 1:] - vs[:, :-1], 0.0)
     out = np.zeros((n, T))
     acc = np.zeros(n)
