@@ -207,9 +207,23 @@ def natural_gradient(mdp, theta, parametrization: str = "softmax", *, phi=None) 
     r"""Natural gradient :math:`w = F^{+}\nabla V`, the minimum-norm solution of ``F w = grad``
     (``numpy.linalg.lstsq``; never an explicit inverse).
 
-    For tabular softmax, :math:`w_{s,\cdot} = A^\pi(s,\cdot)/(1-\gamma)` up to a per-state
-    constant that does not change the policy (Kakade 2001; Agarwal et al. 2021, Lemma 5.1).
+    For tabular softmax the exact closed form is used (no least squares, so it stays exact at
+    near-deterministic policies where ``F`` is ill-conditioned): ``F w = grad`` holds for
+    :math:`w_{s,\cdot} = A^\pi(s,\cdot)/(1-\gamma) + c_s` (Kakade 2001; Agarwal et al. 2021,
+    Lemma 5.1), and the minimum-norm member (``pi > 0``: the null space of state ``s``'s block is
+    the constant vector) is :math:`w_{s,\cdot} = (A^\pi(s,\cdot) - \overline{A^\pi(s,\cdot)})/(1-\gamma)`
+    with the plain mean over actions; states with :math:`d^\pi(s) = 0` get ``w = 0``.
     """
+    _check_param(parametrization)
+    if parametrization == "softmax":
+        m = as_mdp(mdp)
+        pi = probs(theta, "softmax")
+        if pi.shape != m.shape:
+            raise InvalidInputError(f"theta: gives a policy of shape {pi.shape}, the MDP has (S, A) = {m.shape}.")
+        ev = evaluate(m, pi, check=False)
+        adv = ev.advantage
+        w = (adv - adv.mean(axis=1, keepdims=True)) / (1.0 - m.gamma)
+        return np.where(ev.occupancy[:, None] > 0, w, 0.0)
     grad = policy_gradient(mdp, theta, parametrization, phi=phi)
     F = fisher_information(mdp, theta, parametrization, phi=phi)
     w, *_ = np.linalg.lstsq(F, grad.reshape(-1), rcond=1e-12)

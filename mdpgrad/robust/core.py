@@ -47,8 +47,24 @@ def _check_uset(uset):
     return uset
 
 
-def _check_tol(tol):
-    return check_positive_float(tol, "tol", what="a sup-norm error on v")
+def _check_tol(tol, m=None):
+    """A positive tolerance; with the MDP ``m``, also inside the certifiable range.
+
+    Below the round-off floor of ``|v| <= max|r|/(1-gamma)`` no certificate is possible (the solver
+    would iterate to ``max_iter`` and fail); above ``max|r|/(1-gamma)`` every ``v`` in the a-priori
+    box is already certified, so the request is meaningless. Both raise a named error.
+    """
+    t = check_positive_float(tol, "tol", what="a sup-norm error on v")
+    if m is not None:
+        vmax = float(np.max(np.abs(m.r))) / (1.0 - m.gamma)
+        floor = roundoff_floor(m.gamma, vmax)
+        if t < floor:
+            raise InvalidInputError(f"tol = {tol!r} is below the float64 round-off floor {floor:.3g} of this MDP "
+                                    f"(4 eps (1 + max|r|/(1-gamma)) / (1-gamma)); pass tol >= {floor:.3g}.")
+        if t >= max(vmax, floor) and vmax > 0:
+            raise InvalidInputError(f"tol = {tol!r} is at least max|r|/(1-gamma) = {vmax:.3g}, which bounds every "
+                                    "value: nothing would be computed; pass a smaller tol (e.g. 1e-8).")
+    return t
 
 
 def robust_q(mdp, uset: UncertaintySet, v, *, backend: str = "numpy") -> np.ndarray:
@@ -221,7 +237,7 @@ def robust_value_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, max_
     """
     m = as_mdp(mdp)
     _check_uset(uset)
-    tol = _check_tol(tol)
+    tol = _check_tol(tol, m)
     g = m.gamma
     v = np.zeros(m.n_states) if v0 is None else as_float_array(v0, "v0", shape=(m.n_states,)).copy()
     if max_iter is None:
@@ -255,7 +271,7 @@ def robust_policy_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, m_e
     """
     mm = as_mdp(mdp)
     _check_uset(uset)
-    tol = _check_tol(tol)
+    tol = _check_tol(tol, mm)
     if uset.rectangularity != "sa":
         raise InvalidUncertaintySetError("uset: robust_policy_iteration needs an (s, a)-rectangular set.")
     if m_eval is not None:
