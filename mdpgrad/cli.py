@@ -368,6 +368,14 @@ def cmd_sweep_status(args) -> int:
                   f"{s.n_corrupt:>7} {s.n_failed:>7}  {s.function}")
     for k in st.corrupt[:10]:
         print(f"[corrupt] cells/{k}.json (recomputed by the next run)")
+    for name in st.corrupt_manifests:
+        print(f"[corrupt] sweeps/{name} (rewritten by the next run of its sweep)")
+    if st.index_note:
+        print(f"[note] {st.index_note}")
+    if not st.healthy:
+        print(f"{len(st.corrupt)} corrupt cell file(s), {len(st.corrupt_manifests)} damaged manifest(s): exit status 1",
+              file=sys.stderr)
+        return EXIT_VIOLATED
     return EXIT_OK
 
 
