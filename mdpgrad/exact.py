@@ -49,12 +49,15 @@ __all__ = [
 ]
 
 
-def policy_matrices(mdp, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(P_pi[s, s'], r_pi[s])`` (batched over leading axes of ``pi``)."""
+def policy_matrices(mdp, pi: np.ndarray, *, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(P_pi[s, s'], r_pi[s])`` (batched over leading axes of ``pi``); ``check=False`` skips
+    validating ``pi`` (callers that already did)."""
     m = as_mdp(mdp)
     if getattr(m, "is_sparse", False):
         from .sparse import policy_matrices as sparse_policy_matrices
         return sparse_policy_matrices(m, pi)
+    if check:
+        pi = check_policy(pi, *m.shape, batched=np.ndim(pi) >= 3)
     P_pi = np.einsum("...sa,sat->...st", pi, m.P)
     r_pi = np.einsum("...sa,sa->...s", pi, m.r)
     return P_pi, r_pi
@@ -112,7 +115,7 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0) -> Evaluation:
     if batched:  # one factorization reused for policies close to pi[0] (Woodbury), else batched LU
         from .sparse.batch import evaluate_batch
         return evaluate_batch(m, pi, check=False)
-    P_pi, r_pi = policy_matrices(m, pi)
+    P_pi, r_pi = policy_matrices(m, pi, check=False)
     if tau:
         with np.errstate(divide="ignore", invalid="ignore"):
             r_pi = r_pi - tau * np.sum(np.where(pi > 0, pi * np.log(pi), 0.0), axis=1)

@@ -155,7 +155,7 @@ def ou_paths(kappa: float, sigma: float, *, dt: float, n_steps: int, n_paths: in
 def ou_value(x, kappa: float, sigma: float, beta: float):
     """Closed-form ``V(x) = -x^2/(beta + 2 kappa) - sigma^2/(beta (beta + 2 kappa))`` for ``r = -x^2``."""
     kappa, sigma, beta = _positive(kappa, "kappa"), _positive(sigma, "sigma"), _positive(beta, "beta")
-    x = np.asarray(x, dtype=np.float64)
+    x = as_float_array(x, "x")
     return -(x**2) / (beta + 2 * kappa) - sigma**2 / (beta * (beta + 2 * kappa))
 
 
@@ -171,7 +171,7 @@ def ou_value_euler(x, kappa: float, sigma: float, beta: float, dt: float):
     a = 1 - kappa * dt
     q = np.exp(-beta * dt)
     s2 = ou_stationary_variance(kappa, sigma, dt)
-    x = np.asarray(x, dtype=np.float64)
+    x = as_float_array(x, "x")
     return -dt * (x**2 / (1 - q * a**2) + s2 * (1 / (1 - q) - 1 / (1 - q * a**2)))
 
 

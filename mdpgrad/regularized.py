@@ -29,10 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.special
 
-from .errors import InvalidInputError
 from .exact import check_policy, evaluate
 from .mdp import as_mdp
-from .validation import check_nonnegative_float, check_positive_float
+from .validation import check_nonnegative_float, check_positive_float, check_positive_int
 
 __all__ = ["SoftEvaluation", "SoftOptimum", "soft_evaluate", "soft_optimum", "check_tau"]
 
@@ -83,8 +82,8 @@ def soft_optimum(mdp, tau: float, *, tol: float = 1e-12, max_iter: int = 100_000
     """
     m = as_mdp(mdp)
     tau = check_tau(tau, allow_zero=False)
-    if not (np.isfinite(tol) and tol > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (sup-norm error on V).")
+    tol = check_positive_float(tol, "tol", what="sup-norm error on V")
+    max_iter = check_positive_int(max_iter, "max_iter")
     g = m.gamma
     v = np.zeros(m.n_states)
     err = np.inf

@@ -40,7 +40,7 @@ from .backend import get_backend
 from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
-from .validation import as_float_array, check_allocation, check_indices, check_positive_int
+from .validation import as_float_array, check_allocation, check_indices, check_int, check_positive_int
 
 __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
            "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]
@@ -219,9 +219,11 @@ def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
     if isinstance(seed, np.random.SeedSequence):
         entropy = seed.entropy
     elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        entropy = int(seed)
+        entropy = check_int(seed, "seed", minimum=0, what="a seed")
     else:
-        raise InvalidInputError(f"seed = {seed!r}: expected an int or numpy.random.SeedSequence.")
+        raise InvalidInputError(f"seed = {seed!r}: expected an int >= 0 or numpy.random.SeedSequence.")
+    key = check_int(key, "key", minimum=0)
+    n = check_int(n, "n", minimum=0)
     ss = np.random.SeedSequence(entropy, spawn_key=(int(key),))
     from .kernels.rollouts import seed_words
 
@@ -436,10 +438,13 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     if start_states is None:
         start = np.full(n, -1, dtype=np.int64)
     else:
-        start = np.asarray(start_states)
-        start = check_indices(np.where(start == -1, 0, start), "start_states", m.n_states, what="state index "
-                              "(or -1 for rho)")
-        start = np.where(np.asarray(start_states) == -1, -1, start).astype(np.int64)
+        raw = np.asarray(start_states)
+        if raw.dtype.kind not in "iuf":
+            raise InvalidInputError(f"start_states: expected integer state indices, got dtype {raw.dtype}.")
+        from_rho = (raw == -1) if raw.dtype.kind in "iuf" else np.zeros(raw.shape, bool)
+        start = check_indices(np.where(from_rho, 0, raw), "start_states", m.n_states,
+                              what="state index (or -1 for rho)")
+        start = np.where(from_rho, -1, start).astype(np.int64)
         if start.shape != (n,):
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"

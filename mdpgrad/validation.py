@@ -37,6 +37,7 @@ from .errors import (
 
 __all__ = [
     "PROB_ATOL",
+    "MAX_ABS",
     "as_float_array",
     "as_generator",
     "check_allocation",
@@ -64,6 +65,10 @@ __all__ = [
 
 #: Tolerance for "sums to one" checks: |sum - 1| <= PROB_ATOL.
 PROB_ATOL = 1e-8
+
+#: Largest magnitude accepted for any input number: beyond it products and squares overflow float64
+#: (1e150^2 is still finite), so results would silently become inf/NaN. Rescale the problem instead.
+MAX_ABS = 1e150
 
 _NUMERIC_KINDS = "biuf"
 
@@ -132,6 +137,13 @@ def check_finite(arr: np.ndarray, name: str, *, error=InvalidInputError) -> None
             f"{name}{_fmt_index(idx)} = {val} is not finite "
             f"({int(bad.sum())} non-finite entries in total); replace NaN/inf with real numbers."
         )
+    if arr.dtype.kind == "f":
+        big = np.abs(arr) > MAX_ABS
+        if big.any():
+            idx = np.argwhere(big)[0] if arr.ndim else []
+            val = float(arr[tuple(idx)]) if arr.ndim else float(arr)
+            raise error(f"{name}{_fmt_index(idx)} = {val:.3g} exceeds {MAX_ABS:g} in magnitude (products would "
+                        "overflow float64); rescale the input.")
 
 
 def check_nonnegative(arr: np.ndarray, name: str, *, error=InvalidInputError, atol: float = 0.0) -> None:
@@ -232,6 +244,8 @@ def check_float(x, name: str, *, lo: float | None = None, hi: float | None = Non
     v = _as_real(x, name, error, want)
     if not math.isfinite(v):
         raise error(f"{name} = {x!r} is not finite; pass {want}.")
+    if abs(v) > MAX_ABS:
+        raise error(f"{name} = {x!r} exceeds {MAX_ABS:g} in magnitude (it would overflow float64); pass {want}.")
     if lo is not None and (v < lo or (lo_open and v == lo)):
         raise error(f"{name} = {x!r} is outside {interval}; pass {want}.")
     if hi is not None and (v > hi or (hi_open and v == hi)):

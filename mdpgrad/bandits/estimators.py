@@ -44,6 +44,7 @@ from ..validation import (
     check_distribution,
     check_float,
     check_int,
+    check_nonnegative,
     check_nonnegative_float,
     check_positive_float,
     check_positive_int,
@@ -85,13 +86,42 @@ def _xp(x):
 
 def _check_rewards(rewards):
     xp = _xp(rewards)
-    r = rewards if xp is not np else np.asarray(rewards, dtype=np.float64)
+    r = rewards if xp is not np else as_float_array(rewards, "rewards")
     if r.ndim != 2:
         raise InvalidInputError(f"rewards: expected a 2-D array [n_prompts, G], got shape {tuple(r.shape)}.")
     if xp is np and not np.all(np.isfinite(r)):
         idx = np.argwhere(~np.isfinite(r))[0]
         raise InvalidInputError(f"rewards[{idx[0]}, {idx[1]}] = {r[tuple(idx)]!r} is not finite.")
     return xp, r
+
+
+#: Smallest accepted log-probability: e^-700 ~ 1e-304 is the float64 floor; below it exp(-l) overflows.
+LOGP_MIN = -700.0  # also bounds differences of log-weights: exp(+-700) is finite
+
+
+def _check_logps(upper: float = 0.0, **arrays):
+    """Host log-probability arrays: real, finite, in [LOGP_MIN, upper], all of one shape.
+
+    ``upper = 0`` for log-probabilities; ratio corrections accept any log-weights up to ``-LOGP_MIN``
+    (only differences enter, and ``exp`` of them must stay finite).
+    """
+    shape = None
+    for name, x in arrays.items():
+        if x is None:
+            raise InvalidInputError(f"{name}: missing; pass the log-probabilities as an array [n, G].")
+        if hasattr(x, "__cuda_array_interface__"):
+            continue
+        a = as_float_array(x, name)
+        if a.ndim == 0 or a.size == 0:
+            raise InvalidInputError(f"{name}: expected log-probabilities [n, G], got shape {a.shape}.")
+        bad = (a > upper + 1e-12) | (a < (LOGP_MIN if upper == 0.0 else -upper))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InvalidInputError(f"{name}{list(idx)} = {a[idx]:.6g} is not a log-probability in "
+                                    f"[{LOGP_MIN:g}, {upper:g}]; pass log pi(y), e.g. from log_softmax.")
+        if shape is not None and a.shape != shape:
+            raise InvalidInputError(f"{name}: shape {a.shape} differs from {shape} of the other arrays.")
+        shape = a.shape
 
 
 def bnpo_normalizer(p, a: float, b: float):
@@ -207,9 +237,11 @@ def opmd_coefficients(rewards, logp, logp_old, tau: float):
     Algorithm". Returns ``2 tau * residual`` per sample (the loss is averaged by the caller).
     ``rewards``, ``logp``, ``logp_old``: ``[n, G]``.
     """
-    if not tau > 0:
-        raise InvalidInputError(f"tau = {tau!r} must be > 0.")
+    tau = check_positive_float(tau, "tau", what="OPMD temperature")
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp, logp_old=logp_old)
     xp, r = _check_rewards(rewards)
+    if tuple(r.shape) != tuple(np.shape(logp)):
+        raise InvalidInputError(f"rewards: shape {tuple(r.shape)} differs from logp's {np.shape(logp)}.")
     rmax = xp.max(r, axis=1, keepdims=True)
     logZ = tau * xp.log(xp.mean(xp.exp((r - rmax) / tau), axis=1, keepdims=True)) + rmax  # tau log mean e^{r/tau}
     res = r - logZ - tau * (logp - logp_old)
@@ -269,6 +301,12 @@ def ratio_coefficients(adv, logp, logp_old=None, correction: str = "none", *, cl
       ones -- "Tapered Off-Policy REINFORCE: Stable and efficient reinforcement learning for LLMs".
     """
     xp = _xp(adv)
+    check_real_finite(adv, "adv")
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp, **({} if logp_old is None else {"logp_old": logp_old}))
+    if not hasattr(adv, "__cuda_array_interface__") and np.shape(adv) != np.shape(logp):
+        raise InvalidInputError(f"adv: shape {np.shape(adv)} differs from logp's {np.shape(logp)}.")
+    if rewards is not None:
+        check_real_finite(rewards, "rewards")
     if correction not in CORRECTIONS:
         raise InvalidInputError(f"correction = {correction!r} is not known; choose one of {CORRECTIONS}.")
     if correction == "none":
@@ -297,6 +335,7 @@ def kl_estimates(logp, logp_ref):
     Policy Divergence Measures in GRPO"). Returns ``(k1, k2, k3)``.
     """
     xp = _xp(logp)
+    _check_logps(logp=logp, logp_ref=logp_ref)
     lr = logp - logp_ref
     return lr, 0.5 * lr * lr, xp.expm1(-lr) + lr
 
@@ -313,6 +352,7 @@ def kl_loss_coefficients(logp, logp_ref, kind: str = "k3"):
     Learning".
     """
     xp = _xp(logp)
+    _check_logps(logp=logp, logp_ref=logp_ref)
     lr = logp - logp_ref
     if kind == "k1":
         return xp.ones_like(lr)
@@ -365,7 +405,9 @@ def maxk_coefficients(rewards, k: int, weights=None):
     subsets (``n <= 12``). ``rewards[..., n]``.
     """
     k = check_positive_int(k, "k")
-    r = np.asarray(rewards, dtype=np.float64)
+    r = as_float_array(rewards, "rewards")
+    if r.ndim == 0:
+        raise InvalidInputError("rewards: expected rewards[..., n], got a scalar.")
     n = r.shape[-1]
     if k > n:
         raise InvalidInputError(f"k = {k} exceeds the number of samples n = {n}; max@k needs n >= k.")
@@ -374,7 +416,8 @@ def maxk_coefficients(rewards, k: int, weights=None):
 
         if n > 12:
             raise InvalidInputError(f"weights: off-policy max@k enumerates subsets; n = {n} > 12 is too many.")
-        w = np.asarray(weights, dtype=np.float64)
+        w = as_float_array(weights, "weights", shape=r.shape)
+        check_nonnegative(w, "weights")
         c = np.zeros_like(r)
         for S in itertools.combinations(range(n), k):
             S = list(S)
@@ -441,7 +484,7 @@ def zero_variance_fraction(p, G: int):
     Online Sample-Level Difficulty Estimation for Multimodal RL"; "No Prompt Left Behind").
     """
     G = check_positive_int(G, "G")
-    p = np.asarray(p, dtype=np.float64)
+    p = as_float_array(p, "p")
     if np.any((p < 0) | (p > 1)):
         raise InvalidInputError("p: success probabilities must lie in [0, 1].")
     return p**G + (1 - p) ** G

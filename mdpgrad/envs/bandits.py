@@ -19,6 +19,7 @@ from ..validation import (
     check_distribution,
     check_gamma,
     check_indices,
+    check_nonnegative_float,
     check_policy,
     check_positive_int,
     check_simplex,
@@ -40,6 +41,8 @@ class MultiArmedBandit:
             raise InvalidMDPError("means: empty action set; a bandit needs at least one arm.")
         if self.kind not in ("bernoulli", "gaussian"):
             raise InvalidMDPError(f"kind = {self.kind!r}: choose 'bernoulli' or 'gaussian'.")
+        object.__setattr__(self, "std", check_nonnegative_float(self.std, "std", error=InvalidMDPError,
+                                                                what="Gaussian reward std"))
         if self.kind == "bernoulli" and ((m < 0) | (m > 1)).any():
             i = int(np.argmax((m < 0) | (m > 1)))
             raise InvalidMDPError(f"means[{i}] = {m[i]} is not a Bernoulli mean in [0, 1].")

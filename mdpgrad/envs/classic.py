@@ -80,6 +80,14 @@ def river_swim(n_states: int = 6, *, gamma: float = 0.95, rho=None) -> TabularMD
 _MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left
 
 
+def _iter_cells(walls):
+    if walls is None:
+        return ()
+    if isinstance(walls, (str, bytes)) or not hasattr(walls, "__iter__"):
+        raise InvalidMDPError(f"walls: {walls!r:.60} is not a list of (row, col) cells.")
+    return list(walls)
+
+
 def _cell(c, name: str, H: int, W: int) -> tuple[int, int]:
     """A (row, col) pair of ints inside the H x W grid."""
     try:
@@ -121,7 +129,7 @@ def gridworld(
     goal_reward = check_float(goal_reward, "goal_reward", error=InvalidMDPError)
     step_reward = check_float(step_reward, "step_reward", error=InvalidMDPError)
     check_allocation((H * W + 1, 4, H * W + 1), "the dense transition tensor P[s, a, s']", "height or width")
-    wall_set = {_cell(w, "walls", H, W) for w in walls}
+    wall_set = {_cell(w, "walls", H, W) for w in _iter_cells(walls)}
     goal = (H - 1, W - 1) if goal is None else _cell(goal, "goal", H, W)
     if goal in wall_set:
         raise InvalidMDPError(f"goal: cell {goal} is a wall; choose a free cell.")

@@ -113,6 +113,7 @@ def gae_batch(ro, values, lambda_: float, *, backend="numpy") -> np.ndarray:
     trajectories) or ``"numba"``; both agree to round-off."""
     lam = check_probability(lambda_, "lambda_")
     v = as_float_array(values, "values", ndim=1)
+    check_rollouts(ro, max(v.shape[0], 1), 2**31)
     n, T = ro.actions.shape
     check_rollouts(ro, v.shape[0], max(int(ro.actions.max()) + 1, 1) if ro.actions.size else 1)
     valid = np.arange(T + 1)[None, :] <= ro.lengths[:, None]

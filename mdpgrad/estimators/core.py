@@ -50,9 +50,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..policies import probs
+from ..policies import log_softmax, probs
 from ..rollouts import Rollouts
-from ..validation import as_float_array, check_policy, check_positive_float, check_probability, check_rollouts
+from ..validation import (
+    as_float_array,
+    check_policy,
+    check_positive_float,
+    check_probability,
+    check_real_finite,
+    check_rollouts,
+)
 
 __all__ = [
     "GradientEstimate",
@@ -86,10 +93,14 @@ class GradientEstimate:
 
 
 def summarize(samples: np.ndarray, keep: bool = False) -> GradientEstimate:
-    """Mean, standard error (ddof=1) and total variance of samples ``(n, *shape)``."""
+    """Mean, standard error (ddof=1) and total variance of samples ``(n, *shape)``, ``n >= 2``."""
+    samples = as_float_array(samples, "samples")
+    if samples.ndim == 0 or samples.shape[0] < 2:
+        raise InvalidInputError(f"samples: shape {samples.shape}; a standard error needs n >= 2 samples "
+                                "along the first axis (sample more trajectories).")
     n = samples.shape[0]
     mean = samples.mean(axis=0)
-    var = samples.var(axis=0, ddof=1) if n > 1 else np.full(mean.shape, np.inf)
+    var = samples.var(axis=0, ddof=1)
     return GradientEstimate(mean, np.sqrt(var / n), float(var.sum()), n, samples if keep else None)
 
 
@@ -149,13 +160,16 @@ def log_prob(ro: Rollouts, theta, parametrization: str = "softmax", *, phi=None)
     T = ro.actions.shape[1]
     s = np.where(mask, ro.states[:, :T], 0)
     a = np.where(mask, ro.actions, 0)
-    with np.errstate(divide="ignore"):
-        lp = np.log(pi[s, a])
+    logits = as_float_array(theta, "theta") if parametrization == "softmax" else \
+        as_float_array(phi, "phi") @ as_float_array(theta, "theta")
+    lp = log_softmax(logits)[s, a]  # log pi without the log(0) of an underflowed probability
     return np.where(mask, lp, 0.0).sum(axis=1)
 
 
 def reward_to_go(rewards: np.ndarray, discount: np.ndarray) -> np.ndarray:
     r""":math:`G_{i,t} = \sum_{k\ge t} d_k r_{i,k}` (reverse cumulative sum along time)."""
+    rewards = as_float_array(rewards, "rewards", ndim=2)
+    discount = as_float_array(discount, "discount", shape=(rewards.shape[1],))
     x = rewards * discount[None, :]
     return np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
 
@@ -179,6 +193,13 @@ def trajectory_weights(ro: Rollouts, pi: np.ndarray, *, estimator: str = "gpomdp
     """The per-step weights ``W[i, t]`` of the chosen estimator (module docstring)."""
     if estimator not in ESTIMATORS:
         raise InvalidInputError(f"estimator = {estimator!r} is not known; choose one of {ESTIMATORS}.")
+    pi = as_float_array(pi, "pi", ndim=2)
+    check_rollouts(ro, *pi.shape)
+    if isinstance(baseline, str):
+        raise InvalidInputError(f"baseline = {baseline!r}: pass a number or an array b[s] ('optimal' is resolved "
+                                "by per_trajectory_gradients).")
+    if baseline is not None:
+        check_real_finite(baseline, "baseline")
     d = ro.discount
     mask = ro.mask
     T = ro.actions.shape[1]

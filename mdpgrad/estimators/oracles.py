@@ -50,6 +50,8 @@ class TabularOracle:
     def __post_init__(self):
         object.__setattr__(self, "mdp", as_mdp(self.mdp))
         check_choice(self.parametrization, "parametrization", ("softmax", "loglinear"))
+        if self.parametrization == "softmax" and self.phi is not None:
+            raise InvalidInputError("phi: only the loglinear parametrization takes features; drop phi= for softmax.")
         if self.parametrization == "loglinear":
             if self.phi is None:
                 raise InvalidInputError("phi: the loglinear parametrization needs features phi[s, a, d].")
