@@ -39,7 +39,7 @@ import numpy as np
 from .backend import get_backend
 from .errors import InvalidInputError
 from .td import eligibility_traces, lstd, td_on_data
-from .validation import as_float_array, as_generator, check_positive_float, check_positive_int
+from .validation import as_float_array, as_generator, check_int, check_positive_float, check_positive_int
 
 __all__ = [
     "simulate_linear_sde",
@@ -177,8 +177,22 @@ def ou_value_euler(x, kappa: float, sigma: float, beta: float, dt: float):
 
 def polynomial_features(x, powers) -> np.ndarray:
     """``phi(x) = (x^p for p in powers)`` stacked on the last axis."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.stack([x**p for p in powers], axis=-1)
+    x = as_float_array(x, "x")
+    powers = _powers(powers)
+    out = np.stack([x**p for p in powers], axis=-1)
+    if not np.all(np.isfinite(out)):
+        raise InvalidInputError("x: x**p overflows float64 for these powers; rescale x or use lower powers.")
+    return out
+
+
+def _powers(powers) -> tuple[int, ...]:
+    """Non-negative integer exponents, at least one."""
+    if isinstance(powers, (str, bytes)) or not hasattr(powers, "__iter__"):
+        raise InvalidInputError(f"powers = {powers!r:.60}: pass a sequence of integer exponents, e.g. (0, 1, 2).")
+    p = tuple(powers)
+    if not p:
+        raise InvalidInputError("powers: empty; pass at least one exponent.")
+    return tuple(check_int(q, "powers[i]", minimum=0, maximum=64) for q in p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +347,7 @@ def ou_population(kappa: float, sigma: float, beta: float, powers, dt: float) ->
     """
     kappa, sigma, beta, dt = (_positive(kappa, "kappa"), _positive(sigma, "sigma"), _positive(beta, "beta"),
                               _positive(dt, "dt"))
-    powers = tuple(int(p) for p in powers)
+    powers = _powers(powers)
     a = 1 - kappa * dt
     q = np.exp(-beta * dt)
     s = np.sqrt(ou_stationary_variance(kappa, sigma, dt))
@@ -362,7 +376,7 @@ def ou_continuous_limits(kappa: float, sigma: float, beta: float, powers):
     ``E[phi (beta phi - L phi)^T] theta = E[phi r]`` with the generator ``L f = -kappa x f' + sigma^2/2 f''``.
     Returns ``(ml0, moc0)``."""
     kappa, sigma, beta = _positive(kappa, "kappa"), _positive(sigma, "sigma"), _positive(beta, "beta")
-    powers = tuple(int(p) for p in powers)
+    powers = _powers(powers)
     z, w = _gh()
     x = np.sqrt(sigma**2 / (2 * kappa)) * z
     phi = polynomial_features(x, powers)

@@ -40,7 +40,7 @@ from .backend import get_backend
 from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
-from .validation import as_float_array, check_allocation, check_indices, check_int, check_positive_int
+from .validation import as_float_array, check_allocation, check_gamma, check_indices, check_int, check_positive_int
 
 __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
            "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]
@@ -235,7 +235,12 @@ def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
 def geometric_lengths(seeds: np.ndarray, gamma: float) -> np.ndarray:
     r"""``L = 1 + floor(log(1-u) / log(gamma))`` ~ Geom(1-gamma) on {1, 2, ...}, one uniform
     per trajectory from its own stream (so lengths are independent of the paths)."""
-    _, u = _splitmix_next(np.asarray(seeds, dtype=np.uint64))
+    gamma = check_gamma(gamma)
+    raw = np.asarray(seeds)
+    if raw.dtype.kind not in "iu" or raw.ndim != 1:
+        raise InvalidInputError(f"seeds: expected a 1-D integer array (from trajectory_seeds), got dtype "
+                                f"{raw.dtype}, shape {raw.shape}.")
+    _, u = _splitmix_next(raw.astype(np.uint64))
     if gamma <= 0.0:
         return np.ones(u.shape, dtype=np.int64)
     return 1 + np.floor(np.log1p(-u) / np.log(gamma)).astype(np.int64)

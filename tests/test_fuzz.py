@@ -93,7 +93,6 @@ def _overrides(w):
     from mdpgrad import envs, linear, robust, td
 
     m = w["mdp"]
-    feat = mdpgrad.FeatureMDP(m, w["phi"])
     lin = linear.random_linear_mdp(4, 2, 3, gamma=0.9, seed=0)
     phi_s = np.random.default_rng(1).normal(size=(S, D))
     kuhn = mdpgrad.games.efg.kuhn_poker()
@@ -119,7 +118,6 @@ def _overrides(w):
         "simultaneous_pg": {"n_iter": 5}, "dynamic_pg": {"max_steps_per_epoch": 50},
         "optimize_finite_horizon": {"n_iter": 20},
         "MultiArmedBandit": {"means": np.array([0.2, 0.9])},
-        "ContextualBandit": {"means": np.random.default_rng(3).random((2, 3))} if False else {},
         "bandit_mdp": {"bandit": envs.multi_armed_bandit(3, seed=0)},
         "robust_q": {}, "worst_case": {"p": np.array([0.2, 0.8]), "v": np.array([0.0, 1.0])},
         "worst_case_values": {"P2": m.P.reshape(S * A, S), "v": np.ones(S)},
@@ -140,6 +138,39 @@ def _overrides(w):
         "fit_window": {"t": np.arange(1, 30.0), "y": 1 / np.arange(1, 30.0), "model": "power"},
         "SparseMDP": {},
         "drpg": {"uset": robust.UncertaintySet("l1", 0.2)},
+        "optimize": {"step_size": 0.5}, "make_method": {"method": "softmax_pg", "step_size": 0.5},
+        "run_softmax_family": {"method": "softmax_pg", "step_size": 0.5},
+        "run_softmax_pg_fast": {"step_size": 0.5},
+        "mdpo_inner": {"pi_k": w["pi"], "adv": w["adv"], "d": np.full(S, 0.25), "eta": 0.5, "n_inner": 3, "lr": 0.5},
+        "rebel_step": {"theta": np.zeros((2, 3)), "rewards": np.random.default_rng(4).random((2, 3)), "eta": 0.5},
+        "run@mdpgrad.estimators": {"method": "pg", "theta0": np.zeros(2), "n_iter": 5},
+        "estimate_gradient@mdpgrad.bandits": {"theta": np.zeros((3, 4))},
+        "exact_expected_group_gradient": {"theta": np.zeros((3, 4))},
+        "sample_actions": {"logits": np.zeros((3, 4)), "rng": 0},
+        "logit_gradient": {"logits": np.zeros((3, 4)), "actions": np.array([[0, 3], [1, 1], [2, 0]]),
+                           "coef": np.ones((3, 2))},
+        "maxk_exact": {"pi": np.array([0.2, 0.3, 0.5]), "values": np.array([0.0, 1.0, 2.0])},
+        "random_bandit": {"n_prompts": 3},
+        "aggregation_weights": {"lengths": np.array([[3, 4], [2, 5]])},
+        "clip_cov_mask": {"adv": np.random.default_rng(5).normal(size=(3, 4)), "rng": 0},
+        "kl_cov_coefficients": {"adv": np.random.default_rng(5).normal(size=(3, 4))},
+        "contextual_bandit": {"n_contexts": 2},
+        "ContextualBandit@mdpgrad.envs": {"means": np.random.default_rng(3).random((2, 3))},
+        "policy_sweeps": {"mdp": w["sparse_mdp"], "actions": np.array([0, 1, 2, 0]), "v": np.ones(S)},
+        "span_bound": {"mdp": w["sparse_mdp"], "v": np.ones(S), "tv": np.ones(S) * 1.1},
+        "geometric_lengths": {"seeds": np.arange(5, dtype=np.uint64), "gamma": 0.9},
+        "compare_exponent": {"fit": mdpgrad.rates.fit_power_law(np.arange(1, 30.0), 1 / np.arange(1, 30.0)),
+                             "predicted": -1.0},
+        "bonferroni_z": {"n_tests": 5},
+        "max_abs_z": {"samples": np.random.default_rng(6).normal(size=(20, 3)), "exact": np.zeros(3)},
+        "polynomial_features": {"x": np.linspace(-1, 1, 5), "powers": (1, 2)},
+        "ou_paths": {"n_steps": 10, "n_paths": 3},
+        "ou_population": {"beta": 0.5, "powers": (0, 2)},
+        "simulate_linear_sde": {"x0": np.zeros((3, 1)), "drift_const": np.zeros(1), "drift_matrix": -np.eye(1),
+                                "diffusion": np.eye(1), "n_steps": 10},
+        "inpo_sample_counts": {"n": 10},
+        "iterative_dpo": {"r": np.array([0.0, 1.0, 2.0]), "pi0": np.full(3, 1 / 3), "n_iter": 3},
+        "random_linear_mdp": {"n_states": 4, "n_actions": 2, "d": 3},
     }
 
 
@@ -170,8 +201,10 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
-def _numbers_ok(x, depth=0) -> bool:
-    """All numbers reachable in ``x`` are finite and real."""
+def _numbers_ok(x, depth=0, allow_inf=False) -> bool:
+    """All numbers reachable in ``x`` are finite (or +inf when allowed) and real."""
+    if allow_inf:
+        x = _drop_posinf(x)
     if depth > 4:
         return True
     if isinstance(x, (bool, np.bool_, str, bytes, type(None))):
@@ -199,7 +232,17 @@ def _numbers_ok(x, depth=0) -> bool:
     return True
 
 
-def _outcome(fn, kwargs, timeout=20):
+def _drop_posinf(x):
+    if isinstance(x, (float, np.floating)) and x == np.inf:
+        return 0.0
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return np.where(x == np.inf, 0.0, x)
+    if isinstance(x, tuple):
+        return tuple(_drop_posinf(v) for v in x)
+    return x
+
+
+def _outcome(fn, kwargs, timeout=20, allow_inf=False):
     """``("ok"|"named"|"bad", detail)`` for one call."""
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(timeout)
@@ -219,7 +262,7 @@ def _outcome(fn, kwargs, timeout=20):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-    if not _numbers_ok(res):
+    if not _numbers_ok(res, allow_inf=allow_inf):
         return "bad", "non-finite or complex numbers in the result"
     return "ok", ""
 
@@ -332,11 +375,15 @@ def _ids():
 
 
 #: Entry points known not to meet the contract yet (each a documented gap, not silently skipped).
-KNOWN_GAPS: set[str] = set()
+#: ``mdpgrad.evaluate``: a non-numeric ``tau`` gives a TypeError and a string ``pi`` a raw NumPy error
+#: before ``check_policy`` runs; evaluate belongs to the evaluation rewrite (issue 14 item 1).
+KNOWN_GAPS: set[str] = {"mdpgrad.evaluate"}
+#: Entry points whose documented result may contain +inf (checked finite otherwise).
+ALLOWED_INF = {"mdpgrad.stats.max_abs_z"}  # z = inf documents "zero variance and a nonzero difference"
 
 
 @pytest.mark.parametrize("case", range(len(_ids())), ids=_ids())
-@settings(max_examples=8, deadline=None, derandomize=True, database=None,
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_malformed_input_gives_a_named_error_or_a_finite_result(case, data):
@@ -344,7 +391,7 @@ def test_malformed_input_gives_a_named_error_or_a_finite_result(case, data):
     if cid in KNOWN_GAPS:
         pytest.skip("known gap")
     param, value = data.draw(st.sampled_from(bad), label="argument")
-    status, detail = _outcome(fn, {**kw, param: value})
+    status, detail = _outcome(fn, {**kw, param: value}, allow_inf=cid in ALLOWED_INF)
     assert status != "bad", f"{cid}({param}={value!r:.80}): {detail}"
 
 
@@ -391,7 +438,7 @@ if __name__ == "__main__":  # a summary: python tests/test_fuzz.py
     print(f"{len(cases)} of {len(total)} entry points fuzzed")
     for cid, fn, kw, bad in cases:
         for param, value in bad:
-            status, detail = _outcome(fn, {**kw, param: value})
+            status, detail = _outcome(fn, {**kw, param: value}, allow_inf=cid in ALLOWED_INF)
             counts[status] += 1
             if status == "bad":
                 fails[cid].append(f"{param}={value!r:.40}: {detail[:120]}")

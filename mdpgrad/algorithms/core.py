@@ -57,7 +57,18 @@ from ..errors import DivergedError, InvalidInputError
 from ..exact import evaluate, solve
 from ..mdp import FeatureMDP, FiniteHorizonMDP, as_mdp
 from ..policies import entropy, log_softmax, project_simplex, softmax
-from ..validation import as_float_array, check_choice, check_float, check_positive_float, check_positive_int
+from ..validation import (
+    as_float_array,
+    check_choice,
+    check_float,
+    check_gamma,
+    check_indices,
+    check_int,
+    check_nonnegative,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = [
     "OptState",
@@ -101,7 +112,11 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
     *soft advantage* ``adv = q - tau log pi - v`` (Mei et al. 2020, Lemma 10), so the softmax
     gradient of the regularized value is ``d pi adv / (1 - gamma)``.
     """
-    ev = evaluate(mdp, pi, check=False, tau=tau)
+    from ..regularized import check_tau
+
+    m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    ev = evaluate(mdp, pi, check=False, tau=check_tau(tau))
     v, q, d = ev.v, ev.q, ev.occupancy
     adv = ev.advantage
     if tau:
@@ -112,6 +127,11 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
 
 def npg_closed_form(pi, adv, eta: float, gamma: float) -> np.ndarray:
     r"""The softmax NPG step in multiplicative-weights form, :math:`\pi' \propto \pi\exp(\eta A/(1-\gamma))`."""
+    pi = as_float_array(pi, "pi", ndim=2)
+    check_policy(pi, *pi.shape)
+    adv = as_float_array(adv, "adv", shape=pi.shape)
+    eta = _check_step(eta, "eta")
+    gamma = check_gamma(gamma)
     with np.errstate(divide="ignore"):
         logits = np.log(pi) + eta * adv / (1.0 - gamma)
     return softmax(logits)
@@ -298,6 +318,13 @@ def mdpo_inner(pi_k, adv, d, eta, n_inner, lr):
     ``-1/eta`` from differentiating ``log pi_theta`` inside KL cancels because ``sum_a d pi / d theta = 0``).
     Step ``lr / d(s)`` per state (preconditioning by the state weight, as MDPO's per-state losses).
     """
+    pi_k = as_float_array(pi_k, "pi_k", ndim=2)
+    check_policy(pi_k, *pi_k.shape, name="pi_k")
+    adv = as_float_array(adv, "adv", shape=pi_k.shape)
+    d = as_float_array(d, "d", shape=(pi_k.shape[0],))
+    check_nonnegative(d, "d")
+    eta, lr = _check_step(eta, "eta"), _check_step(lr, "lr")
+    n_inner = check_positive_int(n_inner, "n_inner")
     logk = np.log(np.maximum(pi_k, 1e-300))
     theta = logk.copy()
     for _ in range(int(n_inner)):
@@ -334,6 +361,8 @@ def trpo_surrogate_bound(mdp, pi, pi_new):
     :math:`D^{\max}_{KL} = \max_s KL(\pi(\cdot|s)\|\tilde\pi(\cdot|s))`.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    pi_new = check_policy(pi_new, *m.shape, name="pi_new")
     ex = exact_quantities(m, pi)
     L = ex.value + float(np.sum(ex.d[:, None] * pi_new * ex.adv)) / (1.0 - m.gamma)
     eps = float(np.max(np.abs(ex.adv)))
@@ -362,6 +391,10 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     Returns ``(pi_new, beta)``.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    if kl_max is not None:
+        kl_max = _check_step(kl_max, "kl_max")
+    n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
     ex = exact_quantities(m, pi)
     logpi = np.log(np.maximum(pi, 1e-300))
 
@@ -451,6 +484,8 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
     Returns ``(pi_new, t)``; ``M(pi_new) >= M(pi) = J(pi)`` up to the bisection resolution.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    n_outer = check_positive_int(n_outer, "n_outer")
     if np.any(pi <= 0):
         raise InvalidInputError("pi: trpo_exact_step needs a full-support policy (all pi > 0).")
     ex = exact_quantities(m, pi)
@@ -514,8 +549,11 @@ def rebel_step(theta, rewards, eta: float, pair_weights=None) -> np.ndarray:
     """
     theta = as_float_array(theta, "theta")
     rewards = as_float_array(rewards, "rewards")
+    eta = _check_step(eta, "eta")
     if theta.ndim == 1:
         return rebel_step(theta[None], rewards[None], eta, pair_weights)[0]
+    if theta.ndim != 2 or theta.shape[1] == 0:
+        raise InvalidInputError(f"theta: expected logits (K,) or (X, K), got shape {theta.shape}.")
     X, K = theta.shape
     if rewards.shape != (X, K):
         raise InvalidInputError(f"rewards: expected shape {(X, K)} like theta, got {rewards.shape}.")
@@ -585,7 +623,16 @@ def capo_step(mdp, theta, eta: float, *, phi=None, h: float = 1e-5):
     masking matters for shared parameters (log-linear) or sampled gradients.
     """
     m = as_mdp(mdp)
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = as_float_array(theta, "theta")
+    eta = _check_step(eta, "eta")
+    h = check_positive_float(h, "h", hi=1.0, what="finite-difference step")
+    if phi is None and theta.shape != m.shape:
+        raise InvalidInputError(f"theta: expected logits of shape (S, A) = {m.shape}, got {theta.shape}.")
+    if phi is not None:
+        phi = as_float_array(phi, "phi", ndim=3)
+        if phi.shape[:2] != m.shape or theta.shape != (phi.shape[2],):
+            raise InvalidInputError(f"phi, theta: expected phi[S, A, d] with S, A = {m.shape} and theta[d], got "
+                                    f"{phi.shape} and {theta.shape}.")
     _, blocks = _value_and_blocks(m, theta, phi)
     g = blocks.sum(axis=0)
     n = blocks.shape[0]
@@ -719,6 +766,8 @@ def _as_record(record):
         record = ("value", "gap", "entropy", "step_size")
     if isinstance(record, str):
         record = (record,)
+    if not isinstance(record, (tuple, list)) or not all(isinstance(k, str) for k in record):
+        raise InvalidInputError(f"record = {record!r:.60}: pass names from {RECORDABLE} (a tuple of strings).")
     record = tuple(record)
     for k in record:
         if k not in RECORDABLE:
@@ -882,11 +931,25 @@ def run_softmax_family(mdp, method: str, n_iter: int, step_size: float, *, theta
     Used by claims needing 1e5+ iterations; ``values[k]`` is the value at iteration
     ``k * record_every``; ``min_pi_star`` is ``min_{t, s} pi_t(a_star[s] | s)``.
     """
+    from ..regularized import check_tau
     from ._kernels import softmax_family_run
 
     m = as_mdp(mdp)
+    check_choice(method, "method", tuple(_NUMBA_MODES))
+    n_iter = check_int(n_iter, "n_iter", minimum=0)
+    record_every = check_positive_int(record_every, "record_every")
+    tau = check_tau(tau)
+    step_size = float(step_size) if method == "polyak_pg" else _check_step(step_size)
     st = _logits_init(m, theta0)
-    a = np.full(m.n_states, -1, dtype=np.int64) if a_star is None else np.asarray(a_star, dtype=np.int64)
+    if a_star is None:
+        a = np.full(m.n_states, -1, dtype=np.int64)
+    else:  # the kernel indexes pi[s, a_star[s]]: every entry must be an action index, or -1 for "none"
+        raw = np.asarray(a_star)
+        a = check_indices(np.where(raw == -1, 0, raw) if raw.dtype.kind in "iu" else raw, "a_star", m.n_actions,
+                          what="action index (or -1)")
+        a = np.where(raw == -1, -1, a).astype(np.int64)
+        if a.shape != (m.n_states,):
+            raise InvalidInputError(f"a_star: expected one action per state, shape ({m.n_states},), got {a.shape}.")
     return softmax_family_run(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
                               np.ascontiguousarray(m.rho), st.params, float(step_size), int(n_iter),
                               _NUMBA_MODES[method], float(tau), a, int(record_every))

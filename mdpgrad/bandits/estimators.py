@@ -263,6 +263,11 @@ def aggregation_weights(lengths, aggregation: str = "seq-mean-token-mean", *, ma
       weighting when the per-response gradient variance grows like :math:`L_i`.
     """
     xp = _xp(lengths)
+    check_real_finite(lengths, "lengths")
+    check_choice(aggregation, "aggregation", AGGREGATIONS)
+    alpha = check_float(alpha, "alpha")
+    if max_len is not None:
+        max_len = check_positive_int(max_len, "max_len")
     L = xp.asarray(lengths, dtype=xp.float64)
     if L.ndim != 2:
         raise InvalidInputError(f"lengths: expected [n_prompts, G], got shape {tuple(L.shape)}.")
@@ -450,8 +455,12 @@ def clip_cov_mask(logp, adv, *, clip_ratio: float = 2e-4, cov_low: float = 1.0, 
     Language Models", Cui et al. 2025). Returns a 0/1 mask (1 = keep), NumPy arrays.
     """
     rng = as_rng(rng)
-    lp = np.asarray(logp, dtype=np.float64)
-    a = np.asarray(adv, dtype=np.float64)
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp)
+    lp = as_float_array(logp, "logp")
+    a = as_float_array(adv, "adv", shape=lp.shape)
+    clip_ratio = check_float(clip_ratio, "clip_ratio", lo=0.0, hi=1.0, what="fraction of tokens")
+    cov_low = check_float(cov_low, "cov_low")
+    cov_high = check_float(cov_high, "cov_high", lo=cov_low)
     cov = (lp - lp.mean()) * (a - a.mean())
     cand = np.flatnonzero((cov >= cov_low) & (cov <= cov_high))
     n_clip = min(cand.size, int(math.ceil(clip_ratio * lp.size)))
@@ -467,8 +476,11 @@ def kl_cov_coefficients(logp, logp_old, adv, *, top_ratio: float = 2e-3, beta: f
     per token (``-beta sign(log pi - log pi_old)`` on the selected tokens, 0 elsewhere), to add
     to the policy-gradient coefficients.
     """
-    lp = np.asarray(logp, dtype=np.float64)
-    a = np.asarray(adv, dtype=np.float64)
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp, logp_old=logp_old)
+    lp = as_float_array(logp, "logp")
+    a = as_float_array(adv, "adv", shape=lp.shape)
+    top_ratio = check_float(top_ratio, "top_ratio", lo=0.0, hi=1.0, what="fraction of tokens")
+    beta = check_nonnegative_float(beta, "beta")
     cov = ((lp - lp.mean()) * (a - a.mean())).ravel()
     n_sel = max(1, int(math.ceil(top_ratio * lp.size)))
     sel = np.argsort(-cov, kind="stable")[:n_sel]
@@ -499,6 +511,8 @@ def exact_expected_group_gradient(bandit: ContextualBandit, theta, G: int, metho
     (``G`` samples each weighted ``1/G`` cancel the ``G`` identical terms). Exact, O(V G).
     Not for ``"reinforce++"`` or ``"gpg"``, whose advantages couple prompts.
     """
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
     if bandit.reward != "bernoulli":
         raise InvalidInputError("bandit: exact group expectations need Bernoulli rewards.")
     if method in ("reinforce++", "reinforce++-baseline", "gpg"):

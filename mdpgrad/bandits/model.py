@@ -212,8 +212,8 @@ def sample_actions(logits, G: int, rng=None, *, backend="numpy", u=None):
     xp = be.xp
     check_real_finite(logits, "logits")
     logits = be.asarray(logits)
-    if logits.ndim != 2:
-        raise InvalidInputError(f"logits: expected a 2-D array [n, v], got shape {tuple(logits.shape)}.")
+    if logits.ndim != 2 or logits.shape[1] == 0:
+        raise InvalidInputError(f"logits: expected a 2-D array [n, v] with v >= 1, got shape {tuple(logits.shape)}.")
     N, V = logits.shape
     if u is None:
         u = as_rng(rng).random((N, G))
@@ -247,6 +247,15 @@ def logit_gradient(logits, actions, coef, *, backend="numpy", out=None):
     """
     be = get_backend(backend)
     xp = be.xp
+    check_real_finite(logits, "logits")
+    check_real_finite(coef, "coef")
+    if np.ndim(logits) != 2 or np.shape(logits)[1] == 0:
+        raise InvalidInputError(f"logits: expected a 2-D array [n, v] with v >= 1, got shape {np.shape(logits)}.")
+    if not hasattr(actions, "__cuda_array_interface__"):
+        actions = check_indices(actions, "actions", np.shape(logits)[1], what="action index")
+    if out is not None and not hasattr(out, "__cuda_array_interface__") and (
+            not isinstance(out, np.ndarray) or out.shape != np.shape(logits) or out.dtype != np.float64):
+        raise InvalidInputError(f"out: expected a float64 array of shape {np.shape(logits)} (like logits).")
     logits = be.asarray(logits)
     actions = be.asarray(actions)
     coef = be.asarray(coef, dtype=xp.float64)

@@ -36,6 +36,7 @@ from ..validation import (
     as_float_array,
     as_generator,
     check_allocation,
+    check_indices,
     check_int,
     check_nonnegative,
     check_nonnegative_float,
@@ -326,6 +327,18 @@ def _strategy(game: EFG, player: int, s, name: str) -> np.ndarray:
     return s
 
 
+def _record(record, n_iter: int) -> set:
+    """The iterations to record: ``None`` (about 20, log-spaced) or integers in ``[1, n_iter]``."""
+    if record is None:
+        return set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist())
+    if isinstance(record, (str, bytes)) or not hasattr(record, "__iter__"):
+        raise InvalidInputError(f"record = {record!r:.60}: pass a list of iterations in [1, n_iter] or None.")
+    out = check_indices(np.asarray(list(record)).ravel(), "record", n_iter + 1, what="iteration")
+    if (out < 1).any():
+        raise InvalidInputError("record: iterations start at 1; pass values in [1, n_iter].")
+    return set(out.tolist())
+
+
 def _iters(n_iter) -> int:
     return check_positive_int(n_iter, "n_iter")
 
@@ -525,7 +538,7 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None) -> EFGRun:
     linear averaging). Exploitability of the sequence-form average at ``record`` iterations."""
     _game(game)
     n_iter = _iters(n_iter)
-    record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
+    record = _record(record, n_iter)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     R = [np.zeros_like(s[0]), np.zeros_like(s[1])]
     X = [np.zeros_like(s[0]), np.zeros_like(s[1])]
@@ -566,7 +579,7 @@ def mmd(game: EFG, n_iter: int, *, eta: float = 1.0, alpha: float = 0.02, record
     n_iter = _iters(n_iter)
     eta = check_positive_float(eta, "eta", what="a step size")
     alpha = check_nonnegative_float(alpha, "alpha", what="magnet weight")
-    record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
+    record = _record(record, n_iter)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     valid = [x > 0 for x in s]
     mag = [np.log(np.where(v, x, 1.0)) for v, x in zip(valid, s)]
@@ -700,8 +713,7 @@ def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced
         raise InvalidInputError(f"sampling = {sampling!r}: choose 'balanced' or 'onpolicy'.")
     if backend not in ("numpy", "numba"):
         raise InvalidInputError(f"backend = {backend!r}: choose 'numpy' or 'numba'.")
-    rec = np.unique(np.geomspace(1, n_iter, 20).astype(np.int64)) if record is None else np.unique(
-        np.asarray(record, dtype=np.int64))
+    rec = np.array(sorted(_record(record, n_iter)), dtype=np.int64)
     rec = rec[(rec >= 1) & (rec <= n_iter)]
     m_max = max(game.n_infosets)
     A = game.max_actions

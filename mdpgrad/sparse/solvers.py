@@ -175,7 +175,9 @@ def span_bound(mdp, v, tv) -> tuple[float, np.ndarray, float]:
     """MacQueen certificate for ``v`` given ``tv = T v``: ``(bound, midpoint, floor)`` with
     ``max |midpoint - v*| <= bound`` including float64 round-off (module docstring); ``floor``
     is the round-off part, below which no tolerance can be certified."""
-    m = mdp
+    m = _as_sparse(mdp) if not hasattr(mdp, "gamma") or not hasattr(mdp, "n_states") else mdp
+    v = as_float_array(v, "v", shape=(m.n_states,))
+    tv = as_float_array(tv, "tv", shape=(m.n_states,))
     g = m.gamma
     delta = tv - v
     lo, hi = float(delta.min()), float(delta.max())
