@@ -12,11 +12,16 @@ from __future__ import annotations
 import importlib
 
 from .errors import (
+    AllocationTooLargeError,
     BackendUnavailableError,
+    DivergedError,
     InvalidInputError,
     InvalidMDPError,
     InvalidPolicyError,
+    InvalidPreferenceError,
+    InvalidUncertaintySetError,
     MdpgradError,
+    SweepError,
 )
 from .exact import (
     Evaluation,
@@ -40,6 +45,11 @@ __all__ = [
     "InvalidInputError",
     "MdpgradError",
     "BackendUnavailableError",
+    "AllocationTooLargeError",
+    "DivergedError",
+    "InvalidPreferenceError",
+    "InvalidUncertaintySetError",
+    "SweepError",
     "evaluate",
     "solve",
     "Evaluation",
@@ -58,7 +68,7 @@ __all__ = [
 _LAZY_SUBMODULES = {
     "envs", "policies", "exact", "backend", "claims", "rates", "plotting", "kernels", "mdp",
     "algorithms", "estimators", "rollouts", "td", "linear", "martingale", "robust", "bandits",
-    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli", "stats",
+    "games", "sparse", "sweep", "regularized", "finite_horizon", "cli", "stats", "validation", "errors",
 }
 _LAZY_ATTRS = {"optimize": "algorithms"}
 

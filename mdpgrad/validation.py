@@ -137,7 +137,7 @@ def check_finite(arr: np.ndarray, name: str, *, error=InvalidInputError) -> None
             f"{name}{_fmt_index(idx)} = {val} is not finite "
             f"({int(bad.sum())} non-finite entries in total); replace NaN/inf with real numbers."
         )
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and arr.dtype.itemsize >= 8:  # narrower floats cannot exceed MAX_ABS
         big = np.abs(arr) > MAX_ABS
         if big.any():
             idx = np.argwhere(big)[0] if arr.ndim else []
