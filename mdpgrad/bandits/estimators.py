@@ -124,6 +124,13 @@ def _check_logps(upper: float = 0.0, **arrays):
         shape = a.shape
 
 
+def _threshold(x, name: str) -> float:
+    """A real threshold; +-inf allowed (no bound), NaN and non-numbers not."""
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and np.isinf(x):
+        return float(x)
+    return check_float(x, name, what="a threshold (+-inf for none)")
+
+
 def bnpo_normalizer(p, a: float, b: float):
     r"""BNPO's normalizer: the Beta(a, b) density at the success probability ``p``.
 
@@ -459,8 +466,9 @@ def clip_cov_mask(logp, adv, *, clip_ratio: float = 2e-4, cov_low: float = 1.0, 
     lp = as_float_array(logp, "logp")
     a = as_float_array(adv, "adv", shape=lp.shape)
     clip_ratio = check_float(clip_ratio, "clip_ratio", lo=0.0, hi=1.0, what="fraction of tokens")
-    cov_low = check_float(cov_low, "cov_low")
-    cov_high = check_float(cov_high, "cov_high", lo=cov_low)
+    cov_low, cov_high = _threshold(cov_low, "cov_low"), _threshold(cov_high, "cov_high")
+    if cov_high < cov_low:
+        raise InvalidInputError(f"cov_high = {cov_high!r} < cov_low = {cov_low!r}; the window is empty.")
     cov = (lp - lp.mean()) * (a - a.mean())
     cand = np.flatnonzero((cov >= cov_low) & (cov <= cov_high))
     n_clip = min(cand.size, int(math.ceil(clip_ratio * lp.size)))
