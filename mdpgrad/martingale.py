@@ -39,7 +39,14 @@ import numpy as np
 from .backend import get_backend
 from .errors import InvalidInputError
 from .td import eligibility_traces, lstd, td_on_data
-from .validation import as_float_array, as_generator, check_int, check_positive_float, check_positive_int
+from .validation import (
+    as_float_array,
+    as_generator,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = [
     "simulate_linear_sde",
@@ -198,6 +205,13 @@ def _powers(powers) -> tuple[int, ...]:
 # --------------------------------------------------------------------------------------------
 # estimators from sampled paths (1-D state; features given as a callable x -> (..., d))
 # --------------------------------------------------------------------------------------------
+def _check_callable(fn, name: str):
+    if not callable(fn):
+        raise InvalidInputError(f"{name}: expected a function of the states (e.g. lambda x: polynomial_features(x, "
+                                f"(0, 1, 2))), got {type(fn).__name__}.")
+    return fn
+
+
 def _paths_inputs(x_paths, r_paths, dt, beta):
     x_paths = as_float_array(x_paths, "x_paths", ndim=2)
     r_paths = as_float_array(r_paths, "r_paths", ndim=2)
@@ -216,7 +230,9 @@ def martingale_loss_fit(x_paths, r_paths, features, *, dt: float, beta: float, t
     that this is negligible.
     """
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     n_paths, n = x_paths.shape
+    t_max = check_nonnegative_float(t_max, "t_max")
     k_max = int(np.floor(t_max / dt + 1e-9))
     if not (0 <= k_max < n - 1):
         raise InvalidInputError(f"t_max = {t_max}: must lie in [0, {(n - 2) * dt}] for paths of {n} points.")
@@ -253,6 +269,7 @@ def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "
     can be compared.
     """
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     phi, _, _, _, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     if test == "features":
         xi = phi[:, :-1]
@@ -268,12 +285,17 @@ def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "
     D = phi[:, :-1] - q * phi[:, 1:]
     A = np.einsum("pki,pkj->ij", xi, D)
     b = np.einsum("pki,pk->i", xi, r_paths[:, :-1] * dt)
-    return np.linalg.solve(A, b)
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        raise InvalidInputError("x_paths, features: the moment matrix is singular (features collinear on these "
+                                "paths); pass lam > 0, more varied paths or fewer features.") from None
 
 
 def moc_via_lstd(x_paths, r_paths, features, *, dt: float, beta: float, lam: float = 0.0) -> np.ndarray:
     """The same estimator through :func:`mdpgrad.td.lstd` (traces restarted at each path)."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     phi, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     n_paths, n = x_paths.shape
     disc = np.full((n_paths, n - 1), q)
@@ -290,6 +312,7 @@ def moc_stochastic(x_paths, r_paths, features, *, dt: float, beta: float, method
     (path-ordered) data the average keeps an O(alpha) bias relative to :func:`moc_fit`: halving
     ``alpha`` (and doubling ``n_passes``) halves it."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     _, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     _, avg = td_on_data(phi_t, r_t, phi_tp1, discount_t=q, method=method, alpha=alpha, beta=beta_w,
                         n_passes=n_passes)
@@ -299,6 +322,7 @@ def moc_stochastic(x_paths, r_paths, features, *, dt: float, beta: float, method
 def mstde_fit(x_paths, r_paths, features, *, dt: float, beta: float) -> np.ndarray:
     """Minimize the mean-square TD error ``sum (q V(X_{k+1}) - V(X_k) + r dt)^2`` (least squares)."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     _, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     return np.linalg.lstsq(phi_t - q * phi_tp1, r_t, rcond=None)[0]
 
@@ -307,7 +331,12 @@ def martingale_increments(x_paths, times, value_fn, reward_fn, *, beta: float) -
     r"""``M_T - M_0`` per path, ``M_t = e^{-beta t} V(X_t) + int_0^t e^{-beta s} r(X_s) ds``
     (trapezoidal rule on the recorded grid ``times``)."""
     x_paths = as_float_array(x_paths, "x_paths", ndim=2)
-    times = as_float_array(times, "times", ndim=1)
+    times = as_float_array(times, "times", shape=(x_paths.shape[1],))
+    if times.size < 2 or np.any(np.diff(times) <= 0):
+        raise InvalidInputError("times: need >= 2 strictly increasing times, one per column of x_paths.")
+    _check_callable(value_fn, "value_fn")
+    _check_callable(reward_fn, "reward_fn")
+    beta = _positive(beta, "beta")
     beta = _positive(beta, "beta")
     disc = np.exp(-beta * times)
     integrand = disc[None, :] * reward_fn(x_paths)

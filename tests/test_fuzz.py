@@ -99,6 +99,7 @@ def _overrides(w):
     s0 = mdpgrad.games.efg.uniform_strategy(kuhn, 0)
     s1 = mdpgrad.games.efg.uniform_strategy(kuhn, 1)
     sys_ = td.td_system(m, w["pi"], phi_s)
+    paths = mdpgrad.martingale.ou_paths(1.0, 0.5, dt=0.1, n_steps=30, n_paths=5, seed=0)
     return {
         "policy_gradient": {"theta": np.zeros((S, A))},
         "probs": {"theta": np.zeros((S, A))},
@@ -171,7 +172,23 @@ def _overrides(w):
         "inpo_sample_counts": {"n": 10},
         "iterative_dpo": {"r": np.array([0.0, 1.0, 2.0]), "pi0": np.full(3, 1 / 3), "n_iter": 3},
         "random_linear_mdp": {"n_states": 4, "n_actions": 2, "d": 3},
+        "random_bandit": {"n_prompts": 3, "seed": 0},
+        "estimate_gradient@mdpgrad.bandits": {"theta": np.zeros((3, 4)), "rng": 0},
+        "ratio_coefficients": {"adv": np.random.default_rng(5).normal(size=(3, 4)), "correction": "ppo"},
+        "bnpo_normalizer": {"p": np.array([0.2, 0.5]), "a": 1.5, "b": 1.5},
+        "update@mdpgrad.estimators": {"method": "pg", "s": mdpgrad.estimators.init(np.zeros(2)),
+                                      "rng": np.random.default_rng(0), "hp": {"alpha": 0.1}},
+        **{f: {"x_paths": paths, "r_paths": -paths**2, "features": _feats, "dt": 0.1, "beta": 0.5}
+           for f in ("moc_fit", "mstde_fit", "moc_stochastic")},
+        "martingale_loss_fit": {"x_paths": paths, "r_paths": -paths**2, "features": _feats, "dt": 0.1,
+                                "beta": 0.5, "t_max": 1.0},
+        "martingale_increments": {"x_paths": paths, "times": 0.1 * np.arange(paths.shape[1]),
+                                  "value_fn": lambda x: -x**2, "reward_fn": lambda x: -x**2, "beta": 0.5},
     }
+
+
+def _feats(x):
+    return mdpgrad.martingale.polynomial_features(x, (0, 1, 2))
 
 
 def _entry_points():

@@ -143,6 +143,8 @@ def bnpo_normalizer(p, a: float, b: float):
     """
     xp = _xp(p)
     check_real_finite(p, "p")
+    if not hasattr(p, "__cuda_array_interface__") and np.any((np.asarray(p) < 0) | (np.asarray(p) > 1)):
+        raise InvalidInputError("p: success probabilities must lie in [0, 1].")
     a = check_positive_float(a, "a", what="Beta parameter (bnpo_ab[0])")
     b = check_positive_float(b, "b", what="Beta parameter (bnpo_ab[1])")
     logB = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
@@ -576,6 +578,8 @@ def estimate_gradient(bandit: ContextualBandit, theta, G: int, method: str = "rl
     :func:`~mdpgrad.bandits.model.logit_gradient` (chained through ``phi`` on the host for linear
     logits). ``behaviour_logits`` are logits, not parameters.
     """
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
     be = get_backend(backend)
     xp = be.xp
     rng = as_rng(rng)
