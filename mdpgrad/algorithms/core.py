@@ -71,10 +71,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_positive_int
-from ..errors import InvalidInputError
+from ..errors import DivergedError, InvalidInputError
 from ..mdp import FiniteHorizonMDP, as_mdp
 from ..policies import entropy, softmax
+from ..validation import check_choice, check_float, check_positive_int
 from .steps import Exact
 
 __all__ = ["OptState", "Method", "NumbaSpec", "OptimizeResult", "RECORDABLE", "optimize", "transform",
@@ -196,6 +196,8 @@ def _as_record(record):
         record = ("value", "gap", "entropy", "step_size")
     if isinstance(record, str):
         record = (record,)
+    if not isinstance(record, (tuple, list)) or not all(isinstance(k, str) for k in record):
+        raise InvalidInputError(f"record = {record!r:.60}: pass names from {RECORDABLE} (a tuple of strings).")
     record = tuple(record)
     for k in record:
         if k not in RECORDABLE:
@@ -247,8 +249,11 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
         return optimize_finite_horizon(mdp, method=method, n_iter=n_iter, theta0=theta0, **hyperparameters)
     n_iter = check_positive_int(n_iter, "n_iter", minimum=0)
     record_every = check_positive_int(record_every, "record_every")
-    if backend not in BACKENDS:
-        raise InvalidInputError(f"backend = {backend!r}: choose one of {BACKENDS}.")
+    check_choice(backend, "backend", BACKENDS)
+    if not isinstance(method, Method):
+        from .methods import METHODS
+
+        check_choice(method, "method", METHODS)
     if _is_batch(mdp, hyperparameters.get("step_size"), theta0):
         from .batch import optimize_batch
 
@@ -258,6 +263,8 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
     record = _as_record(record)
     if v_star is None:
         v_star = _optimal_value(m)
+    else:
+        v_star = check_float(v_star, "v_star", what="V*(rho) of this MDP")
     meth = _resolve(method, mdp, v_star, hyperparameters)
     if a_star is not None:
         a_star = _check_a_star(a_star, m)
@@ -353,6 +360,7 @@ def _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
             break
         state = new
     arr = {k: np.asarray(v) for k, v in rows.items()}
+    _check_diverged(m, meth, arr.get("value"), state.pi)
     nan = np.full(n_iter // record_every + 1, np.nan)
     return OptimizeResult(
         method=meth.name, t=np.arange(len(nan)) * record_every, value=arr.get("value", nan),
@@ -362,6 +370,19 @@ def _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
         masked=arr.get("masked"), params=arr.get("params"), policies=arr.get("policy"),
         min_prob_a_star=min_star if a_star is not None else None,
     )
+
+
+def _check_diverged(m, meth, values, pi):
+    """Raise :class:`DivergedError` when the run left the set of policies (NaN, or values out of range)."""
+    vmax = float(np.max(np.abs(m.r))) / (1.0 - m.gamma)
+    slack = 1e-6 * (1.0 + vmax)
+    ok = np.all(np.isfinite(pi)) and np.all(pi >= -1e-8) and np.allclose(pi.sum(axis=-1), 1.0, atol=1e-6)
+    if values is not None:
+        ok = ok and bool(np.all(np.isfinite(values)) and np.all(np.abs(values) <= vmax + slack))
+    if not ok:
+        step_size = getattr(meth.hparams, "step_size", None)
+        raise DivergedError(f"{meth.name}: step_size = {step_size!r} made the iterates leave the policy set "
+                            f"(non-finite or out-of-range values); use a smaller step_size.")
 
 
 def _initial_logits(m, meth, theta0):
@@ -380,6 +401,7 @@ def _run_numba(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
         np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho), theta,
         sp.mode, sp.eta, sp.tau, scale, sp.use_rho, sp.geometric, sp.f_star, sp.max_step, n_iter, record_every, a,
         "entropy" in record)
+    _check_diverged(m, meth, vals, softmax(theta))
     return _numba_result(meth, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star, soft,
                          a_star is not None)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_choice
 from .core import optimize
 
 
@@ -15,6 +16,7 @@ def run_softmax_family(mdp, method: str, n_iter: int, step_size: float, *, theta
 
     ``method`` in softmax_pg, npg, entropy_npg, polyak_pg; for polyak_pg ``step_size`` is the target ``f_star``.
     """
+    check_choice(method, "method", ("softmax_pg", "npg", "entropy_npg", "polyak_pg"))
     hp = {"f_star": step_size} if method == "polyak_pg" else {"step_size": step_size}
     if tau:
         hp["tau"] = tau

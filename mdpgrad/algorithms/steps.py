@@ -12,24 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import evaluate
 from ..mdp import as_mdp
 from ..policies import softmax
+from ..validation import (
+    as_float_array,
+    check_gamma,
+    check_nonnegative,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["Exact", "exact_quantities", "npg_closed_form", "mdpo_inner", "trpo_surrogate_bound", "trpo_step",
            "trpo_exact_step", "rebel_step", "capo_step"]
 
 
 def _check_step(step_size, name="step_size") -> float:
-    try:
-        eta = float(step_size)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {step_size!r} is not a number; pass a positive float.") from None
-    if not np.isfinite(eta) or eta <= 0:
-        raise InvalidInputError(f"{name} = {step_size!r} must be a positive finite float.")
-    return eta
+    return check_positive_float(step_size, name, what="a step size")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,11 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
     gradient of the regularized value is ``d pi adv / (1 - gamma)``. The unregularized value needs no
     second solve: ``rho . v_tau = rho . v + tau / (1 - gamma) d . H(pi)``.
     """
-    ev = evaluate(mdp, pi, check=False, tau=tau)
+    from ..regularized import check_tau
+
+    m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    ev = evaluate(m, pi, check=False, tau=check_tau(tau))
     v, q, d = ev.v, ev.q, ev.occupancy
     adv = ev.advantage
     plain = ev.value
@@ -61,12 +66,17 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
         logpi = np.log(np.where(pi > 0, pi, 1.0))
         adv = adv - tau * logpi
         H = -np.sum(pi * logpi, axis=1)
-        plain = ev.value - tau * float(d @ H) / (1.0 - as_mdp(mdp).gamma)
+        plain = ev.value - tau * float(d @ H) / (1.0 - m.gamma)
     return Exact(v=v, q=q, adv=adv, d=d, value=ev.value, plain_value=plain)
 
 
 def npg_closed_form(pi, adv, eta: float, gamma: float) -> np.ndarray:
     r"""The softmax NPG step in multiplicative-weights form, :math:`\pi' \propto \pi\exp(\eta A/(1-\gamma))`."""
+    pi = as_float_array(pi, "pi", ndim=2)
+    check_policy(pi, *pi.shape)
+    adv = as_float_array(adv, "adv", shape=pi.shape)
+    eta = _check_step(eta, "eta")
+    gamma = check_gamma(gamma)
     with np.errstate(divide="ignore"):
         logits = np.log(pi) + eta * adv / (1.0 - gamma)
     return softmax(logits)
@@ -82,6 +92,13 @@ def mdpo_inner(pi_k, adv, d, eta, n_inner, lr):
     ``-1/eta`` from differentiating ``log pi_theta`` inside KL cancels because ``sum_a d pi / d theta = 0``).
     Step ``lr / d(s)`` per state (preconditioning by the state weight, as MDPO's per-state losses).
     """
+    pi_k = as_float_array(pi_k, "pi_k", ndim=2)
+    check_policy(pi_k, *pi_k.shape, name="pi_k")
+    adv = as_float_array(adv, "adv", shape=pi_k.shape)
+    d = as_float_array(d, "d", shape=(pi_k.shape[0],))
+    check_nonnegative(d, "d")
+    eta, lr = _check_step(eta, "eta"), _check_step(lr, "lr")
+    n_inner = check_positive_int(n_inner, "n_inner")
     logk = np.log(np.maximum(pi_k, 1e-300))
     theta = logk.copy()
     for _ in range(int(n_inner)):
@@ -102,6 +119,8 @@ def trpo_surrogate_bound(mdp, pi, pi_new):
     :math:`D^{\max}_{KL} = \max_s KL(\pi(\cdot|s)\|\tilde\pi(\cdot|s))`.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    pi_new = check_policy(pi_new, *m.shape, name="pi_new")
     ex = exact_quantities(m, pi)
     L = ex.value + float(np.sum(ex.d[:, None] * pi_new * ex.adv)) / (1.0 - m.gamma)
     eps = float(np.max(np.abs(ex.adv)))
@@ -130,6 +149,10 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     Returns ``(pi_new, beta)``.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    if kl_max is not None:
+        kl_max = _check_step(kl_max, "kl_max")
+    n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
     ex = exact_quantities(m, pi)
     logpi = np.log(np.maximum(pi, 1e-300))
 
@@ -219,6 +242,8 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
     Returns ``(pi_new, t)``; ``M(pi_new) >= M(pi) = J(pi)`` up to the bisection resolution.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    n_outer = check_positive_int(n_outer, "n_outer")
     if np.any(pi <= 0):
         raise InvalidInputError("pi: trpo_exact_step needs a full-support policy (all pi > 0).")
     ex = exact_quantities(m, pi)
@@ -270,8 +295,11 @@ def rebel_step(theta, rewards, eta: float, pair_weights=None) -> np.ndarray:
     """
     theta = as_float_array(theta, "theta")
     rewards = as_float_array(rewards, "rewards")
+    eta = _check_step(eta, "eta")
     if theta.ndim == 1:
         return rebel_step(theta[None], rewards[None], eta, pair_weights)[0]
+    if theta.ndim != 2 or theta.shape[1] == 0:
+        raise InvalidInputError(f"theta: expected logits (K,) or (X, K), got shape {theta.shape}.")
     X, K = theta.shape
     if rewards.shape != (X, K):
         raise InvalidInputError(f"rewards: expected shape {(X, K)} like theta, got {rewards.shape}.")
@@ -331,7 +359,16 @@ def capo_step(mdp, theta, eta: float, *, phi=None, h: float = 1e-5):
     masking matters for shared parameters (log-linear) or sampled gradients.
     """
     m = as_mdp(mdp)
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = as_float_array(theta, "theta")
+    eta = _check_step(eta, "eta")
+    h = check_positive_float(h, "h", hi=1.0, what="finite-difference step")
+    if phi is None and theta.shape != m.shape:
+        raise InvalidInputError(f"theta: expected logits of shape (S, A) = {m.shape}, got {theta.shape}.")
+    if phi is not None:
+        phi = as_float_array(phi, "phi", ndim=3)
+        if phi.shape[:2] != m.shape or theta.shape != (phi.shape[2],):
+            raise InvalidInputError(f"phi, theta: expected phi[S, A, d] with S, A = {m.shape} and theta[d], got "
+                                    f"{phi.shape} and {theta.shape}.")
     _, blocks = _value_and_blocks(m, theta, phi)
     g = blocks.sum(axis=0)
     n = blocks.shape[0]
