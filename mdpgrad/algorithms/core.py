@@ -105,7 +105,7 @@ class Exact:
     value: float
 
 
-def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
+def exact_quantities(mdp, pi, tau: float = 0.0, *, check: bool = True) -> Exact:
     r"""``v``, ``q``, advantage and occupancy of ``pi`` (one LU, :func:`mdpgrad.evaluate`).
 
     With ``tau > 0``: ``v = (I - gamma P_pi)^{-1}(r_pi + tau H(pi))``, ``q = r + gamma P v`` and the
@@ -115,8 +115,10 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
     from ..regularized import check_tau
 
     m = as_mdp(mdp)
-    pi = check_policy(pi, *m.shape)
-    ev = evaluate(mdp, pi, check=False, tau=check_tau(tau))
+    if check:  # internal callers pass check=False: their policies come from a validated state
+        pi = check_policy(pi, *m.shape)
+        tau = check_tau(tau)
+    ev = evaluate(mdp, pi, check=False, tau=tau)
     v, q, d = ev.v, ev.q, ev.occupancy
     adv = ev.advantage
     if tau:
@@ -197,7 +199,7 @@ def _policy_init(mdp, theta0):
 def _softmax_pg(eta, tau):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi, tau)
+        ex = exact_quantities(m, state.pi, tau, check=False)
         grad = ex.d[:, None] * state.pi * ex.adv / (1.0 - m.gamma)
         theta = state.params + eta * grad
         return OptState(theta, softmax(theta), state.t + 1, eta, {"grad_norm": float(np.linalg.norm(grad))})
@@ -208,7 +210,7 @@ def _softmax_pg(eta, tau):
 def _direct_pg(eta):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         grad = ex.d[:, None] * ex.q / (1.0 - m.gamma)
         pi = project_simplex(state.pi + eta * grad)
         gmap = (pi - state.pi) / eta
@@ -220,7 +222,7 @@ def _direct_pg(eta):
 def _npg(eta):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         theta = state.params + eta * ex.adv / (1.0 - m.gamma)
         return OptState(theta, softmax(theta), state.t + 1, eta)
 
@@ -235,7 +237,7 @@ def _entropy_npg(eta, tau):
                 f"step_size = {eta} exceeds (1 - gamma) / tau = {(1 - m.gamma) / tau:.6g}, the range of "
                 "entropy-regularized NPG (Cen et al. 2021); use a smaller step."
             )
-        ex = exact_quantities(m, state.pi, tau)
+        ex = exact_quantities(m, state.pi, tau, check=False)
         theta = (1.0 - eta * tau / (1.0 - m.gamma)) * log_softmax(state.params) + eta * ex.q / (1.0 - m.gamma)
         return OptState(theta, softmax(theta), state.t + 1, eta)
 
@@ -256,7 +258,7 @@ def _loglinear_init(phi):
 def _loglinear_npg(eta, phi, target):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         wts = (ex.d[:, None] * state.pi).reshape(-1)
         if target == "q":
             X = phi.reshape(-1, phi.shape[-1])
@@ -282,7 +284,7 @@ def _pmd(eta0, bregman, schedule, gamma):
     def update(state, mdp):
         m = as_mdp(mdp)
         eta = eta0 if schedule == "constant" else eta0 / m.gamma ** state.t
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         if bregman == "kl":
             # pi ∝ pi exp(eta Q); shift by max per state for stability (policy unchanged).
             z = state.params + eta * (ex.q - ex.q.max(axis=1, keepdims=True))
@@ -298,7 +300,7 @@ def _pmd(eta0, bregman, schedule, gamma):
 def _mdpo(eta, n_inner, inner_lr):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         if n_inner is None:
             theta = np.log(np.maximum(state.pi, 1e-300)) + eta * ex.adv
         else:
@@ -338,7 +340,7 @@ def mdpo_inner(pi_k, adv, d, eta, n_inner, lr):
 def _polyak(f_star, max_step):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         grad = ex.d[:, None] * state.pi * ex.adv / (1.0 - m.gamma)
         g2 = float(np.sum(grad * grad))
         target = state.info.get("f_star", f_star)
@@ -578,7 +580,7 @@ def rebel_step(theta, rewards, eta: float, pair_weights=None) -> np.ndarray:
 def _rebel(eta):
     def update(state, mdp):
         m = as_mdp(mdp)
-        ex = exact_quantities(m, state.pi)
+        ex = exact_quantities(m, state.pi, check=False)
         theta = rebel_step(state.params, ex.q, eta)
         return OptState(theta, softmax(theta), state.t + 1, eta)
 
@@ -837,9 +839,9 @@ def optimize(mdp, method: str = "softmax_pg", *, n_iter: int = 100, step_size=No
     for it in range(n_iter + 1):
         pi = state.pi
         need_plain = any(k in record for k in ("value", "gap"))
-        ex = exact_quantities(m, pi) if need_plain else None
+        ex = exact_quantities(m, pi, check=False) if need_plain else None
         if tau > 0 and any(k in record for k in ("reg_value", "reg_gap", "q_error")):
-            exr = exact_quantities(m, pi, tau)
+            exr = exact_quantities(m, pi, tau, check=False)
         if it < n_iter:
             new = meth.update(state, mdp)
         else:
