@@ -79,6 +79,22 @@ _NUMERIC_KINDS = "biuf"
 def as_float_array(x, name: str, *, error=InvalidInputError, ndim: int | None = None,
                    shape: tuple | None = None) -> np.ndarray:
     """Convert ``x`` to a float64 array, refusing complex/non-numeric dtypes, checking ndim, shape, finiteness."""
+    arr = _as_float(x, name, error)
+    if ndim is not None and arr.ndim != ndim:
+        raise error(
+            f"{name}: expected a {ndim}-D array, got shape {arr.shape}; "
+            f"reshape it to {ndim} dimensions."
+        )
+    if shape is not None:
+        check_shape(arr, shape, name, error=error)
+    check_finite(arr, name, error=error)
+    return arr
+
+
+def _as_float(x, name: str, error) -> np.ndarray:
+    """float64 conversion with the dtype checks of :func:`as_float_array` (finiteness not checked)."""
+    if type(x) is np.ndarray and x.dtype == np.float64:  # fast path: nothing to convert
+        return x
     if isinstance(x, (str, bytes)):
         raise error(f"{name} = {x!r} is a string; pass a real numeric array.")
     try:
@@ -91,18 +107,9 @@ def as_float_array(x, name: str, *, error=InvalidInputError, ndim: int | None = 
     if raw.dtype.kind not in _NUMERIC_KINDS + "O":
         raise error(f"{name}: dtype {raw.dtype} is not numeric; pass a real float array.")
     try:
-        arr = np.asarray(raw, dtype=np.float64)
+        return np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise error(f"{name}: could not convert to a float array ({exc}); pass a numeric array.") from None
-    if ndim is not None and arr.ndim != ndim:
-        raise error(
-            f"{name}: expected a {ndim}-D array, got shape {arr.shape}; "
-            f"reshape it to {ndim} dimensions."
-        )
-    if shape is not None:
-        check_shape(arr, shape, name, error=error)
-    check_finite(arr, name, error=error)
-    return arr
 
 
 def check_real_finite(x, name: str, *, error=InvalidInputError):
@@ -129,6 +136,11 @@ def check_finite(arr: np.ndarray, name: str, *, error=InvalidInputError) -> None
     arr = np.asarray(arr)
     if arr.dtype.kind == "c":
         raise error(f"{name}: complex values (dtype {arr.dtype}) are not allowed; pass a real array.")
+    if arr.dtype.kind in "iub" or arr.size == 0:
+        return
+    lo, hi = arr.min(), arr.max()  # fast path: two reductions, no temporaries (NaN propagates into both)
+    if lo >= -MAX_ABS and hi <= MAX_ABS:
+        return
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = np.argwhere(bad)[0] if arr.ndim else []
@@ -167,7 +179,8 @@ def check_simplex(arr: np.ndarray, name: str, *, error=InvalidInputError, atol: 
     """
     arr = np.asarray(arr)
     check_finite(arr, name, error=error)
-    check_nonnegative(arr, name, error=error)
+    if arr.size == 0 or arr.min() < 0:
+        check_nonnegative(arr, name, error=error)
     if arr.ndim == 0:
         raise error(f"{name}: expected a distribution (an array), got the scalar {float(arr)!r}.")
     if arr.shape[-1] == 0:
@@ -205,7 +218,7 @@ def check_shape(arr: np.ndarray, shape: tuple, name: str, *, error=InvalidInputE
 
 def check_policy(pi, S: int, A: int, *, name: str = "pi", batched: bool = False) -> np.ndarray:
     """Validate a policy ``pi[s, a]`` (or a batch ``pi[b, s, a]``) and return it as float64."""
-    pi = as_float_array(pi, name, error=InvalidPolicyError)
+    pi = _as_float(pi, name, InvalidPolicyError)  # finiteness: checked by check_simplex below
     want = (S, A) if not batched else (None, S, A)
     ok = pi.ndim == len(want) and pi.shape[-2:] == (S, A)
     if not ok:

@@ -225,7 +225,7 @@ class CAPO:
 # init
 # ----------------------------------------------------------------------------------------
 def _state(m, params, pi, tau, t=0, step=0.0, info=None):
-    return OptState(params, pi, exact_quantities(m, pi, tau), t, step, {} if info is None else info)
+    return OptState(params, pi, exact_quantities(m, pi, tau, check=False), t, step, {} if info is None else info)
 
 
 def _logits_init(tau=0.0):

@@ -46,7 +46,7 @@ class Exact:
     plain_value: float
 
 
-def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
+def exact_quantities(mdp, pi, tau: float = 0.0, *, check: bool = True) -> Exact:
     r"""``v``, ``q``, advantage and occupancy of ``pi`` (one LU, :func:`mdpgrad.evaluate`).
 
     With ``tau > 0``: ``v = (I - gamma P_pi)^{-1}(r_pi + tau H(pi))``, ``q = r + gamma P v`` and the
@@ -57,8 +57,10 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
     from ..regularized import check_tau
 
     m = as_mdp(mdp)
-    pi = check_policy(pi, *m.shape)
-    ev = evaluate(m, pi, check=False, tau=check_tau(tau))
+    if check:  # internal callers pass check=False: their policies come from a validated state
+        pi = check_policy(pi, *m.shape)
+        tau = check_tau(tau)
+    ev = evaluate(m, pi, check=False, tau=tau)
     v, q, d = ev.v, ev.q, ev.occupancy
     adv = ev.advantage
     plain = ev.value
@@ -121,13 +123,13 @@ def trpo_surrogate_bound(mdp, pi, pi_new):
     m = as_mdp(mdp)
     pi = check_policy(pi, *m.shape)
     pi_new = check_policy(pi_new, *m.shape, name="pi_new")
-    ex = exact_quantities(m, pi)
+    ex = exact_quantities(m, pi, check=False)
     L = ex.value + float(np.sum(ex.d[:, None] * pi_new * ex.adv)) / (1.0 - m.gamma)
     eps = float(np.max(np.abs(ex.adv)))
     C = 4.0 * eps * m.gamma / (1.0 - m.gamma) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.sum(np.where(pi > 0, pi * (np.log(np.where(pi > 0, pi, 1)) - np.log(pi_new)), 0.0), axis=1)
-    new_val = exact_quantities(m, pi_new).value
+    new_val = exact_quantities(m, pi_new, check=False).value
     return new_val, L, C, float(np.max(kl))
 
 
@@ -153,7 +155,7 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     if kl_max is not None:
         kl_max = _check_step(kl_max, "kl_max")
     n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
-    ex = exact_quantities(m, pi)
+    ex = exact_quantities(m, pi, check=False)
     logpi = np.log(np.maximum(pi, 1e-300))
 
     def pol(beta):
@@ -246,7 +248,7 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
     n_outer = check_positive_int(n_outer, "n_outer")
     if np.any(pi <= 0):
         raise InvalidInputError("pi: trpo_exact_step needs a full-support policy (all pi > 0).")
-    ex = exact_quantities(m, pi)
+    ex = exact_quantities(m, pi, check=False)
     g = ex.d[:, None] * ex.adv / (1.0 - m.gamma)
     eps = float(np.max(np.abs(ex.adv)))
     if eps == 0:
@@ -326,7 +328,7 @@ def _value_and_blocks(mdp, theta, phi):
     m = as_mdp(mdp)
     if phi is None:
         pi = softmax(theta)
-        ex = exact_quantities(m, pi)
+        ex = exact_quantities(m, pi, check=False)
         g = ex.d[:, None] * pi * ex.adv / (1.0 - m.gamma)
         blocks = np.zeros((m.n_states, theta.size))
         for s in range(m.n_states):
@@ -335,7 +337,7 @@ def _value_and_blocks(mdp, theta, phi):
             blocks[s] = blk.reshape(-1)
         return ex.value, blocks
     pi = softmax(phi @ theta)
-    ex = exact_quantities(m, pi)
+    ex = exact_quantities(m, pi, check=False)
     w = ex.d[:, None] * pi * ex.adv / (1.0 - m.gamma)
     return ex.value, np.einsum("sa,sad->sd", w, phi)
 

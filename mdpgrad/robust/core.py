@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate, greedy_policy
-from ..mdp import TabularMDP, as_mdp
+from ..mdp import as_mdp
 from ..validation import as_float_array, check_distribution, check_positive_float, check_positive_int, roundoff_floor
 from .sets import InvalidUncertaintySetError, UncertaintySet, worst_case, worst_case_values
 from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update
