@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
 from ..mdp import FeatureMDP, as_mdp
 from ..policies import log_softmax, project_simplex, softmax
+from ..validation import as_float_array, check_float, check_positive_int
 from .core import Method, NumbaSpec, OptState
 from .steps import _check_step, capo_step, exact_quantities, mdpo_inner, rebel_step, trpo_exact_step, trpo_step
 
@@ -176,10 +176,7 @@ class PolyakPG:
 
     def __post_init__(self):
         if self.f_star is not None:
-            f = float(self.f_star)
-            if not np.isfinite(f):
-                raise InvalidInputError(f"f_star = {self.f_star!r} must be a finite float.")
-            _set(self, "f_star", f)
+            _set(self, "f_star", check_float(self.f_star, "f_star", what="the target value f* >= J*"))
         if self.max_step is not None:
             _set(self, "max_step", _check_step(self.max_step, "max_step"))
         _check_weighting(self.weighting)

@@ -758,10 +758,14 @@ def rpg_coefficients(rewards, logp, logp_old, logp_ref, beta: float, kind: str =
     ``logp`` is :math:`\log\pi(y)` (or :math:`\log\tilde\pi(y) = z_y`). ``importance=False`` sets ``w = 1``
     (the off-policy data used as if on-policy): a documented wrong variant, used as a negative control.
     """
-    if kind not in RPG_KINDS:
-        raise InvalidInputError(f"kind = {kind!r} is not known; choose one of {RPG_KINDS}.")
-    r = np.asarray(rewards, dtype=np.float64)
-    lp, lo, lr = (np.asarray(x, dtype=np.float64) for x in (logp, logp_old, logp_ref))
+    check_choice(kind, "kind", RPG_KINDS)
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp, logp_old=logp_old, logp_ref=logp_ref)
+    r = as_float_array(rewards, "rewards")
+    check_real_finite(r, "rewards")
+    lp, lo, lr = (as_float_array(x, k) for x, k in ((logp, "logp"), (logp_old, "logp_old"), (logp_ref, "logp_ref")))
+    if r.shape != lp.shape:
+        raise InvalidInputError(f"rewards: shape {r.shape} differs from logp's {lp.shape}.")
+    beta = check_nonnegative_float(beta, "beta", what="the KL weight")
     w = np.exp(lp - lo) if importance else np.ones_like(lp)
     if kind.startswith("reverse"):
         return w * (r - beta * (lp - lr))

@@ -38,6 +38,7 @@ from ..validation import (
     as_float_array,
     as_generator,
     check_allocation,
+    check_float,
     check_indices,
     check_int,
     check_nonnegative,
@@ -341,6 +342,12 @@ def _record(record, n_iter: int) -> set:
     return set(out.tolist())
 
 
+def _flag(x, name: str) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise InvalidInputError(f"{name} = {x!r:.60}: expected True or False.")
+    return bool(x)
+
+
 def _iters(n_iter) -> int:
     return check_positive_int(n_iter, "n_iter")
 
@@ -546,7 +553,9 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None, floor: bool 
     """
     _game(game)
     n_iter = _iters(n_iter)
-    floor = plus if floor is None else bool(floor)
+    plus = _flag(plus, "plus")
+    floor = plus if floor is None else _flag(floor, "floor")
+    player1_sign = check_float(player1_sign, "player1_sign", lo=-1.0, hi=1.0, what="-1 (zero-sum) or +1")
     record = _record(record, n_iter)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     R = [np.zeros_like(s[0]), np.zeros_like(s[1])]
