@@ -130,7 +130,7 @@ def _overrides(w):
         "sequence_form": {"game": kuhn, "sigma": s0}, "cfr": {"game": kuhn}, "mmd": {"game": kuhn},
         "sampled_local_omd": {"game": kuhn}, "behavioral_from_sequence": {
             "game": kuhn, "x": mdpgrad.games.efg.sequence_form(kuhn, 0, s0)},
-        "exploitability@mdpgrad.games.efg": {"game": kuhn, "s0": s0, "s1": s1},
+        "efg_exploitability": {"game": kuhn, "s0": s0, "s1": s1},
         "random_tree": {"n_types": 2, "depth": 2, "n_actions": 2},
         "evaluate_batch": {"pis": np.stack([w["pi"], w["pi"]])},
         "kl_regularized_robust_evaluate": {"beta": 1.0},
@@ -139,7 +139,7 @@ def _overrides(w):
         "fit_window": {"t": np.arange(1, 30.0), "y": 1 / np.arange(1, 30.0), "model": "power"},
         "SparseMDP": {},
         "drpg": {"uset": robust.UncertaintySet("l1", 0.2)},
-        "optimize": {"step_size": 0.5}, "make_method": {"method": "softmax_pg", "step_size": 0.5},
+        "optimize": {"step_size": 0.5, "n_iter": 5, "backend": "numpy"},  # numpy: no first-call compile "make_method": {"method": "softmax_pg", "step_size": 0.5},
         "run_softmax_family": {"method": "softmax_pg", "step_size": 0.5},
         "run_softmax_pg_fast": {"step_size": 0.5},
         "mdpo_inner": {"pi_k": w["pi"], "adv": w["adv"], "d": np.full(S, 0.25), "eta": 0.5, "n_inner": 3, "lr": 0.5},
@@ -154,7 +154,7 @@ def _overrides(w):
         "clip_cov_mask": {"adv": np.random.default_rng(5).normal(size=(3, 4)), "rng": 0},
         "kl_cov_coefficients": {"adv": np.random.default_rng(5).normal(size=(3, 4))},
         "contextual_bandit": {"n_contexts": 2},
-        "ContextualBandit@mdpgrad.envs": {"means": np.random.default_rng(3).random((2, 3))},
+        "TabularContextualBandit@mdpgrad.envs": {"means": np.random.default_rng(3).random((2, 3))},
         "policy_sweeps": {"mdp": w["sparse_mdp"], "actions": np.array([0, 1, 2, 0]), "v": np.ones(S)},
         "span_bound": {"mdp": w["sparse_mdp"], "v": np.ones(S), "tv": np.ones(S) * 1.1},
         "geometric_lengths": {"seeds": np.arange(5, dtype=np.uint64), "gamma": 0.9},
@@ -171,11 +171,17 @@ def _overrides(w):
         "iterative_dpo": {"r": np.array([0.0, 1.0, 2.0]), "pi0": np.full(3, 1 / 3), "n_iter": 3},
         "random_linear_mdp": {"n_states": 4, "n_actions": 2, "d": 3},
         "random_bandit": {"n_prompts": 3, "seed": 0},
-        "estimate_gradient@mdpgrad.bandits": {"theta": np.zeros((3, 4)), "rng": 0},
-        "ratio_coefficients": {"adv": np.random.default_rng(5).normal(size=(3, 4)), "correction": "ppo"},
+        "estimate_group_gradient": {"theta": np.zeros((3, 4)), "seed": 0},
+        "group_gradient_replicates": {"theta": np.zeros((3, 4)), "seed": 0},
+        "group_gradients": {"theta": np.zeros((3, 4)), "actions": np.array([[[0, 3], [1, 1], [2, 0]]]),
+                            "rewards": np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])},
+        "ratio_coefficients": {"adv": np.random.default_rng(5).normal(size=(3, 4)), "correction": "ppo",
+                               "logp_old": w["logp_old"]},
         "bnpo_normalizer": {"p": np.array([0.2, 0.5]), "a": 1.5, "b": 1.5},
-        "update@mdpgrad.estimators": {"method": "pg", "s": mdpgrad.estimators.init(np.zeros(2)),
-                                      "rng": np.random.default_rng(0), "hp": {"alpha": 0.1}},
+        "update@mdpgrad.estimators": {"method": "pg", "state": mdpgrad.estimators.init(np.zeros(2)),
+                                      "rng": np.random.default_rng(0)},
+        "check_policy": {"S": S, "A": A},
+        "kl_divergence": {"p": np.array([0.2, 0.8]), "q": np.array([0.5, 0.5])},
         **{f: {"x_paths": paths, "r_paths": -paths**2, "features": _feats, "dt": 0.1, "beta": 0.5}
            for f in ("moc_fit", "mstde_fit", "moc_stochastic")},
         "martingale_loss_fit": {"x_paths": paths, "r_paths": -paths**2, "features": _feats, "dt": 0.1,
@@ -299,7 +305,8 @@ def _valid_call(mn, name, fn, world, over):
             if p.name not in world or world[p.name] is None:
                 return None
             kwargs[p.name] = world[p.name]
-    kwargs.update({k: v for k, v in extra.items() if k in sig.parameters})
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())  # e.g. optimize(**hyperparameters)
+    kwargs.update({k: v for k, v in extra.items() if k in sig.parameters or var_kw})
     status, _ = _outcome(fn, kwargs)
     return kwargs if status == "ok" else None
 

@@ -45,6 +45,7 @@ from ..validation import (
     check_choice,
     check_distribution,
     check_float,
+    check_indices,
     check_int,
     check_nonnegative,
     check_nonnegative_float,
@@ -337,6 +338,9 @@ def ratio_coefficients(adv, logp, logp_old=None, correction: str = "none", *, cl
         raise InvalidInputError(f"adv: shape {np.shape(adv)} differs from logp's {np.shape(logp)}.")
     if rewards is not None:
         check_real_finite(rewards, "rewards")
+    clip_eps = check_nonnegative_float(clip_eps, "clip_eps", what="PPO clip range")
+    if clip_high is not None:
+        clip_high = check_nonnegative_float(clip_high, "clip_high", what="upper clip range (clip-higher)")
     if correction not in CORRECTIONS:
         raise InvalidInputError(f"correction = {correction!r} is not known; choose one of {CORRECTIONS}.")
     if correction == "none":
@@ -667,8 +671,11 @@ def group_gradients(bandit: ContextualBandit, theta, actions, rewards, method: s
     and ``p`` given per prompt, ``[N]``). Used with sampled outcomes
     (:func:`group_gradient_replicates`) or with an enumeration of all outcomes (exact expectations).
     """
-    a = np.asarray(actions)
-    r = np.asarray(rewards, dtype=np.float64)
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
+    a = check_indices(actions, "actions", bandit.n_actions, what="action index")
+    r = as_float_array(rewards, "rewards")
+    check_real_finite(r, "rewards")
     if a.ndim != 3 or a.shape != r.shape:
         raise InvalidInputError(f"actions {a.shape} and rewards {r.shape} must both be [M, N, G].")
     M, N, G = r.shape
@@ -689,6 +696,8 @@ def group_gradient_replicates(bandit: ContextualBandit, theta, G: int, method: s
     that is :math:`\nabla J` (``bandit.gradient``). ``seed``: an int or a ``numpy.random.Generator``."""
     G = check_positive_int(G, "G")
     M = check_positive_int(M, "M")
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
     rng = as_rng(seed, "seed")
     logits = bandit.check_theta(theta)
     N = bandit.n_prompts
