@@ -125,7 +125,7 @@ _BITS = textwrap.dedent("""
     from mdpgrad import bandits, games
     b = bandits.random_bandit(16, 9, seed=0)
     th = np.random.default_rng(1).normal(size=b.param_shape) * 3
-    g = bandits.estimate_gradient(b, th, 8, "grpo", rng=3, backend="numba")
+    g = bandits.estimate_group_gradient(b, th, 8, "grpo", seed=3, backend="numba")
     P = games.random_intransitive(67, 0)
     y = games.packed_matvec(games.pack_preference(P), np.random.default_rng(2).dirichlet(np.ones(67)),
                             backend="numba")
