@@ -1,4 +1,4 @@
 """Deprecated alias of :mod:`mdpgrad.validation` (kept so old imports keep working)."""
 
 from .validation import *  # noqa: F401,F403
-from .validation import PROB_ATOL, _fmt_index, check_indices  # noqa: F401
+from .validation import PROB_ATOL, check_indices  # noqa: F401

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MdpgradError
+from .report import format_table  # noqa: F401  (re-exported: the claim table, mdpgrad.cli.format_table)
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE = 0, 1, 2
 
@@ -178,13 +179,6 @@ def _select(args):
     if not claims:
         raise UserError("no claims selected")
     return claims
-
-
-def format_table(records, width: int | None = None) -> str:
-    """The claim table (see :mod:`mdpgrad.report`): wraps to ``width`` columns, never cuts."""
-    from .report import format_table as _table
-
-    return _table(records, width)
 
 
 def run_checks(claims, budget: str, *, progress: bool = True, workers: int = 1, scheduler=None,

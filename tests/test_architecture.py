@@ -119,14 +119,13 @@ def test_policy_evaluation_goes_through_evaluate(module):
 
 # Deliberate exceptions, each with its reason. The sparse package mirrors the dense constructors and
 # solvers (sparse.garnet builds the SparseMDP twin of envs.garnet; mdpgrad.solve / policy_matrices
-# dispatch to the sparse implementations by type). METHODS / run in estimators.variance_reduced move to
+# dispatch to the sparse implementations by type). run in estimators.variance_reduced moves to
 # the Method protocol of the optimizer loop (issue 14, item 2).
 SHARED_NAMES = {
     "garnet": {"mdpgrad/envs/garnet.py", "mdpgrad/sparse/generators.py"},
     "gridworld": {"mdpgrad/envs/classic.py", "mdpgrad/sparse/generators.py"},
     "solve": {"mdpgrad/exact.py", "mdpgrad/sparse/solvers.py"},
     "policy_matrices": {"mdpgrad/exact.py", "mdpgrad/sparse/solvers.py"},
-    "METHODS": {"mdpgrad/algorithms/core.py", "mdpgrad/estimators/variance_reduced.py"},
     "run": {"mdpgrad/sweep/execute.py", "mdpgrad/estimators/variance_reduced.py"},
 }
 

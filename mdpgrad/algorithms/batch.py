@@ -18,16 +18,17 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..mdp import as_mdp
-from .core import (
-    _NUMBA_RECORDABLE,
+from .base import (
+    NUMBA_RECORDABLE,
     Method,
     OptimizeResult,
-    _as_record,
-    _check_a_star,
-    _numba_result,
-    _optimal_value,
-    optimize,
+    as_record,
+    check_a_star,
+    numba_result,
+    optimal_value,
+    soft_optimum_for,
 )
+from .methods import resolve_method
 
 
 def _batch_size(mdps, steps, theta0) -> int:
@@ -45,9 +46,10 @@ def _member(x, b, batched):
     return x[b] if batched else x
 
 
-def optimize_batch(mdp, method, *, n_iter, theta0, record, record_every, backend, v_star, a_star,
+def optimize_batch(optimize, mdp, method, *, n_iter, theta0, record, record_every, backend, v_star, a_star,
                    **hyperparameters) -> OptimizeResult:
-    """See :func:`mdpgrad.optimize`; called by it when an argument is a batch."""
+    """See :func:`mdpgrad.optimize`; called by it (passing itself as ``optimize``, the single run) when an
+    argument is a batch."""
     mdps = [as_mdp(x) for x in mdp] if isinstance(mdp, (list, tuple)) else None
     ms = mdps if mdps is not None else [as_mdp(mdp)]
     if len({x.shape for x in ms}) > 1:
@@ -59,20 +61,20 @@ def optimize_batch(mdp, method, *, n_iter, theta0, record, record_every, backend
     th_b = theta0 is not None and np.ndim(theta0) == 3
     st_b = np.ndim(steps) == 1
     if v_star is None:
-        v_star = [_optimal_value(x) for x in ms]
+        v_star = [optimal_value(x) for x in ms]
     v_star = np.broadcast_to(np.asarray(v_star, dtype=np.float64), (len(ms),))
     if steps is not None:
         hyperparameters_b = [{**hyperparameters, "step_size": float(_member(steps, b, st_b))} for b in range(B)]
     else:
         hyperparameters_b = [dict(hyperparameters) for _ in range(B)]
-    record = _as_record(record)
+    record = as_record(record)
 
     def run_single(b, be):
         return optimize(ms[b if mdps is not None else 0], method, n_iter=n_iter,
                         theta0=_member(theta0, b, th_b), record=record, record_every=record_every, backend=be,
                         v_star=float(v_star[b if mdps is not None else 0]), a_star=a_star, **hyperparameters_b[b])
 
-    if backend != "numpy" and all(k in _NUMBA_RECORDABLE for k in record) and not isinstance(method, Method):
+    if backend != "numpy" and all(k in NUMBA_RECORDABLE for k in record) and not isinstance(method, Method):
         fast = _run_numba_batch(ms, mdps is not None, method, B, theta0, th_b, hyperparameters_b, record,
                                 record_every, n_iter, v_star, a_star)
         if fast is not None:
@@ -84,9 +86,8 @@ def optimize_batch(mdp, method, *, n_iter, theta0, record, record_every, backend
 
 def _run_numba_batch(ms, mdp_batched, method, B, theta0, th_b, hps, record, record_every, n_iter, v_star, a_star):
     from ._kernels import exact_pg_run_batch, exact_pg_run_lockstep
-    from .core import _resolve, _soft_optimum
 
-    metas = [_resolve(method, ms[b if mdp_batched else 0], float(v_star[b if mdp_batched else 0]), hps[b])
+    metas = [resolve_method(method, ms[b if mdp_batched else 0], float(v_star[b if mdp_batched else 0]), hps[b])
              for b in range(B)]
     specs = [mt.numba for mt in metas]
     if any(sp is None for sp in specs):
@@ -107,7 +108,7 @@ def _run_numba_batch(ms, mdp_batched, method, B, theta0, th_b, hps, record, reco
     if a_star is None:
         a = np.full((len(ms), S), -1, dtype=np.int64)
     else:
-        a = np.stack([_check_a_star(a_star, x) for x in ms])
+        a = np.stack([check_a_star(a_star, x) for x in ms])
     eta = np.array([sp.eta for sp in specs])
     f_star = np.array([sp.f_star for sp in specs])
     if mdp_batched:
@@ -123,12 +124,12 @@ def _run_numba_batch(ms, mdp_batched, method, B, theta0, th_b, hps, record, reco
             numba.get_num_threads())
     soft = None
     if "reg_gap" in record:
-        softs = [_soft_optimum(x, metas[0], record) for x in ms]
+        softs = [soft_optimum_for(x, metas[0], record) for x in ms]
         soft = type("Soft", (), {"value": np.array([s.value for s in softs])})()
     vs = v_star if mdp_batched else np.full(B, v_star[0])
     if soft is not None and not mdp_batched:
         soft.value = np.full(B, soft.value[0])
-    return _numba_result(metas[0], record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, vs, soft,
+    return numba_result(metas[0], record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, vs, soft,
                          a_star is not None)
 
 

@@ -65,144 +65,33 @@ through ``optimize(FiniteHorizonMDP, method="dynamic_pg" | "simultaneous_pg")``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
-
 import numpy as np
 
 from ..errors import DivergedError, InvalidInputError
 from ..mdp import FiniteHorizonMDP, as_mdp
 from ..policies import entropy, softmax
 from ..validation import check_choice, check_float, check_positive_int
-from .steps import Exact
+from .base import (
+    BACKENDS,
+    NUMBA_RECORDABLE,
+    RECORDABLE,
+    Method,
+    NumbaSpec,
+    OptimizeResult,
+    OptState,
+    as_record,
+    check_a_star,
+    keep_policy,
+    numba_result,
+    optimal_value,
+    soft_optimum_for,
+    transform,
+)
+from .methods import METHODS, resolve_method
 
 __all__ = ["OptState", "Method", "NumbaSpec", "OptimizeResult", "RECORDABLE", "optimize", "transform",
            "keep_policy"]
 
-RECORDABLE = ("value", "gap", "entropy", "step_size", "params", "policy", "reg_value", "reg_gap",
-              "q_error", "grad_norm", "masked")
-_NUMBA_RECORDABLE = ("value", "gap", "entropy", "step_size", "reg_value", "reg_gap")
-BACKENDS = ("auto", "numpy", "numba")
-
-
-@dataclass(frozen=True)
-class OptState:
-    """Frozen optimizer state.
-
-    ``params``: logits ``theta[s, a]`` (softmax family), the policy itself (``direct_pg``,
-    Euclidean ``pmd``) or log-linear weights ``theta[d]``; ``pi``: the current policy; ``ev``: its
-    exact evaluation (:class:`~mdpgrad.algorithms.steps.Exact`, entropy-regularized at the method's
-    ``tau``); ``t``: iterations done; ``step_size``: the step used by the last update (0 before any);
-    ``info``: method-specific scalars of the last update (e.g. the masked fraction).
-    """
-
-    params: np.ndarray
-    pi: np.ndarray
-    ev: Exact
-    t: int = 0
-    step_size: float = 0.0
-    info: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NumbaSpec:
-    """Arguments of the compiled implementation of a method's update (:mod:`mdpgrad.algorithms._kernels`)."""
-
-    mode: int
-    eta: float
-    tau: float = 0.0
-    grad_scale: float | None = None
-    use_rho: bool = False
-    geometric: bool = False
-    f_star: float = 0.0
-    max_step: float = 0.0
-
-
-@dataclass(frozen=True)
-class Method:
-    """An exact optimizer: ``init(mdp, theta0) -> OptState`` and ``update(state, mdp) -> OptState``.
-
-    ``hparams``: the frozen hyperparameters it was built from; ``tau``: the entropy temperature of the
-    evaluation carried in the state; ``numba``: the compiled implementation of the same update, or None.
-    """
-
-    name: str
-    hparams: Any
-    init: Callable[[Any, Any], OptState]
-    update: Callable[[OptState, Any], OptState]
-    tau: float = 0.0
-    numba: NumbaSpec | None = None
-
-
-def transform(method: Method, post: Callable[[OptState, OptState, Any], OptState], *, name: str | None = None) -> Method:
-    """``method`` with its update followed by ``post(old_state, new_state, mdp) -> state``.
-
-    For negative controls: a wrong variant of a method built from the real one without editing
-    library code. The result runs on the NumPy backend (its compiled implementation is dropped).
-    """
-    def update(state, mdp):
-        return post(state, method.update(state, mdp), mdp)
-
-    return replace(method, name=name or f"{method.name}+{getattr(post, '__name__', 'transform')}", update=update,
-                   numba=None)
-
-
-def keep_policy(method: Method) -> Method:
-    """``method`` whose every step returns the policy unchanged (the counter and recorded step still advance)."""
-    def unchanged(old, new, mdp):
-        return replace(old, t=new.t, step_size=new.step_size, info=new.info)
-
-    return transform(method, unchanged, name=f"{method.name}+keep_policy")
-
-
-@dataclass(frozen=True)
-class OptimizeResult:
-    """Trajectory of an exact optimizer (every array field gets a leading batch axis for a batched call).
-
-    ``t``: recorded iteration indices (0 = initial policy, every ``record_every``); ``value``:
-    rho . v^{pi_t} (unregularized); ``gap``: V*(rho) - value; ``entropy``: rho-average of per-state
-    policy entropy; ``step_size``: step used at iteration t (0 at the last); ``reg_value`` /
-    ``reg_gap`` / ``q_error``: entropy-regularized value, gap to the soft optimum and
-    ``||Q*_tau - Q_tau^{pi_t}||_inf`` (when ``tau > 0`` and recorded); ``params`` / ``policies``: only
-    when recorded; ``policy``: final policy; ``params_final``: final parameters; ``v_star``: V*(rho);
-    ``backend``: the implementation that ran; ``min_prob_a_star``: ``min_{t,s} pi_t(a_star[s]|s)`` when
-    ``a_star`` was given; ``n_factorizations``: LU factorizations done (Numba backend).
-    """
-
-    method: str
-    t: np.ndarray
-    value: np.ndarray
-    gap: np.ndarray
-    entropy: np.ndarray
-    step_size: np.ndarray
-    policy: np.ndarray
-    params_final: np.ndarray
-    v_star: float | np.ndarray
-    backend: str = "numpy"
-    reg_value: np.ndarray | None = None
-    reg_gap: np.ndarray | None = None
-    q_error: np.ndarray | None = None
-    grad_norm: np.ndarray | None = None
-    masked: np.ndarray | None = None
-    params: np.ndarray | None = None
-    policies: np.ndarray | None = None
-    min_prob_a_star: float | np.ndarray | None = None
-    n_factorizations: int | np.ndarray | None = None
-
-
-def _as_record(record):
-    if record is None:
-        record = ("value", "gap", "entropy", "step_size")
-    if isinstance(record, str):
-        record = (record,)
-    if not isinstance(record, (tuple, list)) or not all(isinstance(k, str) for k in record):
-        raise InvalidInputError(f"record = {record!r:.60}: pass names from {RECORDABLE} (a tuple of strings).")
-    record = tuple(record)
-    for k in record:
-        if k not in RECORDABLE:
-            raise InvalidInputError(f"record: {k!r} is not recordable; choose from {RECORDABLE}.")
-    return record
 
 
 def _is_batch(mdp, step_size, theta0) -> bool:
@@ -251,75 +140,33 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
     record_every = check_positive_int(record_every, "record_every")
     check_choice(backend, "backend", BACKENDS)
     if not isinstance(method, Method):
-        from .methods import METHODS
-
         check_choice(method, "method", METHODS)
     if _is_batch(mdp, hyperparameters.get("step_size"), theta0):
         from .batch import optimize_batch
 
-        return optimize_batch(mdp, method, n_iter=n_iter, theta0=theta0, record=record, record_every=record_every,
-                              backend=backend, v_star=v_star, a_star=a_star, **hyperparameters)
+        return optimize_batch(optimize, mdp, method, n_iter=n_iter, theta0=theta0, record=record,
+                              record_every=record_every, backend=backend, v_star=v_star, a_star=a_star,
+                              **hyperparameters)
     m = as_mdp(mdp)
-    record = _as_record(record)
+    record = as_record(record)
     if v_star is None:
-        v_star = _optimal_value(m)
+        v_star = optimal_value(m)
     else:
         v_star = check_float(v_star, "v_star", what="V*(rho) of this MDP")
-    meth = _resolve(method, mdp, v_star, hyperparameters)
+    meth = resolve_method(method, mdp, v_star, hyperparameters)
     if a_star is not None:
-        a_star = _check_a_star(a_star, m)
-    use_numba = meth.numba is not None and all(k in _NUMBA_RECORDABLE for k in record)
+        a_star = check_a_star(a_star, m)
+    use_numba = meth.numba is not None and all(k in NUMBA_RECORDABLE for k in record)
     if backend == "numba" and not use_numba:
         why = (f"method {meth.name!r} has no compiled update" if meth.numba is None
-               else f"it records {_NUMBA_RECORDABLE}, not {sorted(set(record) - set(_NUMBA_RECORDABLE))}")
+               else f"it records {NUMBA_RECORDABLE}, not {sorted(set(record) - set(NUMBA_RECORDABLE))}")
         raise InvalidInputError(f"backend = 'numba': {why}; use backend='numpy' (or 'auto').")
     if backend == "numpy":
         use_numba = False
-    soft = _soft_optimum(m, meth, record)
+    soft = soft_optimum_for(m, meth, record)
     if use_numba:
         return _run_numba(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft)
     return _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft)
-
-
-def _optimal_value(m) -> float:
-    """``V*(rho)`` by policy iteration, BLAS on one thread (at S ~ 100 waking a BLAS thread pool costs
-    more than the solves)."""
-    from .._evaluate_kernels import blas_single_thread
-    from ..exact import solve
-
-    with blas_single_thread():
-        return float(m.rho @ solve(m, "policy_iteration").v)
-
-
-def _resolve(method, mdp, v_star, hyperparameters) -> Method:
-    if isinstance(method, Method):
-        if hyperparameters:
-            raise InvalidInputError(
-                f"{', '.join(sorted(hyperparameters))}: pass hyperparameters to make_method(), not with a Method.")
-        return method
-    from .methods import make_method
-
-    if method == "polyak_pg" and hyperparameters.get("f_star") is None:
-        hyperparameters = {**hyperparameters, "f_star": v_star}
-    return make_method(method, mdp=mdp, **hyperparameters)
-
-
-def _check_a_star(a_star, m):
-    a = np.asarray(a_star)
-    if a.shape != (m.n_states,) or not np.issubdtype(a.dtype, np.integer) or np.any((a < 0) | (a >= m.n_actions)):
-        raise InvalidInputError(f"a_star: expected {m.n_states} integer actions in [0, {m.n_actions}), got {a!r}.")
-    return a.astype(np.int64)
-
-
-def _soft_optimum(m, meth, record):
-    needs = [k for k in ("reg_value", "reg_gap", "q_error") if k in record]
-    if needs and not meth.tau > 0:
-        raise InvalidInputError(f"record: {needs} need an entropy-regularized method (tau > 0).")
-    if "reg_gap" in record or "q_error" in record:
-        from ..regularized import soft_optimum
-
-        return soft_optimum(m, meth.tau)
-    return None
 
 
 def _run_numpy(m, meth, n_iter, theta0, record, record_every, v_star, a_star, soft) -> OptimizeResult:
@@ -402,21 +249,7 @@ def _run_numba(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
         sp.mode, sp.eta, sp.tau, scale, sp.use_rho, sp.geometric, sp.f_star, sp.max_step, n_iter, record_every, a,
         "entropy" in record)
     _check_diverged(m, meth, vals, softmax(theta))
-    return _numba_result(meth, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star, soft,
+    return numba_result(meth, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star, soft,
                          a_star is not None)
 
 
-def _numba_result(meth, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star, soft,
-                  track) -> OptimizeResult:
-    nan = np.full(vals.shape, np.nan)
-    v_star_b = np.asarray(v_star)[..., None] if np.ndim(v_star) else v_star
-    return OptimizeResult(
-        method=meth.name, t=np.arange(vals.shape[-1]) * record_every,
-        value=vals if "value" in record else nan, gap=v_star_b - vals if "gap" in record else nan,
-        entropy=ents if "entropy" in record else nan, step_size=steps if "step_size" in record else nan,
-        policy=softmax(theta), params_final=theta, v_star=v_star, backend="numba",
-        reg_value=regs if "reg_value" in record else None,
-        reg_gap=(np.asarray(soft.value)[..., None] if np.ndim(soft.value) else soft.value) - regs
-        if "reg_gap" in record else None,
-        min_prob_a_star=min_star if track else None, n_factorizations=n_fact,
-    )

@@ -27,12 +27,16 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..mdp import FeatureMDP, as_mdp
 from ..policies import log_softmax, project_simplex, softmax
-from ..validation import as_float_array, check_float, check_positive_int
-from .core import Method, NumbaSpec, OptState
-from .steps import _check_step, capo_step, exact_quantities, mdpo_inner, rebel_step, trpo_exact_step, trpo_step
+from ..validation import as_float_array, check_float, check_positive_float, check_positive_int
+from .base import Method, NumbaSpec, OptState
+from .steps import capo_step, exact_quantities, mdpo_inner, rebel_step, trpo_exact_step, trpo_step
 
 __all__ = ["UnknownHyperparameterError", "SoftmaxPG", "DirectPG", "NPG", "EntropyNPG", "LogLinearNPG", "PMD",
            "MDPO", "PolyakPG", "TRPO", "REBEL", "CAPO", "HYPERPARAMETERS", "METHODS", "make_method"]
+
+
+def _check_step(step_size, name="step_size") -> float:
+    return check_positive_float(step_size, name, what="a step size")
 
 
 class UnknownHyperparameterError(InvalidInputError):
@@ -492,3 +496,15 @@ def make_method(method: str, *, mdp=None, **hyperparameters) -> Method:
     if missing:
         raise InvalidInputError(f"{', '.join(missing)}: {method!r} needs {' and '.join(missing)} (a positive float).")
     return build(cls(**kw, **fixed))
+
+
+def resolve_method(method, mdp, v_star, hyperparameters) -> Method:
+    """``method`` itself when it is a :class:`Method` (then no hyperparameters), else ``make_method`` of the name."""
+    if isinstance(method, Method):
+        if hyperparameters:
+            raise InvalidInputError(
+                f"{', '.join(sorted(hyperparameters))}: pass hyperparameters to make_method(), not with a Method.")
+        return method
+    if method == "polyak_pg" and hyperparameters.get("f_star") is None:
+        hyperparameters = {**hyperparameters, "f_star": v_star}
+    return make_method(method, mdp=mdp, **hyperparameters)

@@ -26,12 +26,32 @@ from .core import (
 )
 from .oracles import GaussianBanditOracle, TabularOracle
 from .sampling import random_horizon_gradient_samples
-from .variance_reduced import METHODS, RunTrace, VRState, init, run, stochastic_pmd_step, update
+from .variance_reduced import (
+    VR_HYPERPARAMETERS,
+    VR_METHODS,
+    RunTrace,
+    VRState,
+    init,
+    make_vr_method,
+    run,
+    stochastic_pmd_step,
+    update,
+)
 
 __all__ = [
     "ESTIMATORS", "GradientEstimate", "estimate_gradient", "log_prob", "optimal_constant_baseline",
     "per_trajectory_gradients", "reward_to_go", "score_sum", "summarize", "trajectory_weights",
     "gae", "gae_batch", "lambda_returns", "td_errors", "random_horizon_gradient_samples",
-    "GaussianBanditOracle", "TabularOracle", "METHODS", "RunTrace", "VRState", "init", "update", "run",
+    "GaussianBanditOracle", "TabularOracle", "VR_METHODS", "VR_HYPERPARAMETERS", "make_vr_method", "RunTrace", "VRState", "init", "update", "run",
     "stochastic_pmd_step",
 ]
+
+
+def __getattr__(name):
+    """``estimators.METHODS``: the deprecated spelling of :data:`VR_METHODS`."""
+    if name == "METHODS":
+        import warnings
+
+        warnings.warn("mdpgrad.estimators.METHODS is spelled VR_METHODS now", DeprecationWarning, stacklevel=2)
+        return VR_METHODS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

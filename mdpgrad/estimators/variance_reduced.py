@@ -4,7 +4,7 @@ NPG and stochastic PMD, written once against an oracle (:mod:`mdpgrad.estimators
 Each method is a :class:`mdpgrad.algorithms.Method` -- typed frozen hyperparameters (a dataclass
 per method: :class:`PGHyperparameters`, :class:`SVRPGHyperparameters`, ...) and a pure pair
 ``init(theta0, replicas) -> VRState``, ``update(state, oracle, rng) -> VRState`` -- the same protocol
-as the exact methods; :func:`run` is the only loop (optax style). ``make_method("storm", alpha=0.05)``
+as the exact methods; :func:`run` is the only loop (optax style). ``make_vr_method("storm", alpha=0.05)``
 builds one; a keyword the method does not have raises
 :class:`mdpgrad.algorithms.UnknownHyperparameterError`. Notation: :math:`g(\tau,\theta)`
 the per-trajectory GPOMDP gradient, :math:`\omega(\tau;\theta,\theta') = p_{\theta'}(\tau)/p_\theta(\tau)`
@@ -66,7 +66,7 @@ from ..validation import (
     check_positive_int,
 )
 
-__all__ = ["VRState", "METHODS", "HYPERPARAMETERS", "make_method", "init", "update", "run", "RunTrace",
+__all__ = ["VRState", "VR_METHODS", "VR_HYPERPARAMETERS", "make_vr_method", "init", "update", "run", "RunTrace",
            "stochastic_pmd_step", "PGHyperparameters", "SVRPGHyperparameters", "STORMHyperparameters",
            "PAGEHyperparameters", "IGTHyperparameters", "HARPGHyperparameters"]
 
@@ -324,12 +324,12 @@ _REGISTRY = {
     "harpg": (HARPGHyperparameters, _harpg, True),
     "npg": (PGHyperparameters, _npg, False),
 }
-METHODS = tuple(_REGISTRY)
+VR_METHODS = tuple(_REGISTRY)
 #: method name -> its hyperparameter dataclass
-HYPERPARAMETERS = {name: cls for name, (cls, _, _) in _REGISTRY.items()}
+VR_HYPERPARAMETERS = {name: cls for name, (cls, _, _) in _REGISTRY.items()}
 
 
-def make_method(method: str, **hyperparameters):
+def make_vr_method(method: str, **hyperparameters):
     """A :class:`mdpgrad.algorithms.Method` for the stochastic ``method`` (``update(state, oracle, rng)``).
 
     Raises :class:`mdpgrad.algorithms.UnknownHyperparameterError` for a keyword the method does not have.
@@ -337,7 +337,7 @@ def make_method(method: str, **hyperparameters):
     from ..algorithms import Method, UnknownHyperparameterError
 
     if method not in _REGISTRY:
-        raise InvalidInputError(f"method = {method!r} is not known; choose one of {METHODS}.")
+        raise InvalidInputError(f"method = {method!r} is not known; choose one of {VR_METHODS}.")
     cls, build, _ = _REGISTRY[method]
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(hyperparameters) - set(names))
@@ -354,8 +354,8 @@ def update(method, state: VRState, oracle, rng: np.random.Generator) -> VRState:
     from ..algorithms import Method
 
     if isinstance(method, str):
-        check_choice(method, "method", METHODS)
-        m = make_method(method)
+        check_choice(method, "method", VR_METHODS)
+        m = make_vr_method(method)
     elif isinstance(method, Method):
         m = method
     else:
@@ -389,11 +389,11 @@ def run(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, r
 
     if isinstance(method, Method):
         if hyperparameters:
-            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_method(), not run().")
+            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_vr_method(), not run().")
         meth = method
     else:
-        check_choice(method, "method", METHODS)
-        meth = make_method(method, **hyperparameters)
+        check_choice(method, "method", VR_METHODS)
+        meth = make_vr_method(method, **hyperparameters)
     if replicas is not None and not _REGISTRY.get(meth.name, (None, None, False))[2]:
         raise InvalidInputError(f"replicas: method {meth.name!r} branches per run; use replicas=None.")
     _check_oracle(oracle)
@@ -454,3 +454,17 @@ def stochastic_pmd_step(mdp, theta, eta: float, n_per_pair: int, seed) -> tuple[
     if not np.all(np.isfinite(new)):
         raise DivergedError(f"eta = {eta!r} made theta non-finite; use a smaller step size.")
     return new, int(n + ro.n_steps)
+
+
+_RENAMED = {"METHODS": "VR_METHODS", "HYPERPARAMETERS": "VR_HYPERPARAMETERS", "make_method": "make_vr_method"}
+
+
+def __getattr__(name):
+    """Deprecated spellings (the exact optimizer owns ``METHODS`` / ``HYPERPARAMETERS`` / ``make_method``)."""
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(f"mdpgrad.estimators.variance_reduced.{name} is spelled {_RENAMED[name]} now",
+                      DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -51,8 +51,8 @@ from ..validation import (
 from .preference import (
     PackedPreference,
     PreferenceGame,
-    _check_game,
-    _check_preference,
+    check_game,
+    check_preference,
     log_normalize,
     pack_preference,
     packed_matvec,
@@ -204,7 +204,7 @@ def run_dynamics(game: PreferenceGame, method: str, n_iter: int, *, step_size=No
     with the dense ones to round-off. A prebuilt :class:`~.preference.PackedPreference` may be passed
     as ``operator`` to avoid packing again.
     """
-    _check_game(game)
+    check_game(game)
     check_choice(method, "method", tuple(_STEPS))
     n_steps, eta = check_int(n_iter, "n_iter", minimum=0), step_size
     record_every = check_positive_int(record_every, "record_every")
@@ -281,7 +281,7 @@ def win_fraction_rewards(P, ys, rng, *, include_self: bool = False) -> np.ndarra
     ``(G P(y > pi) + 1/2)/(G + 1)`` (kept as a negative control).
     """
     P = as_float_array(P, "P", error=InvalidPreferenceError)
-    _check_preference(P)
+    check_preference(P)
     ys = check_indices(ys, "ys", P.shape[0], what="response index").ravel()
     if not isinstance(rng, np.random.Generator):
         rng = as_generator(rng, "rng")
@@ -312,7 +312,7 @@ def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | Non
     """
     rng = as_generator(seed)
     P = as_float_array(P, "P", error=InvalidPreferenceError)
-    _check_preference(P)
+    check_preference(P)
     K = P.shape[0]
     n_rounds, eta = n_iter, step_size
     T = check_positive_int(n_rounds, "n_iter")

@@ -60,10 +60,10 @@ __all__ = [
 
 def _pref(P):
     """A validated preference matrix (square, in [0, 1], ``P + P^T = 1``)."""
-    from .preference import _check_preference
+    from .preference import check_preference
 
     P = as_float_array(P, "P", error=InvalidPreferenceError)
-    _check_preference(P)
+    check_preference(P)
     return P
 
 

@@ -55,7 +55,7 @@ __all__ = [
 COMPLEMENT_ATOL = 1e-10
 
 
-def _check_preference(P: np.ndarray, name: str = "P") -> None:
+def check_preference(P: np.ndarray, name: str = "P") -> None:
     if P.ndim != 2 or P.shape[0] != P.shape[1]:
         raise InvalidPreferenceError(f"{name}: expected a square (K, K) matrix, got shape {P.shape}.")
     if P.shape[0] < 1:
@@ -94,7 +94,7 @@ class PreferenceGame:
 
     def __post_init__(self):
         P = as_float_array(self.P, "P", error=InvalidPreferenceError)
-        _check_preference(P)
+        check_preference(P)
         K = P.shape[0]
         mu = as_float_array(self.mu, "mu", ndim=1)
         check_shape(mu, (K,), "mu", hint="mu is a distribution over the K responses.")
@@ -197,7 +197,7 @@ def rps_with_dominated(margin: float = 0.5, dominated_margin: float = 0.4, sciss
         extra = scissors_margin if i == 2 else 0.0
         P[i, 3] = 0.5 + dominated_margin + extra
         P[3, i] = 1.0 - P[i, 3]
-    _check_preference(P)
+    check_preference(P)
     return P
 
 
@@ -367,7 +367,7 @@ def _check_P_pi(P, pi):
     if not _is_host(P, pi):
         return P, pi
     P = as_float_array(P, "P", error=InvalidPreferenceError)
-    _check_preference(P)
+    check_preference(P)
     pi = as_float_array(pi, "pi")
     if pi.ndim not in (1, 2) or pi.shape[-1] != P.shape[0]:
         raise InvalidInputError(f"pi: expected shape ({P.shape[0]},) or (B, {P.shape[0]}), got {pi.shape}.")
@@ -375,7 +375,7 @@ def _check_P_pi(P, pi):
     return P, pi
 
 
-def _check_game(game):
+def check_game(game):
     if not isinstance(game, PreferenceGame):
         raise InvalidPreferenceError(f"game: expected a PreferenceGame (from preference_game), got "
                                      f"{type(game).__name__}.")
@@ -410,7 +410,7 @@ def regularized_exploitability(game: PreferenceGame, pi, *, backend="auto"):
     (The best response is the Gibbs distribution ``∝ mu exp(P pi / beta)``.) With ``beta = 0``
     this is :func:`exploitability`.
     """
-    _check_game(game)
+    check_game(game)
     _, pi = _check_P_pi(game.P, pi)
     if game.beta == 0:
         return exploitability(game.P, pi, backend=backend)

@@ -30,8 +30,8 @@ from ..errors import InvalidInputError, InvalidPreferenceError
 from ..validation import as_float_array, check_int, check_positive_float, check_positive_int
 from .preference import (
     PreferenceGame,
-    _check_game,
-    _check_preference,
+    check_game,
+    check_preference,
     exploitability,
     log_normalize,
     regularized_exploitability,
@@ -65,7 +65,7 @@ class MinimaxWinner:
 
 def nash_residual(game: PreferenceGame, log_pi: np.ndarray) -> float:
     """``span(log pi - log mu - P pi / beta)``: 0 exactly at the regularized equilibrium."""
-    _check_game(game)
+    check_game(game)
     log_pi = as_float_array(log_pi, "log_pi", shape=(game.K,))
     if game.beta <= 0:
         raise InvalidInputError("nash_residual: beta must be > 0 (use minimax_winner for beta = 0).")
@@ -83,7 +83,7 @@ def regularized_nash(game: PreferenceGame, *, tol: float = 1e-12, max_iter: int 
     ``I - P (diag pi - pi pi^T)/beta``) when ``K <= newton_max_K``; otherwise Mirror Prox
     continues to ``tol``. Converged means the residual certificate is ``<= tol``.
     """
-    _check_game(game)
+    check_game(game)
     tol = check_positive_float(tol, "tol", what="residual certificate")
     max_iter = check_positive_int(max_iter, "max_iter")
     newton_max_K = check_int(newton_max_K, "newton_max_K", minimum=0)
@@ -132,7 +132,7 @@ def minimax_winner(P) -> MinimaxWinner:
     if isinstance(P, PreferenceGame):
         P = P.P
     P = as_float_array(P, "P", error=InvalidPreferenceError)
-    _check_preference(P)
+    check_preference(P)
     P = np.asarray(P, dtype=np.float64)
     K = P.shape[0]
     c = np.zeros(K + 1)
