@@ -108,13 +108,15 @@ def _check_rewards(rewards):
 LOGP_MIN = -700.0  # also bounds differences of log-weights: exp(+-700) is finite
 
 
-def _check_logps(upper: float = 0.0, **arrays):
-    """Host log-probability arrays: real, finite, in [LOGP_MIN, upper], all of one shape.
+def _check_logps(upper: float = 0.0, ratios=(), **arrays):
+    """Host log-probability arrays: real, finite, at most ``upper``, all of one shape.
 
-    ``upper = 0`` for log-probabilities; ratio corrections accept any log-weights up to ``-LOGP_MIN``
-    (only differences enter, and ``exp`` of them must stay finite).
+    ``upper = 0``: log-probabilities, also at least ``LOGP_MIN`` (``exp(-l)`` must stay finite). Log-weights
+    of ratio corrections (``upper > 0``) only need finite values; ``ratios`` names the pairs ``(num, den)``
+    whose ``exp(num - den)`` the caller computes: those differences must stay at most ``-LOGP_MIN``.
     """
     shape = None
+    host = {}
     for name, x in arrays.items():
         if x is None:
             raise InvalidInputError(f"{name}: missing; pass the log-probabilities as an array [n, G].")
@@ -123,14 +125,23 @@ def _check_logps(upper: float = 0.0, **arrays):
         a = as_float_array(x, name)
         if a.ndim == 0 or a.size == 0:
             raise InvalidInputError(f"{name}: expected log-probabilities [n, G], got shape {a.shape}.")
-        bad = (a > upper + 1e-12) | (a < (LOGP_MIN if upper == 0.0 else -upper))
+        bad = (a > upper + 1e-12) | ((a < LOGP_MIN) if upper == 0.0 else ~np.isfinite(a))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            lo = f"{LOGP_MIN:g}" if upper == 0.0 else "-inf"
             raise InvalidInputError(f"{name}{list(idx)} = {a[idx]:.6g} is not a log-probability in "
-                                    f"[{LOGP_MIN:g}, {upper:g}]; pass log pi(y), e.g. from log_softmax.")
+                                    f"[{lo}, {upper:g}]; pass log pi(y), e.g. from log_softmax.")
         if shape is not None and a.shape != shape:
             raise InvalidInputError(f"{name}: shape {a.shape} differs from {shape} of the other arrays.")
         shape = a.shape
+        host[name] = a
+    for num, den in ratios:
+        if num in host and den in host:
+            d = host[num] - host[den]
+            if d.max() > -LOGP_MIN:
+                idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(d)), d.shape))
+                raise InvalidInputError(f"{num} - {den} = {d[idx]:.6g} at {list(idx)}: the ratio exp({num} - {den}) "
+                                        f"overflows float64 (differences must stay <= {-LOGP_MIN:g}).")
 
 
 def _threshold(x, name: str) -> float:
@@ -333,7 +344,8 @@ def ratio_coefficients(adv, logp, logp_old=None, correction: str = "none", *, cl
     """
     xp = array_namespace(adv)
     check_real_finite(adv, "adv")
-    _check_logps(upper=-LOGP_MIN / 2, logp=logp, **({} if logp_old is None else {"logp_old": logp_old}))
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp", "logp_old"),), logp=logp,
+                 **({} if logp_old is None else {"logp_old": logp_old}))
     if not hasattr(adv, "__cuda_array_interface__") and np.shape(adv) != np.shape(logp):
         raise InvalidInputError(f"adv: shape {np.shape(adv)} differs from logp's {np.shape(logp)}.")
     if rewards is not None:
@@ -369,7 +381,7 @@ def kl_estimates(logp, logp_ref):
     Policy Divergence Measures in GRPO"). Returns ``(k1, k2, k3)``.
     """
     xp = array_namespace(logp)
-    _check_logps(logp=logp, logp_ref=logp_ref)
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp_ref", "logp"),), logp=logp, logp_ref=logp_ref)
     lr = logp - logp_ref
     return lr, 0.5 * lr * lr, xp.expm1(-lr) + lr
 
@@ -386,7 +398,7 @@ def kl_loss_coefficients(logp, logp_ref, kind: str = "k3"):
     Learning".
     """
     xp = array_namespace(logp)
-    _check_logps(logp=logp, logp_ref=logp_ref)
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp_ref", "logp"),), logp=logp, logp_ref=logp_ref)
     lr = logp - logp_ref
     if kind == "k1":
         return xp.ones_like(lr)
@@ -768,7 +780,8 @@ def rpg_coefficients(rewards, logp, logp_old, logp_ref, beta: float, kind: str =
     (the off-policy data used as if on-policy): a documented wrong variant, used as a negative control.
     """
     check_choice(kind, "kind", RPG_KINDS)
-    _check_logps(upper=-LOGP_MIN / 2, logp=logp, logp_old=logp_old, logp_ref=logp_ref)
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp", "logp_old"), ("logp_ref", "logp_old")), logp=logp,
+                 logp_old=logp_old, logp_ref=logp_ref)
     r = as_float_array(rewards, "rewards")
     check_real_finite(r, "rewards")
     lp, lo, lr = (as_float_array(x, k) for x, k in ((logp, "logp"), (logp_old, "logp_old"), (logp_ref, "logp_ref")))
