@@ -379,7 +379,7 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         if start.shape != (n,):
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"
-    if not (use_abs and be.name == "numba"):  # absorbing (Numba) knows its lengths only after a counting pass
+    if not use_abs:  # absorbing: the lengths are known only after sampling (the cap only bounds them)
         _check_rollout_size(n, L, layout)
     if layout == "flat":
         states, actions, rewards, offsets, final, out_len, caps = be.kernel("rollouts_flat")(smp, seeds, L, start,
