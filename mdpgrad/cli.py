@@ -66,13 +66,14 @@ def _check_workers(n, flag: str = "--workers"):
 
 
 _SCHEDULER = re.compile(r"^((tcp|tls|ucx|ws|wss|inproc)://)?[A-Za-z0-9_.\-\[\]:]*[A-Za-z0-9_.\-\]]:\d{1,5}$")
+_INPROC = re.compile(r"^inproc://\S+$")  # an in-process LocalCluster: inproc://host/pid/n
 
 
 def _check_scheduler(addr):
     """A Dask scheduler address ``tcp://host:port`` (format only; dask must be installed)."""
     if addr is None:
         return None
-    if not _SCHEDULER.match(addr):
+    if not (_SCHEDULER.match(addr) or _INPROC.match(addr)):
         raise UserError(f"--scheduler {addr!r}: not a scheduler address; pass tcp://host:port (e.g. "
                         "tcp://127.0.0.1:8786)")
     try:
