@@ -16,11 +16,16 @@ import pathlib
 import sys
 
 from .errors import (
+    AllocationTooLargeError,
     BackendUnavailableError,
+    DivergedError,
     InvalidInputError,
     InvalidMDPError,
     InvalidPolicyError,
+    InvalidPreferenceError,
+    InvalidUncertaintySetError,
     MdpgradError,
+    SweepError,
 )
 from .exact import (
     Evaluation,
@@ -45,6 +50,11 @@ __all__ = [
     "InvalidInputError",
     "MdpgradError",
     "BackendUnavailableError",
+    "AllocationTooLargeError",
+    "DivergedError",
+    "InvalidPreferenceError",
+    "InvalidUncertaintySetError",
+    "SweepError",
     "evaluate",
     "evaluate_batch",
     "solve",
@@ -88,6 +98,7 @@ _LAZY_SUBMODULES = {
     "envs", "policies", "exact", "backend", "claims", "rates", "plotting", "kernels", "mdp",
     "algorithms", "estimators", "rollouts", "td", "linear", "martingale", "robust", "bandits",
     "games", "sparse", "sweep", "regularized", "finite_horizon", "cli", "stats", "theory", "experiments",
+    "validation", "errors",
 }
 _LAZY_ATTRS = {"optimize": "algorithms"}
 

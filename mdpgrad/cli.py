@@ -8,19 +8,79 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import MdpgradError
+from .report import format_table  # noqa: F401  (re-exported: the claim table, mdpgrad.cli.format_table)
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE = 0, 1, 2
 
 
 class UserError(Exception):
     """A mistake in the command line; reported without a traceback."""
+
+
+# ----------------------------------------------------------------------------- argument checks
+# Everything a command writes or connects to is checked here, BEFORE the expensive work.
+def _check_output_file(path, flag: str) -> Path:
+    """``path`` can be written as a file: not a directory, its directory exists and is writable."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{flag} {path}: is a directory; pass a file name such as {p / 'out.json'}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{flag} {path}: directory {parent} does not exist; create it first (mkdir -p {parent})")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{flag} {path}: directory {parent} is not writable; choose another location")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise UserError(f"{flag} {path}: the file exists and is not writable; choose another location")
+    return p
+
+
+def _check_output_dir(path, flag: str) -> Path:
+    """``path`` is (or can be created as) a writable directory: created now and probed with a temp file."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{flag} {path}: is an existing file, not a directory; pass a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".mdpgrad-probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot write there ({exc.strerror or exc}); choose a writable "
+                        "directory") from None
+    return p
+
+
+def _check_workers(n, flag: str = "--workers"):
+    if n is not None and n < 1:
+        raise UserError(f"{flag} {n}: must be >= 1 (1 runs in-process)")
+    return n
+
+
+_SCHEDULER = re.compile(r"^((tcp|tls|ucx|ws|wss|inproc)://)?[A-Za-z0-9_.\-\[\]:]*[A-Za-z0-9_.\-\]]:\d{1,5}$")
+_INPROC = re.compile(r"^inproc://\S+$")  # an in-process LocalCluster: inproc://host/pid/n
+
+
+def _check_scheduler(addr):
+    """A Dask scheduler address ``tcp://host:port`` (format only; dask must be installed)."""
+    if addr is None:
+        return None
+    if not (_SCHEDULER.match(addr) or _INPROC.match(addr)):
+        raise UserError(f"--scheduler {addr!r}: not a scheduler address; pass tcp://host:port (e.g. "
+                        "tcp://127.0.0.1:8786)")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UserError("--scheduler needs dask.distributed: pip install 'mdpgrad[dask]'") from None
+    return addr
 
 
 # ----------------------------------------------------------------------------- info
@@ -63,6 +123,9 @@ def _build_env(args):
     from . import envs
 
     name = args.env
+    for flag, val in (("--states", args.states), ("--actions", args.actions), ("--branching", args.branching)):
+        if val < 1:
+            raise UserError(f"{flag} {val}: must be >= 1")
     if name == "garnet":
         return envs.garnet(args.states, args.actions, args.branching, gamma=args.gamma, seed=args.seed)
     if name == "chain":
@@ -70,7 +133,9 @@ def _build_env(args):
     if name == "river_swim":
         return envs.river_swim(args.states, gamma=args.gamma)
     if name == "gridworld":
-        side = max(2, int(round(np.sqrt(args.states))))
+        side = int(round(np.sqrt(args.states)))
+        if side < 2:
+            raise UserError(f"--states {args.states}: a gridworld needs at least 4 cells (a 2x2 grid)")
         return envs.gridworld(side, side, gamma=args.gamma)
     if name == "hard_chain":
         return envs.hard_chain(args.states, gamma=args.gamma)
@@ -156,6 +221,10 @@ def cmd_check(args) -> int:
     from .report import format_detail, format_legend, format_summary, stdout_is_terminal
     from .report import format_table as _table
 
+    if args.json:
+        _check_output_file(args.json, "--json")
+    _check_workers(args.workers)
+    _check_scheduler(args.scheduler)
     claims = _select(args)
     budget = "quick" if args.quick else "full"
     runner = run_checks
@@ -265,6 +334,9 @@ def cmd_figures(args) -> int:
     """Claims' figures (computed now) and experiments' figures (from stored sweep results)."""
     from .sweep.experiments import experiments, render_experiment
 
+    _check_workers(args.workers)
+    _check_scheduler(args.scheduler)
+    _check_output_dir(args.out, "--out")
     exps = {e.name: e for e in experiments()}
     if args.only:
         exp_ids, claim_ids = _figure_ids(args.only, exps)
@@ -321,6 +393,11 @@ def cmd_figures(args) -> int:
 def cmd_sweep_run(args) -> int:
     from .sweep import SweepError, run
 
+    _check_workers(args.workers)
+    _check_workers(args.chunksize, "--chunksize")
+    _check_scheduler(args.scheduler)
+    if args.out is not None:
+        _check_output_dir(args.out, "--out")
     try:
         report = run(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, executor=args.executor,
                      progress=not args.no_progress, chunksize=args.chunksize, fsync=not args.no_fsync)
@@ -350,6 +427,14 @@ def cmd_sweep_status(args) -> int:
                   f"{s.n_corrupt:>7} {s.n_failed:>7}  {s.function}")
     for k in st.corrupt[:10]:
         print(f"[corrupt] cells/{k}.json (recomputed by the next run)")
+    for name in st.corrupt_manifests:
+        print(f"[corrupt] sweeps/{name} (rewritten by the next run of its sweep)")
+    if st.index_note:
+        print(f"[note] {st.index_note}")
+    if not st.healthy:
+        print(f"{len(st.corrupt)} corrupt cell file(s), {len(st.corrupt_manifests)} damaged manifest(s): exit status 1",
+              file=sys.stderr)
+        return EXIT_VIOLATED
     return EXIT_OK
 
 
@@ -443,12 +528,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, InvalidInputError) as exc:
-        print(f"mdpgrad: error: {exc}", file=sys.stderr)
+    except (UserError, MdpgradError) as exc:
+        print(f"mdpgrad: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # disk full, read-only or missing paths, a directory where a file should be
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"mdpgrad: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("mdpgrad: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

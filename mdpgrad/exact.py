@@ -29,9 +29,17 @@ import scipy.linalg.lapack
 import scipy.optimize
 from threadpoolctl import threadpool_limits
 
-from ._validate import as_float_array, check_simplex
 from .errors import InvalidInputError, InvalidPolicyError
 from .mdp import as_mdp
+from .validation import (
+    as_float_array,
+    check_choice,
+    check_int,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+    roundoff_floor,
+)
 
 __all__ = [
     "Evaluation",
@@ -47,26 +55,15 @@ __all__ = [
 ]
 
 
-def check_policy(pi, S: int, A: int, *, name: str = "pi", batched: bool = False) -> np.ndarray:
-    """Validate a policy ``pi[s, a]`` (or a batch ``pi[b, s, a]``) and return it as float64."""
-    pi = as_float_array(pi, name, error=InvalidPolicyError)
-    want = (S, A) if not batched else (None, S, A)
-    ok = pi.ndim == len(want) and pi.shape[-2:] == (S, A)
-    if not ok:
-        lead = "(B, " if batched else "("
-        raise InvalidPolicyError(
-            f"{name}: expected shape {lead}{S}, {A}) = (states, actions) for this MDP, got {pi.shape}."
-        )
-    check_simplex(pi, name, error=InvalidPolicyError)
-    return pi
-
-
-def policy_matrices(mdp, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(P_pi[s, s'], r_pi[s])`` (batched over leading axes of ``pi``)."""
+def policy_matrices(mdp, pi: np.ndarray, *, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(P_pi[s, s'], r_pi[s])`` (batched over leading axes of ``pi``); ``check=False`` skips
+    validating ``pi`` (callers that already did)."""
     m = as_mdp(mdp)
     if getattr(m, "is_sparse", False):
         from .sparse import policy_matrices as sparse_policy_matrices
         return sparse_policy_matrices(m, pi)
+    if check:
+        pi = check_policy(pi, *m.shape, batched=np.ndim(pi) >= 3)
     P_pi = np.einsum("...sa,sat->...st", pi, m.P)
     r_pi = np.einsum("...sa,sa->...s", pi, m.r)
     return P_pi, r_pi
@@ -207,14 +204,14 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     if getattr(m, "is_sparse", False):
         return evaluate(m, pis, check=check)
     S, A = m.shape
-    pis = np.asarray(pis, dtype=np.float64)
+    pis = as_float_array(pis, "pis", error=InvalidPolicyError) if check else np.asarray(pis, dtype=np.float64)
     if check:
         pis = check_policy(pis, S, A, name="pis", batched=True)
     elif pis.ndim != 3 or pis.shape[1:] != (S, A):
         raise InvalidInputError(f"pis: expected shape (B, {S}, {A}), got {pis.shape}.")
     B = pis.shape[0]
     pi0 = pis[0] if base is None else (check_policy(base, S, A, name="base") if check else np.asarray(base, float))
-    k_max = max(1, S // 8) if max_rank is None else int(max_rank)
+    k_max = max(1, S // 8) if max_rank is None else check_int(max_rank, "max_rank", minimum=0)
     g = m.gamma
     diff = np.any(pis != pi0[None], axis=2)  # (B, S) states where pi_b differs from the base
     k = diff.sum(axis=1)
@@ -303,6 +300,8 @@ def _evaluate_many(m, pis) -> Evaluation:
 def bellman_operator(mdp, pi, v) -> np.ndarray:
     """``(T^pi v)[s] = sum_a pi(a|s) (r(s, a) + gamma sum_s' P(s'|s, a) v(s'))``."""
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape, batched=np.ndim(pi) == 3)
+    v = as_float_array(v, "v", shape=(m.n_states,))
     Pv = m.expected_next(v) if getattr(m, "is_sparse", False) else m.P @ v
     q = m.r + m.gamma * Pv
     return np.sum(pi * q, axis=-1)
@@ -311,13 +310,17 @@ def bellman_operator(mdp, pi, v) -> np.ndarray:
 def bellman_optimality_operator(mdp, v) -> np.ndarray:
     """``(T v)[s] = max_a r(s, a) + gamma sum_s' P(s'|s, a) v(s')``."""
     m = as_mdp(mdp)
+    v = as_float_array(v, "v", shape=(m.n_states,))
     Pv = m.expected_next(v) if getattr(m, "is_sparse", False) else m.P @ v
     return np.max(m.r + m.gamma * Pv, axis=1)
 
 
 def greedy_policy(q: np.ndarray) -> np.ndarray:
     """Deterministic one-hot policy ``argmax_a q[s, a]`` (ties to the lowest index)."""
+    q = as_float_array(q, "q", ndim=2)
     S, A = q.shape
+    if A == 0:
+        raise InvalidInputError(f"q: has no actions (shape {q.shape}); a greedy policy needs >= 1 action.")
     pi = np.zeros((S, A))
     pi[np.arange(S), np.argmax(q, axis=1)] = 1.0
     return pi
@@ -333,9 +336,9 @@ class SolveResult:
     q : (S, A) action values ``r + gamma P v``.
     policy : (S, A) deterministic greedy policy (one-hot).
     n_iter : iterations (sweeps for VI, improvement steps for PI, solver iterations for LP).
-    converged : whether the requested tolerance was certified.
-    error_bound : certified bound on ``max_s |v - v*|`` (0 for an exact PI fixed point up
-        to round-off).
+    converged : whether the requested tolerance was certified: ``error_bound <= tol``.
+    error_bound : certified bound on ``max_s |v - v*|``, never below the round-off floor
+        :func:`~mdpgrad.validation.roundoff_floor` ``4 eps (1 + max|v|) / (1 - gamma)``.
     method : the method used.
     message : a human-readable summary.
     """
@@ -387,6 +390,15 @@ def solve(
         exact fixed point (policy stable); LP values are re-evaluated exactly for the greedy
         policy and certified by the Bellman residual bound
         :math:`\|v - v^*\| \le \|Tv - v\|/(1-\gamma)`.
+
+        **Round-off rule**: float64 cannot certify an error below the round-off floor
+        :math:`4\epsilon(1 + \max_s|v_s|)/(1-\gamma)` (``mdpgrad.validation.roundoff_floor``; the
+        residual itself carries errors of a few ulps of ``v``, amplified by :math:`1/(1-\gamma)`).
+        ``error_bound`` is never reported below that floor, and ``converged`` is True only when
+        ``error_bound <= tol``: a ``tol`` below the floor returns ``converged=False`` with the floor as
+        bound instead of a false certificate.
+    max_iter : sweeps (VI) or evaluations (PI), >= 1; ``None`` picks enough for ``tol``.
+    v0 : (S,) starting values for VI / PI's warm start.
     backend : backend of the value-iteration sweep kernel ``bellman_max`` (``"auto"``: the fastest;
         see :mod:`mdpgrad.backend`).
     """
@@ -394,13 +406,15 @@ def solve(
     if getattr(m, "is_sparse", False):
         from .sparse import solve as sparse_solve
         return sparse_solve(m, method, tol=tol, max_iter=max_iter, v0=v0, backend=backend)
+    if not isinstance(method, str):
+        raise InvalidInputError(f"method = {method!r} must be a string; choose one of {', '.join(_METHODS)}.")
     method = _ALIASES.get(method, method)
-    if method not in _METHODS:
-        raise InvalidInputError(
-            f"method = {method!r} is not known; choose one of {', '.join(_METHODS)}."
-        )
-    if not (np.isfinite(tol) and tol > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).")
+    check_choice(method, "method", _METHODS + tuple(_ALIASES))
+    tol = check_positive_float(tol, "tol", what="a sup-norm error on v")
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
+    if v0 is not None:
+        v0 = as_float_array(v0, "v0", shape=(m.n_states,))
     if method == "value_iteration":
         return _value_iteration(m, tol, max_iter, v0, backend)
     if method == "policy_iteration":
@@ -436,11 +450,12 @@ def _value_iteration(m, tol, max_iter, v0, backend) -> SolveResult:
         lo, hi = float(delta.min()), float(delta.max())
         err = k_bound * (hi - lo) / 2.0
         v = tv
-        if err <= tol:
+        if err <= tol or err <= roundoff_floor(g, np.abs(v).max()):  # below the floor: stop, not certified
             v = tv + k_bound * (hi + lo) / 2.0
             break
     q = m.r + g * (m.P @ v)
     pi = greedy_policy(q)
+    err = max(float(err), roundoff_floor(g, np.abs(v).max()))
     ok = err <= tol
     return SolveResult(v, q, pi, n, ok, float(err), "value_iteration",
                        f"value iteration: {n} sweeps, certified error {err:.3g}")
@@ -482,8 +497,8 @@ def _policy_iteration(m, tol, max_iter, v0) -> SolveResult:
     pi = np.zeros((S, A))
     pi[ar, pi_idx] = 1.0
     # ||T v - v|| / (1 - gamma) bounds ||v - v*||; q already holds r + gamma P v.
-    bound = float(np.max(np.abs(q.max(axis=1) - v)) / (1.0 - g))
-    ok = stable and bound <= max(tol, 1e-9 * (1.0 + np.abs(v).max()))
+    bound = max(float(np.max(np.abs(q.max(axis=1) - v)) / (1.0 - g)), roundoff_floor(g, np.abs(v).max()))
+    ok = stable and bound <= tol
     return SolveResult(v, q, pi, n, ok, bound, "policy_iteration",
                        f"policy iteration: {_PI_WARM_SWEEPS} warm-start sweeps, {n} evaluations, "
                        f"stable={stable}")
@@ -508,7 +523,7 @@ def _linear_programming(m, tol) -> SolveResult:
     # Polish: exact value of the greedy policy, certified by the Bellman residual.
     v = evaluate(m, pi, check=False).v
     q = m.r + g * (m.P @ v)
-    bound = _certified_bound(m, v)
-    ok = bound <= max(tol, 1e-9 * (1.0 + np.abs(v).max()))
+    bound = max(_certified_bound(m, v), roundoff_floor(g, np.abs(v).max()))
+    ok = bound <= tol
     return SolveResult(v, q, pi, int(getattr(res, "nit", 0)), ok, bound, "linear_programming",
                        f"HiGHS: {res.message}")

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
-from .errors import InvalidInputError, InvalidMDPError
+from .errors import InvalidInputError, InvalidMDPError, InvalidPolicyError
 from .kernels.finite_horizon import dynamic_pg_numba, simultaneous_pg_numba
 from .mdp import FiniteHorizonMDP
 from .policies import softmax
+from .validation import as_float_array, check_nonnegative_float, check_positive_float, check_positive_int, check_simplex
 
 __all__ = ["FHEvaluation", "fh_evaluate", "fh_optimal", "fh_policy_gradient", "FHRunResult",
            "simultaneous_pg", "dynamic_pg", "optimize_finite_horizon"]
@@ -61,9 +61,10 @@ def fh_evaluate(fmdp, pi) -> FHEvaluation:
     """Exact backward evaluation and forward state distributions of a non-stationary policy."""
     fmdp = _check_fmdp(fmdp)
     H, S, A = fmdp.horizon, fmdp.n_states, fmdp.n_actions
-    pi = as_float_array(pi, "pi")
+    pi = as_float_array(pi, "pi", error=InvalidPolicyError)
     if pi.shape != (H, S, A):
-        raise InvalidInputError(f"pi: expected a non-stationary policy of shape (H, S, A) = {(H, S, A)}, got {pi.shape}.")
+        raise InvalidPolicyError(f"pi: expected a non-stationary policy of shape (H, S, A) = {(H, S, A)}, got {pi.shape}.")
+    check_simplex(pi, "pi", error=InvalidPolicyError)
     v = np.zeros((H + 1, S))
     q = np.zeros((H, S, A))
     for h in range(H - 1, -1, -1):
@@ -91,7 +92,8 @@ def fh_optimal(fmdp) -> FHEvaluation:
 
 def fh_policy_gradient(fmdp, theta) -> np.ndarray:
     """Exact ``dJ/dtheta[h, s, a] = d_h(s) pi_h(a|s) (Q_h(s, a) - V_h(s))`` for softmax logits."""
-    theta = as_float_array(theta, "theta")
+    fmdp = _check_fmdp(fmdp)
+    theta = as_float_array(theta, "theta", shape=(fmdp.horizon, fmdp.n_states, fmdp.n_actions))
     pi = softmax(theta)
     ev = fh_evaluate(fmdp, pi)
     return ev.d[:, :, None] * pi * (ev.q - ev.v[:-1, :, None])
@@ -121,10 +123,7 @@ def _init_theta(fmdp, theta0):
 
 
 def _eta(step_size):
-    eta = float(step_size)
-    if not np.isfinite(eta) or eta <= 0:
-        raise InvalidInputError(f"step_size = {step_size!r} must be a positive finite float.")
-    return eta
+    return check_positive_float(step_size, "step_size", what="a step size")
 
 
 def simultaneous_pg(fmdp, step_size: float, n_iter: int, *, eps: float = 0.0, theta0=None) -> FHRunResult:
@@ -132,6 +131,7 @@ def simultaneous_pg(fmdp, step_size: float, n_iter: int, *, eps: float = 0.0, th
     fmdp = _check_fmdp(fmdp)
     n_iter = check_positive_int(n_iter, "n_iter", minimum=0)
     eta = _eta(step_size)
+    eps = check_nonnegative_float(eps, "eps", what="target optimality gap")
     theta = _init_theta(fmdp, theta0)
     v_star = fh_optimal(fmdp).value
     gaps, n = simultaneous_pg_numba(np.ascontiguousarray(fmdp.P), np.ascontiguousarray(fmdp.r),
@@ -151,6 +151,7 @@ def dynamic_pg(fmdp, step_size, *, eps: float = 1e-3, max_steps_per_epoch: int =
     H = fmdp.horizon
     etas = np.array([_eta(step_size(h) if callable(step_size) else step_size) for h in range(H)])
     check_positive_int(max_steps_per_epoch, "max_steps_per_epoch")
+    eps = check_positive_float(eps, "eps", what="sup-norm accuracy")
     theta = _init_theta(fmdp, theta0)
     steps = dynamic_pg_numba(np.ascontiguousarray(fmdp.P), np.ascontiguousarray(fmdp.r),
                             np.ascontiguousarray(fmdp.rho), theta, etas, int(max_steps_per_epoch), eps / H)
@@ -163,6 +164,9 @@ def dynamic_pg(fmdp, step_size, *, eps: float = 1e-3, max_steps_per_epoch: int =
 def optimize_finite_horizon(fmdp, method: str = "dynamic_pg", *, n_iter: int = 10_000, step_size=1.0,
                             theta0=None, eps: float = 1e-3, **_ignored) -> FHRunResult:
     """``mdpgrad.optimize`` entry for finite-horizon MDPs (``dynamic_pg`` or ``simultaneous_pg``)."""
+    if _ignored:
+        raise InvalidInputError(f"{sorted(_ignored)}: not options of finite-horizon optimization; it takes "
+                                "n_iter, step_size, theta0 and eps.")
     if method == "dynamic_pg":
         return dynamic_pg(fmdp, step_size, eps=eps, max_steps_per_epoch=n_iter, theta0=theta0)
     if method == "simultaneous_pg":

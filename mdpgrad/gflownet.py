@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .errors import InvalidInputError
+from .validation import as_float_array, check_positive_int
 
 __all__ = ["SubsetDAG", "subset_dag", "flow_matching_loss", "flow_matching_residuals", "terminal_distribution"]
 

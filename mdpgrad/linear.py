@@ -30,10 +30,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_gamma, check_positive_int
-from .envs._rng import as_generator
 from .errors import InvalidInputError
 from .mdp import FeatureMDP, TabularMDP
+from .validation import (
+    as_float_array,
+    as_generator,
+    check_float,
+    check_gamma,
+    check_int,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["random_linear_mdp", "g_optimal_design", "LSVIResult", "lsvi", "vw_lsvi", "bellman_closure_error",
            "lsvi_expected"]
@@ -55,8 +62,8 @@ def random_linear_mdp(n_states: int, n_actions: int, d: int, *, gamma: float, se
     g = check_gamma(gamma)
     if d > S * A:
         raise InvalidInputError(f"d = {d} exceeds the number of state-action pairs {S * A}; use d <= S * A.")
-    if not (np.isfinite(concentration) and concentration > 0):
-        raise InvalidInputError(f"concentration = {concentration!r} must be a positive float.")
+    concentration = check_positive_float(concentration, "concentration", what="Dirichlet parameter")
+    deterministic_rows = check_int(deterministic_rows, "deterministic_rows", minimum=0, maximum=S * A)
     rng = as_generator(seed)
     phi = rng.dirichlet(np.full(d, concentration), size=(S, A))
     if anchors:
@@ -85,6 +92,8 @@ def g_optimal_design(X, *, tol: float = 1e-3, max_iter: int = 10_000) -> np.ndar
     need more than the default ``max_iter``).
     """
     X = as_float_array(X, "X", ndim=2)
+    tol = check_positive_float(tol, "tol")
+    max_iter = check_positive_int(max_iter, "max_iter")
     n, d = X.shape
     if np.linalg.matrix_rank(X) < d:
         raise InvalidInputError(f"X: rank {np.linalg.matrix_rank(X)} < d = {d}; the features must span R^d.")
@@ -103,6 +112,9 @@ def g_optimal_design(X, *, tol: float = 1e-3, max_iter: int = 10_000) -> np.ndar
 
 def bellman_closure_error(fmdp: FeatureMDP, v) -> float:
     """``max |P v - phi (mu v)|``: zero (round-off) for a linear MDP, for every ``v``."""
+    if not isinstance(fmdp, FeatureMDP):
+        raise InvalidInputError(f"fmdp: expected a FeatureMDP, got {type(fmdp).__name__}.")
+    v = as_float_array(v, "v", shape=(fmdp.mdp.n_states,))
     if not fmdp.is_linear_mdp:
         raise InvalidInputError("fmdp: needs mu (a linear MDP); build one with random_linear_mdp.")
     v = as_float_array(v, "v", ndim=1)
@@ -206,6 +218,7 @@ def lsvi(fmdp: FeatureMDP, *, n_samples: int, n_iter: int, seed, ridge: float = 
         raise InvalidInputError(f"fmdp: expected a FeatureMDP, got {type(fmdp).__name__}.")
     n_samples = check_positive_int(n_samples, "n_samples")
     n_iter = check_positive_int(n_iter, "n_iter")
+    ridge = check_positive_float(ridge, "ridge", what="ridge * I keeps the regression well-posed")
     rng = as_generator(seed)
     S, A = fmdp.mdp.shape
     Phi = fmdp.phi.reshape(S * A, -1)
@@ -231,6 +244,11 @@ def vw_lsvi(fmdp: FeatureMDP, *, n_samples: int, n_iter: int, seed, first_phase:
     if not isinstance(fmdp, FeatureMDP):
         raise InvalidInputError(f"fmdp: expected a FeatureMDP, got {type(fmdp).__name__}.")
     n_samples = check_positive_int(n_samples, "n_samples")
+    n_iter = check_positive_int(n_iter, "n_iter")
+    ridge = check_positive_float(ridge, "ridge", what="ridge * I keeps the regression well-posed")
+    first_phase = check_float(first_phase, "first_phase", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    if variance_floor is not None:
+        variance_floor = check_positive_float(variance_floor, "variance_floor")
     if not (0.0 < first_phase < 1.0):
         raise InvalidInputError(f"first_phase = {first_phase!r} must lie in (0, 1).")
     rng = as_generator(seed)

@@ -37,11 +37,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._compat import renamed
-from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
-from .envs._rng import as_generator
 from .errors import InvalidInputError
 from .td import eligibility_traces, lstd, td_on_data
+from .validation import (
+    as_float_array,
+    as_generator,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = [
     "simulate_linear_sde",
@@ -61,13 +67,7 @@ __all__ = [
 
 
 def _positive(x, name):
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {x!r} is not a number; pass a positive float.") from None
-    if not np.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name} = {x!r} must be a positive finite float.")
-    return v
+    return check_positive_float(x, name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def ou_paths(kappa: float, sigma: float, *, dt: float, n_steps: int, n_paths: in
 def ou_value(x, kappa: float, sigma: float, beta: float):
     """Closed-form ``V(x) = -x^2/(beta + 2 kappa) - sigma^2/(beta (beta + 2 kappa))`` for ``r = -x^2``."""
     kappa, sigma, beta = _positive(kappa, "kappa"), _positive(sigma, "sigma"), _positive(beta, "beta")
-    x = np.asarray(x, dtype=np.float64)
+    x = as_float_array(x, "x")
     return -(x**2) / (beta + 2 * kappa) - sigma**2 / (beta * (beta + 2 * kappa))
 
 
@@ -161,19 +161,40 @@ def ou_value_euler(x, kappa: float, sigma: float, beta: float, dt: float):
     a = 1 - kappa * dt
     q = np.exp(-beta * dt)
     s2 = ou_stationary_variance(kappa, sigma, dt)
-    x = np.asarray(x, dtype=np.float64)
+    x = as_float_array(x, "x")
     return -dt * (x**2 / (1 - q * a**2) + s2 * (1 / (1 - q) - 1 / (1 - q * a**2)))
 
 
 def polynomial_features(x, powers) -> np.ndarray:
     """``phi(x) = (x^p for p in powers)`` stacked on the last axis."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.stack([x**p for p in powers], axis=-1)
+    x = as_float_array(x, "x")
+    powers = _powers(powers)
+    out = np.stack([x**p for p in powers], axis=-1)
+    if not np.all(np.isfinite(out)):
+        raise InvalidInputError("x: x**p overflows float64 for these powers; rescale x or use lower powers.")
+    return out
+
+
+def _powers(powers) -> tuple[int, ...]:
+    """Non-negative integer exponents, at least one."""
+    if isinstance(powers, (str, bytes)) or not hasattr(powers, "__iter__"):
+        raise InvalidInputError(f"powers = {powers!r:.60}: pass a sequence of integer exponents, e.g. (0, 1, 2).")
+    p = tuple(powers)
+    if not p:
+        raise InvalidInputError("powers: empty; pass at least one exponent.")
+    return tuple(check_int(q, "powers[i]", minimum=0, maximum=64) for q in p)
 
 
 # --------------------------------------------------------------------------------------------
 # estimators from sampled paths (1-D state; features given as a callable x -> (..., d))
 # --------------------------------------------------------------------------------------------
+def _check_callable(fn, name: str):
+    if not callable(fn):
+        raise InvalidInputError(f"{name}: expected a function of the states (e.g. lambda x: polynomial_features(x, "
+                                f"(0, 1, 2))), got {type(fn).__name__}.")
+    return fn
+
+
 def _paths_inputs(x_paths, r_paths, dt, beta):
     x_paths = as_float_array(x_paths, "x_paths", ndim=2)
     r_paths = as_float_array(r_paths, "r_paths", ndim=2)
@@ -192,7 +213,9 @@ def martingale_loss_fit(x_paths, r_paths, features, *, dt: float, beta: float, t
     that this is negligible.
     """
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     n_paths, n = x_paths.shape
+    t_max = check_nonnegative_float(t_max, "t_max")
     k_max = int(np.floor(t_max / dt + 1e-9))
     if not (0 <= k_max < n - 1):
         raise InvalidInputError(f"t_max = {t_max}: must lie in [0, {(n - 2) * dt}] for paths of {n} points.")
@@ -230,6 +253,7 @@ def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "
     can be compared.
     """
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     phi, _, _, _, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     if test == "features":
         xi = phi[:, :-1]
@@ -245,13 +269,18 @@ def moc_fit(x_paths, r_paths, features, *, dt: float, beta: float, test: str = "
     D = phi[:, :-1] - q * phi[:, 1:]
     A = np.einsum("pki,pkj->ij", xi, D)
     b = np.einsum("pki,pk->i", xi, r_paths[:, :-1] * dt)
-    return np.linalg.solve(A, b)
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        raise InvalidInputError("x_paths, features: the moment matrix is singular (features collinear on these "
+                                "paths); pass lam > 0, more varied paths or fewer features.") from None
 
 
 @renamed(lam="lambda_")
 def moc_via_lstd(x_paths, r_paths, features, *, dt: float, beta: float, lambda_: float = 0.0) -> np.ndarray:
     """The same estimator through :func:`mdpgrad.td.lstd` (traces restarted at each path)."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     phi, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     n_paths, n = x_paths.shape
     disc = np.full((n_paths, n - 1), q)
@@ -274,6 +303,7 @@ def moc_stochastic(x_paths, r_paths, features, *, dt: float, beta: float, method
     ``alpha * lambda_min * N * n_passes`` >= ~15 the error is first order in alpha (0.0054 -> 0.0026 ->
     0.0013; claim ``moc-stochastic-approx``)."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     _, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     _, avg = td_on_data(phi_t, r_t, phi_tp1, discount_t=q, method=method, alpha=alpha, beta=beta_w,
                         n_passes=n_passes)
@@ -283,6 +313,7 @@ def moc_stochastic(x_paths, r_paths, features, *, dt: float, beta: float, method
 def mstde_fit(x_paths, r_paths, features, *, dt: float, beta: float) -> np.ndarray:
     """Minimize the mean-square TD error ``sum (q V(X_{k+1}) - V(X_k) + r dt)^2`` (least squares)."""
     x_paths, r_paths, dt, beta = _paths_inputs(x_paths, r_paths, dt, beta)
+    _check_callable(features, "features")
     _, phi_t, phi_tp1, r_t, q = _td_arrays(x_paths, r_paths, features, dt, beta)
     return np.linalg.lstsq(phi_t - q * phi_tp1, r_t, rcond=None)[0]
 
@@ -291,7 +322,12 @@ def martingale_increments(x_paths, times, value_fn, reward_fn, *, beta: float) -
     r"""``M_T - M_0`` per path, ``M_t = e^{-beta t} V(X_t) + int_0^t e^{-beta s} r(X_s) ds``
     (trapezoidal rule on the recorded grid ``times``)."""
     x_paths = as_float_array(x_paths, "x_paths", ndim=2)
-    times = as_float_array(times, "times", ndim=1)
+    times = as_float_array(times, "times", shape=(x_paths.shape[1],))
+    if times.size < 2 or np.any(np.diff(times) <= 0):
+        raise InvalidInputError("times: need >= 2 strictly increasing times, one per column of x_paths.")
+    _check_callable(value_fn, "value_fn")
+    _check_callable(reward_fn, "reward_fn")
+    beta = _positive(beta, "beta")
     beta = _positive(beta, "beta")
     disc = np.exp(-beta * times)
     integrand = disc[None, :] * reward_fn(x_paths)
@@ -331,7 +367,7 @@ def ou_population(kappa: float, sigma: float, beta: float, powers, dt: float) ->
     """
     kappa, sigma, beta, dt = (_positive(kappa, "kappa"), _positive(sigma, "sigma"), _positive(beta, "beta"),
                               _positive(dt, "dt"))
-    powers = tuple(int(p) for p in powers)
+    powers = _powers(powers)
     a = 1 - kappa * dt
     q = np.exp(-beta * dt)
     s = np.sqrt(ou_stationary_variance(kappa, sigma, dt))
@@ -360,7 +396,7 @@ def ou_continuous_limits(kappa: float, sigma: float, beta: float, powers):
     ``E[phi (beta phi - L phi)^T] theta = E[phi r]`` with the generator ``L f = -kappa x f' + sigma^2/2 f''``.
     Returns ``(ml0, moc0)``."""
     kappa, sigma, beta = _positive(kappa, "kappa"), _positive(sigma, "sigma"), _positive(beta, "beta")
-    powers = tuple(int(p) for p in powers)
+    powers = _powers(powers)
     z, w = _gh()
     x = np.sqrt(sigma**2 / (2 * kappa)) * z
     phi = polynomial_features(x, powers)

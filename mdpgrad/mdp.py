@@ -20,13 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import (
-    as_float_array,
-    check_gamma,
-    check_shape,
-    check_simplex,
-)
 from .errors import InvalidMDPError
+from .validation import as_float_array, check_gamma, check_positive_int, check_shape, check_simplex
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -158,6 +153,10 @@ class FiniteHorizonMDP:
     def __post_init__(self):
         P = as_float_array(self.P, "P", error=InvalidMDPError)
         r = as_float_array(self.r, "r", error=InvalidMDPError)
+        if self.horizon is not None:
+            check_positive_int(self.horizon, "horizon", error=InvalidMDPError)
+        if P.ndim not in (3, 4):
+            raise InvalidMDPError(f"P: expected P[h, s, a, s'] (4-D) or a stationary P[s, a, s'], got shape {P.shape}.")
         if P.ndim == 3:
             if self.horizon is None:
                 raise InvalidMDPError(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_positive_int
 from .mdp import as_mdp
+from .validation import check_positive_int
 
 __all__ = ["doubly_multistep_vi"]
 

@@ -53,10 +53,10 @@ import itertools
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .errors import InvalidInputError
 from .exact import check_policy
 from .mdp import as_mdp
+from .validation import as_float_array, check_positive_int
 
 __all__ = ["expectile", "expectile_value_iteration", "support_optimal_values", "agent_gradient_moments",
            "dataset_reset_rho", "combination_lock", "dice_value_gradients", "orthogonal_gradient",
@@ -199,8 +199,8 @@ def dataset_reset_rho(mdp, pi_data, mix: float = 0.5):
 def combination_lock(H: int, n_actions: int = 3, *, gamma: float = 0.95, seed=0):
     """``(mdp, key)``: states ``0..H-1`` (levels), ``H`` (goal, absorbing) and ``H+1`` (dead, absorbing);
     ``key[s]`` is the action that advances from level ``s``; ``rho = e_0``."""
-    from .envs._rng import as_generator
     from .mdp import TabularMDP
+    from .validation import as_generator
 
     H = check_positive_int(H, "H")
     A = check_positive_int(n_actions, "n_actions", minimum=2)

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_simplex
 from .errors import InvalidInputError, InvalidPolicyError
 from .exact import evaluate
 from .mdp import FeatureMDP, as_mdp
+from .validation import as_float_array, check_int, check_positive_int, check_simplex
 
 __all__ = [
     "PARAMETRIZATIONS",
@@ -55,7 +55,7 @@ PARAMETRIZATIONS = ("softmax", "direct", "loglinear")
 
 def softmax(logits, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax along ``axis``."""
-    z = np.asarray(logits, dtype=np.float64)
+    z, axis = _check_logits(logits, axis)
     z = z - np.max(z, axis=axis, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=axis, keepdims=True)
@@ -63,13 +63,25 @@ def softmax(logits, axis: int = -1) -> np.ndarray:
 
 def log_softmax(logits, axis: int = -1) -> np.ndarray:
     """Numerically stable log-softmax along ``axis``."""
-    z = np.asarray(logits, dtype=np.float64)
+    z, axis = _check_logits(logits, axis)
     z = z - np.max(z, axis=axis, keepdims=True)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
+def _check_logits(logits, axis):
+    z = as_float_array(logits, "logits")
+    if z.ndim == 0:
+        raise InvalidInputError(f"logits: expected an array, got the scalar {float(z)!r}.")
+    axis = check_int(axis, "axis", minimum=-z.ndim, maximum=z.ndim - 1)
+    if z.shape[axis] == 0:
+        raise InvalidInputError(f"logits: axis {axis} is empty (shape {z.shape}); a softmax needs >= 1 entry.")
+    return z, axis
+
+
 def uniform_policy(n_states: int, n_actions: int) -> np.ndarray:
     """``pi[s, a] = 1 / A``."""
+    n_states = check_positive_int(n_states, "n_states")
+    n_actions = check_positive_int(n_actions, "n_actions")
     return np.full((n_states, n_actions), 1.0 / n_actions)
 
 
@@ -79,7 +91,9 @@ def project_simplex(y) -> np.ndarray:
     :math:`\Pi_\Delta(y)_i = \max(y_i - \tau, 0)` with :math:`\tau` chosen so the row sums to
     one, found by sorting (Held, Wolfe & Crowder 1974; Duchi et al. 2008): O(n log n) per row.
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = as_float_array(y, "y")
+    if y.ndim == 0 or y.shape[-1] == 0:
+        raise InvalidInputError(f"y: expected rows to project (last axis non-empty), got shape {y.shape}.")
     n = y.shape[-1]
     u = -np.sort(-y, axis=-1)
     css = np.cumsum(u, axis=-1) - 1.0
@@ -92,7 +106,8 @@ def project_simplex(y) -> np.ndarray:
 
 def entropy(pi) -> np.ndarray:
     """Per-state entropy ``H(pi(.|s)) = -sum_a pi log pi`` (0 log 0 = 0)."""
-    pi = np.asarray(pi, dtype=np.float64)
+    pi = as_float_array(pi, "pi", error=InvalidPolicyError)
+    check_simplex(pi, "pi", error=InvalidPolicyError)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(pi > 0, pi * np.log(pi), 0.0)
     return -np.sum(t, axis=-1)
@@ -201,6 +216,8 @@ def fisher_information(mdp, theta, parametrization: str = "softmax", *, phi=None
     if parametrization == "loglinear":
         phi = _features(mdp, phi)
     pi = probs(theta, parametrization, phi=phi)
+    if pi.shape != m.shape:
+        raise InvalidInputError(f"theta: gives a policy of shape {pi.shape}, the MDP has (S, A) = {m.shape}.")
     d = evaluate(m, pi, check=False).occupancy
     if parametrization == "softmax":
         S, A = pi.shape
@@ -220,9 +237,23 @@ def natural_gradient(mdp, theta, parametrization: str = "softmax", *, phi=None) 
     r"""Natural gradient :math:`w = F^{+}\nabla V`, the minimum-norm solution of ``F w = grad``
     (``numpy.linalg.lstsq``; never an explicit inverse).
 
-    For tabular softmax, :math:`w_{s,\cdot} = A^\pi(s,\cdot)/(1-\gamma)` up to a per-state
-    constant that does not change the policy (Kakade 2001; Agarwal et al. 2021, Lemma 5.1).
+    For tabular softmax the exact closed form is used (no least squares, so it stays exact at
+    near-deterministic policies where ``F`` is ill-conditioned): ``F w = grad`` holds for
+    :math:`w_{s,\cdot} = A^\pi(s,\cdot)/(1-\gamma) + c_s` (Kakade 2001; Agarwal et al. 2021,
+    Lemma 5.1), and the minimum-norm member (``pi > 0``: the null space of state ``s``'s block is
+    the constant vector) is :math:`w_{s,\cdot} = (A^\pi(s,\cdot) - \overline{A^\pi(s,\cdot)})/(1-\gamma)`
+    with the plain mean over actions; states with :math:`d^\pi(s) = 0` get ``w = 0``.
     """
+    _check_param(parametrization)
+    if parametrization == "softmax":
+        m = as_mdp(mdp)
+        pi = probs(theta, "softmax")
+        if pi.shape != m.shape:
+            raise InvalidInputError(f"theta: gives a policy of shape {pi.shape}, the MDP has (S, A) = {m.shape}.")
+        ev = evaluate(m, pi, check=False)
+        adv = ev.advantage
+        w = (adv - adv.mean(axis=1, keepdims=True)) / (1.0 - m.gamma)
+        return np.where(ev.occupancy[:, None] > 0, w, 0.0)
     grad = policy_gradient(mdp, theta, parametrization, phi=phi)
     F = fisher_information(mdp, theta, parametrization, phi=phi)
     w, *_ = np.linalg.lstsq(F, grad.reshape(-1), rcond=1e-12)

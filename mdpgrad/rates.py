@@ -31,6 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
+from .errors import InvalidInputError
+from .validation import as_float_array, check_choice, check_float, check_int, check_nonnegative_float
+
 __all__ = ["RateFit", "fit_power_law", "fit_exponential", "fit_window", "compare_exponent"]
 
 EPS = np.finfo(np.float64).eps
@@ -70,10 +73,14 @@ class RateFit:
 def fit_window(t, y, *, model: str = "power", burn_in: float = 0.5, floor_factor: float = 1e3,
                scale: float | None = None) -> np.ndarray:
     """Boolean mask of the points the window rule keeps (see module docstring)."""
-    t = np.asarray(t, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    t, y = _series(t, "t"), _series(y, "y")
     if t.shape != y.shape or t.ndim != 1:
-        raise ValueError(f"t and y must be 1-D of equal length, got {t.shape} and {y.shape}")
+        raise InvalidInputError(f"t and y must be 1-D of equal length, got {t.shape} and {y.shape}")
+    check_choice(model, "model", ("power", "exponential"))
+    burn_in = check_float(burn_in, "burn_in", lo=0.0, hi=1.0, hi_open=True, what="fraction of the range dropped")
+    floor_factor = check_nonnegative_float(floor_factor, "floor_factor")
+    if scale is not None:
+        scale = check_float(scale, "scale")
     keep = np.isfinite(y) & np.isfinite(t) & (y > 0)
     if model == "power":
         keep &= t > 0
@@ -107,11 +114,22 @@ def ols(x, z, level):
     return float(slope), float(intercept), se, (float(slope - q * se), float(slope + q * se))
 
 
+def _series(x, name: str) -> np.ndarray:
+    """A real series; NaN/inf entries are allowed (the window rule drops them), complex or text is not."""
+    raw = np.asarray(x) if x is not None else np.asarray(np.nan)
+    if raw.dtype.kind not in "biuf":
+        as_float_array(raw, name)  # raises the precise dtype error
+    return raw.astype(np.float64)
+
+
 def _fit(t, y, model, burn_in, floor_factor, level, min_points, scale):
-    t = np.asarray(t, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    level = check_float(level, "level", lo=0.0, hi=1.0, lo_open=True, hi_open=True, what="confidence level")
+    min_points = check_int(min_points, "min_points", minimum=3, what="an OLS fit with a CI needs 3 points")
+    t, y = _series(t, "t"), _series(y, "y")
     keep = fit_window(t, y, model=model, burn_in=burn_in, floor_factor=floor_factor, scale=scale)
     if keep.sum() < min_points:
+        return None
+    if np.ptp(t[keep]) == 0:  # one abscissa repeated: no slope to fit
         return None
     x = np.log(t[keep]) if model == "power" else t[keep]
     z = np.log(y[keep])
@@ -143,8 +161,14 @@ def compare_exponent(fit: RateFit | None, predicted: float, *, sided: str = "upp
     ``sided="two"``: *holds* if the CI (widened by ``tol``) covers ``predicted``, *violated*
     otherwise. ``sided="lower"`` mirrors ``"upper"``.
     """
+    check_choice(sided, "sided", ("upper", "lower", "two"))
+    predicted = check_float(predicted, "predicted")
+    tol = check_nonnegative_float(tol, "tol")
     if fit is None:
         return "inconclusive"
+    if not isinstance(fit, RateFit):
+        raise InvalidInputError(f"fit: expected a RateFit (from fit_power_law / fit_exponential) or None, got "
+                                f"{type(fit).__name__}.")
     lo, hi = fit.ci
     if sided == "two":
         return "holds" if lo - tol <= predicted <= hi + tol else "violated"

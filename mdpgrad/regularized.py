@@ -29,23 +29,18 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.special
 
-from .errors import InvalidInputError
 from .exact import check_policy, evaluate
 from .mdp import as_mdp
+from .validation import check_nonnegative_float, check_positive_float, check_positive_int
 
 __all__ = ["SoftEvaluation", "SoftOptimum", "soft_evaluate", "soft_optimum", "check_tau"]
 
 
 def check_tau(tau, *, allow_zero: bool = True) -> float:
     """Return ``tau`` as a float after checking it is finite and >= 0 (> 0 unless ``allow_zero``)."""
-    try:
-        t = float(tau)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"tau = {tau!r} is not a number; pass a temperature such as 0.1.") from None
-    if not np.isfinite(t) or t < 0 or (t == 0 and not allow_zero):
-        need = ">= 0" if allow_zero else "> 0"
-        raise InvalidInputError(f"tau = {tau!r} must be finite and {need} (entropy temperature).")
-    return t
+    if allow_zero:
+        return check_nonnegative_float(tau, "tau", what="entropy temperature")
+    return check_positive_float(tau, "tau", what="entropy temperature")
 
 
 @dataclass(frozen=True)
@@ -87,8 +82,8 @@ def soft_optimum(mdp, tau: float, *, tol: float = 1e-12, max_iter: int = 100_000
     """
     m = as_mdp(mdp)
     tau = check_tau(tau, allow_zero=False)
-    if not (np.isfinite(tol) and tol > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (sup-norm error on V).")
+    tol = check_positive_float(tol, "tol", what="sup-norm error on V")
+    max_iter = check_positive_int(max_iter, "max_iter")
     g = m.gamma
     v = np.zeros(m.n_states)
     err = np.inf

@@ -36,12 +36,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .backend import get_backend
 from .errors import InvalidInputError
 from .exact import check_policy
 from .kernels.rollouts import splitmix_next
 from .mdp import as_mdp
+from .validation import as_float_array, check_allocation, check_gamma, check_indices, check_int, check_positive_int
 
 __all__ = ["Rollouts", "FlatRollouts", "LAYOUTS", "sample_trajectories", "sample_returns", "rollouts_loglinear",
            "trajectory_seeds", "HORIZONS", "prepare_sampler", "geometric_lengths"]
@@ -58,6 +58,13 @@ class Rollouts:
     ``horizon`` and ``gamma`` record how they were drawn: estimators discount with
     :math:`\\gamma^t` for ``"fixed"``/``"absorbing"`` and not at all for ``"geometric"``
     (the random length already discounts).
+
+    ``truncated`` counts the trajectories cut by the ``length`` cap of a geometric or absorbing
+    horizon. ``truncated_mask[i]`` is True when trajectory ``i`` was *cut* rather than *terminated*:
+    its last state ``states[i, lengths[i]]`` continues, so GAE (:func:`~mdpgrad.estimators.gae_batch`)
+    and :meth:`returns` with ``values`` bootstrap from it. Fixed horizons: every trajectory is cut;
+    geometric: those whose drawn length exceeded the cap; absorbing: those that did not reach an
+    absorbing state. ``None`` (hand-built rollouts): fixed/absorbing bootstrap, geometric terminates.
     """
 
     states: np.ndarray
@@ -67,6 +74,13 @@ class Rollouts:
     horizon: str
     gamma: float
     truncated: int = 0
+    truncated_mask: np.ndarray | None = None
+
+    def cut(self) -> np.ndarray:
+        """Per-trajectory bool: cut (bootstrap from the last state) rather than terminated."""
+        if self.truncated_mask is not None:
+            return np.asarray(self.truncated_mask, dtype=bool)
+        return np.full(self.n, self.horizon != "geometric")
 
     @property
     def n(self) -> int:
@@ -89,9 +103,23 @@ class Rollouts:
             return np.ones(T)
         return self.gamma ** np.arange(T)
 
-    def returns(self) -> np.ndarray:
-        """Per-trajectory return ``sum_t d[t] r_t`` (an estimate of V(rho); see module docstring)."""
-        return self.rewards @ self.discount
+    def returns(self, values=None) -> np.ndarray:
+        """Per-trajectory return ``sum_t d[t] r_t`` (an estimate of V(rho); see module docstring).
+
+        With state ``values[s]``, cut trajectories (:meth:`cut`) add the bootstrap ``d[L] v(s_L)``
+        (``gamma^L v(s_L)`` for fixed/absorbing, ``v(s_L)`` for geometric: the memoryless length
+        continues), so a capped geometric return is again unbiased for ``V(rho)`` with exact values.
+        """
+        G = self.rewards @ self.discount
+        if values is None:
+            return G
+        S = int(self.states.max()) + 1 if self.states.size else 1
+        v = as_float_array(values, "values", ndim=1)
+        if v.shape[0] < S:
+            raise InvalidInputError(f"values: expected one value per state (at least {S}), got shape {v.shape}.")
+        last = self.states[np.arange(self.n), self.lengths]
+        dL = np.ones(self.n) if self.horizon == "geometric" else self.gamma ** self.lengths
+        return G + np.where(self.cut(), dL * v[np.where(last >= 0, last, 0)], 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,6 +142,7 @@ class FlatRollouts:
     horizon: str
     gamma: float
     truncated: int = 0
+    truncated_mask: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -155,7 +184,8 @@ class FlatRollouts:
         actions[rows, cols] = self.actions
         rewards[rows, cols] = self.rewards
         states[np.arange(n), self.lengths] = self.final_states
-        return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated)
+        return Rollouts(states, actions, rewards, self.lengths.copy(), self.horizon, self.gamma, self.truncated,
+                        self.truncated_mask)
 
 
 def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
@@ -167,9 +197,11 @@ def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
     if isinstance(seed, np.random.SeedSequence):
         entropy = seed.entropy
     elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        entropy = int(seed)
+        entropy = check_int(seed, "seed", minimum=0, what="a seed")
     else:
-        raise InvalidInputError(f"seed = {seed!r}: expected an int or numpy.random.SeedSequence.")
+        raise InvalidInputError(f"seed = {seed!r}: expected an int >= 0 or numpy.random.SeedSequence.")
+    key = check_int(key, "key", minimum=0)
+    n = check_int(n, "n", minimum=0)
     ss = np.random.SeedSequence(entropy, spawn_key=(int(key),))
     from .kernels.rollouts import seed_words
 
@@ -181,7 +213,12 @@ def trajectory_seeds(seed, n: int, *, key: int = 0) -> np.ndarray:
 def geometric_lengths(seeds: np.ndarray, gamma: float) -> np.ndarray:
     r"""``L = 1 + floor(log(1-u) / log(gamma))`` ~ Geom(1-gamma) on {1, 2, ...}, one uniform
     per trajectory from its own stream (so lengths are independent of the paths)."""
-    _, u = splitmix_next(np.asarray(seeds, dtype=np.uint64))
+    gamma = check_gamma(gamma)
+    raw = np.asarray(seeds)
+    if raw.dtype.kind not in "iu" or raw.ndim != 1:
+        raise InvalidInputError(f"seeds: expected a 1-D integer array (from trajectory_seeds), got dtype "
+                                f"{raw.dtype}, shape {raw.shape}.")
+    _, u = splitmix_next(raw.astype(np.uint64))
     if gamma <= 0.0:
         return np.ones(u.shape, dtype=np.int64)
     return 1 + np.floor(np.log1p(-u) / np.log(gamma)).astype(np.int64)
@@ -309,9 +346,10 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     smp = prepare_sampler(m, pi, absorbing=absorbing)
     seeds = trajectory_seeds(seed, n, key=0)
     truncated = 0
+    cut = np.full(n, horizon != "geometric")
     if lengths is not None:
-        L = np.asarray(lengths, dtype=np.int64)
-        if L.shape != (n,) or (L < 0).any():
+        L = check_indices(lengths, "lengths", 2**62, what="length (>= 0)")
+        if L.shape != (n,):
             raise InvalidInputError(f"lengths: expected n = {n} non-negative integers, got shape {L.shape}.")
     elif horizon == "fixed":
         if length is None:
@@ -321,7 +359,8 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
         L = geometric_lengths(trajectory_seeds(seed, n, key=1), m.gamma)
         if length is not None:
             cap = check_positive_int(length, "length")
-            truncated = int((L > cap).sum())
+            cut = L > cap
+            truncated = int(cut.sum())
             L = np.minimum(L, cap)
     else:
         if length is None:
@@ -330,23 +369,42 @@ def sample_trajectories(mdp, pi, n: int, *, horizon: str = "geometric", length: 
     if start_states is None:
         start = np.full(n, -1, dtype=np.int64)
     else:
-        start = np.asarray(start_states, dtype=np.int64)
-        if start.shape != (n,) or (start >= m.n_states).any() or (start < -1).any():
+        raw = np.asarray(start_states)
+        if raw.dtype.kind not in "iuf":
+            raise InvalidInputError(f"start_states: expected integer state indices, got dtype {raw.dtype}.")
+        from_rho = (raw == -1) if raw.dtype.kind in "iuf" else np.zeros(raw.shape, bool)
+        start = check_indices(np.where(from_rho, 0, raw), "start_states", m.n_states,
+                              what="state index (or -1 for rho)")
+        start = np.where(from_rho, -1, start).astype(np.int64)
+        if start.shape != (n,):
             raise InvalidInputError(f"start_states: expected {n} state indices in [0, {m.n_states}) (or -1 for rho).")
     use_abs = horizon == "absorbing"
+    if not use_abs:  # absorbing: the lengths are known only after sampling (the cap only bounds them)
+        _check_rollout_size(n, L, layout)
     if layout == "flat":
         states, actions, rewards, offsets, final, out_len, caps = be.kernel("rollouts_flat")(smp, seeds, L, start,
                                                                                            use_abs)
         if use_abs:
-            truncated = int(np.sum((out_len == caps) & ~smp.absorbing[final]))
-        return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated)
+            cut = (out_len == caps) & ~smp.absorbing[final]
+            truncated = int(np.sum(cut))
+        return FlatRollouts(states, actions, rewards, offsets, final, out_len, horizon, smp.gamma, truncated, cut)
     states, actions, rewards, out_len, L = be.kernel("rollouts_padded")(smp, seeds, L, start, use_abs)
     if use_abs:
-        truncated = int(np.sum((out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]))
+        cut = (out_len == L) & ~smp.absorbing[states[np.arange(n), out_len]]
+        truncated = int(np.sum(cut))
         Lmax2 = int(out_len.max())
         states, actions, rewards = states[:, :Lmax2 + 1], actions[:, :Lmax2], rewards[:, :Lmax2]
-    return Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated)
+    return Rollouts(states, actions, rewards, out_len, horizon, float(m.gamma), truncated, cut)
 
+
+def _check_rollout_size(n, L, layout):
+    """Pre-flight: the arrays about to be allocated must fit (named error instead of a MemoryError)."""
+    if layout == "flat":
+        check_allocation((int(L.sum()), 2), "the flat trajectory arrays (total steps)", "n or length", itemsize=8)
+    else:
+        Lmax = int(L.max()) if L.size else 0
+        check_allocation((n, 2 * Lmax + 1), f"the padded trajectory arrays (n = {n}, longest length {Lmax})",
+                         "n, or cap the horizon with length=, or use layout='flat'", itemsize=8)
 
 
 

@@ -33,13 +33,25 @@ import numpy as np
 import scipy.linalg
 
 from ._compat import renamed
-from ._validate import as_float_array, check_gamma, check_positive_int, check_probability, check_shape
 from .backend import get_backend
-from .envs._rng import as_generator
 from .errors import InvalidInputError, InvalidMDPError
 from .exact import check_policy, evaluate, policy_matrices
 from .kernels.td import TD_METHOD_CODES
 from .mdp import TabularMDP, as_mdp
+from .validation import (
+    as_float_array,
+    as_generator,
+    check_allocation,
+    check_gamma,
+    check_index,
+    check_indices,
+    check_nonnegative,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_shape,
+)
 
 __all__ = [
     "TDSystem",
@@ -90,6 +102,8 @@ def stationary_distribution(P_chain) -> np.ndarray:
 def _check_features(phi, S: int) -> np.ndarray:
     phi = as_float_array(phi, "phi", ndim=2)
     check_shape(phi, (S, None), "phi", hint="phi[s, :] are the state features, one row per state.")
+    if phi.shape[1] == 0:
+        raise InvalidInputError("phi: zero features (shape (S, 0)); use at least one feature column.")
     return phi
 
 
@@ -183,15 +197,31 @@ def td_fixed_point(mdp, pi, phi, *, lambda_: float = 0.0, behavior=None, emphati
 
 def projection(phi, weights, v) -> np.ndarray:
     """``Pi v = Phi (Phi^T D Phi)^{-1} Phi^T D v``: the D-weighted least-squares fit of ``v``."""
-    phi = np.asarray(phi, dtype=np.float64)
-    sw = np.sqrt(np.asarray(weights, dtype=np.float64))
-    coef, *_ = np.linalg.lstsq(sw[:, None] * phi, sw * np.asarray(v, dtype=np.float64), rcond=None)
+    phi = as_float_array(phi, "phi", ndim=2)
+    S = phi.shape[0]
+    if S == 0 or phi.shape[1] == 0:
+        raise InvalidInputError(f"phi: expected features phi[s, d] with S, d >= 1, got shape {phi.shape}.")
+    weights = as_float_array(weights, "weights", shape=(S,))
+    check_nonnegative(weights, "weights")
+    v = as_float_array(v, "v", shape=(S,))
+    sw = np.sqrt(weights)
+    coef, *_ = np.linalg.lstsq(sw[:, None] * phi, sw * v, rcond=None)
     return phi @ coef
+
+
+def _check_system_theta(system, theta) -> np.ndarray:
+    if not isinstance(system, TDSystem):
+        raise InvalidInputError(f"system: expected a TDSystem (from td_system), got {type(system).__name__}.")
+    theta = as_float_array(theta, "theta")
+    d = system.phi.shape[1]
+    if theta.ndim == 0 or theta.shape[-1] != d:
+        raise InvalidInputError(f"theta: expected shape (..., {d}) (one weight per feature), got {theta.shape}.")
+    return theta
 
 
 def msve(system: TDSystem, theta) -> np.ndarray:
     """Mean squared value error ``sum_s d_mu(s) (phi[s] . theta - V(s))^2`` (``theta`` may be ``(..., d)``)."""
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = _check_system_theta(system, theta)
     err = theta @ system.phi.T - system.v
     return np.sum(system.d_mu * err**2, axis=-1)
 
@@ -202,7 +232,7 @@ def mspbe(system: TDSystem, theta, *, lam0: bool = True) -> np.ndarray:
     ``lam0=True`` (default) uses the lambda = 0 system (the objective of GTD2 / TDC);
     otherwise the TD(lambda) system. Batched over leading axes of ``theta``.
     """
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = _check_system_theta(system, theta)
     A, b = (system.A0, system.b0) if lam0 else (system.A, system.b)
     res = b - theta @ A.T
     # C may be singular (more features than states, e.g. Baird's 8 features on 7 states); res lies
@@ -285,19 +315,15 @@ def run_td(mdp, pi, phi, *, method: str = "td", lambda_: float = 0.0, behavior=N
         raise InvalidInputError(f"behavior[{s}, {a}] = 0 while pi[{s}, {a}] > 0: behaviour must cover pi.")
     n_steps = check_positive_int(n_steps, "n_steps")
     n_runs = check_positive_int(n_runs, "n_runs")
-    for name, val in (("alpha", alpha), ("beta", beta), ("t0", t0)):
-        if not (np.isfinite(val) and val > 0):
-            raise InvalidInputError(f"{name} = {val!r} must be a positive finite float.")
-    if not (np.isfinite(power) and power >= 0):
-        raise InvalidInputError(f"power = {power!r} must be >= 0 (0 = constant step).")
+    alpha, beta, t0 = (check_positive_float(v, k) for k, v in (("alpha", alpha), ("beta", beta), ("t0", t0)))
+    power = check_nonnegative_float(power, "power", what="0 = constant step")
     if checkpoints is None:
         checkpoints = np.array([n_steps])
-    checkpoints = np.asarray(checkpoints, dtype=np.int64)
+    checkpoints = check_indices(checkpoints, "checkpoints", n_steps + 1, what="checkpoint")
     if checkpoints.ndim != 1 or np.any(checkpoints < 1) or np.any(checkpoints > n_steps) or np.any(
             np.diff(checkpoints) <= 0):
         raise InvalidInputError("checkpoints: must be strictly increasing integers in [1, n_steps].")
-    if not (0 <= int(s0) < S):
-        raise InvalidInputError(f"s0 = {s0}: must be a state index in [0, {S}).")
+    s0 = check_index(s0, "s0", S, what="state index")
     theta0 = np.zeros(phi.shape[1]) if theta0 is None else as_float_array(theta0, "theta0", ndim=1)
     check_shape(theta0, (phi.shape[1],), "theta0")
     base = int(as_generator(seed).integers(0, 2**62))
@@ -318,6 +344,8 @@ def sample_transitions(mdp, behavior, n_steps: int, *, seed=0, s0: int = 0):
     S, A_n = m.shape
     mu = check_policy(behavior, S, A_n, name="behavior")
     n_steps = check_positive_int(n_steps, "n_steps")
+    s0 = check_index(s0, "s0", S, what="state index")
+    check_allocation((n_steps, 3), "the transition arrays (n_steps, 3)", "n_steps")
     base = int(as_generator(seed).integers(0, 2**62))
     return sample_path_numba(*_alias(mu), *_alias(m.P.reshape(S * A_n, S)), n_steps, int(s0), np.uint64(base))
 
@@ -332,10 +360,16 @@ def _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t):
     check_shape(phi_tp1, (T, d), "phi_tp1")
     r_t = as_float_array(r_t, "r_t", ndim=1)
     check_shape(r_t, (T,), "r_t")
-    discount_t = np.broadcast_to(as_float_array(discount_t, "discount_t"), (T,))
+    discount_t = as_float_array(discount_t, "discount_t")
+    if discount_t.shape not in ((), (T,)):
+        raise InvalidInputError(f"discount_t: expected a scalar or shape ({T},) like r_t, got {discount_t.shape}.")
+    discount_t = np.broadcast_to(discount_t, (T,))
     if np.any(discount_t < 0) or np.any(discount_t > 1):
         raise InvalidInputError("discount_t: every discount must lie in [0, 1].")
-    rho_t = np.ones(T) if rho_t is None else np.broadcast_to(as_float_array(rho_t, "rho_t"), (T,))
+    rho_t = None if rho_t is None else as_float_array(rho_t, "rho_t")
+    if rho_t is not None and rho_t.shape not in ((), (T,)):
+        raise InvalidInputError(f"rho_t: expected a scalar or shape ({T},) like r_t, got {rho_t.shape}.")
+    rho_t = np.ones(T) if rho_t is None else np.broadcast_to(rho_t, (T,))
     if np.any(rho_t < 0):
         raise InvalidInputError("rho_t: importance ratios must be >= 0.")
     return phi_t, r_t, phi_tp1, discount_t, rho_t
@@ -370,6 +404,7 @@ def lstd(phi_t, r_t, phi_tp1, *, discount_t, lambda_: float = 0.0, rho_t=None, t
     """
     phi_t, r_t, phi_tp1, discount_t, rho_t = _check_batch(phi_t, r_t, phi_tp1, discount_t, rho_t)
     lam = _check_lambda(lambda_)
+    ridge = check_nonnegative_float(ridge, "ridge", what="ridge * I is added to A_hat")
     if test_t is None:
         z = eligibility_traces(phi_t, discount_t, lam, rho_t)
     else:
@@ -383,7 +418,11 @@ def lstd(phi_t, r_t, phi_tp1, *, discount_t, lambda_: float = 0.0, rho_t=None, t
     if A.shape[0] != A.shape[1]:
         sol, *_ = np.linalg.lstsq(A, b, rcond=None)  # more test functions than features: GMM form
         return sol
-    return np.linalg.solve(A, b)
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        raise InvalidInputError("phi_t, phi_tp1: A_hat is singular (features collinear on these data); "
+                                "pass ridge > 0 or more varied transitions.") from None
 
 
 @renamed(lam="lambda_")
@@ -407,10 +446,10 @@ def td_on_data(phi_t, r_t, phi_tp1, *, discount_t, method: str = "td", lambda_: 
     code = TD_METHOD_CODES[method]
     if code in (2, 3) and lam != 0.0:
         raise InvalidInputError(f"lambda_ = {lam}: GTD2 and TDC are implemented for lambda_ = 0 only.")
-    for name, val in (("alpha", alpha), ("beta", beta), ("t0", t0)):
-        if not (np.isfinite(val) and val > 0):
-            raise InvalidInputError(f"{name} = {val!r} must be a positive finite float.")
+    alpha, beta, t0 = (check_positive_float(v, k) for k, v in (("alpha", alpha), ("beta", beta), ("t0", t0)))
+    power = check_nonnegative_float(power, "power", what="0 = constant step")
     n_passes = check_positive_int(n_passes, "n_passes")
+
     d = phi_t.shape[1]
     theta0 = np.zeros(d) if theta0 is None else as_float_array(theta0, "theta0", ndim=1)
     check_shape(theta0, (d,), "theta0")
@@ -428,6 +467,7 @@ def forward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lambda_: flo
     """
     phi_t, r_t, phi_tp1, discount_t, _ = _check_batch(phi_t, r_t, phi_tp1, discount_t, None)
     lam = _check_lambda(lambda_)
+    theta = as_float_array(theta, "theta", shape=(phi_t.shape[1],))
     v_t = phi_t @ theta
     v_tp1 = phi_tp1 @ theta
     T = r_t.shape[0]
@@ -449,6 +489,7 @@ def backward_view_offline(phi_t, r_t, phi_tp1, theta, *, discount_t, lambda_: fl
     """
     phi_t, r_t, phi_tp1, discount_t, _ = _check_batch(phi_t, r_t, phi_tp1, discount_t, None)
     lam = _check_lambda(lambda_)
+    theta = as_float_array(theta, "theta", shape=(phi_t.shape[1],))
     delta = r_t + discount_t * (phi_tp1 @ theta) - phi_t @ theta
     e = eligibility_traces(phi_t, discount_t, lam)
     return e.T @ delta

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_int
 from .errors import InvalidInputError
+from .validation import as_float_array, check_positive_int
 
 __all__ = ["joint_target", "decomposed_target", "uniform_max_moments"]
 

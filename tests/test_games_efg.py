@@ -116,7 +116,7 @@ def test_random_tree_and_leduc():
     assert L.n_infosets == (144, 144)  # rank-only information sets (suits are payoff-irrelevant)
     u = [uniform_strategy(L, p) for p in (0, 1)]
     assert efg_exploitability(L, *u) > 1.0
-    with pytest.raises(InvalidInputError, match="random_tree"):
+    with pytest.raises(InvalidInputError, match="n_types|depth|n_actions"):
         random_tree(0, 2, 2, seed=0)
 
 

@@ -67,14 +67,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_positive_int
-from ..backend import get_backend
+from ..backend import Backend, get_backend
 from ..mdp import FiniteHorizonMDP
+from ..validation import check_choice, check_float, check_positive_int
 from .batch import optimize_batch
+from .methods import METHODS
 from .protocol import Method, OptimizeResult, OptState, check_record, keep_policy, transform
 from .runs import run_one
 
 __all__ = ["OptState", "Method", "OptimizeResult", "optimize", "transform", "keep_policy"]
+
+#: the backends an exact optimization runs on (the CPU ones; see :func:`mdpgrad.backend.get_backend`)
+BACKENDS = ("auto", "numpy", "numba")
 
 
 def _is_batch(mdp, step_size, theta0) -> bool:
@@ -121,10 +125,16 @@ def optimize(mdp, method: str | Method = "softmax_pg", *, n_iter: int = 100, the
         return optimize_finite_horizon(mdp, method=method, n_iter=n_iter, theta0=theta0, **hyperparameters)
     n_iter = check_positive_int(n_iter, "n_iter", minimum=0)
     record_every = check_positive_int(record_every, "record_every")
+    if not isinstance(backend, Backend):
+        check_choice(backend, "backend", BACKENDS)
+    if not isinstance(method, Method):
+        check_choice(method, "method", METHODS)
     be = get_backend(backend)
     if _is_batch(mdp, hyperparameters.get("step_size"), theta0):
         return optimize_batch(mdp, method, n_iter=n_iter, theta0=theta0, record=record, record_every=record_every,
                               be=be, strict=backend != "auto", v_star=v_star, a_star=a_star,
                               **hyperparameters)
+    if v_star is not None:
+        v_star = check_float(v_star, "v_star", what="V*(rho) of this MDP")
     return run_one(mdp, method, hyperparameters, n_iter=n_iter, theta0=theta0, record=check_record(record),
                    record_every=record_every, be=be, strict=backend != "auto", v_star=v_star, a_star=a_star)

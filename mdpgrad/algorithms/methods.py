@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
 from ..mdp import FeatureMDP, as_mdp
 from ..policies import log_softmax, project_simplex, softmax
+from ..validation import as_float_array, check_float, check_positive_int
 from .protocol import Method, NumbaSpec, OptState
 from .steps import capo_step, check_step_size, exact_quantities, mdpo_inner, rebel_step, trpo_exact_step, trpo_step
 
@@ -176,10 +176,7 @@ class PolyakPG:
 
     def __post_init__(self):
         if self.f_star is not None:
-            f = float(self.f_star)
-            if not np.isfinite(f):
-                raise InvalidInputError(f"f_star = {self.f_star!r} must be a finite float.")
-            _set(self, "f_star", f)
+            _set(self, "f_star", check_float(self.f_star, "f_star", what="the target value f* >= J*"))
         if self.max_step is not None:
             _set(self, "max_step", check_step_size(self.max_step, "max_step"))
         _check_weighting(self.weighting)
@@ -225,7 +222,7 @@ class CAPO:
 # init
 # ----------------------------------------------------------------------------------------
 def _state(m, params, pi, tau, t=0, step=0.0, info=None):
-    return OptState(params, pi, exact_quantities(m, pi, tau), t, step, {} if info is None else info)
+    return OptState(params, pi, exact_quantities(m, pi, tau, check=False), t, step, {} if info is None else info)
 
 
 def _logits_init(tau=0.0):
@@ -495,3 +492,4 @@ def make_method(method: str, *, mdp=None, **hyperparameters) -> Method:
     if missing:
         raise InvalidInputError(f"{', '.join(missing)}: {method!r} needs {' and '.join(missing)} (a positive float).")
     return build(cls(**kw, **fixed))
+

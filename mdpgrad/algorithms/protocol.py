@@ -136,6 +136,8 @@ def check_record(record) -> tuple[str, ...]:
         record = ("value", "gap", "entropy", "step_size")
     if isinstance(record, str):
         record = (record,)
+    if not isinstance(record, (tuple, list)) or not all(isinstance(k, str) for k in record):
+        raise InvalidInputError(f"record = {record!r:.60}: pass names from {RECORDABLE} (a tuple of strings).")
     record = tuple(record)
     for k in record:
         if k not in RECORDABLE:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import DivergedError, InvalidInputError
 from ..mdp import as_mdp
 from ..policies import entropy, softmax
 from .methods import make_method
 from .protocol import COMPILED_RECORDABLE, Method, OptimizeResult
 
 __all__ = ["run_one", "run_method", "compiled_kernel", "compiled_result", "optimal_value", "resolve_method",
-           "check_a_star", "soft_target"]
+           "check_a_star", "soft_target", "check_diverged"]
 
 
 def run_one(mdp, method, hyperparameters, *, n_iter, theta0, record, record_every, be, strict, v_star,
@@ -41,6 +41,7 @@ def run_one(mdp, method, hyperparameters, *, n_iter, theta0, record, record_ever
     out = kernel(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho), theta,
                  sp.mode, sp.eta, sp.tau, scale, sp.use_rho, sp.geometric, sp.f_star, sp.max_step, n_iter,
                  record_every, a, "entropy" in record)
+    check_diverged(m, meth, out[0], softmax(out[6]))
     return compiled_result(meth, be.name, record, record_every, *out, v_star, soft, a_star is not None)
 
 
@@ -78,6 +79,7 @@ def optimal_value(m) -> float:
 
 
 def resolve_method(method, mdp, v_star, hyperparameters) -> Method:
+    """``method`` itself when it is a :class:`Method` (then no hyperparameters), else ``make_method`` of the name."""
     if isinstance(method, Method):
         if hyperparameters:
             raise InvalidInputError(
@@ -146,6 +148,7 @@ def run_method(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
             break
         state = new
     arr = {k: np.asarray(v) for k, v in rows.items()}
+    check_diverged(m, meth, arr.get("value"), state.pi)
     nan = np.full(n_iter // record_every + 1, np.nan)
     return OptimizeResult(
         method=meth.name, t=np.arange(len(nan)) * record_every, value=arr.get("value", nan),
@@ -155,6 +158,23 @@ def run_method(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
         masked=arr.get("masked"), params=arr.get("params"), policies=arr.get("policy"),
         min_prob_a_star=min_star if a_star is not None else None,
     )
+
+
+def check_diverged(m, meth, values, pi):
+    """Raise :class:`DivergedError` when the run left the set of policies (NaN, or values out of range).
+
+    Checked once on the finished trajectory (never inside the loop): ``pi`` finite, nonnegative, rows
+    summing to 1, and every recorded value finite with ``|value| <= max|r| / (1 - gamma)``.
+    """
+    vmax = float(np.max(np.abs(m.r))) / (1.0 - m.gamma)
+    slack = 1e-6 * (1.0 + vmax)
+    ok = np.all(np.isfinite(pi)) and np.all(pi >= -1e-8) and np.allclose(pi.sum(axis=-1), 1.0, atol=1e-6)
+    if values is not None:
+        ok = ok and bool(np.all(np.isfinite(values)) and np.all(np.abs(values) <= vmax + slack))
+    if not ok:
+        step_size = getattr(meth.hparams, "step_size", None)
+        raise DivergedError(f"{meth.name}: step_size = {step_size!r} made the iterates leave the policy set "
+                            f"(non-finite or out-of-range values); use a smaller step_size.")
 
 
 def compiled_result(meth, backend, record, record_every, vals, regs, ents, steps, min_star, n_fact, theta, v_star,

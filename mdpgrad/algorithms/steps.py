@@ -12,26 +12,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import evaluate
 from ..mdp import as_mdp
 from ..policies import softmax
 from ..stats import kl_divergence
+from ..validation import (
+    as_float_array,
+    check_gamma,
+    check_nonnegative,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+)
 
-__all__ = ["Exact", "check_step_size", "exact_quantities", "npg_closed_form", "mdpo_inner", "trpo_surrogate_bound", "trpo_step",
-           "trpo_exact_step", "rebel_step", "capo_step"]
+__all__ = ["Exact", "check_step_size", "exact_quantities", "npg_closed_form", "mdpo_inner", "trpo_surrogate_bound",
+           "trpo_step", "trpo_exact_step", "rebel_step", "capo_step"]
 
 
 def check_step_size(step_size, name="step_size") -> float:
     """``float(step_size)``, checked positive and finite (an ``InvalidInputError`` naming ``name`` otherwise)."""
-    try:
-        eta = float(step_size)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {step_size!r} is not a number; pass a positive float.") from None
-    if not np.isfinite(eta) or eta <= 0:
-        raise InvalidInputError(f"{name} = {step_size!r} must be a positive finite float.")
-    return eta
+    return check_positive_float(step_size, name, what="a step size")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Exact:
     plain_value: float
 
 
-def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
+def exact_quantities(mdp, pi, tau: float = 0.0, *, check: bool = True) -> Exact:
     r"""``v``, ``q``, advantage and occupancy of ``pi`` (one LU, :func:`mdpgrad.evaluate`).
 
     With ``tau > 0``: ``v = (I - gamma P_pi)^{-1}(r_pi + tau H(pi))``, ``q = r + gamma P v`` and the
@@ -55,7 +56,13 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
     gradient of the regularized value is ``d pi adv / (1 - gamma)``. The unregularized value needs no
     second solve: ``rho . v_tau = rho . v + tau / (1 - gamma) d . H(pi)``.
     """
-    ev = evaluate(mdp, pi, check=False, tau=tau)
+    from ..regularized import check_tau
+
+    m = as_mdp(mdp)
+    if check:  # internal callers pass check=False: their policies come from a validated state
+        pi = check_policy(pi, *m.shape)
+        tau = check_tau(tau)
+    ev = evaluate(m, pi, check=False, tau=tau)
     v, q, d = ev.v, ev.q, ev.occupancy
     adv = ev.advantage
     plain = ev.value
@@ -63,12 +70,17 @@ def exact_quantities(mdp, pi, tau: float = 0.0) -> Exact:
         logpi = np.log(np.where(pi > 0, pi, 1.0))
         adv = adv - tau * logpi
         H = -np.sum(pi * logpi, axis=1)
-        plain = ev.value - tau * float(d @ H) / (1.0 - as_mdp(mdp).gamma)
+        plain = ev.value - tau * float(d @ H) / (1.0 - m.gamma)
     return Exact(v=v, q=q, adv=adv, d=d, value=ev.value, plain_value=plain)
 
 
 def npg_closed_form(pi, adv, eta: float, gamma: float) -> np.ndarray:
     r"""The softmax NPG step in multiplicative-weights form, :math:`\pi' \propto \pi\exp(\eta A/(1-\gamma))`."""
+    pi = as_float_array(pi, "pi", ndim=2)
+    check_policy(pi, *pi.shape)
+    adv = as_float_array(adv, "adv", shape=pi.shape)
+    eta = check_step_size(eta, "eta")
+    gamma = check_gamma(gamma)
     with np.errstate(divide="ignore"):
         logits = np.log(pi) + eta * adv / (1.0 - gamma)
     return softmax(logits)
@@ -84,6 +96,13 @@ def mdpo_inner(pi_k, adv, d, eta, n_inner, lr):
     ``-1/eta`` from differentiating ``log pi_theta`` inside KL cancels because ``sum_a d pi / d theta = 0``).
     Step ``lr / d(s)`` per state (preconditioning by the state weight, as MDPO's per-state losses).
     """
+    pi_k = as_float_array(pi_k, "pi_k", ndim=2)
+    check_policy(pi_k, *pi_k.shape, name="pi_k")
+    adv = as_float_array(adv, "adv", shape=pi_k.shape)
+    d = as_float_array(d, "d", shape=(pi_k.shape[0],))
+    check_nonnegative(d, "d")
+    eta, lr = check_step_size(eta, "eta"), check_step_size(lr, "lr")
+    n_inner = check_positive_int(n_inner, "n_inner")
     logk = np.log(np.maximum(pi_k, 1e-300))
     theta = logk.copy()
     for _ in range(int(n_inner)):
@@ -104,13 +123,15 @@ def trpo_surrogate_bound(mdp, pi, pi_new):
     :math:`D^{\max}_{KL} = \max_s KL(\pi(\cdot|s)\|\tilde\pi(\cdot|s))`.
     """
     m = as_mdp(mdp)
-    ex = exact_quantities(m, pi)
+    pi = check_policy(pi, *m.shape)
+    pi_new = check_policy(pi_new, *m.shape, name="pi_new")
+    ex = exact_quantities(m, pi, check=False)
     L = ex.value + float(np.sum(ex.d[:, None] * pi_new * ex.adv)) / (1.0 - m.gamma)
     eps = float(np.max(np.abs(ex.adv)))
     C = 4.0 * eps * m.gamma / (1.0 - m.gamma) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.sum(np.where(pi > 0, pi * (np.log(np.where(pi > 0, pi, 1)) - np.log(pi_new)), 0.0), axis=1)
-    new_val = exact_quantities(m, pi_new).value
+    new_val = exact_quantities(m, pi_new, check=False).value
     return new_val, L, C, float(np.max(kl))
 
 
@@ -127,7 +148,11 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     Returns ``(pi_new, beta)``.
     """
     m = as_mdp(mdp)
-    ex = exact_quantities(m, pi)
+    pi = check_policy(pi, *m.shape)
+    if kl_max is not None:
+        kl_max = check_step_size(kl_max, "kl_max")
+    n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
+    ex = exact_quantities(m, pi, check=False)
     logpi = np.log(np.maximum(pi, 1e-300))
 
     def pol(beta):
@@ -135,11 +160,11 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
 
     if kl_max is not None:
         lo, hi = 0.0, 1.0
-        while np.sum(ex.d * kl_divergence(pi, pol(hi))) < kl_max and hi < 1e8:
+        while np.sum(ex.d * kl_divergence(pi, pol(hi), check=False)) < kl_max and hi < 1e8:
             hi *= 2
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            if np.sum(ex.d * kl_divergence(pi, pol(mid))) <= kl_max:
+            if np.sum(ex.d * kl_divergence(pi, pol(mid), check=False)) <= kl_max:
                 lo = mid
             else:
                 hi = mid
@@ -149,7 +174,8 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
 
     def M(beta):
         p = pol(beta)
-        return float(np.sum(ex.d[:, None] * p * ex.adv)) / (1.0 - m.gamma) - C * float(np.max(kl_divergence(pi, p)))
+        kl = float(np.max(kl_divergence(pi, p, check=False)))
+        return float(np.sum(ex.d[:, None] * p * ex.adv)) / (1.0 - m.gamma) - C * kl
 
     if eps == 0:
         return pi.copy(), 0.0
@@ -195,7 +221,7 @@ def _kl_ball_argmax(pi, g, t, n_bisect: int = 48):
 
     for _ in range(n_bisect):
         mid = 0.5 * (lo + hi)
-        kl = kl_divergence(pi, p_of(mid))[:, None]
+        kl = kl_divergence(pi, p_of(mid), check=False)[:, None]
         big = kl > t
         lo = np.where(big, mid, lo)
         hi = np.where(big, hi, mid)
@@ -216,9 +242,11 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
     Returns ``(pi_new, t)``; ``M(pi_new) >= M(pi) = J(pi)`` up to the bisection resolution.
     """
     m = as_mdp(mdp)
+    pi = check_policy(pi, *m.shape)
+    n_outer = check_positive_int(n_outer, "n_outer")
     if np.any(pi <= 0):
         raise InvalidInputError("pi: trpo_exact_step needs a full-support policy (all pi > 0).")
-    ex = exact_quantities(m, pi)
+    ex = exact_quantities(m, pi, check=False)
     g = ex.d[:, None] * ex.adv / (1.0 - m.gamma)
     eps = float(np.max(np.abs(ex.adv)))
     if eps == 0:
@@ -230,7 +258,7 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
 
     def F(t):
         p = _kl_ball_argmax(pi, g, t)
-        return float(np.sum(p * g)) - C * float(np.max(kl_divergence(pi, p))), p
+        return float(np.sum(p * g)) - C * float(np.max(kl_divergence(pi, p, check=False))), p
 
     a, b = 0.0, gain / C
     phi = (np.sqrt(5) - 1) / 2
@@ -267,8 +295,11 @@ def rebel_step(theta, rewards, eta: float, pair_weights=None) -> np.ndarray:
     """
     theta = as_float_array(theta, "theta")
     rewards = as_float_array(rewards, "rewards")
+    eta = check_step_size(eta, "eta")
     if theta.ndim == 1:
         return rebel_step(theta[None], rewards[None], eta, pair_weights)[0]
+    if theta.ndim != 2 or theta.shape[1] == 0:
+        raise InvalidInputError(f"theta: expected logits (K,) or (X, K), got shape {theta.shape}.")
     X, K = theta.shape
     if rewards.shape != (X, K):
         raise InvalidInputError(f"rewards: expected shape {(X, K)} like theta, got {rewards.shape}.")
@@ -295,7 +326,7 @@ def _value_and_blocks(mdp, theta, phi):
     m = as_mdp(mdp)
     if phi is None:
         pi = softmax(theta)
-        ex = exact_quantities(m, pi)
+        ex = exact_quantities(m, pi, check=False)
         g = ex.d[:, None] * pi * ex.adv / (1.0 - m.gamma)
         blocks = np.zeros((m.n_states, theta.size))
         for s in range(m.n_states):
@@ -304,7 +335,7 @@ def _value_and_blocks(mdp, theta, phi):
             blocks[s] = blk.reshape(-1)
         return ex.value, blocks
     pi = softmax(phi @ theta)
-    ex = exact_quantities(m, pi)
+    ex = exact_quantities(m, pi, check=False)
     w = ex.d[:, None] * pi * ex.adv / (1.0 - m.gamma)
     return ex.value, np.einsum("sa,sad->sd", w, phi)
 
@@ -328,7 +359,16 @@ def capo_step(mdp, theta, eta: float, *, phi=None, h: float = 1e-5):
     masking matters for shared parameters (log-linear) or sampled gradients.
     """
     m = as_mdp(mdp)
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = as_float_array(theta, "theta")
+    eta = check_step_size(eta, "eta")
+    h = check_positive_float(h, "h", hi=1.0, what="finite-difference step")
+    if phi is None and theta.shape != m.shape:
+        raise InvalidInputError(f"theta: expected logits of shape (S, A) = {m.shape}, got {theta.shape}.")
+    if phi is not None:
+        phi = as_float_array(phi, "phi", ndim=3)
+        if phi.shape[:2] != m.shape or theta.shape != (phi.shape[2],):
+            raise InvalidInputError(f"phi, theta: expected phi[S, A, d] with S, A = {m.shape} and theta[d], got "
+                                    f"{phi.shape} and {theta.shape}.")
     _, blocks = _value_and_blocks(m, theta, phi)
     g = blocks.sum(axis=0)
     n = blocks.shape[0]

@@ -38,9 +38,21 @@ import scipy.stats
 from array_api_compat import is_numpy_namespace
 
 from .._compat import renamed
-from .._validate import check_positive_int
 from ..backend import array_namespace, get_backend
 from ..errors import InvalidInputError
+from ..validation import (
+    as_float_array,
+    check_choice,
+    check_distribution,
+    check_float,
+    check_indices,
+    check_int,
+    check_nonnegative,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_real_finite,
+)
 from .model import ContextualBandit, as_rng, log_softmax_xp, logit_gradient, sample_actions
 
 __all__ = [
@@ -80,7 +92,7 @@ CORRECTIONS = ("none", "is", "ppo", "topr")
 def _check_rewards(rewards):
     xp = array_namespace(rewards)
     if is_numpy_namespace(xp):
-        r = np.asarray(rewards, dtype=np.float64)
+        r = as_float_array(rewards, "rewards")
     else:
         r = rewards if rewards.dtype == xp.float64 else xp.astype(rewards, xp.float64)
     if r.ndim not in (2, 3):
@@ -90,6 +102,53 @@ def _check_rewards(rewards):
         idx = np.argwhere(~np.isfinite(r))[0]
         raise InvalidInputError(f"rewards[{', '.join(str(i) for i in idx)}] = {r[tuple(idx)]!r} is not finite.")
     return xp, r
+
+
+#: Smallest accepted log-probability: e^-700 ~ 1e-304 is the float64 floor; below it exp(-l) overflows.
+LOGP_MIN = -700.0  # also bounds differences of log-weights: exp(+-700) is finite
+
+
+def _check_logps(upper: float = 0.0, ratios=(), **arrays):
+    """Host log-probability arrays: real, finite, at most ``upper``, all of one shape.
+
+    ``upper = 0``: log-probabilities, also at least ``LOGP_MIN`` (``exp(-l)`` must stay finite). Log-weights
+    of ratio corrections (``upper > 0``) only need finite values; ``ratios`` names the pairs ``(num, den)``
+    whose ``exp(num - den)`` the caller computes: those differences must stay at most ``-LOGP_MIN``.
+    """
+    shape = None
+    host = {}
+    for name, x in arrays.items():
+        if x is None:
+            raise InvalidInputError(f"{name}: missing; pass the log-probabilities as an array [n, G].")
+        if hasattr(x, "__cuda_array_interface__"):
+            continue
+        a = as_float_array(x, name)
+        if a.ndim == 0 or a.size == 0:
+            raise InvalidInputError(f"{name}: expected log-probabilities [n, G], got shape {a.shape}.")
+        bad = (a > upper + 1e-12) | ((a < LOGP_MIN) if upper == 0.0 else ~np.isfinite(a))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            lo = f"{LOGP_MIN:g}" if upper == 0.0 else "-inf"
+            raise InvalidInputError(f"{name}{list(idx)} = {a[idx]:.6g} is not a log-probability in "
+                                    f"[{lo}, {upper:g}]; pass log pi(y), e.g. from log_softmax.")
+        if shape is not None and a.shape != shape:
+            raise InvalidInputError(f"{name}: shape {a.shape} differs from {shape} of the other arrays.")
+        shape = a.shape
+        host[name] = a
+    for num, den in ratios:
+        if num in host and den in host:
+            d = host[num] - host[den]
+            if d.max() > -LOGP_MIN:
+                idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(d)), d.shape))
+                raise InvalidInputError(f"{num} - {den} = {d[idx]:.6g} at {list(idx)}: the ratio exp({num} - {den}) "
+                                        f"overflows float64 (differences must stay <= {-LOGP_MIN:g}).")
+
+
+def _threshold(x, name: str) -> float:
+    """A real threshold; +-inf allowed (no bound), NaN and non-numbers not."""
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and np.isinf(x):
+        return float(x)
+    return check_float(x, name, what="a threshold (+-inf for none)")
 
 
 def bnpo_normalizer(p, a: float, b: float, *, normalized: bool = True):
@@ -106,8 +165,11 @@ def bnpo_normalizer(p, a: float, b: float, *, normalized: bool = True):
     :math:`p^{a-1}(1-p)^{b-1}`): a documented wrong variant, used as a negative control.
     """
     xp = array_namespace(p)
-    if not (a > 0 and b > 0):
-        raise InvalidInputError(f"bnpo_ab = ({a}, {b}): Beta parameters must be > 0.")
+    check_real_finite(p, "p")
+    if not hasattr(p, "__cuda_array_interface__") and np.any((np.asarray(p) < 0) | (np.asarray(p) > 1)):
+        raise InvalidInputError("p: success probabilities must lie in [0, 1].")
+    a = check_positive_float(a, "a", what="Beta parameter (bnpo_ab[0])")
+    b = check_positive_float(b, "b", what="Beta parameter (bnpo_ab[1])")
     logB = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b) if normalized else 0.0
     with np.errstate(divide="ignore"):
         return xp.exp((a - 1) * xp.log(p) + (b - 1) * xp.log1p(-p) - logB)
@@ -150,6 +212,14 @@ def group_advantages(rewards, method: str = "rloo", *, baseline=None, eps: float
     update -- "Group-Relative REINFORCE Is Secretly an Off-Policy Algorithm: Demystifying Some
     Myths About GRPO and Its Friends".
     """
+    check_choice(method, "method", ADVANTAGES)
+    eps = check_nonnegative_float(eps, "eps", what="added to the std")
+    ddof = check_int(ddof, "ddof", minimum=0)
+    baseline_shift = check_float(baseline_shift, "baseline_shift")
+    if baseline is not None:
+        check_real_finite(baseline, "baseline")
+    if p is not None:
+        check_real_finite(p, "p")
     A = _group_advantages(rewards, method, baseline=baseline, eps=eps, ddof=ddof, bnpo_ab=bnpo_ab, p=p)
     return A + baseline_shift if baseline_shift else A
 
@@ -204,9 +274,11 @@ def opmd_coefficients(rewards, logp, logp_old, tau: float):
     Algorithm". Returns ``2 tau * residual`` per sample (the loss is averaged by the caller).
     ``rewards``, ``logp``, ``logp_old``: ``[n, G]``.
     """
-    if not tau > 0:
-        raise InvalidInputError(f"tau = {tau!r} must be > 0.")
+    tau = check_positive_float(tau, "tau", what="OPMD temperature")
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp, logp_old=logp_old)
     xp, r = _check_rewards(rewards)
+    if tuple(r.shape) != tuple(np.shape(logp)):
+        raise InvalidInputError(f"rewards: shape {tuple(r.shape)} differs from logp's {np.shape(logp)}.")
     rmax = xp.max(r, axis=1, keepdims=True)
     logZ = tau * xp.log(xp.mean(xp.exp((r - rmax) / tau), axis=1, keepdims=True)) + rmax  # tau log mean e^{r/tau}
     res = r - logZ - tau * (logp - logp_old)
@@ -228,6 +300,11 @@ def aggregation_weights(lengths, aggregation: str = "seq-mean-token-mean", *, ma
       weighting when the per-response gradient variance grows like :math:`L_i`.
     """
     xp = array_namespace(lengths)
+    check_real_finite(lengths, "lengths")
+    check_choice(aggregation, "aggregation", AGGREGATIONS)
+    alpha = check_float(alpha, "alpha")
+    if max_len is not None:
+        max_len = check_positive_int(max_len, "max_len")
     L = xp.asarray(lengths, dtype=xp.float64)
     if L.ndim != 2:
         raise InvalidInputError(f"lengths: expected [n_prompts, G], got shape {tuple(L.shape)}.")
@@ -266,6 +343,16 @@ def ratio_coefficients(adv, logp, logp_old=None, correction: str = "none", *, cl
       ones -- "Tapered Off-Policy REINFORCE: Stable and efficient reinforcement learning for LLMs".
     """
     xp = array_namespace(adv)
+    check_real_finite(adv, "adv")
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp", "logp_old"),), logp=logp,
+                 **({} if logp_old is None else {"logp_old": logp_old}))
+    if not hasattr(adv, "__cuda_array_interface__") and np.shape(adv) != np.shape(logp):
+        raise InvalidInputError(f"adv: shape {np.shape(adv)} differs from logp's {np.shape(logp)}.")
+    if rewards is not None:
+        check_real_finite(rewards, "rewards")
+    clip_eps = check_nonnegative_float(clip_eps, "clip_eps", what="PPO clip range")
+    if clip_high is not None:
+        clip_high = check_nonnegative_float(clip_high, "clip_high", what="upper clip range (clip-higher)")
     if correction not in CORRECTIONS:
         raise InvalidInputError(f"correction = {correction!r} is not known; choose one of {CORRECTIONS}.")
     if correction == "none":
@@ -294,6 +381,7 @@ def kl_estimates(logp, logp_ref):
     Policy Divergence Measures in GRPO"). Returns ``(k1, k2, k3)``.
     """
     xp = array_namespace(logp)
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp_ref", "logp"),), logp=logp, logp_ref=logp_ref)
     lr = logp - logp_ref
     return lr, 0.5 * lr * lr, xp.expm1(-lr) + lr
 
@@ -310,6 +398,7 @@ def kl_loss_coefficients(logp, logp_ref, kind: str = "k3"):
     Learning".
     """
     xp = array_namespace(logp)
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp_ref", "logp"),), logp=logp, logp_ref=logp_ref)
     lr = logp - logp_ref
     if kind == "k1":
         return xp.ones_like(lr)
@@ -333,8 +422,8 @@ def maxk_exact(pi, values, k: int):
     Best-of-N Sampling via max@k Optimisation".) Returns ``(value, grad_logits)``.
     """
     k = check_positive_int(k, "k")
-    pi = np.asarray(pi, dtype=np.float64)
-    vals = np.asarray(values, dtype=np.float64)
+    pi = check_distribution(pi, "pi", ndim=np.ndim(pi) or 1)
+    vals = as_float_array(values, "values", shape=pi.shape)
     order = np.argsort(vals, axis=-1, kind="stable")
     ps = np.take_along_axis(pi, order, -1)
     vs = np.take_along_axis(vals, order, -1)
@@ -362,7 +451,9 @@ def maxk_coefficients(rewards, k: int, weights=None):
     subsets (``n <= 12``). ``rewards[..., n]``.
     """
     k = check_positive_int(k, "k")
-    r = np.asarray(rewards, dtype=np.float64)
+    r = as_float_array(rewards, "rewards")
+    if r.ndim == 0:
+        raise InvalidInputError("rewards: expected rewards[..., n], got a scalar.")
     n = r.shape[-1]
     if k > n:
         raise InvalidInputError(f"k = {k} exceeds the number of samples n = {n}; max@k needs n >= k.")
@@ -371,7 +462,8 @@ def maxk_coefficients(rewards, k: int, weights=None):
 
         if n > 12:
             raise InvalidInputError(f"weights: off-policy max@k enumerates subsets; n = {n} > 12 is too many.")
-        w = np.asarray(weights, dtype=np.float64)
+        w = as_float_array(weights, "weights", shape=r.shape)
+        check_nonnegative(w, "weights")
         c = np.zeros_like(r)
         for S in itertools.combinations(range(n), k):
             S = list(S)
@@ -404,8 +496,13 @@ def clip_cov_mask(logp, adv, *, clip_ratio: float = 2e-4, cov_low: float = 1.0, 
     Language Models", Cui et al. 2025). Returns a 0/1 mask (1 = keep), NumPy arrays.
     """
     rng = as_rng(rng)
-    lp = np.asarray(logp, dtype=np.float64)
-    a = np.asarray(adv, dtype=np.float64)
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp)
+    lp = as_float_array(logp, "logp")
+    a = as_float_array(adv, "adv", shape=lp.shape)
+    clip_ratio = check_float(clip_ratio, "clip_ratio", lo=0.0, hi=1.0, what="fraction of tokens")
+    cov_low, cov_high = _threshold(cov_low, "cov_low"), _threshold(cov_high, "cov_high")
+    if cov_high < cov_low:
+        raise InvalidInputError(f"cov_high = {cov_high!r} < cov_low = {cov_low!r}; the window is empty.")
     cov = (lp - lp.mean()) * (a - a.mean())
     cand = np.flatnonzero((cov >= cov_low) & (cov <= cov_high))
     n_clip = min(cand.size, int(math.ceil(clip_ratio * lp.size)))
@@ -421,8 +518,11 @@ def kl_cov_coefficients(logp, logp_old, adv, *, top_ratio: float = 2e-3, beta: f
     per token (``-beta sign(log pi - log pi_old)`` on the selected tokens, 0 elsewhere), to add
     to the policy-gradient coefficients.
     """
-    lp = np.asarray(logp, dtype=np.float64)
-    a = np.asarray(adv, dtype=np.float64)
+    _check_logps(upper=-LOGP_MIN / 2, logp=logp, logp_old=logp_old)
+    lp = as_float_array(logp, "logp")
+    a = as_float_array(adv, "adv", shape=lp.shape)
+    top_ratio = check_float(top_ratio, "top_ratio", lo=0.0, hi=1.0, what="fraction of tokens")
+    beta = check_nonnegative_float(beta, "beta")
     cov = ((lp - lp.mean()) * (a - a.mean())).ravel()
     n_sel = max(1, int(math.ceil(top_ratio * lp.size)))
     sel = np.argsort(-cov, kind="stable")[:n_sel]
@@ -438,7 +538,7 @@ def zero_variance_fraction(p, G: int):
     Online Sample-Level Difficulty Estimation for Multimodal RL"; "No Prompt Left Behind").
     """
     G = check_positive_int(G, "G")
-    p = np.asarray(p, dtype=np.float64)
+    p = as_float_array(p, "p")
     if np.any((p < 0) | (p > 1)):
         raise InvalidInputError("p: success probabilities must lie in [0, 1].")
     return p**G + (1 - p) ** G
@@ -453,6 +553,8 @@ def exact_expected_group_gradient(bandit: ContextualBandit, theta, G: int, metho
     (``G`` samples each weighted ``1/G`` cancel the ``G`` identical terms). Exact, O(V G).
     Not for ``"reinforce++"`` or ``"gpg"``, whose advantages couple prompts.
     """
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
     if bandit.reward != "bernoulli":
         raise InvalidInputError("bandit: exact group expectations need Bernoulli rewards.")
     if method in ("reinforce++", "reinforce++-baseline", "gpg"):
@@ -515,6 +617,8 @@ def estimate_group_gradient(bandit: ContextualBandit, theta, G: int, method: str
     :func:`~mdpgrad.bandits.model.logit_gradient` (chained through ``phi`` on the host for linear
     logits). ``behavior_logits`` are logits, not parameters.
     """
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
     be = get_backend(backend, kernel="sample_actions", like=theta)
     xp = be.xp
     rng = as_rng(seed, "seed")
@@ -579,8 +683,11 @@ def group_gradients(bandit: ContextualBandit, theta, actions, rewards, method: s
     and ``p`` given per prompt, ``[N]``). Used with sampled outcomes
     (:func:`group_gradient_replicates`) or with an enumeration of all outcomes (exact expectations).
     """
-    a = np.asarray(actions)
-    r = np.asarray(rewards, dtype=np.float64)
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
+    a = check_indices(actions, "actions", bandit.n_actions, what="action index")
+    r = as_float_array(rewards, "rewards")
+    check_real_finite(r, "rewards")
     if a.ndim != 3 or a.shape != r.shape:
         raise InvalidInputError(f"actions {a.shape} and rewards {r.shape} must both be [M, N, G].")
     M, N, G = r.shape
@@ -601,6 +708,8 @@ def group_gradient_replicates(bandit: ContextualBandit, theta, G: int, method: s
     that is :math:`\nabla J` (``bandit.gradient``). ``seed``: an int or a ``numpy.random.Generator``."""
     G = check_positive_int(G, "G")
     M = check_positive_int(M, "M")
+    if not isinstance(bandit, ContextualBandit):
+        raise InvalidInputError(f"bandit: expected a bandits.ContextualBandit, got {type(bandit).__name__}.")
     rng = as_rng(seed, "seed")
     logits = bandit.check_theta(theta)
     N = bandit.n_prompts
@@ -670,10 +779,15 @@ def rpg_coefficients(rewards, logp, logp_old, logp_ref, beta: float, kind: str =
     ``logp`` is :math:`\log\pi(y)` (or :math:`\log\tilde\pi(y) = z_y`). ``importance=False`` sets ``w = 1``
     (the off-policy data used as if on-policy): a documented wrong variant, used as a negative control.
     """
-    if kind not in RPG_KINDS:
-        raise InvalidInputError(f"kind = {kind!r} is not known; choose one of {RPG_KINDS}.")
-    r = np.asarray(rewards, dtype=np.float64)
-    lp, lo, lr = (np.asarray(x, dtype=np.float64) for x in (logp, logp_old, logp_ref))
+    check_choice(kind, "kind", RPG_KINDS)
+    _check_logps(upper=-LOGP_MIN / 2, ratios=(("logp", "logp_old"), ("logp_ref", "logp_old")), logp=logp,
+                 logp_old=logp_old, logp_ref=logp_ref)
+    r = as_float_array(rewards, "rewards")
+    check_real_finite(r, "rewards")
+    lp, lo, lr = (as_float_array(x, k) for x, k in ((logp, "logp"), (logp_old, "logp_old"), (logp_ref, "logp_ref")))
+    if r.shape != lp.shape:
+        raise InvalidInputError(f"rewards: shape {r.shape} differs from logp's {lp.shape}.")
+    beta = check_nonnegative_float(beta, "beta", what="the KL weight")
     w = np.exp(lp - lo) if importance else np.ones_like(lp)
     if kind.startswith("reverse"):
         return w * (r - beta * (lp - lr))

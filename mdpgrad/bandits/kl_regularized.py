@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
+from ..validation import as_float_array
 from .model import log_softmax_xp, softmax_xp
 from .sequence import SequenceModel
 

@@ -22,10 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int, check_shape
 from ..backend import array_namespace, get_backend
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_indices,
+    check_nonnegative_float,
+    check_positive_int,
+    check_real_finite,
+    check_shape,
+)
 
 __all__ = [
     "ContextualBandit",
@@ -40,11 +47,8 @@ REWARD_KINDS = ("bernoulli", "gaussian", "deterministic")
 
 
 def as_rng(rng, name: str = "rng") -> np.random.Generator:
-    """A ``Generator`` from an int seed or a ``Generator``; ``None`` is refused (no global random state)."""
-    if rng is None:
-        raise InvalidInputError(f"{name}: pass an int seed or a numpy.random.Generator "
-                                "(None would not be reproducible).")
-    return as_generator(rng)
+    """Alias of :func:`mdpgrad.validation.as_generator` (the one seeding function)."""
+    return as_generator(rng, name)
 
 
 
@@ -87,8 +91,7 @@ class ContextualBandit:
             idx = np.argwhere((q < 0) | (q > 1))[0]
             raise InvalidInputError(f"q[{idx[0]}, {idx[1]}] = {q[tuple(idx)]:.6g}: Bernoulli reward means must lie "
                                     "in [0, 1]; use reward='gaussian' for real-valued rewards.")
-        if not np.isfinite(self.noise) or self.noise < 0:
-            raise InvalidInputError(f"noise = {self.noise!r} must be a finite number >= 0.")
+        object.__setattr__(self, "noise", check_nonnegative_float(self.noise, "noise", what="reward noise std"))
         object.__setattr__(self, "q", q)
         if self.phi is not None:
             phi = as_float_array(self.phi, "phi", ndim=3)
@@ -135,7 +138,7 @@ class ContextualBandit:
 
     def logit_grad_to_theta(self, g_z) -> np.ndarray:
         """Chain rule from a logit gradient ``g_z[n, v]`` to ``theta`` (identity if tabular)."""
-        g_z = np.asarray(g_z, dtype=np.float64)
+        g_z = as_float_array(g_z, "g_z", shape=self.q.shape)
         return g_z if self.phi is None else np.einsum("nv,nvd->d", g_z, self.phi)
 
     def gradient(self, theta) -> np.ndarray:
@@ -152,13 +155,15 @@ class ContextualBandit:
     def kl(self, theta, ref_logits) -> np.ndarray:
         """Per-prompt ``KL(pi_theta(.|n) || pi_ref(.|n))`` with ``pi_ref = softmax(ref_logits)``."""
         lp = log_softmax_xp(self.logits(theta))
-        lr = log_softmax_xp(as_float_array(ref_logits, "ref_logits", ndim=2))
+        lr = log_softmax_xp(as_float_array(ref_logits, "ref_logits", shape=self.q.shape))
         return np.sum(np.exp(lp) * (lp - lr), axis=1)
 
     # --- sampling --------------------------------------------------------------------
     def sample_rewards(self, actions, rng=None) -> np.ndarray:
         """Rewards of ``actions[n, g]`` (NumPy): Bernoulli(q), q + noise * N(0,1) or q."""
-        actions = np.asarray(actions)
+        actions = check_indices(actions, "actions", self.n_actions, what="action index")
+        if actions.ndim != 2 or actions.shape[0] != self.n_prompts:
+            raise InvalidInputError(f"actions: expected shape ({self.n_prompts}, G), got {actions.shape}.")
         qa = np.take_along_axis(self.q, actions, axis=1)
         if self.reward == "deterministic":
             return qa
@@ -201,15 +206,19 @@ def sample_actions(logits, G: int, rng=None, *, backend="auto", u=None):
     """
     be = get_backend(backend, kernel="sample_actions", like=logits)
     G = check_positive_int(G, "G")
+    check_real_finite(logits, "logits")
     logits = be.asarray(logits)
-    if logits.ndim != 2:
-        raise InvalidInputError(f"logits: expected a 2-D array [n, v], got shape {tuple(logits.shape)}.")
+    if logits.ndim != 2 or logits.shape[1] == 0:
+        raise InvalidInputError(f"logits: expected a 2-D array [n, v] with v >= 1, got shape {tuple(logits.shape)}.")
     N, V = logits.shape
     if u is None:
         u = as_rng(rng).random((N, G))
-    u = np.sort(np.asarray(u, dtype=np.float64), axis=1)
+    u = as_float_array(u, "u")
     if u.shape != (N, G):
         raise InvalidInputError(f"u: expected shape ({N}, {G}), got {u.shape}.")
+    if ((u < 0) | (u >= 1)).any():
+        raise InvalidInputError("u: uniforms must lie in [0, 1); draw them with rng.random((n, G)).")
+    u = np.sort(u, axis=1)
     return be.kernel("sample_actions")(logits, be.asarray(u))
 
 
@@ -222,6 +231,15 @@ def logit_gradient(logits, actions, coef, *, backend="auto", out=None):
     """
     be = get_backend(backend, kernel="logit_gradient", like=logits)
     xp = be.xp
+    check_real_finite(logits, "logits")
+    check_real_finite(coef, "coef")
+    if np.ndim(logits) != 2 or np.shape(logits)[1] == 0:
+        raise InvalidInputError(f"logits: expected a 2-D array [n, v] with v >= 1, got shape {np.shape(logits)}.")
+    if not hasattr(actions, "__cuda_array_interface__"):
+        actions = check_indices(actions, "actions", np.shape(logits)[1], what="action index")
+    if out is not None and not hasattr(out, "__cuda_array_interface__") and (
+            not isinstance(out, np.ndarray) or out.shape != np.shape(logits) or out.dtype != np.float64):
+        raise InvalidInputError(f"out: expected a float64 array of shape {np.shape(logits)} (like logits).")
     logits = be.asarray(logits)
     actions = be.asarray(actions)
     coef = be.asarray(coef, dtype=xp.float64)

@@ -85,8 +85,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int
 from ..errors import InvalidInputError
+from ..validation import as_float_array, check_positive_int
 from .model import as_rng, logit_gradient, sample_actions, softmax_xp
 
 __all__ = [

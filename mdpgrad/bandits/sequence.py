@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_int, check_shape
 from ..errors import InvalidInputError
+from ..validation import as_float_array, check_positive_int, check_shape
 from .model import as_rng, log_softmax_xp, softmax_xp
 
 __all__ = ["SequenceModel", "SequenceSamples", "make_sequence_model", "MarkovSequenceModel"]

@@ -10,10 +10,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_gamma, check_simplex
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
-from ._rng import as_generator
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_choice,
+    check_distribution,
+    check_gamma,
+    check_indices,
+    check_nonnegative_float,
+    check_policy,
+    check_positive_int,
+    check_simplex,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class MultiArmedBandit:
             raise InvalidMDPError("means: empty action set; a bandit needs at least one arm.")
         if self.kind not in ("bernoulli", "gaussian"):
             raise InvalidMDPError(f"kind = {self.kind!r}: choose 'bernoulli' or 'gaussian'.")
+        object.__setattr__(self, "std", check_nonnegative_float(self.std, "std", error=InvalidMDPError,
+                                                                what="Gaussian reward std"))
         if self.kind == "bernoulli" and ((m < 0) | (m > 1)).any():
             i = int(np.argmax((m < 0) | (m > 1)))
             raise InvalidMDPError(f"means[{i}] = {m[i]} is not a Bernoulli mean in [0, 1].")
@@ -43,19 +55,19 @@ class MultiArmedBandit:
 
     def value(self, pi) -> float:
         """``J(pi) = pi . means``."""
-        return float(np.asarray(pi) @ self.means)
+        return float(check_distribution(pi, "pi", size=self.n_actions) @ self.means)
 
     def softmax_gradient(self, theta) -> np.ndarray:
         """Closed form ``pi * (means - pi . means)`` for ``pi = softmax(theta)``."""
         from ..policies import softmax
 
-        pi = softmax(theta)
+        pi = softmax(as_float_array(theta, "theta", shape=(self.n_actions,)))
         return pi * (self.means - pi @ self.means)
 
     def sample(self, actions, seed) -> np.ndarray:
         """Rewards for the given actions."""
         rng = as_generator(seed)
-        mu = self.means[np.asarray(actions)]
+        mu = self.means[check_indices(actions, "actions", self.n_actions, what="arm index")]
         if self.kind == "bernoulli":
             return (rng.random(mu.shape) < mu).astype(np.float64)
         return mu + self.std * rng.standard_normal(mu.shape)
@@ -73,6 +85,10 @@ class TabularContextualBandit:
         m = as_float_array(self.means, "means", error=InvalidMDPError, ndim=2)
         if m.shape[0] == 0 or m.shape[1] == 0:
             raise InvalidMDPError(f"means: shape {m.shape} has no contexts or no actions.")
+        check_choice(self.kind, "kind", ("bernoulli", "gaussian"), error=InvalidMDPError)
+        if self.kind == "bernoulli" and ((m < 0) | (m > 1)).any():
+            i, j = np.argwhere((m < 0) | (m > 1))[0]
+            raise InvalidMDPError(f"means[{i}, {j}] = {m[i, j]} is not a Bernoulli mean in [0, 1].")
         p = np.full(m.shape[0], 1.0 / m.shape[0]) if self.context_probs is None else as_float_array(
             self.context_probs, "context_probs", error=InvalidMDPError, ndim=1)
         if p.shape != (m.shape[0],):
@@ -92,12 +108,13 @@ class TabularContextualBandit:
         return self.means.shape[1]
 
     def value(self, pi) -> float:
-        return float(self.context_probs @ np.sum(np.asarray(pi) * self.means, axis=1))
+        pi = check_policy(pi, self.n_contexts, self.n_actions)
+        return float(self.context_probs @ np.sum(pi * self.means, axis=1))
 
     def softmax_gradient(self, theta) -> np.ndarray:
         from ..policies import softmax
 
-        pi = softmax(theta)
+        pi = softmax(as_float_array(theta, "theta", shape=self.means.shape))
         base = np.sum(pi * self.means, axis=1, keepdims=True)
         return self.context_probs[:, None] * pi * (self.means - base)
 
@@ -105,12 +122,15 @@ class TabularContextualBandit:
 def multi_armed_bandit(n_actions: int, *, seed, kind: str = "bernoulli") -> MultiArmedBandit:
     """Random means ``U[0, 1]``."""
     rng = as_generator(seed)
-    return MultiArmedBandit(rng.random(int(n_actions)), kind=kind)
+    n_actions = check_positive_int(n_actions, "n_actions", error=InvalidMDPError)
+    return MultiArmedBandit(rng.random(n_actions), kind=kind)
 
 
 def contextual_bandit(n_contexts: int, n_actions: int, *, seed, kind: str = "bernoulli") -> TabularContextualBandit:
     rng = as_generator(seed)
-    return TabularContextualBandit(rng.random((int(n_contexts), int(n_actions))), kind=kind)
+    n_contexts = check_positive_int(n_contexts, "n_contexts", error=InvalidMDPError)
+    n_actions = check_positive_int(n_actions, "n_actions", error=InvalidMDPError)
+    return TabularContextualBandit(rng.random((n_contexts, n_actions)), kind=kind)
 
 
 def bandit_mdp(bandit, *, gamma: float = 0.0) -> TabularMDP:
@@ -118,6 +138,9 @@ def bandit_mdp(bandit, *, gamma: float = 0.0) -> TabularMDP:
     to an absorbing zero-reward state. With ``gamma = 0`` (default) ``rho . v = J``.
     """
     check_gamma(gamma, error=InvalidMDPError)
+    if not isinstance(bandit, (MultiArmedBandit, TabularContextualBandit)):
+        raise InvalidMDPError(
+            f"bandit: expected a MultiArmedBandit or TabularContextualBandit, got {type(bandit).__name__}.")
     means = bandit.means[None, :] if bandit.means.ndim == 1 else bandit.means
     probs = np.ones(1) if bandit.means.ndim == 1 else bandit.context_probs
     X, A = means.shape

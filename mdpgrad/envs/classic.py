@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_gamma, check_positive_int, check_probability
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
+from ..validation import (
+    check_allocation,
+    check_float,
+    check_gamma,
+    check_index,
+    check_nonnegative_float,
+    check_positive_int,
+    check_probability,
+)
 
 
 def chain(n_states: int, *, gamma: float, slip: float = 0.0, reward_left: float = 0.1,
@@ -20,6 +28,9 @@ def chain(n_states: int, *, gamma: float, slip: float = 0.0, reward_left: float 
     S = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
     slip = check_probability(slip, "slip", error=InvalidMDPError)
     check_gamma(gamma, error=InvalidMDPError)
+    reward_left = check_float(reward_left, "reward_left", error=InvalidMDPError)
+    reward_right = check_float(reward_right, "reward_right", error=InvalidMDPError)
+    check_allocation((S, 2, S), "the dense transition tensor P[s, a, s']", "n_states")
     P = np.zeros((S, 2, S))
     r = np.zeros((S, 2))
     for s in range(S):
@@ -43,6 +54,7 @@ def river_swim(n_states: int = 6, *, gamma: float = 0.95, rho=None) -> TabularMD
     """
     S = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
     check_gamma(gamma, error=InvalidMDPError)
+    check_allocation((S, 2, S), "the dense transition tensor P[s, a, s']", "n_states")
     P = np.zeros((S, 2, S))
     r = np.zeros((S, 2))
     for s in range(S):
@@ -66,6 +78,27 @@ def river_swim(n_states: int = 6, *, gamma: float = 0.95, rho=None) -> TabularMD
 
 
 _MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left
+
+
+def _iter_cells(walls):
+    if walls is None:
+        return ()
+    if isinstance(walls, (str, bytes)) or not hasattr(walls, "__iter__"):
+        raise InvalidMDPError(f"walls: {walls!r:.60} is not a list of (row, col) cells.")
+    return list(walls)
+
+
+def _cell(c, name: str, H: int, W: int) -> tuple[int, int]:
+    """A (row, col) pair of ints inside the H x W grid."""
+    try:
+        ok = len(c) == 2
+    except TypeError:
+        ok = False
+    if not ok:
+        raise InvalidMDPError(f"{name}: {c!r} is not a (row, col) cell; pass a pair of ints.")
+    i = check_index(c[0], f"{name} row", H, error=InvalidMDPError, what="row")
+    j = check_index(c[1], f"{name} column", W, error=InvalidMDPError, what="column")
+    return (i, j)
 
 
 def gridworld(
@@ -93,11 +126,11 @@ def gridworld(
     W = check_positive_int(width, "width", error=InvalidMDPError)
     slip = check_probability(slip, "slip", error=InvalidMDPError)
     check_gamma(gamma, error=InvalidMDPError)
-    wall_set = {tuple(int(c) for c in w) for w in walls}
-    for w in wall_set:
-        if not (0 <= w[0] < H and 0 <= w[1] < W):
-            raise InvalidMDPError(f"walls: cell {w} is outside the {H}x{W} grid.")
-    goal = (H - 1, W - 1) if goal is None else tuple(int(c) for c in goal)
+    goal_reward = check_float(goal_reward, "goal_reward", error=InvalidMDPError)
+    step_reward = check_float(step_reward, "step_reward", error=InvalidMDPError)
+    check_allocation((H * W + 1, 4, H * W + 1), "the dense transition tensor P[s, a, s']", "height or width")
+    wall_set = {_cell(w, "walls", H, W) for w in _iter_cells(walls)}
+    goal = (H - 1, W - 1) if goal is None else _cell(goal, "goal", H, W)
     if goal in wall_set:
         raise InvalidMDPError(f"goal: cell {goal} is a wall; choose a free cell.")
     cells = [(i, j) for i in range(H) for j in range(W) if (i, j) not in wall_set]
@@ -154,8 +187,7 @@ def hard_chain(n_states: int, *, gamma: float | None = None, decoy: float = 0.05
     """
     H = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
     g = 0.9 if gamma is None else check_gamma(gamma, error=InvalidMDPError)
-    if not np.isfinite(decoy) or decoy < 0:
-        raise InvalidMDPError(f"decoy = {decoy!r} must be a finite reward >= 0.")
+    decoy = check_nonnegative_float(decoy, "decoy", error=InvalidMDPError, what="the decoy reward")
     if rho is None:
         rho = np.zeros(H)
         rho[0] = 1.0

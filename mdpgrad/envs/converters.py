@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_gamma
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
+from ..validation import as_float_array, check_gamma
 
 
 def from_gymnasium(env, gamma: float, *, rho=None) -> TabularMDP:

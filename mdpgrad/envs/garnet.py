@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_gamma, check_positive_int
 from ..errors import InvalidMDPError
 from ..mdp import TabularMDP
-from ._rng import as_generator
+from ..validation import as_generator, check_allocation, check_gamma, check_positive_int
 
 
 def garnet_arrays(n_states: int, n_actions: int, branching: int, rng: np.random.Generator):
@@ -60,6 +59,8 @@ def garnet(
         raise InvalidMDPError(f"branching = {B} exceeds n_states = {S}; use branching <= n_states.")
     check_gamma(gamma, error=InvalidMDPError)
     rng = as_generator(seed)
+    check_allocation((S, A, S), "the dense transition tensor P[s, a, s']", "n_states or n_actions "
+                     "(or use mdpgrad.sparse.garnet, O(S A b) memory)")
     idx, prob, r = garnet_arrays(S, A, B, rng)
     P = np.zeros((S, A, S))
     np.put_along_axis(P, idx, prob, axis=-1)

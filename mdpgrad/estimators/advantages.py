@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_probability
 from ..backend import get_backend
 from ..errors import InvalidInputError
+from ..validation import as_float_array, check_indices, check_probability, check_rollouts
 
 __all__ = ["td_errors", "gae", "lambda_returns", "gae_batch", "batch_discounts"]
 
@@ -80,11 +80,19 @@ def batch_discounts(ro) -> np.ndarray:
     :math:`\mathbb{E}[\delta_t|s_t,a_t,L>t] = r + \gamma\mathbb{E}v(s') - v(s) = A^\pi(s_t,a_t)` for
     exact values, and :math:`\lambda = 1` gives :math:`\sum_{k\ge t}r_k - v(s_t)`: an unbiased
     Q-sample minus a state baseline, unbiased for **any** ``v``.
+
+    Per-trajectory truncation (``ro.cut()``): a trajectory *cut* by the length cap did not terminate,
+    so its last step bootstraps -- ``disc = 1`` (geometric: given ``L > cap`` it continues surely) or
+    :math:`\gamma` (absorbing) at :math:`t = L-1`; one that *terminated* (geometric length ran out,
+    absorbing state reached) gets ``disc = 0`` there.
     """
     n, T = ro.actions.shape
+    t = np.arange(T)[None, :]
+    last = t == (ro.lengths - 1)[:, None]
+    cut = ro.cut()[:, None] if hasattr(ro, "cut") else np.full((n, 1), ro.horizon != "geometric")
     if ro.horizon == "geometric":
-        return (np.arange(T)[None, :] < (ro.lengths - 1)[:, None]).astype(np.float64)
-    return np.full((n, T), ro.gamma)
+        return np.where(last, cut.astype(np.float64), 1.0) * (t < ro.lengths[:, None])
+    return np.where(last & ~cut, 0.0, ro.gamma) * np.ones((n, T))
 
 
 def gae_batch(ro, values, lambda_: float, *, backend="auto") -> np.ndarray:
@@ -94,7 +102,12 @@ def gae_batch(ro, values, lambda_: float, *, backend="auto") -> np.ndarray:
     (vectorized over trajectories); both agree to round-off."""
     lam = check_probability(lambda_, "lambda_")
     kernel = get_backend(backend, kernel="gae_batch").kernel("gae_batch")
-    v = np.asarray(values, dtype=np.float64)
-    st = np.where(ro.states >= 0, ro.states, 0)
-    vs = np.where(ro.states >= 0, v[st], 0.0)
-    return kernel(ro.rewards, vs, ro.lengths, float(ro.gamma), lam, ro.horizon == "geometric")
+    v = as_float_array(values, "values", ndim=1)
+    check_rollouts(ro, max(v.shape[0], 1), 2**31)
+    T = ro.actions.shape[1]
+    check_rollouts(ro, v.shape[0], max(int(ro.actions.max()) + 1, 1) if ro.actions.size else 1)
+    valid = np.arange(T + 1)[None, :] <= ro.lengths[:, None]
+    st = np.where(valid & (ro.states >= 0), ro.states, 0)
+    check_indices(st, "ro.states", v.shape[0], what="state index (values has one entry per state)")
+    vs = np.where(valid & (ro.states >= 0), v[st], 0.0)
+    return kernel(ro.rewards, vs, ro.lengths, batch_discounts(ro), lam)

@@ -49,11 +49,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_probability
 from ..backend import get_backend
 from ..errors import InvalidInputError
-from ..policies import probs
+from ..policies import log_softmax, probs
 from ..rollouts import Rollouts
+from ..validation import (
+    as_float_array,
+    check_policy,
+    check_positive_float,
+    check_probability,
+    check_real_finite,
+    check_rollouts,
+)
 
 __all__ = [
     "GradientEstimate",
@@ -87,10 +94,14 @@ class GradientEstimate:
 
 
 def summarize(samples: np.ndarray, keep: bool = False) -> GradientEstimate:
-    """Mean, standard error (ddof=1) and total variance of samples ``(n, *shape)``."""
+    """Mean, standard error (ddof=1) and total variance of samples ``(n, *shape)``, ``n >= 2``."""
+    samples = as_float_array(samples, "samples")
+    if samples.ndim == 0 or samples.shape[0] < 2:
+        raise InvalidInputError(f"samples: shape {samples.shape}; a standard error needs n >= 2 samples "
+                                "along the first axis (sample more trajectories).")
     n = samples.shape[0]
     mean = samples.mean(axis=0)
-    var = samples.var(axis=0, ddof=1) if n > 1 else np.full(mean.shape, np.inf)
+    var = samples.var(axis=0, ddof=1)
     return GradientEstimate(mean, np.sqrt(var / n), float(var.sum()), n, samples if keep else None)
 
 
@@ -113,6 +124,8 @@ def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softma
     accumulate = get_backend(backend, kernel="score_accumulate").kernel("score_accumulate")
     pi = score_policy(theta, parametrization, phi)
     S, A = pi.shape
+    check_rollouts(ro, S, A)
+    W = as_float_array(W, "W", shape=ro.actions.shape)
     acc, ws = accumulate(ro.states, ro.actions, ro.lengths, W, S, A)
     if parametrization == "softmax":
         return acc - ws[:, :, None] * pi[None]
@@ -124,17 +137,21 @@ def score_sum(ro: Rollouts, W: np.ndarray, theta, parametrization: str = "softma
 def log_prob(ro: Rollouts, theta, parametrization: str = "softmax", *, phi=None) -> np.ndarray:
     r"""Per-trajectory :math:`\sum_t\log\pi_\theta(a_t|s_t)` (the policy part of :math:`\log p_\theta(\tau)`)."""
     pi = score_policy(theta, parametrization, phi)
+    check_rollouts(ro, *pi.shape)
     mask = ro.mask
     T = ro.actions.shape[1]
     s = np.where(mask, ro.states[:, :T], 0)
     a = np.where(mask, ro.actions, 0)
-    with np.errstate(divide="ignore"):
-        lp = np.log(pi[s, a])
+    logits = as_float_array(theta, "theta") if parametrization == "softmax" else \
+        as_float_array(phi, "phi") @ as_float_array(theta, "theta")
+    lp = log_softmax(logits)[s, a]  # log pi without the log(0) of an underflowed probability
     return np.where(mask, lp, 0.0).sum(axis=1)
 
 
 def reward_to_go(rewards: np.ndarray, discount: np.ndarray) -> np.ndarray:
     r""":math:`G_{i,t} = \sum_{k\ge t} d_k r_{i,k}` (reverse cumulative sum along time)."""
+    rewards = as_float_array(rewards, "rewards", ndim=2)
+    discount = as_float_array(discount, "discount", shape=(rewards.shape[1],))
     x = rewards * discount[None, :]
     return np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
 
@@ -144,14 +161,11 @@ def _step_ratios(ro, pi, behavior, clip):
     T = ro.actions.shape[1]
     s = np.where(mask, ro.states[:, :T], 0)
     a = np.where(mask, ro.actions, 0)
-    mu = np.asarray(behavior, dtype=np.float64)
-    if mu.shape != pi.shape:
-        raise InvalidInputError(f"behavior: expected a policy of shape {pi.shape}, got {mu.shape}.")
+    mu = check_policy(behavior, *pi.shape, name="behavior")
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pi[s, a] / mu[s, a]
     if clip is not None:
-        if not (np.isfinite(clip) and clip > 0):
-            raise InvalidInputError(f"clip = {clip!r}: must be a positive number (the ratio cap c).")
+        clip = check_positive_float(clip, "clip", what="the ratio cap c")
         ratio = np.minimum(ratio, clip)
     return np.where(mask, ratio, 1.0)
 
@@ -161,6 +175,13 @@ def trajectory_weights(ro: Rollouts, pi: np.ndarray, *, estimator: str = "gpomdp
     """The per-step weights ``W[i, t]`` of the chosen estimator (module docstring)."""
     if estimator not in ESTIMATORS:
         raise InvalidInputError(f"estimator = {estimator!r} is not known; choose one of {ESTIMATORS}.")
+    pi = as_float_array(pi, "pi", ndim=2)
+    check_rollouts(ro, *pi.shape)
+    if isinstance(baseline, str):
+        raise InvalidInputError(f"baseline = {baseline!r}: pass a number or an array b[s] ('optimal' is resolved "
+                                "by per_trajectory_gradients).")
+    if baseline is not None:
+        check_real_finite(baseline, "baseline")
     d = ro.discount
     mask = ro.mask
     T = ro.actions.shape[1]
@@ -216,6 +237,7 @@ def per_trajectory_gradients(ro: Rollouts, theta, parametrization: str = "softma
                              behavior=None, clip=None) -> np.ndarray:
     """Per-trajectory gradient samples ``(n, *theta.shape)`` for the chosen estimator."""
     pi = score_policy(theta, parametrization, phi)
+    check_rollouts(ro, *pi.shape)
     if isinstance(baseline, str):
         if baseline != "optimal":
             raise InvalidInputError(f"baseline = {baseline!r}: use a number, an array b[s], or 'optimal'.")
@@ -241,6 +263,7 @@ def optimal_constant_baseline(ro: Rollouts, theta, parametrization: str = "softm
     minimizer :math:`\mathbb{E}[\|z\|^2G]/\mathbb{E}\|z\|^2` (Greensmith et al. 2004, Thm 8;
     OBLR-PO's "gradient-weighted" baseline).
     """
+    check_rollouts(ro, *score_policy(theta, parametrization, phi).shape)
     mask = ro.mask.astype(np.float64)
     z = score_sum(ro, mask, theta, parametrization, phi=phi).reshape(ro.n, -1)
     w = np.sum(z * z, axis=1)

@@ -22,11 +22,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import evaluate, solve
 from ..mdp import as_mdp
 from ..rollouts import sample_trajectories
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_choice,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
 from .core import log_prob, reward_to_go, score_policy, score_sum
 
 __all__ = ["TabularOracle", "GaussianBanditOracle"]
@@ -40,13 +47,30 @@ class TabularOracle:
     parametrization: str = "softmax"
     phi: np.ndarray | None = None
 
+    def __post_init__(self):
+        object.__setattr__(self, "mdp", as_mdp(self.mdp))
+        check_choice(self.parametrization, "parametrization", ("softmax", "loglinear"))
+        if self.parametrization == "softmax" and self.phi is not None:
+            raise InvalidInputError("phi: only the loglinear parametrization takes features; drop phi= for softmax.")
+        if self.parametrization == "loglinear":
+            if self.phi is None:
+                raise InvalidInputError("phi: the loglinear parametrization needs features phi[s, a, d].")
+            S, A = self.mdp.shape
+            phi = as_float_array(self.phi, "phi", ndim=3)
+            if phi.shape[:2] != (S, A):
+                raise InvalidInputError(f"phi: expected shape ({S}, {A}, d), got {phi.shape}.")
+            object.__setattr__(self, "phi", phi)
+
     @property
     def shape(self):
         m = as_mdp(self.mdp)
         return m.shape if self.parametrization == "softmax" else (self.phi.shape[-1],)
 
     def _theta(self, theta):
-        return np.asarray(theta, dtype=np.float64).reshape(self.shape)
+        th = as_float_array(theta, "theta")
+        if th.size != int(np.prod(self.shape)):
+            raise InvalidInputError(f"theta: has {th.size} entries, this oracle needs shape {tuple(self.shape)}.")
+        return th.reshape(self.shape)
 
     def sample(self, theta, n, seed):
         pi = score_policy(self._theta(theta), self.parametrization, self.phi)
@@ -140,9 +164,11 @@ class GaussianBanditOracle:
 
     def __post_init__(self):
         c = as_float_array(self.c, "c", ndim=1)
+        if c.size == 0:
+            raise InvalidInputError("c: empty; the bandit needs at least one action dimension.")
         object.__setattr__(self, "c", c)
-        if not self.sigma > 0:
-            raise InvalidInputError(f"sigma = {self.sigma!r}: must be > 0.")
+        object.__setattr__(self, "sigma", check_positive_float(self.sigma, "sigma", what="policy std"))
+        object.__setattr__(self, "noise", check_nonnegative_float(self.noise, "noise", what="reward noise std"))
 
     @property
     def shape(self):
@@ -150,8 +176,11 @@ class GaussianBanditOracle:
 
     def sample(self, theta, n, seed):
         """``n`` actions per parameter vector; ``theta`` may carry leading replica axes ``(..., d)``."""
-        rng = np.random.default_rng(seed)
-        th = np.asarray(theta, dtype=np.float64)
+        rng = as_generator(seed)
+        th = as_float_array(theta, "theta")
+        if th.ndim == 0 or th.shape[-1] != self.c.size:
+            raise InvalidInputError(f"theta: expected shape (..., {self.c.size}), got {th.shape}.")
+        n = check_positive_int(n, "n")
         a = th[..., None, :] + self.sigma * rng.standard_normal(th.shape[:-1] + (n, th.shape[-1]))
         R = -np.sum((a - self.c) ** 2, axis=-1) + self.noise * rng.standard_normal(a.shape[:-1])
         return {"a": a, "R": R}

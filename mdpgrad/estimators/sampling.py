@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_positive_int
 from ..mdp import as_mdp
 from ..rollouts import geometric_lengths, sample_trajectories, trajectory_seeds
+from ..validation import check_positive_int
 from .core import score_policy, score_sum
 
 __all__ = ["random_horizon_gradient_samples"]

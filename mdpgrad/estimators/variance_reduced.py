@@ -55,7 +55,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import InvalidInputError
+from ..errors import DivergedError, InvalidInputError
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_allocation,
+    check_choice,
+    check_float,
+    check_positive_float,
+    check_positive_int,
+)
 
 __all__ = ["VRState", "STOCHASTIC_METHODS", "STOCHASTIC_HYPERPARAMETERS", "make_stochastic_method", "init",
            "update", "run_stochastic", "RunTrace",
@@ -81,20 +90,17 @@ def init(theta0, replicas: int | None = None) -> VRState:
     """State at ``theta0`` (flattened); ``replicas=R`` stacks R independent copies ``(R, dim)``
     for oracles that accept a leading replica axis (:class:`GaussianBanditOracle`) and methods without
     per-run branching (pg, storm, igt, harpg)."""
-    th = np.asarray(theta0, dtype=np.float64).reshape(-1).copy()
+    th = as_float_array(theta0, "theta0").reshape(-1).copy()
+    if th.size == 0:
+        raise InvalidInputError("theta0: empty parameter vector; pass at least one parameter.")
     if replicas is not None:
-        th = np.repeat(th[None, :], int(replicas), axis=0)
+        th = np.repeat(th[None, :], check_positive_int(replicas, "replicas"), axis=0)
     return VRState(th, th.copy(), np.zeros_like(th))
 
 
 def _positive(obj, name, cast=float):
     x = getattr(obj, name)
-    try:
-        y = cast(x)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{name} = {x!r} is not a number; pass a positive {cast.__name__}.") from None
-    if not np.isfinite(y) or y <= 0 or (cast is int and y != x):
-        raise InvalidInputError(f"{name} = {x!r} must be a positive {cast.__name__}.")
+    y = check_positive_int(x, name) if cast is int else check_positive_float(x, name)
     object.__setattr__(obj, name, y)
 
 
@@ -138,8 +144,8 @@ class STORMHyperparameters(PGHyperparameters):
         if self.big_batch is None:
             object.__setattr__(self, "big_batch", 10 * self.batch)
         _positive(self, "big_batch", int)
-        if not 0 < float(self.beta) <= 1:
-            raise InvalidInputError(f"beta = {self.beta!r} must lie in (0, 1].")
+        object.__setattr__(self, "beta", check_float(self.beta, "beta", lo=0.0, hi=1.0, lo_open=True,
+                                                     what="STORM momentum"))
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,8 @@ class PAGEHyperparameters(PGHyperparameters):
         if self.big_batch is None:
             object.__setattr__(self, "big_batch", 10 * self.batch)
         _positive(self, "big_batch", int)
-        if not 0 < float(self.p) <= 1:
-            raise InvalidInputError(f"p = {self.p!r} must lie in (0, 1].")
+        object.__setattr__(self, "p", check_float(self.p, "p", lo=0.0, hi=1.0, lo_open=True,
+                                                  what="PAGE refresh probability"))
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,14 @@ def _correction(oracle, theta, theta_ref, n, rng):
 def _normalized(d):
     nrm = np.linalg.norm(d, axis=-1, keepdims=True)
     return d / np.where(nrm > 0, nrm, 1.0)
+
+
+def _check_oracle(oracle):
+    for attr in ("sample", "grads", "log_prob", "value", "optimum", "shape"):
+        if not hasattr(oracle, attr):
+            raise InvalidInputError(f"oracle: {type(oracle).__name__} has no .{attr}; pass a TabularOracle, "
+                                    "a GaussianBanditOracle or an object with the same methods.")
+    return oracle
 
 
 def _alpha(hp, t):
@@ -338,7 +352,20 @@ def make_stochastic_method(method: str, **hyperparameters):
 
 def update(method, state: VRState, oracle, rng: np.random.Generator) -> VRState:
     """One step of ``method`` (a name with default hyperparameters, or a :class:`mdpgrad.algorithms.Method`)."""
-    m = make_stochastic_method(method) if isinstance(method, str) else method
+    from ..algorithms import Method
+
+    if isinstance(method, str):
+        check_choice(method, "method", STOCHASTIC_METHODS)
+        m = make_stochastic_method(method)
+    elif isinstance(method, Method):
+        m = method
+    else:
+        raise InvalidInputError(f"method: expected a method name or a Method, got {type(method).__name__}.")
+    if not isinstance(state, VRState):
+        raise InvalidInputError(f"state: expected a VRState (from init), got {type(state).__name__}.")
+    _check_oracle(oracle)
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidInputError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}.")
     return m.update(state, oracle, rng)
 
 
@@ -352,30 +379,46 @@ class RunTrace:
     theta: np.ndarray
 
 
-def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1, replicas: int | None = None,
-        **hyperparameters) -> RunTrace:
+def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1,
+                   replicas: int | None = None, **hyperparameters) -> RunTrace:
     """Run ``n_iter`` updates of ``method`` (a name plus its hyperparameters, or a built Method) and record
     the exact optimality gap (per replica when ``replicas`` is given: ``gap[k, r]``; replicas need an
-    oracle with a leading axis and a method without per-replica branching: pg, storm, igt, harpg)."""
+    oracle with a leading axis and a method without per-replica branching: pg, storm, igt, harpg).
+
+    Raises :class:`mdpgrad.errors.DivergedError` when the gap stops being finite."""
     from ..algorithms import Method
 
     if isinstance(method, Method):
         if hyperparameters:
-            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_stochastic_method(), not run_stochastic().")
+            raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_stochastic_method(), "
+                                   "not run_stochastic().")
         meth = method
     else:
+        check_choice(method, "method", STOCHASTIC_METHODS)
         meth = make_stochastic_method(method, **hyperparameters)
     if replicas is not None and not _REGISTRY.get(meth.name, (None, None, False))[2]:
         raise InvalidInputError(f"replicas: method {meth.name!r} branches per run; use replicas=None.")
-    rng = np.random.default_rng(seed)
+    _check_oracle(oracle)
+    n_iter = check_positive_int(n_iter, "n_iter")
+    record_every = check_positive_int(record_every, "record_every")
+    rng = as_generator(seed)
+    if theta0 is None:
+        raise InvalidInputError("theta0: pass a starting parameter vector, e.g. np.zeros(oracle.shape).")
     s = meth.init(theta0, replicas)
+    if s.theta.shape[-1] != int(np.prod(oracle.shape)):
+        raise InvalidInputError(f"theta0: has {s.theta.shape[-1]} parameters, the oracle needs "
+                                f"{int(np.prod(oracle.shape))} (shape {tuple(oracle.shape)}).")
     jstar = oracle.optimum()
     samp, gap = [0], [jstar - oracle.value(s.theta)]
-    for k in range(int(n_iter)):
+    for k in range(n_iter):
         s = meth.update(s, oracle, rng)
         if (k + 1) % record_every == 0:
             samp.append(s.samples)
             gap.append(jstar - oracle.value(s.theta))
+            if not np.all(np.isfinite(gap[-1])):
+                step = getattr(meth.hparams, "alpha", getattr(meth.hparams, "gamma0", None))
+                raise DivergedError(f"{meth.name}: the iterates diverged (gap {gap[-1]} at iteration {k + 1}); "
+                                    f"reduce the step size (alpha/gamma0 = {step}).")
     return RunTrace(meth.name, np.asarray(samp), np.asarray(gap), s.theta)
 
 
@@ -394,9 +437,11 @@ def stochastic_pmd_step(mdp, theta, eta: float, n_per_pair: int, seed) -> tuple[
 
     m = as_mdp(mdp)
     S, A = m.shape
-    th = np.asarray(theta, dtype=np.float64).reshape(S, A)
-    rng = np.random.default_rng(seed)
-    M = int(n_per_pair)
+    th = as_float_array(theta, "theta", shape=(S, A))
+    eta = check_positive_float(eta, "eta", what="the mirror-descent step size")
+    M = check_positive_int(n_per_pair, "n_per_pair")
+    rng = as_generator(seed)
+    check_allocation((S, A, M, S), "the inverse-CDF comparison (S, A, n_per_pair, S)", "n_per_pair")
     cum = np.cumsum(m.P, axis=-1)
     u = rng.random((S, A, M))
     nxt = np.minimum((u[..., None] >= cum[:, :, None, :]).sum(-1), S - 1)  # inverse CDF
@@ -407,4 +452,8 @@ def stochastic_pmd_step(mdp, theta, eta: float, n_per_pair: int, seed) -> tuple[
                              start_states=nxt.reshape(-1))
     Vhat = ro.rewards.sum(axis=1).reshape(S, A, M).mean(-1)
     Q = m.r + m.gamma * Vhat
-    return th + eta * Q, int(n + ro.n_steps)
+    new = th + eta * Q
+    if not np.all(np.isfinite(new)):
+        raise DivergedError(f"eta = {eta!r} made theta non-finite; use a smaller step size.")
+    return new, int(n + ro.n_steps)
+

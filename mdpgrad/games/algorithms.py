@@ -37,9 +37,26 @@ import numpy as np
 
 from .._compat import renamed
 from ..backend import get_backend
-from ..envs._rng import as_generator
-from ..errors import InvalidInputError
-from .preference import PackedPreference, PreferenceGame, log_normalize, pack_preference, packed_matvec
+from ..errors import InvalidInputError, InvalidPreferenceError
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_choice,
+    check_indices,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+)
+from .preference import (
+    PackedPreference,
+    PreferenceGame,
+    check_game,
+    check_preference,
+    log_normalize,
+    pack_preference,
+    packed_matvec,
+)
 
 __all__ = [
     "DYNAMICS",
@@ -93,7 +110,8 @@ def sampled_oracle(P, n_samples: int, rng, xp=np):
     the host with the given NumPy generator (reproducible across backends). ``P`` may be a
     :class:`~.preference.PackedPreference`.
     """
-    rng = as_generator(rng)
+    rng = as_generator(rng, "rng")
+    n_samples = check_positive_int(n_samples, "n_samples")
     if isinstance(P, PackedPreference):
         matvec, be = _packed_oracle(P), get_backend("numpy")
     else:
@@ -186,14 +204,15 @@ def run_dynamics(game: PreferenceGame, method: str, n_iter: int, *, step_size=No
     with the dense ones to round-off. A prebuilt :class:`~.preference.PackedPreference` may be passed
     as ``operator`` to avoid packing again.
     """
-    if method not in _STEPS:
-        raise InvalidInputError(f"method = {method!r} is not known; choose one of {DYNAMICS}.")
-    n_steps, eta = n_iter, step_size
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise InvalidInputError(f"n_iter = {n_steps!r} must be an integer >= 0.")
-    if not isinstance(record_every, (int, np.integer)) or record_every < 1:
-        raise InvalidInputError(f"record_every = {record_every!r} must be an integer >= 1.")
-    beta = game.beta if beta is None else float(beta)
+    check_game(game)
+    check_choice(method, "method", tuple(_STEPS))
+    n_steps, eta = check_int(n_iter, "n_iter", minimum=0), step_size
+    record_every = check_positive_int(record_every, "record_every")
+    beta = game.beta if beta is None else check_nonnegative_float(beta, "beta", what="KL regularization")
+    if oracle == "sampled":
+        n_samples = check_positive_int(n_samples, "n_samples")
+    if eta is not None and not callable(eta):
+        eta = check_positive_float(eta, "step_size", what="a step size")
     if eta is None:
         eta = {"nash_mp": 2.0, "nash_mp_noextra": 2.0, "nash_md": 1.0 / (1.0 + beta),
                "omd_reg": 1.0 / (1.0 + beta), "inpo": 1.0 / (1.0 + beta)}.get(method, 0.1)
@@ -261,7 +280,11 @@ def win_fraction_rewards(P, ys, rng, *, include_self: bool = False) -> np.ndarra
     (unbiased). ``include_self=True`` adds the self-duel (a fair coin) and is biased toward 1/2:
     ``(G P(y > pi) + 1/2)/(G + 1)`` (kept as a negative control).
     """
-    ys = np.asarray(ys)
+    P = as_float_array(P, "P", error=InvalidPreferenceError)
+    check_preference(P)
+    ys = check_indices(ys, "ys", P.shape[0], what="response index").ravel()
+    if not isinstance(rng, np.random.Generator):
+        rng = as_generator(rng, "rng")
     n = ys.size
     if n < 2:
         raise InvalidInputError(f"ys: need at least 2 samples for a win fraction, got {n}.")
@@ -288,13 +311,14 @@ def spo_selfplay(P, n_iter: int, n_samples: int, seed, *, step_size: float | Non
     ``include_self=True`` scores with the biased self-including win fraction (negative control).
     """
     rng = as_generator(seed)
-    P = np.asarray(P, dtype=np.float64)
+    P = as_float_array(P, "P", error=InvalidPreferenceError)
+    check_preference(P)
     K = P.shape[0]
     n_rounds, eta = n_iter, step_size
-    T = int(n_rounds)
-    n = int(n_samples)
-    if n < 2:
-        raise InvalidInputError(f"n_samples = {n_samples!r} must be >= 2 (a response needs peers).")
+    T = check_positive_int(n_rounds, "n_iter")
+    n = check_positive_int(n_samples, "n_samples", minimum=2)
+    if eta is not None:
+        eta = check_positive_float(eta, "step_size", what="the Hedge step size")
     if eta is None:
         eta = float(np.sqrt(2 * np.log(K) / (T * (1 + K / n))))
     rec = set(np.unique(np.round(np.geomspace(1, T, 15)).astype(int)).tolist() if record is None else record)

@@ -33,8 +33,20 @@ import numpy as np
 
 from .._compat import renamed
 from ..backend import get_backend
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_allocation,
+    check_float,
+    check_indices,
+    check_int,
+    check_nonnegative,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_simplex,
+)
 
 __all__ = [
     "EFG",
@@ -260,6 +272,7 @@ def leduc_poker(max_raises: int = 2) -> EFG:
     Information sets are keyed by ranks only (suits never matter for payoffs): 144 per player.
     Check: CFR+ for 300 iterations gives exploitability 0.005 and value -0.0855 for player 0, the
     known Leduc value (about -0.0856)."""
+    max_raises = check_int(max_raises, "max_raises", minimum=0, maximum=4, what="raises per round")
     deck = ["J", "J", "Q", "Q", "K", "K"]
     ranks = {i: i // 2 for i in range(6)}
     return _poker("leduc", deck, ranks, 2, (2.0, 4.0), max_raises)
@@ -269,9 +282,12 @@ def random_tree(n_types: int, depth: int, n_actions: int, seed) -> EFG:
     """A random poker-like game: chance deals each player one of ``n_types`` private types (uniform),
     then ``depth`` alternating public moves with ``n_actions`` actions each; an information set is
     (own type, public history); payoffs at the leaves ~ N(0, 1). Perfect recall by construction."""
+    n_types = check_positive_int(n_types, "n_types")
+    depth = check_positive_int(depth, "depth")
+    n_actions = check_positive_int(n_actions, "n_actions")
+    check_allocation((n_types * n_types, float(n_actions) ** depth, 16), "the game tree (nodes)",
+                     "n_types, depth or n_actions")
     rng = as_generator(seed)
-    if depth < 1 or n_types < 1 or n_actions < 1:
-        raise InvalidInputError("random_tree: n_types, depth and n_actions must be >= 1.")
     n_leaves = n_types * n_types * n_actions**depth
     pay = rng.standard_normal(n_leaves)
     counter = itertools.count()
@@ -292,8 +308,54 @@ def random_tree(n_types: int, depth: int, n_actions: int, seed) -> EFG:
 # ----------------------------------------------------------------------------------------------
 # strategies, reach, values
 # ----------------------------------------------------------------------------------------------
+def _game(game) -> EFG:
+    if not isinstance(game, EFG):
+        raise InvalidInputError(f"game: expected an EFG (kuhn_poker(), leduc_poker(), random_tree(...)), got "
+                                f"{type(game).__name__}.")
+    return game
+
+
+def _player(player) -> int:
+    return check_int(player, "player", minimum=0, maximum=1, what="0 or 1")
+
+
+def _strategy(game: EFG, player: int, s, name: str) -> np.ndarray:
+    """A behavioral strategy ``s[I, a]`` of ``player``: rows are distributions over the legal actions."""
+    s = as_float_array(s, name, shape=(game.n_infosets[player], game.max_actions))
+    check_nonnegative(s, name)
+    legal = np.arange(game.max_actions)[None, :] < np.asarray(game.infoset_actions[player])[:, None]
+    if (s[~legal] != 0).any():
+        raise InvalidInputError(f"{name}: puts mass on padded (illegal) actions; keep them at 0.")
+    check_simplex(s, name)
+    return s
+
+
+def _record(record, n_iter: int) -> set:
+    """The iterations to record: ``None`` (about 20, log-spaced) or integers in ``[1, n_iter]``."""
+    if record is None:
+        return set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist())
+    if isinstance(record, (str, bytes)) or not hasattr(record, "__iter__"):
+        raise InvalidInputError(f"record = {record!r:.60}: pass a list of iterations in [1, n_iter] or None.")
+    out = check_indices(np.asarray(list(record)).ravel(), "record", n_iter + 1, what="iteration")
+    if (out < 1).any():
+        raise InvalidInputError("record: iterations start at 1; pass values in [1, n_iter].")
+    return set(out.tolist())
+
+
+def _flag(x, name: str) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise InvalidInputError(f"{name} = {x!r:.60}: expected True or False.")
+    return bool(x)
+
+
+def _iters(n_iter) -> int:
+    return check_positive_int(n_iter, "n_iter")
+
+
 def uniform_strategy(game: EFG, player: int) -> np.ndarray:
     """Uniform behavioral strategy ``sigma[I, a]`` (zero on padded actions)."""
+    _game(game)
+    player = _player(player)
     m = game.n_infosets[player]
     s = np.zeros((m, game.max_actions))
     for i, nA in enumerate(game.infoset_actions[player]):
@@ -312,6 +374,8 @@ def _action_probs(game: EFG, s0, s1, nodes):
 
 
 def reach_probabilities(game: EFG, s0, s1):
+    _game(game)
+    s0, s1 = _strategy(game, 0, s0, "s0"), _strategy(game, 1, s1, "s1")
     """Per-node reach ``(chance, player0, player1)`` contributions (forward pass by level)."""
     n = game.n_nodes
     rc, r0, r1 = np.ones(n), np.ones(n), np.ones(n)
@@ -345,10 +409,15 @@ def _values(game: EFG, s0, s1) -> np.ndarray:
 
 def expected_value(game: EFG, s0, s1) -> float:
     """Player 0's expected utility ``u(s0, s1)``."""
+    _game(game)
+    s0, s1 = _strategy(game, 0, s0, "s0"), _strategy(game, 1, s1, "s1")
     return float(_values(game, s0, s1)[0])
 
 
 def sequence_form(game: EFG, player: int, sigma) -> np.ndarray:
+    _game(game)
+    player = _player(player)
+    sigma = _strategy(game, player, sigma, "sigma")
     """Realization plan ``x[I, a] = reach_player(I) sigma[I, a]`` (infosets ordered by depth, parents first)."""
     m = game.n_infosets[player]
     par = game.infoset_parent[player]
@@ -368,6 +437,10 @@ def _infoset_order(game: EFG, player: int) -> np.ndarray:
 
 
 def behavioral_from_sequence(game: EFG, player: int, x) -> np.ndarray:
+    _game(game)
+    player = _player(player)
+    x = as_float_array(x, "x", shape=(game.n_infosets[player], game.max_actions))
+    check_nonnegative(x, "x")
     """Behavioral strategy from a realization plan (uniform where the reach is 0)."""
     tot = x.sum(axis=1, keepdims=True)
     uni = uniform_strategy(game, player)
@@ -400,6 +473,9 @@ def best_response(game: EFG, player: int, opp) -> tuple[float, np.ndarray]:
     player's information sets the action maximizing ``sum_{h in I} w(h) v(child(h, a))`` is chosen
     (``w`` = chance x opponent reach), which is valid because every information set lies on one level.
     """
+    _game(game)
+    player = _player(player)
+    opp = _strategy(game, 1 - player, opp, "opp")
     s = uniform_strategy(game, player)
     s0, s1 = (s, opp) if player == 0 else (opp, s)
     rc, r0, r1 = reach_probabilities(game, s0, s1)
@@ -436,6 +512,8 @@ def best_response(game: EFG, player: int, opp) -> tuple[float, np.ndarray]:
 
 def efg_exploitability(game: EFG, s0, s1) -> float:
     """``max_x u(x, s1) - min_y u(s0, y)`` = sum of both best-response gains (>= 0, 0 iff Nash)."""
+    _game(game)
+    s0, s1 = _strategy(game, 0, s0, "s0"), _strategy(game, 1, s1, "s1")
     b0, _ = best_response(game, 0, s1)
     b1, _ = best_response(game, 1, s0)
     return b0 + b1
@@ -473,8 +551,12 @@ def cfr(game: EFG, n_iter: int, *, plus: bool = False, record=None, floor: bool 
     the cumulative regrets at 0 (CFR+'s regret matching+); ``player1_sign`` is the sign of player 1's
     utility in its counterfactual values (-1 in a zero-sum game; +1 is the classic sign mistake).
     """
-    floor = plus if floor is None else bool(floor)
-    record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
+    _game(game)
+    n_iter = _iters(n_iter)
+    plus = _flag(plus, "plus")
+    floor = plus if floor is None else _flag(floor, "floor")
+    player1_sign = check_float(player1_sign, "player1_sign", lo=-1.0, hi=1.0, what="-1 (zero-sum) or +1")
+    record = _record(record, n_iter)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     R = [np.zeros_like(s[0]), np.zeros_like(s[1])]
     X = [np.zeros_like(s[0]), np.zeros_like(s[1])]
@@ -513,8 +595,11 @@ def mmd(game: EFG, n_iter: int, *, step_size: float = 1.0, alpha: float = 0.02, 
     alpha: on Kuhn poker ~0.025 at alpha = 0.02, ~0.01 at alpha = 0.01 after 3000 iterations).
     ``step_size`` is eta.
     """
-    eta = step_size
-    record = set(np.unique(np.geomspace(1, n_iter, 20).astype(int)).tolist() if record is None else record)
+    _game(game)
+    n_iter = _iters(n_iter)
+    eta = check_positive_float(step_size, "step_size", what="a step size")
+    alpha = check_nonnegative_float(alpha, "alpha", what="magnet weight")
+    record = _record(record, n_iter)
     s = [uniform_strategy(game, 0), uniform_strategy(game, 1)]
     valid = [x > 0 for x in s]
     mag = [np.log(np.where(v, x, 1.0)) for v, x in zip(valid, s)]
@@ -570,12 +655,14 @@ def sampled_local_omd(game: EFG, n_iter: int, seed, *, sampling: str = "balanced
     are sampled by inverse CDF, so the NumPy reference (``backend="numpy"``) and the Numba kernel
     (``backend="numba"``, what ``"auto"`` picks) of the kernel ``local_omd`` produce identical trajectories.
     """
+    _game(game)
+    n_iter = _iters(n_iter)
+    eta0 = check_positive_float(eta0, "eta0", what="a step size")
     rng = as_generator(seed)
     if sampling not in ("balanced", "onpolicy"):
         raise InvalidInputError(f"sampling = {sampling!r}: choose 'balanced' or 'onpolicy'.")
     local_omd = get_backend(backend, kernel="local_omd").kernel("local_omd")
-    rec = np.unique(np.geomspace(1, n_iter, 20).astype(np.int64)) if record is None else np.unique(
-        np.asarray(record, dtype=np.int64))
+    rec = np.array(sorted(_record(record, n_iter)), dtype=np.int64)
     rec = rec[(rec >= 1) & (rec <= n_iter)]
     m_max = max(game.n_infosets)
     A = game.max_actions

@@ -29,8 +29,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
-from .._validate import as_float_array
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPreferenceError
+from ..validation import (
+    as_float_array,
+    as_generator,
+    check_distribution,
+    check_float,
+    check_int,
+    check_nonnegative,
+    check_nonnegative_float,
+    check_positive_float,
+)
 from .preference import log_normalize
 
 __all__ = [
@@ -49,6 +58,42 @@ __all__ = [
 ]
 
 
+def _pref(P):
+    """A validated preference matrix (square, in [0, 1], ``P + P^T = 1``)."""
+    from .preference import check_preference
+
+    P = as_float_array(P, "P", error=InvalidPreferenceError)
+    check_preference(P)
+    return P
+
+
+def _dist(p, name: str, K: int | None = None, positive: bool = False):
+    p = check_distribution(p, name, size=K)
+    if positive and (p <= 0).any():
+        i = int(np.argmin(p))
+        raise InvalidInputError(f"{name}[{i}] = {p[i]:.3g}: needs full support (log {name} is used); mix in "
+                                "a little uniform mass.")
+    return p
+
+
+def _logref(log_ref, K: int | None = None, name: str = "log_ref"):
+    lr = as_float_array(log_ref, name, ndim=1)
+    if lr.size == 0 or (K is not None and lr.shape != (K,)):
+        raise InvalidInputError(f"{name}: expected {K or '>= 1'} log-probabilities, got shape {lr.shape}.")
+    s = float(np.exp(lr - lr.max()).sum() * np.exp(lr.max()))
+    if (lr > 1e-12).any() or abs(s - 1.0) > 1e-6:
+        raise InvalidInputError(f"{name}: exp({name}) sums to {s:.6g}; pass log-probabilities (log of a distribution).")
+    return lr
+
+
+def _wins(wins, K: int):
+    N = as_float_array(wins, "wins", shape=(K, K))
+    check_nonnegative(N, "wins")
+    if N.sum() <= 0:
+        raise InvalidInputError("wins: no duels (all counts are 0); pass win counts N[w, l].")
+    return N
+
+
 def _log_sigmoid(x):
     return -np.logaddexp(0.0, -x)
 
@@ -59,9 +104,11 @@ def fit_bradley_terry(P, weights=None, *, tol: float = 1e-12) -> np.ndarray:
     Maximizes ``sum_{i != j} W_ij P_ij log sigmoid(s_i - s_j)`` (default ``W`` uniform over
     ordered pairs). Concave in ``s``; solved with L-BFGS on the exact gradient.
     """
-    P = as_float_array(P, "P", ndim=2)
+    P = _pref(P)
     K = P.shape[0]
-    W = np.ones((K, K)) if weights is None else as_float_array(weights, "weights", ndim=2)
+    tol = check_positive_float(tol, "tol")
+    W = np.ones((K, K)) if weights is None else as_float_array(weights, "weights", shape=(K, K))
+    check_nonnegative(W, "weights")
     W = W * (1 - np.eye(K))
 
     def f(s):
@@ -79,10 +126,9 @@ def fit_bradley_terry(P, weights=None, *, tol: float = 1e-12) -> np.ndarray:
 
 def rlhf_policy(r, mu, beta: float) -> np.ndarray:
     """``pi ∝ mu exp(r/beta)``; for ``beta = 0`` the uniform distribution on ``argmax r`` (ties to 1e-12)."""
-    r = np.asarray(r, dtype=np.float64)
-    mu = np.asarray(mu, dtype=np.float64)
-    if beta < 0:
-        raise InvalidInputError(f"beta = {beta} must be >= 0.")
+    r = as_float_array(r, "r", ndim=1)
+    mu = _dist(mu, "mu", r.shape[0], positive=True)
+    beta = check_nonnegative_float(beta, "beta", what="KL weight")
     if beta == 0:
         best = r >= r.max() - 1e-12
         return best / best.sum()
@@ -97,6 +143,11 @@ def dpo_loss(z, wins, log_ref, beta: float) -> tuple[float, np.ndarray]:
     (the log-normalizer of ``pi`` cancels in ``h_i - h_j``: a response that appears in no pair
     does not enter the loss at all).
     """
+    log_ref = _logref(log_ref)
+    K = log_ref.shape[0]
+    z = as_float_array(z, "z", shape=(K,))
+    wins = _wins(wins, K)
+    beta = check_positive_float(beta, "beta", what="DPO temperature")
     h = z - log_ref
     d = beta * (h[:, None] - h[None, :])
     val = -np.sum(wins * _log_sigmoid(d))
@@ -111,8 +162,12 @@ def dpo_minimize(wins, log_ref, beta: float, z0=None, *, kl_weight: float = 0.0)
     Without the KL term the minimizer set is a whole family when some response is in no
     pair; the one returned is the one reached from ``z0`` (default ``log_ref``).
     """
-    K = len(log_ref)
-    z0 = np.array(log_ref, dtype=np.float64) if z0 is None else np.asarray(z0, dtype=np.float64)
+    log_ref = _logref(log_ref)
+    K = log_ref.shape[0]
+    wins = _wins(wins, K)
+    beta = check_positive_float(beta, "beta", what="DPO temperature")
+    kl_weight = check_nonnegative_float(kl_weight, "kl_weight")
+    z0 = log_ref.copy() if z0 is None else as_float_array(z0, "z0", shape=(K,))
 
     def f(z):
         val, grad = dpo_loss(z, wins, log_ref, beta)
@@ -132,13 +187,15 @@ def dpo_minimize(wins, log_ref, beta: float, z0=None, *, kl_weight: float = 0.0)
 
 def hypo_minimize(wins, log_ref, beta: float, lam: float) -> np.ndarray:
     """HyPO: ``argmin DPO(pi) + lam KL(pi || pi_ref)`` (log-probabilities)."""
-    if lam <= 0:
-        raise InvalidInputError(f"lam = {lam}: HyPO needs a positive online KL weight.")
+    lam = check_positive_float(lam, "lam", what="HyPO's online KL weight")
     return dpo_minimize(wins, log_ref, beta, kl_weight=lam)
 
 
 def sppo_closed_form(P, pi_t, eta: float) -> np.ndarray:
     """SPPO's target ``pi_{t+1} ∝ pi_t exp(eta P(y > pi_t))`` (log-probabilities)."""
+    P = _pref(P)
+    pi_t = _dist(pi_t, "pi_t", P.shape[0], positive=True)
+    eta = check_positive_float(eta, "eta", what="a step size")
     return log_normalize(np.log(pi_t) + eta * (P @ pi_t))
 
 
@@ -151,7 +208,10 @@ def sppo_square_loss_minimizer(P, pi_t, eta: float, *, tol: float = 1e-15) -> np
     exact to first order because ``E_{pi_t} g = pi_t^T P pi_t = 1/2``; hence the minimizer and
     :func:`sppo_closed_form` differ by ``O(eta^2 Var_{pi_t}(g))`` at most.
     """
-    w = np.asarray(pi_t, dtype=np.float64)
+    P = _pref(P)
+    w = _dist(pi_t, "pi_t", P.shape[0], positive=True)
+    eta = check_positive_float(eta, "eta", what="a step size")
+    tol = check_positive_float(tol, "tol")
     a = np.log(w) + eta * (P @ w - 0.5)
     K = len(w)
     x = np.append(sppo_closed_form(P, w, eta), 0.0)
@@ -172,6 +232,11 @@ def sppo_square_loss_minimizer(P, pi_t, eta: float, *, tol: float = 1e-15) -> np
 
 def inpo_closed_form(P, pi_t, log_ref, beta: float, eta: float) -> np.ndarray:
     """The KL-regularized OMD step INPO targets: ``pi_t^{1-eta beta} pi_ref^{eta beta} exp(eta P pi_t)``."""
+    P = _pref(P)
+    pi_t = _dist(pi_t, "pi_t", P.shape[0], positive=True)
+    log_ref = _logref(log_ref, P.shape[0])
+    beta = check_nonnegative_float(beta, "beta")
+    eta = check_positive_float(eta, "eta", what="a step size")
     return log_normalize((1 - eta * beta) * np.log(pi_t) + eta * beta * log_ref + eta * (P @ pi_t))
 
 
@@ -181,6 +246,10 @@ def inpo_sample_counts(P, pi_t, n: int, rng) -> np.ndarray:
     Drawn exactly as one multinomial over the ``K^2`` ordered (winner, loser) cells with
     probabilities ``pi_t(w) pi_t(l) P[w, l]`` (each duel contributes one winner/loser pair).
     """
+    P = _pref(P)
+    pi_t = _dist(pi_t, "pi_t", P.shape[0])
+    n = check_int(n, "n", minimum=0)
+    rng = as_generator(rng, "rng")
     p = (np.outer(pi_t, pi_t) * P).ravel()
     p = p / p.sum()  # = 2 pi_w pi_l P[w, l]: the total is 2 pi^T P pi = 1 exactly; this removes round-off
     return rng.multinomial(int(n), p).reshape(P.shape).astype(np.float64)
@@ -195,8 +264,12 @@ def inpo_minimizer(wins, pi_t, log_ref, beta: float, eta: float) -> np.ndarray:
     Returns log-probabilities. With ``N = n pi_t pi_t^T * P`` (population) the minimizer is
     exactly the OMD step :func:`inpo_closed_form` [derived in the module theory notes].
     """
-    N = np.asarray(wins, dtype=np.float64)
-    K = N.shape[0]
+    pi_t = _dist(pi_t, "pi_t", positive=True)
+    K = pi_t.shape[0]
+    N = _wins(wins, K)
+    log_ref = _logref(log_ref, K)
+    beta = check_nonnegative_float(beta, "beta")
+    eta = check_positive_float(eta, "eta", what="a step size")
     w_idx, l_idx = np.nonzero(N)
     sw = np.sqrt(N[w_idx, l_idx])
     A = np.zeros((len(w_idx) + 1, K))
@@ -231,8 +304,14 @@ def iterative_dpo(r, pi0, beta: float, n_iter: int, *, momentum: float = 0.0, ex
     ``exact_loss=True`` computes each step by numerically minimizing the DPO loss instead of
     the closed form (slow, for verification).
     """
-    r = np.asarray(r, dtype=np.float64)
+    r = as_float_array(r, "r", ndim=1)
     K = len(r)
+    if K == 0:
+        raise InvalidInputError("r: empty reward vector; pass one reward per response.")
+    pi0 = _dist(pi0, "pi0", K, positive=True)
+    beta = check_positive_float(beta, "beta", what="DPO temperature")
+    n_iter = check_int(n_iter, "n_iter", minimum=0)
+    momentum = check_float(momentum, "momentum", lo=0.0)
     P = 0.5 * (1 + np.tanh(0.5 * (r[:, None] - r[None, :])))
     wins = P * (1 - np.eye(K))
     lp = [np.log(np.asarray(pi0, dtype=np.float64))]

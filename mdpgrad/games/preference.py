@@ -28,11 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_shape, check_simplex
 from ..backend import get_backend
-from ..envs._rng import as_generator
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidPreferenceError
 from ..stats import kl_divergence
+from ..validation import as_float_array, as_generator, check_finite, check_shape, check_simplex
 
 __all__ = [
     "PreferenceGame",
@@ -56,11 +55,7 @@ __all__ = [
 COMPLEMENT_ATOL = 1e-10
 
 
-class InvalidPreferenceError(InvalidInputError):
-    """A preference matrix is not a valid complementary preference (P + P^T = 1, entries in [0, 1])."""
-
-
-def _check_preference(P: np.ndarray, name: str = "P") -> None:
+def check_preference(P: np.ndarray, name: str = "P") -> None:
     if P.ndim != 2 or P.shape[0] != P.shape[1]:
         raise InvalidPreferenceError(f"{name}: expected a square (K, K) matrix, got shape {P.shape}.")
     if P.shape[0] < 1:
@@ -99,7 +94,7 @@ class PreferenceGame:
 
     def __post_init__(self):
         P = as_float_array(self.P, "P", error=InvalidPreferenceError)
-        _check_preference(P)
+        check_preference(P)
         K = P.shape[0]
         mu = as_float_array(self.mu, "mu", ndim=1)
         check_shape(mu, (K,), "mu", hint="mu is a distribution over the K responses.")
@@ -202,7 +197,7 @@ def rps_with_dominated(margin: float = 0.5, dominated_margin: float = 0.4, sciss
         extra = scissors_margin if i == 2 else 0.0
         P[i, 3] = 0.5 + dominated_margin + extra
         P[3, i] = 1.0 - P[i, 3]
-    _check_preference(P)
+    check_preference(P)
     return P
 
 
@@ -337,6 +332,9 @@ def packed_matvec(packed: PackedPreference, pi, backend: str = "auto") -> np.nda
         raise InvalidInputError(f"packed: expected a PackedPreference (from pack_preference), got {type(packed)}.")
     matvec = get_backend(backend, kernel="packed_matvec").kernel("packed_matvec")
     pi_arr = np.asarray(pi)
+    if pi_arr.dtype != np.float32:
+        pi_arr = as_float_array(pi, "pi")
+    check_finite(pi_arr, "pi")
     if pi_arr.ndim not in (1, 2) or pi_arr.shape[-1] != packed.K:
         raise InvalidInputError(f"pi: expected shape ({packed.K},) or (B, {packed.K}), got {pi_arr.shape}.")
     out_dtype = np.float32 if pi_arr.dtype == np.float32 else np.float64
@@ -359,8 +357,34 @@ def log_normalize(z, xp=np):
     return z - (m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)))
 
 
+def _is_host(*arrays) -> bool:
+    """True when every array is host memory (NumPy/lists): those are validated; device arrays are trusted."""
+    return not any(hasattr(a, "__cuda_array_interface__") for a in arrays)
+
+
+def _check_P_pi(P, pi):
+    """Validate a preference matrix and a (batch of) distribution(s) over its K responses (host inputs)."""
+    if not _is_host(P, pi):
+        return P, pi
+    P = as_float_array(P, "P", error=InvalidPreferenceError)
+    check_preference(P)
+    pi = as_float_array(pi, "pi")
+    if pi.ndim not in (1, 2) or pi.shape[-1] != P.shape[0]:
+        raise InvalidInputError(f"pi: expected shape ({P.shape[0]},) or (B, {P.shape[0]}), got {pi.shape}.")
+    check_simplex(pi, "pi")
+    return P, pi
+
+
+def check_game(game):
+    if not isinstance(game, PreferenceGame):
+        raise InvalidPreferenceError(f"game: expected a PreferenceGame (from preference_game), got "
+                                     f"{type(game).__name__}.")
+    return game
+
+
 def win_rates(P, pi, *, backend="auto"):
     """``g[y] = P(y > pi) = (P pi)[y]`` (batch: ``pi[B, K]`` gives ``g[B, K]``)."""
+    P, pi = _check_P_pi(P, pi)
     xp = get_backend(backend, like=P).xp
     return (xp.asarray(P) @ pi.T).T
 
@@ -371,6 +395,7 @@ def exploitability(P, pi, *, backend="auto"):
     In the symmetric constant-sum game this is half the usual two-sided gap
     ``max_y P(y > pi) - min_y P(pi > y)``.
     """
+    P, pi = _check_P_pi(P, pi)
     xp = get_backend(backend, like=P).xp
     return xp.max(win_rates(P, pi, backend=backend), axis=-1) - 0.5
 
@@ -385,6 +410,8 @@ def regularized_exploitability(game: PreferenceGame, pi, *, backend="auto"):
     (The best response is the Gibbs distribution ``∝ mu exp(P pi / beta)``.) With ``beta = 0``
     this is :func:`exploitability`.
     """
+    check_game(game)
+    _, pi = _check_P_pi(game.P, pi)
     if game.beta == 0:
         return exploitability(game.P, pi, backend=backend)
     be = get_backend(backend, like=pi)
@@ -394,15 +421,35 @@ def regularized_exploitability(game: PreferenceGame, pi, *, backend="auto"):
     z = logmu + g / game.beta
     m = xp.max(z, axis=-1, keepdims=True)
     lse = (m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True)))[..., 0]
-    return game.beta * lse + game.beta * kl_divergence(pi, xp.asarray(game.mu), xp=xp) - 0.5
+    return game.beta * lse + game.beta * kl_divergence(pi, xp.asarray(game.mu), xp=xp, check=False) - 0.5
 
 
 def span_log_ratio(p, q, xp=np):
     """Span semi-norm ``max(log p - log q) - min(log p - log q)`` (full-support inputs)."""
+    p, q = _check_pair(p, q)
+    if _is_host(p, q) and ((p <= 0).any() or (q <= 0).any()):
+        raise InvalidInputError("p, q: the span of log p - log q needs full-support distributions (all entries > 0).")
     d = xp.log(p) - xp.log(q)
     return xp.max(d, axis=-1) - xp.min(d, axis=-1)
 
 
 def tv(p, q, xp=np):
     """Total variation ``|p - q|_1 / 2``."""
+    p, q = _check_pair(p, q)
     return 0.5 * xp.sum(xp.abs(p - q), axis=-1)
+
+
+def _check_pair(p, q):
+    if not _is_host(p, q):
+        return p, q
+    p = as_float_array(p, "p")
+    q = as_float_array(q, "q")
+    if p.ndim == 0 or q.ndim == 0:
+        raise InvalidInputError(f"p, q: expected distributions along the last axis, got shapes {p.shape}, {q.shape}.")
+    try:
+        np.broadcast_shapes(p.shape, q.shape)
+    except ValueError:
+        raise InvalidInputError(f"p, q: shapes {p.shape} and {q.shape} do not broadcast.") from None
+    check_simplex(p, "p")
+    check_simplex(q, "q")
+    return p, q

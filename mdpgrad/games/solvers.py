@@ -26,8 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
-from ..errors import InvalidInputError
-from .preference import PreferenceGame, exploitability, log_normalize, regularized_exploitability
+from ..errors import InvalidInputError, InvalidPreferenceError
+from ..validation import as_float_array, check_int, check_positive_float, check_positive_int
+from .preference import (
+    PreferenceGame,
+    check_game,
+    check_preference,
+    exploitability,
+    log_normalize,
+    regularized_exploitability,
+)
 
 __all__ = ["NashSolution", "MinimaxWinner", "regularized_nash", "minimax_winner", "nash_residual"]
 
@@ -57,6 +65,8 @@ class MinimaxWinner:
 
 def nash_residual(game: PreferenceGame, log_pi: np.ndarray) -> float:
     """``span(log pi - log mu - P pi / beta)``: 0 exactly at the regularized equilibrium."""
+    check_game(game)
+    log_pi = as_float_array(log_pi, "log_pi", shape=(game.K,))
     if game.beta <= 0:
         raise InvalidInputError("nash_residual: beta must be > 0 (use minimax_winner for beta = 0).")
     d = log_pi - game.log_mu - game.P @ np.exp(log_pi) / game.beta
@@ -73,6 +83,10 @@ def regularized_nash(game: PreferenceGame, *, tol: float = 1e-12, max_iter: int 
     ``I - P (diag pi - pi pi^T)/beta``) when ``K <= newton_max_K``; otherwise Mirror Prox
     continues to ``tol``. Converged means the residual certificate is ``<= tol``.
     """
+    check_game(game)
+    tol = check_positive_float(tol, "tol", what="residual certificate")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    newton_max_K = check_int(newton_max_K, "newton_max_K", minimum=0)
     if game.beta <= 0:
         raise InvalidInputError(
             f"beta = {game.beta}: the regularized equilibrium needs beta > 0; use minimax_winner for beta = 0.")
@@ -117,6 +131,8 @@ def minimax_winner(P) -> MinimaxWinner:
     r"""A minimax winner ``argmax_pi min_y P(pi > y)`` by linear programming (HiGHS)."""
     if isinstance(P, PreferenceGame):
         P = P.P
+    P = as_float_array(P, "P", error=InvalidPreferenceError)
+    check_preference(P)
     P = np.asarray(P, dtype=np.float64)
     K = P.shape[0]
     c = np.zeros(K + 1)

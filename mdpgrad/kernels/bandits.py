@@ -43,7 +43,7 @@ def softmax_sample_numba(logits, u_sorted):  # pragma: no cover - compiled
     return actions, logp
 
 
-@nb.njit(parallel=True, cache=True, fastmath=True)
+@nb.njit(parallel=True, cache=True)
 def logit_gradient_fused(logits, actions, coef, out):  # pragma: no cover - compiled
     """``out[n, :] = sum_g coef[n, g] * (e_{actions[n, g]} - softmax(logits[n]))``.
 

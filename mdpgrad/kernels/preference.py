@@ -37,15 +37,15 @@ def chunk_bounds(K: int) -> np.ndarray:
     return b
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True)
 def _rows_block(a, K, pi, lo, hi, y):  # pragma: no cover - compiled
     """Add the contributions of packed rows ``lo <= i < hi`` to ``y`` (one pass over those rows).
 
     Rows are taken four at a time so that one load of ``pi[j]`` and one load/store of ``y[j]``
     serve four stored entries (the loop is then limited by streaming the triangle, not by the
     ``y`` updates); the 4 x 4 corner of each group is done first, a leftover row on its own.
-    ``fastmath`` lets LLVM vectorize the dot products (a fixed reassociation: the same code runs
-    whatever the thread count).
+    No ``fastmath``: with it the fresh compile and the cached one gave different last bits (the
+    reassociation is not fixed across compilations); results are identical whatever the cache state.
     """
     i = lo
     while i < hi:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array
 from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate, greedy_policy
 from ..mdp import as_mdp
+from ..validation import as_float_array, check_distribution, check_positive_float, check_positive_int, roundoff_floor
 from .sets import InvalidUncertaintySetError, UncertaintySet, worst_case, worst_case_values
 from .srect import srect_evaluation_update_l1, srect_l1_maximin_policy, srect_optimal_update
 
@@ -46,17 +46,33 @@ def _check_uset(uset):
     return uset
 
 
-def _check_tol(tol):
-    if not (np.isfinite(tol) and tol > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).")
-    return float(tol)
+def _check_tol(tol, m=None):
+    """A positive tolerance; with the MDP ``m``, also inside the certifiable range.
+
+    Below the round-off floor of ``|v| <= max|r|/(1-gamma)`` no certificate is possible (the solver
+    would iterate to ``max_iter`` and fail); above ``max|r|/(1-gamma)`` every ``v`` in the a-priori
+    box is already certified, so the request is meaningless. Both raise a named error.
+    """
+    t = check_positive_float(tol, "tol", what="a sup-norm error on v")
+    if m is not None:
+        vmax = float(np.max(np.abs(m.r))) / (1.0 - m.gamma)
+        floor = roundoff_floor(m.gamma, vmax)
+        if t < floor:
+            raise InvalidInputError(f"tol = {tol!r} is below the float64 round-off floor {floor:.3g} of this MDP "
+                                    f"(4 eps (1 + max|r|/(1-gamma)) / (1-gamma)); pass tol >= {floor:.3g}.")
+        if t >= max(vmax, floor) and vmax > 0:
+            raise InvalidInputError(f"tol = {tol!r} is at least max|r|/(1-gamma) = {vmax:.3g}, which bounds every "
+                                    "value: nothing would be computed; pass a smaller tol (e.g. 1e-8).")
+    return t
 
 
 def robust_q(mdp, uset: UncertaintySet, v, *, backend: str = "auto") -> np.ndarray:
     r"""``Q[s, a] = r(s, a) + gamma * sigma_{U_{s,a}}(v)`` for an (s, a)-rectangular set."""
     m = as_mdp(mdp)
+    _check_uset(uset)
     S, A = m.shape
-    sig = worst_case_values(m.P.reshape(S * A, S), v, uset, backend=backend).reshape(S, A)
+    v = as_float_array(v, "v", shape=(S,))
+    sig = worst_case_values(m.P.reshape(S * A, S), v, uset, backend=backend, check=False).reshape(S, A)
     return m.r + m.gamma * sig
 
 
@@ -68,9 +84,7 @@ def robust_bellman_operator(mdp, uset: UncertaintySet, v, pi=None, *, backend: s
     """
     m = as_mdp(mdp)
     _check_uset(uset)
-    v = as_float_array(v, "v", ndim=1)
-    if v.shape != (m.n_states,):
-        raise InvalidInputError(f"v: expected shape ({m.n_states},), got {v.shape}.")
+    v = as_float_array(v, "v", shape=(m.n_states,))
     if uset.rectangularity == "s":
         if pi is None:
             return srect_optimal_update(m, uset, v)
@@ -90,8 +104,9 @@ def worst_case_kernel(mdp, uset: UncertaintySet, v, pi=None) -> np.ndarray:
     ``pi``); for s-rectangular L1 sets it depends on ``pi`` (required).
     """
     m = as_mdp(mdp)
+    _check_uset(uset)
     S, A = m.shape
-    v = np.asarray(v, dtype=np.float64)
+    v = as_float_array(v, "v", shape=(S,))
     if uset.rectangularity == "s":
         if pi is None:
             raise InvalidInputError("pi: the s-rectangular worst-case kernel depends on the policy; pass pi.")
@@ -137,7 +152,10 @@ def robust_evaluate(mdp, uset: UncertaintySet, pi, *, tol: float = 1e-10, max_it
     tol = _check_tol(tol)
     S, A = m.shape
     pi = check_policy(pi, S, A)
-    P = m.P if P0 is None else np.asarray(P0, dtype=np.float64)
+    max_iter = check_positive_int(max_iter, "max_iter")
+    P = m.P if P0 is None else check_distribution(P0, "P0", size=S, ndim=3)
+    if P.shape != (S, A, S):
+        raise InvalidInputError(f"P0: expected shape ({S}, {A}, {S}) = (states, actions, next states), got {P.shape}.")
     bound = np.inf
     k = 0
     for k in range(1, max_iter + 1):
@@ -145,9 +163,9 @@ def robust_evaluate(mdp, uset: UncertaintySet, pi, *, tol: float = 1e-10, max_it
         P = worst_case_kernel(m, uset, v, pi)
         tv = np.sum(pi * (m.r + m.gamma * (P @ v)), axis=1)
         res = float(np.max(np.abs(tv - v)))
-        bound = m.gamma * res / (1.0 - m.gamma)  # bound for T v (one more contraction step)
+        bound = max(m.gamma * res / (1.0 - m.gamma), roundoff_floor(m.gamma, np.abs(tv).max()))
         v = tv
-        if bound <= tol:
+        if bound <= tol or bound <= roundoff_floor(m.gamma, np.abs(v).max()):
             break
     q = m.r + m.gamma * (P @ v) if uset.rectangularity == "sa" else m.r + m.gamma * (worst_case_kernel(
         m, uset, v, pi) @ v)
@@ -210,12 +228,13 @@ def robust_value_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, max_
     """
     m = as_mdp(mdp)
     _check_uset(uset)
-    tol = _check_tol(tol)
+    tol = _check_tol(tol, m)
     g = m.gamma
-    v = np.zeros(m.n_states) if v0 is None else as_float_array(v0, "v0", ndim=1).copy()
+    v = np.zeros(m.n_states) if v0 is None else as_float_array(v0, "v0", shape=(m.n_states,)).copy()
     if max_iter is None:
         span = float(np.ptp(m.r)) + float(np.max(np.abs(m.r))) + 1.0
-        max_iter = 10 + 2 * int(np.ceil(np.log(tol * (1 - g) / span) / np.log(max(g, 1e-12))))
+        max_iter = 10 + 2 * max(0, int(np.ceil(np.log(tol * (1 - g) / span) / np.log(max(g, 1e-12)))))
+    max_iter = check_positive_int(max_iter, "max_iter")
     hist = []
     err = np.inf
     n = 0
@@ -224,8 +243,8 @@ def robust_value_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, max_
         res = float(np.max(np.abs(tv - v)))
         hist.append(res)
         v = tv
-        err = g * res / (1.0 - g)
-        if err <= tol:
+        err = max(g * res / (1.0 - g), roundoff_floor(g, np.abs(v).max()))
+        if err <= tol or err <= roundoff_floor(g, np.abs(v).max()):
             break
     return _finish(m, uset, v, n, err <= tol, err, "robust_value_iteration", hist, backend)
 
@@ -243,11 +262,12 @@ def robust_policy_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, m_e
     """
     mm = as_mdp(mdp)
     _check_uset(uset)
-    tol = _check_tol(tol)
+    tol = _check_tol(tol, mm)
     if uset.rectangularity != "sa":
         raise InvalidUncertaintySetError("uset: robust_policy_iteration needs an (s, a)-rectangular set.")
-    if m_eval is not None and (int(m_eval) != m_eval or m_eval < 1):
-        raise InvalidInputError(f"m_eval = {m_eval!r} must be None (exact evaluation) or an integer >= 1.")
+    if m_eval is not None:
+        m_eval = check_positive_int(m_eval, "m_eval")
+    max_iter = check_positive_int(max_iter, "max_iter")
     g = mm.gamma
     # start below v* (min r / (1 - gamma)): then T v >= v and robust (M)PI increases monotonically
     v = np.full(mm.n_states, float(mm.r.min()) / (1.0 - g))
@@ -259,13 +279,14 @@ def robust_policy_iteration(mdp, uset: UncertaintySet, *, tol: float = 1e-8, m_e
         tv = q.max(axis=1)
         res = float(np.max(np.abs(tv - v)))
         hist.append(res)
-        err = g * res / (1.0 - g)
-        if err <= tol:
+        floor = roundoff_floor(g, np.abs(tv).max())
+        err = max(g * res / (1.0 - g), floor)
+        if err <= tol or err <= floor:
             v = tv
             break
         pi = greedy_policy(q)
         if m_eval is None:
-            v = robust_evaluate(mm, uset, pi, tol=max(tol * (1 - g) / 4, 1e-15)).v
+            v = robust_evaluate(mm, uset, pi, tol=max(tol * (1 - g) / 4, floor)).v
         else:
             v = tv
             for _ in range(int(m_eval) - 1):

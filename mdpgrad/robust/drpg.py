@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._compat import renamed
-from .._validate import check_positive_int
 from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate
 from ..mdp import as_mdp
+from ..validation import check_positive_int
 from .core import robust_evaluate, worst_case_kernel
 from .sets import InvalidUncertaintySetError, UncertaintySet, project_simplex
 

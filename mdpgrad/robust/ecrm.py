@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_probability
 from ..errors import InvalidInputError
 from ..mdp import FiniteHorizonMDP
+from ..validation import check_probability
 
 __all__ = ["cvar", "mean_cvar", "ECRMProblem", "ecrm_problem", "ecrm_objective", "augmented_evaluate",
            "augmented_dp", "augmented_gradient", "markov_to_augmented", "ECRMPGRun", "risk_averse_pg"]

@@ -41,10 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._compat import renamed
-from .._validate import check_positive_int
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
 from ..stats import kl_divergence
+from ..validation import as_generator, check_positive_int
 from .sets import worst_case_l1
 
 __all__ = ["DRectangularMDP", "d_rectangular_mdp", "risky_safe_linear_mdp", "robust_regularized_dp", "robust_regularized_value",
@@ -127,7 +126,7 @@ def robust_regularized_value(m: DRectangularMDP, pi) -> float:
     V = np.zeros(S)
     for h in range(m.H - 1, -1, -1):
         Q = m.r + m.phi @ _sigma_true(m, V)
-        kl = kl_divergence(pi[h], m.pi_ref)
+        kl = kl_divergence(pi[h], m.pi_ref, check=False)
         V = np.sum(pi[h] * Q, axis=1) - m.lam * kl
     return float(V[m.s0])
 
@@ -209,7 +208,7 @@ def dr_rpo(m: DRectangularMDP, K: int, *, beta: float = 0.5, step_size: float | 
                 z = c * np.log(pi[h]) + (1 - c) * np.log(m.pi_ref) + c * eta * Q
                 w = np.exp(z - z.max(axis=1, keepdims=True))
                 newpi[h] = w / w.sum(axis=1, keepdims=True)
-                kl = kl_divergence(pi[h], m.pi_ref)
+                kl = kl_divergence(pi[h], m.pi_ref, check=False)
                 V = np.sum(pi[h] * Q, axis=1) - m.lam * kl
         pi = newpi
     return DRRPOResult(values, np.cumsum(opt - values), opt, pi)

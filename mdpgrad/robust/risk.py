@@ -30,6 +30,7 @@ from ..errors import InvalidInputError
 from ..exact import check_policy, evaluate
 from ..mdp import as_mdp
 from ..stats import kl_divergence
+from ..validation import check_positive_float
 
 __all__ = [
     "entropic_risk",
@@ -44,13 +45,7 @@ __all__ = [
 
 
 def _check_beta(beta) -> float:
-    try:
-        b = float(beta)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"beta = {beta!r} is not a number; pass a positive float.") from None
-    if not (np.isfinite(b) and b > 0):
-        raise InvalidInputError(f"beta = {beta!r} must be a positive finite float (the KL penalty weight).")
-    return b
+    return check_positive_float(beta, "beta", what="the KL penalty weight")
 
 
 def entropic_risk(p, v, beta) -> np.ndarray:
@@ -110,17 +105,17 @@ def kl_regularized_robust_evaluate(mdp, pi, beta, *, tol: float = 1e-12, max_ite
     bound = np.inf
     k = 0
     for k in range(1, max_iter + 1):
-        pen = g * b * kl_divergence(Q, m.P)
+        pen = g * b * kl_divergence(Q, m.P, check=False)
         v = evaluate(m, pi, P=Q, r=m.r + pen, check=False).v
         Qn = kl_regularized_inner(m.P, v, b)[1]
-        pen_n = g * b * kl_divergence(Qn, m.P)
+        pen_n = g * b * kl_divergence(Qn, m.P, check=False)
         tv = np.sum(pi * (m.r + pen_n + g * (Qn @ v)), axis=1)
         res = float(np.max(np.abs(tv - v)))
         bound = res / (1.0 - g)
         Q = Qn
         if bound <= tol:
             break
-    pen = g * b * kl_divergence(Q, m.P)
+    pen = g * b * kl_divergence(Q, m.P, check=False)
     qv = m.r + pen + g * (Q @ v)
     return RegularizedEvaluation(v, qv, Q, float(m.rho @ v), k, float(bound))
 

@@ -42,9 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_simplex
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidUncertaintySetError
 from ..policies import project_simplex
+from ..validation import as_float_array, check_distribution, check_simplex
 
 __all__ = [
     "KINDS",
@@ -64,10 +64,6 @@ __all__ = [
 
 KINDS = ("l1", "linf", "l2", "kl", "chi2", "contamination")
 RECTANGULARITY = ("sa", "s")
-
-
-class InvalidUncertaintySetError(InvalidInputError):
-    """An uncertainty set was specified with a bad kind, radius or rectangularity."""
 
 
 def _check_radius(kind: str, radius, name: str = "radius") -> np.ndarray:
@@ -148,10 +144,13 @@ class InnerSolution:
 
 
 def _prep(p, v, radius, kind):
-    p = np.asarray(p, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    p = as_float_array(p, "p")
+    v = as_float_array(v, "v")
     if p.ndim == 0 or p.shape[-1] == 0:
         raise InvalidInputError(f"p: expected rows of distributions p[..., S], got shape {p.shape}.")
+    check_simplex(p, "p")
+    if v.ndim == 0:
+        raise InvalidInputError(f"v: expected values v[..., S] of the next states, got the scalar {float(v)!r}.")
     if v.shape[-1:] != p.shape[-1:]:
         raise InvalidInputError(f"v: last axis has length {v.shape[-1:]} but p rows have length {p.shape[-1]}.")
     r = _check_radius(kind, radius)
@@ -416,22 +415,26 @@ def worst_case(p, v, uset: UncertaintySet, radius=None) -> InnerSolution:
     """
     if not isinstance(uset, UncertaintySet):
         raise InvalidUncertaintySetError(f"uset: expected an UncertaintySet, got {type(uset).__name__}.")
-    p = as_float_array(p, "p")
-    check_simplex(p, "p")
-    as_float_array(v, "v")
     return _SOLVERS[uset.kind](p, v, uset.radius if radius is None else radius)
 
 
-def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "auto", radius=None) -> np.ndarray:
+def worst_case_values(P2, v, uset: UncertaintySet, *, backend: str = "auto", radius=None,
+                      check: bool = True) -> np.ndarray:
     """Optimal inner values ``sigma(v)`` for every row of ``P2[n, S]`` (shared ``v[S]``).
 
     Runs the kernel ``robust_inner_values`` of ``backend`` (:mod:`mdpgrad.backend`): the Numba
     twin compiles the ``l1``, ``linf``, ``kl`` and ``contamination`` sets (parallel over rows) and
-    runs the NumPy reference for the others. No validation beyond shapes (this is the inner loop
-    of robust VI). The Numba kernel pays off for large ``S * A`` (about 10x over NumPy at S=500,
-    A=8, see ``benchmarks/bench_robust.py``); for tiny problems thread start-up makes it slower.
+    runs the NumPy reference for the others. ``check=False`` skips validation (internal callers whose
+    ``P2`` and ``v`` are already checked: the inner loop of robust VI). The Numba kernel pays off for
+    large ``S * A`` (about 10x over NumPy at S=500, A=8, see ``benchmarks/bench_robust.py``); for tiny
+    problems thread start-up makes it slower.
     """
     from ..backend import get_backend
 
+    if check:
+        if not isinstance(uset, UncertaintySet):
+            raise InvalidUncertaintySetError(f"uset: expected an UncertaintySet, got {type(uset).__name__}.")
+        P2 = check_distribution(P2, "P2", ndim=2)
+        v = as_float_array(v, "v", shape=(P2.shape[1],))
     kernel = get_backend(backend, kernel="robust_inner_values").kernel("robust_inner_values")
     return kernel(P2, v, uset.kind, uset.radius if radius is None else radius)

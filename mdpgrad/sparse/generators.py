@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse
 
-from .._validate import check_gamma, check_positive_int, check_probability
-from ..envs._rng import as_generator
 from ..errors import InvalidMDPError
+from ..validation import as_generator, check_float, check_gamma, check_positive_int, check_probability
 from .model import SparseMDP
 
 __all__ = ["garnet", "gridworld", "distinct_successors"]
@@ -107,14 +106,25 @@ def gridworld(height: int, width: int, *, gamma: float = 0.95, slip: float = 0.1
                 raise InvalidMDPError(f"walls: a boolean mask must have shape ({H}, {W}), got {w.shape}.")
             wall = w.copy()
         elif w.size:
+            if w.dtype.kind not in "iu" or w.size % 2:
+                raise InvalidMDPError(f"walls: expected (row, col) integer pairs or a boolean ({H}, {W}) mask, "
+                                      f"got {walls!r:.60}.")
             w = w.reshape(-1, 2).astype(int)
             out = (w[:, 0] < 0) | (w[:, 0] >= H) | (w[:, 1] < 0) | (w[:, 1] >= W)
             if out.any():
                 raise InvalidMDPError(f"walls: cell {tuple(w[np.argmax(out)])} is outside the {H}x{W} grid.")
             wall[w[:, 0], w[:, 1]] = True
-    goal = (H - 1, W - 1) if goal is None else tuple(int(c) for c in goal)
+    if goal is None:
+        goal = (H - 1, W - 1)
+    else:
+        g = np.asarray(goal)
+        if g.shape != (2,) or g.dtype.kind not in "iu":
+            raise InvalidMDPError(f"goal: {goal!r:.60} is not a (row, col) pair of ints.")
+        goal = (int(g[0]), int(g[1]))
     if not (0 <= goal[0] < H and 0 <= goal[1] < W):
         raise InvalidMDPError(f"goal: cell {goal} is outside the {H}x{W} grid.")
+    goal_reward = check_float(goal_reward, "goal_reward", error=InvalidMDPError)
+    step_reward = check_float(step_reward, "step_reward", error=InvalidMDPError)
     if wall[goal]:
         raise InvalidMDPError(f"goal: cell {goal} is a wall; choose a free cell.")
     free = ~wall

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse
 
-from .._validate import PROB_ATOL, as_float_array, check_finite, check_gamma, check_shape, check_simplex
 from ..errors import InvalidMDPError
+from ..validation import PROB_ATOL, as_float_array, check_finite, check_gamma, check_shape, check_simplex
 
 __all__ = ["SparseMDP", "to_sparse", "as_sparse"]
 

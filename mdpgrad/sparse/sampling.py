@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..envs._rng import as_generator
 from ..errors import InvalidInputError
 from ..kernels.sparse import sample_rows_numba
+from ..validation import as_generator, check_allocation, check_indices, check_policy, check_positive_int
 from .model import SparseMDP, to_sparse
 
 __all__ = ["sample_next_states", "rollout"]
@@ -29,11 +29,14 @@ def sample_next_states(mdp, states, actions, rng) -> np.ndarray:
     """
     m = mdp if isinstance(mdp, SparseMDP) else to_sparse(mdp)
     S, A = m.shape
-    s, a = np.broadcast_arrays(np.asarray(states), np.asarray(actions))
-    if s.size and (s.min() < 0 or s.max() >= S):
-        raise InvalidInputError(f"states: values must lie in [0, {S}); got range [{s.min()}, {s.max()}].")
-    if a.size and (a.min() < 0 or a.max() >= A):
-        raise InvalidInputError(f"actions: values must lie in [0, {A}); got range [{a.min()}, {a.max()}].")
+    try:
+        s, a = np.broadcast_arrays(check_indices(states, "states", S, what="state index"),
+                                   check_indices(actions, "actions", A, what="action index"))
+    except ValueError as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError(f"states, actions: shapes {np.shape(states)} and {np.shape(actions)} do not "
+                                "broadcast; pass arrays of one shape.") from None
     rows = (s.astype(np.int64) * A + a).reshape(-1)
     u = as_generator(rng).random(rows.size)
     out = np.empty(rows.size, dtype=np.int64)
@@ -50,8 +53,18 @@ def rollout(mdp, pi, n_episodes: int, horizon: int, rng):
     m = mdp if isinstance(mdp, SparseMDP) else to_sparse(mdp)
     S, A = m.shape
     g = as_generator(rng)
+    n_episodes = check_positive_int(n_episodes, "n_episodes")
+    horizon = check_positive_int(horizon, "horizon")
+    check_allocation((n_episodes, 3 * horizon + 1), "the rollout arrays (n_episodes, horizon)",
+                     "n_episodes or horizon")
     pi = np.asarray(pi)
     det = pi.ndim == 1
+    if det:
+        pi = check_indices(pi, "pi", A, what="action index")
+        if pi.shape != (S,):
+            raise InvalidInputError(f"pi: expected one action per state, shape ({S},), got {pi.shape}.")
+    else:
+        pi = check_policy(pi, S, A)
     cum = None if det else np.cumsum(pi, axis=1)
     states = np.empty((n_episodes, horizon + 1), dtype=np.int64)
     acts = np.empty((n_episodes, horizon), dtype=np.int64)

@@ -50,10 +50,18 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from .._validate import as_float_array
 from ..backend import get_backend
 from ..errors import InvalidInputError, InvalidPolicyError
 from ..kernels.sparse import EllPolicy
+from ..validation import (
+    as_float_array,
+    check_choice,
+    check_indices,
+    check_int,
+    check_policy,
+    check_positive_float,
+    check_positive_int,
+)
 from .model import SparseMDP, to_sparse
 
 __all__ = [
@@ -87,15 +95,18 @@ def _as_sparse(mdp) -> SparseMDP:
 def bellman_max(mdp, v, *, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     r"""``(Tv, greedy)``: :math:`(Tv)(s) = \max_a r(s,a) + \gamma P(\cdot|s,a)\cdot v` and the first argmax."""
     m = _as_sparse(mdp)
-    v = np.ascontiguousarray(v, dtype=np.float64)
+    v = np.ascontiguousarray(as_float_array(v, "v", shape=(m.n_states,)))
     return _kernel(backend, "sparse_bellman_max")(m, v)
 
 
 def policy_sweeps(mdp, actions, v, n_sweeps: int = 1, *, backend: str = "auto") -> np.ndarray:
     r""":math:`(T^\mu)^{n} v` for a deterministic policy ``actions[s]`` (``n = n_sweeps``)."""
     m = _as_sparse(mdp)
-    act = np.ascontiguousarray(actions, dtype=np.int64)
-    v = np.ascontiguousarray(v, dtype=np.float64)
+    act = np.ascontiguousarray(check_indices(actions, "actions", m.n_actions, what="action index"))
+    if act.shape != (m.n_states,):
+        raise InvalidPolicyError(f"actions: expected one action per state, shape ({m.n_states},), got {act.shape}.")
+    v = np.ascontiguousarray(as_float_array(v, "v", shape=(m.n_states,)))
+    n_sweeps = check_int(n_sweeps, "n_sweeps", minimum=0)
     return _kernel(backend, "sparse_policy_sweeps")(m, act, v, int(n_sweeps))
 
 
@@ -105,8 +116,8 @@ def bellman_policy(mdp, pi, v, *, backend: str = "auto") -> np.ndarray:
     pi = np.asarray(pi)
     if pi.ndim == 1:
         return policy_sweeps(m, pi, v, 1, backend=backend)
-    pi = np.ascontiguousarray(pi, dtype=np.float64)
-    v = np.ascontiguousarray(v, dtype=np.float64)
+    pi = np.ascontiguousarray(check_policy(pi, *m.shape))
+    v = np.ascontiguousarray(as_float_array(v, "v", shape=(m.n_states,)))
     return _kernel(backend, "sparse_bellman_policy")(m, pi, v)
 
 
@@ -119,8 +130,11 @@ def policy_matrices(mdp, pi) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
     S, A = m.shape
     pi = np.asarray(pi)
     if pi.ndim == 1:
-        act = pi.astype(np.int64)
+        act = check_indices(pi, "pi", A, what="action index")
+        if act.shape != (S,):
+            raise InvalidPolicyError(f"pi: expected one action per state, shape ({S},), got {act.shape}.")
         return m.P[np.arange(S) * A + act], m.r[np.arange(S), act]
+    pi = check_policy(pi, S, A)
     Pi = scipy.sparse.csr_matrix(
         (np.asarray(pi, dtype=np.float64).ravel(), np.arange(S * A), np.arange(0, S * A + 1, A)), shape=(S, S * A)
     )
@@ -132,7 +146,9 @@ def span_bound(mdp, v, tv) -> tuple[float, np.ndarray, float]:
     """MacQueen certificate for ``v`` given ``tv = T v``: ``(bound, midpoint, floor)`` with
     ``max |midpoint - v*| <= bound`` including float64 round-off (module docstring); ``floor``
     is the round-off part, below which no tolerance can be certified."""
-    m = mdp
+    m = _as_sparse(mdp) if not hasattr(mdp, "gamma") or not hasattr(mdp, "n_states") else mdp
+    v = as_float_array(v, "v", shape=(m.n_states,))
+    tv = as_float_array(tv, "tv", shape=(m.n_states,))
     g = m.gamma
     delta = tv - v
     lo, hi = float(delta.min()), float(delta.max())
@@ -187,13 +203,7 @@ class SparseSolveResult:
 
 
 def _check_tol(tol) -> float:
-    try:
-        t = float(tol)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).") from None
-    if not (np.isfinite(t) and t > 0):
-        raise InvalidInputError(f"tol = {tol!r} must be a positive float (a sup-norm error on v).")
-    return t
+    return check_positive_float(tol, "tol", what="a sup-norm error on v")
 
 
 def _v0(m: SparseMDP, v0) -> np.ndarray:
@@ -234,6 +244,8 @@ def value_iteration(mdp, *, tol: float = 1e-8, max_iter: int | None = None, v0=N
     """Value iteration with the certified span stopping rule (module docstring)."""
     m = _as_sparse(mdp)
     tol = _check_tol(tol)
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
     v = _v0(m, v0)
     n = nb = 0
     bound, act = np.inf, None
@@ -271,9 +283,9 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     """
     mm = _as_sparse(mdp)
     tol = _check_tol(tol)
-    n_sweeps = mm.n_actions if m is None else int(m)
-    if n_sweeps < 0:
-        raise InvalidInputError(f"m = {m!r} must be a non-negative integer (partial evaluation sweeps).")
+    n_sweeps = mm.n_actions if m is None else check_int(m, "m", minimum=0, what="partial evaluation sweeps")
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
     v = _v0(mm, v0)
     n = nb = npb = 0
     bound = np.inf
@@ -366,6 +378,10 @@ def policy_iteration(mdp, *, tol: float = 1e-8, krylov: str = "bicgstab", max_it
     """
     mm = _as_sparse(mdp)
     tol = _check_tol(tol)
+    check_choice(krylov, "krylov", ("bicgstab", "gmres"))
+    max_iter = check_positive_int(max_iter, "max_iter")
+    krylov_maxiter = check_positive_int(krylov_maxiter, "krylov_maxiter")
+    max_polish = check_int(max_polish, "max_polish", minimum=0)
     S, A = mm.shape
     g = mm.gamma
     ar = np.arange(S)
@@ -422,8 +438,10 @@ def solve(mdp, method: str = "modified_policy_iteration", *, tol: float = 1e-8, 
     """Optimal control of a sparse MDP; ``method`` in ``value_iteration`` | ``modified_policy_iteration``
     | ``policy_iteration`` (aliases ``vi``, ``mpi``, ``pi``). ``tol`` is the certified sup-norm error
     of ``v`` (module docstring). Extra ``options`` go to the method (``m=``, ``krylov=``)."""
-    name = _ALIASES.get(method, method)
-    if name not in _METHODS:
+    name = _ALIASES.get(method, method) if isinstance(method, str) else method
+    if max_iter is not None:
+        max_iter = check_positive_int(max_iter, "max_iter")
+    if not isinstance(name, str) or name not in _METHODS:
         raise InvalidInputError(
             f"method = {method!r} is not available for sparse MDPs; choose one of {', '.join(_METHODS)} "
             "(linear programming needs the dense TabularMDP: use SparseMDP.to_dense())."
@@ -467,9 +485,10 @@ def policy_values(mdp, pi, *, method: str = "auto", rtol: float = 1e-12):
     """
     m = _as_sparse(mdp)
     S, A = m.shape
-    pi = np.asarray(pi, dtype=np.float64)
+    pi = as_float_array(pi, "pi", error=InvalidPolicyError)
     if pi.shape != (S, A):
         raise InvalidPolicyError(f"pi: expected shape ({S}, {A}), got {pi.shape}.")
+    rtol = check_positive_float(rtol, "rtol", hi=1.0, what="relative residual of the linear solve")
     if method == "auto":
         method = "direct" if S <= 3000 else "gmres"
     if method not in ("direct", "gmres", "bicgstab"):

@@ -41,17 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInputError, MdpgradError
+from ..errors import InvalidInputError, SweepError
 from .spec import Cell, Sweep, load_spec, resolve_function, to_plain
 from .store import Store, fsync_dir, utc_now
 
 __all__ = ["run", "SweepResult", "CellFailure", "SweepError", "imap_unordered", "default_workers"]
 
 EXECUTORS = ("auto", "inline", "processes", "dask")
-
-
-class SweepError(MdpgradError, RuntimeError):
-    """The executor itself failed (a worker process died, the scheduler went away, ...)."""
 
 
 def default_workers() -> int:
@@ -325,6 +321,17 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     for k, why in bad.items():
         store.quarantine(k, why)
     pending = [c for c in cells if c.key not in ok]
+    held: set[str] = set()  # cells this run has claimed (concurrent runs on one directory share the work)
+    deferred: set[str] = set()  # cells another live run is computing: wait for them at the end
+    if executor == "dask":  # tasks are submitted all at once: claim up front
+        mine = []
+        for c in pending:
+            if store.claim(c.key):
+                mine.append(c)
+                held.add(c.key)
+            else:
+                deferred.add(c.key)
+        pending = mine
     client = own_client = None
     if executor == "dask" and pending:
         client, own_client = _dask_client(scheduler)
@@ -338,11 +345,16 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     def skip(i: int) -> bool:  # another sweep on the same directory may have finished these cells
         nonlocal n_skipped_late
         keys = [c.key for c in chunks[i]]
-        still = [k for k in keys if not _valid(store, k)]
+        todo = [k for k in keys if not _valid(store, k)]
+        n_skipped_late += len(keys) - len(todo)
+        bar.update(len(keys) - len(todo))
+        still = todo
+        if executor != "dask":
+            still = [k for k in todo if k in held or store.claim(k)]
+            held.update(still)
+            deferred.update(k for k in todo if k not in held)
         if len(still) == len(keys):
             return False
-        n_skipped_late += len(keys) - len(still)
-        bar.update(len(keys) - len(still))
         if not still:
             return True
         tasks[i] = (sw.function, [(by_key[k].key, by_key[k].params, by_key[k].seed) for k in still])
@@ -352,26 +364,46 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
 
     bar = tqdm(total=len(cells), initial=len(cells) - len(pending), desc=f"sweep {sw.name}", unit="cell",
                disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    def handle(results) -> None:
+        nonlocal n_computed
+        finished = []
+        for key, good, payload, secs, cpu in results:
+            c = by_key[key]
+            if good:
+                finished.append({"format": 1, "key": key, "function": c.function, "params": c.params,
+                                 "replicate": c.replicate, "seed": c.seed, "version": sw.version,
+                                 "result": payload, "seconds": round(secs, 6), "cpu_seconds": round(cpu, 6),
+                                 "finished": utc_now()})
+            else:
+                store.write_error(key, {"key": key, "params": c.params, "replicate": c.replicate,
+                                        "seed": c.seed, "error": payload, "when": utc_now()})
+                failures.append(CellFailure(key, dict(c.params), c.replicate, payload))
+        store.write_cells(finished, fsync=fsync)
+        store.release([r[0] for r in results])
+        n_computed += len(finished)
+        bar.update(len(results))
+
     try:
         for _, results in imap_unordered(run_chunk, tasks, executor=executor, workers=workers,
                                          scheduler=scheduler, initializer_ref=sw.function, skip=skip):
-            finished = []
-            for key, good, payload, secs, cpu in results:
-                c = by_key[key]
-                if good:
-                    finished.append({"format": 1, "key": key, "function": c.function, "params": c.params,
-                                     "replicate": c.replicate, "seed": c.seed, "version": sw.version,
-                                     "result": payload, "seconds": round(secs, 6), "cpu_seconds": round(cpu, 6),
-                                     "finished": utc_now()})
-                else:
-                    store.write_error(key, {"key": key, "params": c.params, "replicate": c.replicate,
-                                            "seed": c.seed, "error": payload, "when": utc_now()})
-                    failures.append(CellFailure(key, dict(c.params), c.replicate, payload))
-            store.write_cells(finished, fsync=fsync)
-            n_computed += len(finished)
-            bar.update(len(results))
+            handle(results)
+        # cells another live run claimed: wait until it stores them, or compute them if its claim expires
+        while deferred:
+            for k in sorted(deferred):
+                if _valid(store, k):
+                    deferred.discard(k)
+                    n_skipped_late += 1
+                    bar.update(1)
+                elif not store.claimed_by_other(k) and store.claim(k):
+                    deferred.discard(k)
+                    held.add(k)
+                    c = by_key[k]
+                    handle(run_chunk(sw.function, [(c.key, c.params, c.seed)]))
+            if deferred:
+                time.sleep(0.2)
     finally:
         bar.close()
+        store.release(held)
         fsync_dir(store.cells_dir)
         if own_client:
             client.close()

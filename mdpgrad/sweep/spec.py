@@ -266,9 +266,16 @@ class Sweep:
     def from_dict(cls, d: Mapping[str, Any]) -> Sweep:
         """A sweep from a JSON-like dict with the constructor's field names."""
         allowed = {"name", "function", "grid", "seeds", "fixed", "seed_by", "version", "description"}
+        if not isinstance(d, Mapping):
+            raise InvalidInputError(f"sweep spec: expected a JSON object with fields {sorted(allowed)}, "
+                                    f"got {type(d).__name__}.")
         extra = set(d) - allowed - {"figure"}
         if extra:
             raise InvalidInputError(f"sweep spec has unknown fields {sorted(extra)}; allowed: {sorted(allowed)}")
+        missing = [k for k in ("name", "function") if k not in d]
+        if missing:
+            raise InvalidInputError(f"sweep spec lacks the required field(s) {missing}; add e.g. "
+                                    '"name": "my-sweep", "function": "package.module:function".')
         return cls(**{k: v for k, v in d.items() if k in allowed})
 
     def to_dict(self) -> dict:
@@ -353,6 +360,9 @@ def load_spec(spec: str | Path | Mapping | Sweep) -> Sweep:
         except ImportError as exc:
             raise InvalidInputError(f"spec = {text!r} is neither a .json/.py file nor an importable module "
                                     f"({exc})") from None
+        except Exception as exc:
+            raise InvalidInputError(f"spec = {text!r} raised {type(exc).__name__} on import: {exc}; "
+                                    "fix the spec module.") from None
     sw = getattr(mod, "SWEEP", None)
     if isinstance(sw, Mapping):
         sw = Sweep.from_dict(sw)
@@ -378,9 +388,16 @@ def _import_path(path: Path):
             return mod
     except ImportError:
         pass
+    except Exception as exc:
+        raise InvalidInputError(f"spec = {str(path)!r} raised {type(exc).__name__} on import: {exc}; "
+                                "fix the spec file.") from None
     tag = hashlib.sha256(str(path).encode()).hexdigest()[:10]
     spec = importlib.util.spec_from_file_location(f"_mdpgrad_spec_{tag}", path)
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as exc:
+        raise InvalidInputError(f"spec = {str(path)!r} raised {type(exc).__name__} on import: {exc}; "
+                                "fix the spec file.") from None
     return mod
 

@@ -255,6 +255,10 @@ class Store:
     def write_cells(self, records: Iterable[Mapping[str, Any]], *, fsync: bool = True) -> None:
         """Store finished cells (each atomic, fsyncs grouped); clears their error files."""
         records = list(records)
+        for r in records:  # a directory (or other non-file) where the cell file goes: move it aside first
+            p = self.cell_path(r["key"])
+            if p.exists() and not p.is_file():
+                self.quarantine(r["key"], "a directory (not a cell file) stood at the cell path")
         atomic_write_many([(self.cell_path(r["key"]), encode_cell(r)) for r in records], fsync=fsync)
         for r in records:
             err = self.errors_dir / f"{r['key']}.json"
@@ -306,7 +310,85 @@ class Store:
                 continue
             except CorruptCell as exc:
                 bad[k] = str(exc)
+            except IsADirectoryError:
+                bad[k] = "a directory stands where the cell file should be"
+            except PermissionError as exc:
+                bad[k] = f"unreadable ({exc.strerror})"
         return ok, bad
+
+    # ---------------------------------------------------------------- claims (concurrent runs share the work)
+    def claim_path(self, key: str) -> Path:
+        return self.root / "claims" / f"{key}.claim"
+
+    def claim(self, key: str) -> bool:
+        """Claim ``key`` for this process (atomic ``O_CREAT | O_EXCL``); False if another live run holds it.
+
+        A claim whose owner is dead (same host, pid gone) or older than ``MDPGRAD_CLAIM_TTL`` seconds
+        (default 6 hours; other hosts) has expired: it is moved aside atomically (only one stealer's
+        rename succeeds) and claimed afresh.
+        """
+        path = self.claim_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"host": _HOST, "pid": os.getpid(), "when": utc_now()}).encode()
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                if not self._claim_expired(path):
+                    return self._claim_is_mine(path)
+                aside = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.expired")
+                try:
+                    os.rename(path, aside)  # atomic: one stealer wins, the others find nothing to move
+                except FileNotFoundError:
+                    continue
+                if not self._claim_expired(aside):  # raced: we moved a fresh claim; put it back, yield
+                    with contextlib.suppress(OSError):
+                        os.link(aside, path)
+                    with contextlib.suppress(OSError):
+                        aside.unlink()
+                    return False
+                with contextlib.suppress(OSError):
+                    aside.unlink()
+                continue
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(body)
+            return True
+        return False
+
+    def _claim_owner(self, path: Path) -> dict | None:
+        try:
+            return json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def _claim_is_mine(self, path: Path) -> bool:
+        o = self._claim_owner(path)
+        return bool(o) and o.get("host") == _HOST and o.get("pid") == os.getpid()
+
+    def _claim_expired(self, path: Path) -> bool:
+        o = self._claim_owner(path)
+        try:
+            age = _dt.datetime.now().timestamp() - path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if o is None:  # unreadable / half-written claim: give its writer a moment
+            return age > 5.0
+        if o.get("host") == _HOST:
+            pid = o.get("pid")
+            return not (isinstance(pid, int) and _pid_alive(pid))
+        return age > float(os.environ.get("MDPGRAD_CLAIM_TTL", 6 * 3600))
+
+    def claimed_by_other(self, key: str) -> bool:
+        """True while another live run holds the claim on ``key``."""
+        path = self.claim_path(key)
+        return path.exists() and not self._claim_is_mine(path) and not self._claim_expired(path)
+
+    def release(self, keys: Iterable[str]) -> None:
+        for k in keys:
+            path = self.claim_path(k)
+            if self._claim_is_mine(path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     # ---------------------------------------------------------------- temp files
     def stale_temps(self) -> list[Path]:
@@ -340,11 +422,38 @@ class Store:
     def write_manifest(self, sweep, keys: list[str]) -> Path:
         self.sweeps_dir.mkdir(parents=True, exist_ok=True)
         path = self.sweeps_dir / f"{sweep.name}.{sweep.spec_hash}.json"
-        if not path.exists():
+        if path.exists() and not path.is_file():
+            self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(path, self.quarantine_dir / f"{path.name}.{uuid.uuid4().hex[:8]}.manifest")
+        if self._manifest_problem(path, sweep.spec_hash, keys) is not None:  # missing or damaged: (re)write
             doc = {"format": 1, "spec": sweep.to_dict(), "spec_hash": sweep.spec_hash, "created": utc_now(),
                    "keys": list(keys)}
             atomic_write(path, json.dumps(doc, indent=1).encode(), fsync=True)
         return path
+
+    @staticmethod
+    def _manifest_problem(path: Path, spec_hash: str | None = None, keys=None) -> str | None:
+        """Why the manifest at ``path`` is unusable (None if it is fine)."""
+        if not path.exists():
+            return "missing"
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            return f"unreadable ({exc})"
+        if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list) or not isinstance(doc.get("spec"), dict):
+            return "lacks 'spec' or 'keys'"
+        if spec_hash is not None and doc.get("spec_hash") != spec_hash:
+            return "spec hash differs from its file name"
+        if keys is not None and doc["keys"] != list(keys):
+            return "cell keys differ from the spec's"
+        return None
+
+    def corrupt_manifests(self) -> list[str]:
+        """File names of manifests that cannot be used (repaired by the next run of their sweep)."""
+        if not self.sweeps_dir.is_dir():
+            return []
+        return [p.name for p in sorted(self.sweeps_dir.glob("*.json"))
+                if not p.name.startswith(".") and self._manifest_problem(p) is not None]
 
     def manifests(self) -> list[dict]:
         if not self.sweeps_dir.is_dir():
@@ -355,6 +464,8 @@ class Store:
                 continue
             try:
                 doc = json.loads(p.read_text())
+                if not isinstance(doc, dict):
+                    continue
                 doc["path"] = str(p)
                 out.append(doc)
             except (OSError, ValueError):
@@ -421,6 +532,13 @@ class StoreStatus:
     corrupt: tuple[str, ...]
     failed: tuple[str, ...]
     n_stale_temps: int
+    corrupt_manifests: tuple[str, ...] = ()
+    index_note: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        """No corrupt cell files and no damaged manifests."""
+        return not self.corrupt and not self.corrupt_manifests
 
 
 def status(root: str | Path, *, reindex: bool = True) -> StoreStatus:
@@ -438,10 +556,18 @@ def status(root: str | Path, *, reindex: bool = True) -> StoreStatus:
             name=spec.get("name", "?"), spec_hash=m.get("spec_hash", "?"), function=spec.get("function", "?"),
             description=spec.get("description", ""), n_cells=len(keys), n_done=sum(k in ok for k in keys),
             n_corrupt=sum(k in bad for k in keys), n_failed=sum(k in failed and k not in ok for k in keys)))
+    note = ""
     if reindex and store.cells_dir.is_dir():
-        store.rebuild_index()
+        if not os.access(store.root, os.W_OK):
+            note = "read-only directory: index.json not rebuilt"
+        else:
+            try:
+                store.rebuild_index()
+            except OSError as exc:
+                note = f"index.json not rebuilt ({exc.strerror or exc})"
     return StoreStatus(root=str(root), sweeps=tuple(sweeps), n_stored=len(ok), corrupt=tuple(sorted(bad)),
-                       failed=tuple(sorted(failed - set(ok))), n_stale_temps=len(store.stale_temps()))
+                       failed=tuple(sorted(failed - set(ok))), n_stale_temps=len(store.stale_temps()),
+                       corrupt_manifests=tuple(store.corrupt_manifests()), index_note=note)
 
 
 # ----------------------------------------------------------------------------- load
