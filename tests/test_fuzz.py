@@ -139,9 +139,8 @@ def _overrides(w):
         "fit_window": {"t": np.arange(1, 30.0), "y": 1 / np.arange(1, 30.0), "model": "power"},
         "SparseMDP": {},
         "drpg": {"uset": robust.UncertaintySet("l1", 0.2)},
-        "optimize": {"step_size": 0.5, "n_iter": 5, "backend": "numpy"},  # numpy: no first-call compile "make_method": {"method": "softmax_pg", "step_size": 0.5},
-        "run_softmax_family": {"method": "softmax_pg", "step_size": 0.5},
-        "run_softmax_pg_fast": {"step_size": 0.5},
+        "optimize": {"step_size": 0.5, "n_iter": 5, "backend": "numpy"},  # numpy: no first-call compile
+        "make_method": {"method": "softmax_pg", "step_size": 0.5},
         "mdpo_inner": {"pi_k": w["pi"], "adv": w["adv"], "d": np.full(S, 0.25), "eta": 0.5, "n_inner": 3, "lr": 0.5},
         "rebel_step": {"theta": np.zeros((2, 3)), "rewards": np.random.default_rng(4).random((2, 3)), "eta": 0.5},
         "run@mdpgrad.estimators": {"method": "pg", "theta0": np.zeros(2), "n_iter": 5},
