@@ -21,7 +21,7 @@ from mdpgrad.algorithms import (
     trpo_step,
     trpo_surrogate_bound,
 )
-from mdpgrad.errors import InvalidInputError, InvalidMDPError
+from mdpgrad.errors import DivergedError, InvalidInputError, InvalidMDPError
 from mdpgrad.exact import greedy_policy
 from mdpgrad.policies import softmax
 
@@ -413,3 +413,13 @@ def test_lockstep_batch_is_the_numpy_update(mdp, rng, method, kw):
         for k in ("value", "gap", "entropy", "step_size"):
             assert np.max(np.abs(getattr(res, k)[b] - getattr(ref, k))) < 1e-9 * max(1, np.max(np.abs(getattr(ref, k))))
         assert abs(res.min_prob_a_star[b] - ref.min_prob_a_star) < 1e-10
+
+
+def test_compiled_run_that_overflows_raises_diverged(mdp):
+    """A step so large that the compiled loop's logits overflow is a DivergedError (single and batched runs),
+    checked once after the loop; a moderate step in the same batch does not hide it."""
+    with pytest.raises(DivergedError, match="step_size"):
+        optimize(mdp, "npg", n_iter=5, step_size=1e149, backend="numba")
+    with pytest.raises(DivergedError, match="1e\\+149"):
+        optimize(mdp, "npg", n_iter=5, step_size=np.array([1.0, 1e149]), backend="numba")
+    assert np.all(np.isfinite(optimize(mdp, "npg", n_iter=5, step_size=np.array([1.0, 3.0]), backend="numba").value))

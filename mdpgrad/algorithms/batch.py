@@ -19,7 +19,16 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..mdp import as_mdp
 from .protocol import Method, OptimizeResult, check_record
-from .runs import check_a_star, compiled_kernel, compiled_result, optimal_value, resolve_method, run_one, soft_target
+from .runs import (
+    check_a_star,
+    check_diverged,
+    compiled_kernel,
+    compiled_result,
+    optimal_value,
+    resolve_method,
+    run_one,
+    soft_target,
+)
 
 
 def _batch_size(mdps, steps, theta0) -> int:
@@ -114,6 +123,8 @@ def _run_compiled_batch(be, ms, mdp_batched, method, B, theta0, th_b, hps, recor
             P[0], r[0], float(gamma[0]), rho[0], theta, base.mode, eta, base.tau, float(scale[0]), base.use_rho,
             base.geometric, f_star, base.max_step, n_iter, record_every, a[0], "entropy" in record,
             numba.get_num_threads())
+    for b in range(B):  # once per finished run, never inside the compiled loop
+        check_diverged(ms[b if mdp_batched else 0], metas[b], vals[b], logits=theta[b])
     soft = None
     if "reg_gap" in record:
         softs = [soft_target(x, metas[0], record) for x in ms]

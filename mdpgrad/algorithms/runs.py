@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import DivergedError, InvalidInputError
 from ..mdp import as_mdp
 from ..policies import entropy, softmax
+from ..validation import MAX_ABS
 from .methods import make_method
 from .protocol import COMPILED_RECORDABLE, Method, OptimizeResult
 
@@ -41,7 +42,7 @@ def run_one(mdp, method, hyperparameters, *, n_iter, theta0, record, record_ever
     out = kernel(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho), theta,
                  sp.mode, sp.eta, sp.tau, scale, sp.use_rho, sp.geometric, sp.f_star, sp.max_step, n_iter,
                  record_every, a, "entropy" in record)
-    check_diverged(m, meth, out[0], softmax(out[6]))
+    check_diverged(m, meth, out[0], logits=out[6])
     return compiled_result(meth, be.name, record, record_every, *out, v_star, soft, a_star is not None)
 
 
@@ -160,12 +161,19 @@ def run_method(m, meth, n_iter, theta0, record, record_every, v_star, a_star, so
     )
 
 
-def check_diverged(m, meth, values, pi):
+def check_diverged(m, meth, values, pi=None, *, logits=None):
     """Raise :class:`DivergedError` when the run left the set of policies (NaN, or values out of range).
 
-    Checked once on the finished trajectory (never inside the loop): ``pi`` finite, nonnegative, rows
-    summing to 1, and every recorded value finite with ``|value| <= max|r| / (1 - gamma)``.
+    Checked once on the finished trajectory (never inside the loop): ``pi`` (or ``softmax(logits)``, the
+    logits finite and below :data:`mdpgrad.validation.MAX_ABS`) finite, nonnegative, rows summing to 1,
+    and every recorded value finite with ``|value| <= max|r| / (1 - gamma)``.
     """
+    if logits is not None:
+        if not (np.all(np.isfinite(logits)) and np.max(np.abs(logits), initial=0.0) <= MAX_ABS):
+            step_size = getattr(meth.hparams, "step_size", None)
+            raise DivergedError(f"{meth.name}: step_size = {step_size!r} made the logits overflow "
+                                f"(|theta| > {MAX_ABS:g}); use a smaller step_size.")
+        pi = softmax(logits)
     vmax = float(np.max(np.abs(m.r))) / (1.0 - m.gamma)
     slack = 1e-6 * (1.0 + vmax)
     ok = np.all(np.isfinite(pi)) and np.all(pi >= -1e-8) and np.allclose(pi.sum(axis=-1), 1.0, atol=1e-6)
