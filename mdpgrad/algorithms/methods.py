@@ -380,7 +380,7 @@ def _mdpo(hp: MDPO):
         if hp.n_inner is None:
             theta = np.log(np.maximum(state.pi, 1e-300)) + hp.step_size * ex.adv
         else:
-            theta = mdpo_inner(state.pi, ex.adv, ex.d, hp.step_size, hp.n_inner, hp.inner_lr)
+            theta = mdpo_inner(state.pi, ex.adv, ex.d, hp.step_size, hp.n_inner, hp.inner_lr, check=False)
         return _state(m, theta, softmax(theta), 0.0, state.t + 1, hp.step_size)
 
     return Method("mdpo", hp, _logits_init(), update)
@@ -410,9 +410,9 @@ def _trpo(hp: TRPO):
     def update(state, mdp):
         m = as_mdp(mdp)
         if hp.exact and hp.kl_max is None:
-            pi, beta = trpo_exact_step(m, state.pi)
+            pi, beta = trpo_exact_step(m, state.pi, check=False)
         else:
-            pi, beta = trpo_step(m, state.pi, kl_max=hp.kl_max)
+            pi, beta = trpo_step(m, state.pi, kl_max=hp.kl_max, check=False)
         theta = np.log(np.maximum(pi, 1e-300))
         return _state(m, theta, pi, 0.0, state.t + 1, beta)
 

@@ -86,7 +86,7 @@ def npg_closed_form(pi, adv, eta: float, gamma: float) -> np.ndarray:
     return softmax(logits)
 
 
-def mdpo_inner(pi_k, adv, d, eta, n_inner, lr):
+def mdpo_inner(pi_k, adv, d, eta, n_inner, lr, *, check: bool = True):
     r"""``n_inner`` gradient-ascent steps (on logits, from ``log pi_k``) on the exact MDPO surrogate
 
     :math:`\ell(\theta) = \sum_s d(s)\,[\langle\pi_\theta(s), A(s)\rangle - \frac1\eta KL(\pi_\theta(s)\|\pi_k(s))]`.
@@ -96,13 +96,14 @@ def mdpo_inner(pi_k, adv, d, eta, n_inner, lr):
     ``-1/eta`` from differentiating ``log pi_theta`` inside KL cancels because ``sum_a d pi / d theta = 0``).
     Step ``lr / d(s)`` per state (preconditioning by the state weight, as MDPO's per-state losses).
     """
-    pi_k = as_float_array(pi_k, "pi_k", ndim=2)
-    check_policy(pi_k, *pi_k.shape, name="pi_k")
-    adv = as_float_array(adv, "adv", shape=pi_k.shape)
-    d = as_float_array(d, "d", shape=(pi_k.shape[0],))
-    check_nonnegative(d, "d")
-    eta, lr = check_step_size(eta, "eta"), check_step_size(lr, "lr")
-    n_inner = check_positive_int(n_inner, "n_inner")
+    if check:  # the optimizer loop passes check=False: its state and hyperparameters are validated
+        pi_k = as_float_array(pi_k, "pi_k", ndim=2)
+        check_policy(pi_k, *pi_k.shape, name="pi_k")
+        adv = as_float_array(adv, "adv", shape=pi_k.shape)
+        d = as_float_array(d, "d", shape=(pi_k.shape[0],))
+        check_nonnegative(d, "d")
+        eta, lr = check_step_size(eta, "eta"), check_step_size(lr, "lr")
+        n_inner = check_positive_int(n_inner, "n_inner")
     logk = np.log(np.maximum(pi_k, 1e-300))
     theta = logk.copy()
     for _ in range(int(n_inner)):
@@ -135,7 +136,7 @@ def trpo_surrogate_bound(mdp, pi, pi_new):
     return new_val, L, C, float(np.max(kl))
 
 
-def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
+def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60, check: bool = True):
     r"""One TRPO step along the natural-gradient path :math:`\pi_\beta \propto \pi\exp(\beta A^\pi)`.
 
     ``kl_max=None`` (theory): maximize :math:`M(\beta) = L_\pi(\pi_\beta) - C\max_s KL(\pi\|\pi_\beta)`
@@ -148,10 +149,11 @@ def trpo_step(mdp, pi, *, kl_max: float | None = None, n_grid: int = 60):
     Returns ``(pi_new, beta)``.
     """
     m = as_mdp(mdp)
-    pi = check_policy(pi, *m.shape)
-    if kl_max is not None:
-        kl_max = check_step_size(kl_max, "kl_max")
-    n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
+    if check:  # the optimizer loop passes check=False: its state and hyperparameters are validated
+        pi = check_policy(pi, *m.shape)
+        if kl_max is not None:
+            kl_max = check_step_size(kl_max, "kl_max")
+        n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
     ex = exact_quantities(m, pi, check=False)
     logpi = np.log(np.maximum(pi, 1e-300))
 
@@ -231,7 +233,7 @@ def _kl_ball_argmax(pi, g, t, n_bisect: int = 48):
     return p
 
 
-def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
+def trpo_exact_step(mdp, pi, *, n_outer: int = 36, check: bool = True):
     r"""The theoretically-justified TRPO step over **all** policies (full-support ``pi``):
 
     :math:`\max_{\pi'} L_\pi(\pi') - C\max_s KL(\pi_s\|\pi'_s)` written as
@@ -242,8 +244,9 @@ def trpo_exact_step(mdp, pi, *, n_outer: int = 36):
     Returns ``(pi_new, t)``; ``M(pi_new) >= M(pi) = J(pi)`` up to the bisection resolution.
     """
     m = as_mdp(mdp)
-    pi = check_policy(pi, *m.shape)
-    n_outer = check_positive_int(n_outer, "n_outer")
+    if check:  # the optimizer loop passes check=False: its state is validated
+        pi = check_policy(pi, *m.shape)
+        n_outer = check_positive_int(n_outer, "n_outer")
     if np.any(pi <= 0):
         raise InvalidInputError("pi: trpo_exact_step needs a full-support policy (all pi > 0).")
     ex = exact_quantities(m, pi, check=False)
