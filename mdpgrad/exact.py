@@ -35,6 +35,7 @@ from .validation import (
     as_float_array,
     check_choice,
     check_int,
+    check_nonnegative_float,
     check_policy,
     check_positive_float,
     check_positive_int,
@@ -122,18 +123,17 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
     ``check=False`` skips the policy validation (for inner loops that build policies themselves).
     """
     m = as_mdp(mdp)
-    tau = float(tau)
-    if not (np.isfinite(tau) and tau >= 0.0):
-        raise InvalidInputError(f"tau = {tau!r} must be a finite entropy coefficient >= 0.")
+    tau = check_nonnegative_float(tau, "tau", what="an entropy coefficient >= 0")
     sparse = getattr(m, "is_sparse", False)
-    if (tau or P is not None or r is not None) and (sparse or np.ndim(pi) == 3):
+    S, A = m.shape
+    if check:
+        pi = check_policy(pi, S, A, batched=np.ndim(pi) == 3)
+    else:
+        pi = np.asarray(pi, dtype=np.float64)
+    batched = pi.ndim == 3
+    if (tau or P is not None or r is not None) and (sparse or batched):
         name = "tau" if tau else ("P" if P is not None else "r")
         raise InvalidInputError(f"{name}: supported for one policy on a dense MDP.")
-    S, A = m.shape
-    pi = np.asarray(pi, dtype=np.float64)
-    batched = pi.ndim == 3
-    if check:
-        pi = check_policy(pi, S, A, batched=batched)
     if sparse:  # mdpgrad.sparse.SparseMDP: sparse LU or GMRES, one policy at a time
         from .sparse.solvers import policy_values
 

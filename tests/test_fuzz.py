@@ -398,7 +398,7 @@ def _ids():
 #: Entry points known not to meet the contract yet (each a documented gap, not silently skipped).
 #: ``mdpgrad.evaluate``: a non-numeric ``tau`` gives a TypeError and a string ``pi`` a raw NumPy error
 #: before ``check_policy`` runs; evaluate belongs to the evaluation rewrite (issue 14 item 1).
-KNOWN_GAPS: set[str] = {"mdpgrad.evaluate"}
+KNOWN_GAPS: set[str] = set()
 #: Entry points whose documented result may contain +inf (checked finite otherwise).
 ALLOWED_INF = {"mdpgrad.stats.max_abs_z"}  # z = inf documents "zero variance and a nonzero difference"
 
