@@ -39,6 +39,7 @@ from .validation import (
     check_policy,
     check_positive_float,
     check_positive_int,
+    check_simplex,
     roundoff_floor,
 )
 
@@ -161,9 +162,10 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
 
 
 def _model_array(x, name: str, shape: tuple) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.shape != shape:
-        raise InvalidInputError(f"{name}: expected shape {shape} for this MDP, got {x.shape}.")
+    """A replacement kernel ``P`` (rows are distributions) or reward ``r`` for :func:`evaluate`."""
+    x = as_float_array(x, name, shape=shape)
+    if name == "P":
+        check_simplex(x, name)
     return x
 
 
