@@ -19,6 +19,26 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=(5.5, 3.6)):
     return fig, axes
 
 
+
+class NoAxes:
+    """Stands in for a figure and its axes while a claim's negative control runs: nobody looks at a
+    control's figure, and drawing one costs about 70 ms. Every attribute and call returns the stand-in."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+
+def claim_figure(control, nrows: int = 1, ncols: int = 1, **kw):
+    """``new_figure(nrows, ncols, **kw)`` for the claim itself; :class:`NoAxes` stand-ins (one per
+    panel) when ``control`` names a negative control."""
+    if control is None:
+        return new_figure(nrows, ncols, **kw)
+    n = nrows * ncols
+    return NoAxes(), (NoAxes() if n == 1 else tuple(NoAxes() for _ in range(n)))
+
 def rate_figure(t, y, *, fit=None, bound=None, title: str = "", ylabel: str = "gap",
                 label: str = "measured", logx: bool = True, logy: bool = True, bound_label: str = "bound"):
     """Measured sequence on log axes, with an optional fitted line and predicted bound."""

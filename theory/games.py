@@ -37,7 +37,7 @@ from mdpgrad.games.objectives import (
     sppo_square_loss_minimizer,
 )
 from mdpgrad.games.preference import bradley_terry, log_normalize, span_log_ratio, tv
-from mdpgrad.plotting import new_figure
+from mdpgrad.plotting import claim_figure
 from mdpgrad.rates import fit_exponential, fit_power_law
 from mdpgrad.stats import kl_divergence as kl
 
@@ -50,23 +50,6 @@ _APO = "Accelerated Preference Optimization for Large Language Model Alignment"
 _HYPO = "The Importance of Online Data: Understanding Preference Fine-tuning via Coverage"
 _LAMD = "Local and adaptive mirror descents in extensive-form games"
 
-
-class _NoAxes:
-    """Stands in for figure axes while a negative control runs (a control's figure is never shown)."""
-
-    def __getattr__(self, name):
-        return self
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-
-def _figure(control, nrows: int = 1, ncols: int = 1, **kw):
-    """``new_figure(nrows, ncols)`` for the claim itself; stand-ins for a control (returned figure: None)."""
-    if control is None:
-        return new_figure(nrows, ncols, **kw)
-    n = nrows * ncols
-    return _NoAxes(), (_NoAxes() if n == 1 else tuple(_NoAxes() for _ in range(n)))
 
 
 def _game(K, beta, rng, kind="random"):
@@ -154,7 +137,7 @@ def nash_mp_linear(budget, rng, control=None):
     k_indep = all(v < 0.10 for v in spread.values())
     parts.append("holds" if k_indep else "violated")
     verdict = combine(*parts)
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for j, (K, beta, kind, q, k) in enumerate(series):
         ax.semilogy(q, np.where(k > 0, k, np.nan), lw=1, color=f"C{j % 10}", label=f"K={K} b={beta} {kind}")
         ax.semilogy(q, k[0] * (1 + 2 * beta) ** (-q / 2.0), "--", lw=0.6, color=f"C{j % 10}")
@@ -237,7 +220,7 @@ def nash_md_last_iterate(budget, rng, control=None):
     gap_last = np.asarray(exploitability(rps.P, ctl.pi))
     control_ok = kc[-1] >= kc[0] - 1e-12 and gap_avg[-1] < 0.1 * gap_last[len(gap_last) // 2:].max()
     verdict = combine(v_final, v_rate, "holds" if control_ok else "violated")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(run.steps[1:], k[1:], label="Nash-MD KL(pi*||pi_t)")
     ax.loglog(mp.queries[1:], np.where(kmp[1:] > 0, kmp[1:], np.nan), label="Nash-MP (per query)")
     ax.loglog(ctl.steps[1:], kc[1:], label="control: MWU on RPS, KL(unif||pi_t)")
@@ -320,7 +303,7 @@ def sppo_nash_mwu(budget, rng, control=None):
     both_down = dl_dpo[0] < 0 and dl_dpo[1] < 0
     sppo_up = dl_sppo_w[0] > 0
     verdict = combine(v_bound, v1, v2, "holds" if both_down and sppo_up else "violated")
-    fig, axes = _figure(control, 1, 2, figsize=(8, 3.4))
+    fig, axes = claim_figure(control, 1, 2, figsize=(8, 3.4))
     axes[0].loglog(Ts, gaps, "o-", label="gap of average")
     axes[0].loglog(Ts, bound, "k--", label="sqrt(log K/(2T))")
     axes[0].set_xlabel("T")
@@ -444,7 +427,7 @@ def spo_minimax_winner_selfplay(budget, rng, control=None):
     gap_rl = float(exploitability(P, rl))
     v_slope = slope_in_band(fit, hi=0.0, what="log-log slope of the mean gap")
     verdict = combine(v_unb, v_slope, "holds" if mean_gap[-1] <= bound else "violated")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(checkpoints, mean_gap, "o-", label=f"SPO self-play, mean of {seeds} seeds")
     ax.axhline(bound, color="k", ls="--", lw=0.8, label="expected-regret bound at T")
     ax.axhline(gap_rl, color="C3", ls=":", label="BT-RLHF policy gap")
@@ -514,7 +497,7 @@ def rlhf_bt_not_minimax_winner(budget, rng, control=None):
     pure = rl.max() == 1.0
     ok = (pure and gap_rl > 0.1 and abs(mw.gap) < 1e-9 and abs(gap_t) < 1e-12 and rgap_rl > 10 * max(rgap_star, 1e-12)
           and int(np.argmax(dpo)) == int(np.argmax(rl)) and gap_dpo > 0.1)
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     x = np.arange(K)
     ax.bar(x - 0.2, mw.pi, 0.4, label=f"minimax winner (gap {mw.gap:.1e})")
     ax.bar(x + 0.2, rl, 0.4, label=f"BT-RLHF (gap {gap_rl:.2f})")
@@ -597,7 +580,7 @@ def inpo_noregret_nash(budget, rng, control=None):
                       at_most(tv_samp, 1e-3, what="TV(sampled minimizer, OMD step)"),
                       at_most(gaps.min(), 1e-10, what="min regularized gap"),
                       slope_in_band(fit, hi=0.0, what="log-gap slope"))
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy(np.where(gaps > 0, gaps, np.nan), label="INPO, population loss")
     ax.semilogy(sgaps, label="INPO, 1e6 sampled pairs / round")
     ax.set_xlabel("round t")
@@ -658,7 +641,7 @@ def apo_nesterov_proximal_point(budget, rng, control=None):
     t_dpo, t_apo, t_m = first_below(dpo.suboptimality), first_below(apo.suboptimality), first_below(matched.suboptimality)
     faster = bool(np.all(apo.suboptimality[2:] <= dpo.suboptimality[2:] + 1e-15)) and t_apo < t_dpo
     ok = err <= 1e-7 and faster
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy(dpo.suboptimality, label=f"iterative DPO, beta={beta}")
     ax.semilogy(apo.suboptimality, label=f"APO alpha={alpha}, beta={beta}")
     ax.semilogy(matched.suboptimality, "--", label=f"iterative DPO, beta'={beta * (1 - alpha)}")
@@ -751,7 +734,7 @@ def hypo_coverage_separation(budget, rng, control=None):
     # from < 1e-3 to > 0.999; HyPO at least 5x better than the worst DPO minimizer; covered DPO within 1e-6.
     ok = (inv <= 1e-12 and np.ptp(fam_loss) <= 1e-12 and pic.min() < 1e-3 and pic.max() > 0.999
           and worst >= 0.9 * limit and online_ok and sub_hypo < worst / 5 and np.all(np.abs(sub_cov) < 1e-6))
-    fig, axes = _figure(control, 1, 2, figsize=(8, 3.4))
+    fig, axes = claim_figure(control, 1, 2, figsize=(8, 3.4))
     axes[0].plot(pic, fam_sub, label="DPO minimizers (loss constant)")
     axes[0].axhline(sub_hypo, color="C2", ls="--", label=f"HyPO (lam=0.5): {sub_hypo:.3f}")
     axes[0].axhline(0, color="k", lw=0.6, label="online KL-RL (pi*)")
@@ -828,7 +811,7 @@ def omd_efg_t_half(budget, rng, control=None):
     mean = E.mean(0)
     fit = fit_power_law(rec, mean)
     v = slope_in_band(fit, hi=-0.4, what="log-log slope of the mean exploitability")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for e in E:
         ax.loglog(rec, e, color="C0", lw=0.4, alpha=0.4)
     ax.loglog(rec, mean, color="C0", lw=2, label=f"balanced sampling, mean of {seeds}")
@@ -970,7 +953,7 @@ def cfr_plus_kuhn(budget, rng, control=None):
         van = cfr(g, T, record=rec)
         extra = (f"; without the regret floor: exploitability {nf.exploitability[-1]:.2e}; vanilla CFR "
                  f"{van.exploitability[-1]:.2e}")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(run.iters, run.exploitability, "o-", ms=3, label="CFR+ (average)")
     if report:
         ax.loglog(nf.iters, nf.exploitability, "s-", ms=3, label="no regret floor")
@@ -1040,7 +1023,7 @@ def mmd_last_iterate_linear(budget, rng, control=None):
     full = mmd(g, n_ref, alpha=alpha, step_size=1.0, record=[n_ref])
     eta_gap = dist(half.last, full.last)
     v_eta = at_most(eta_gap, 1e-5, what="sup |pi_limit(eta=0.5) - pi_limit(eta=1)|")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy(ts, ds, "o-", label="sup |pi_t - pi_200| (eta = 1)")
     ax.semilogy(ts, ds[0] * np.exp(bound * (ts - ts[0])), "k--", lw=0.8, label="bound slope -log(1+eta alpha)/2")
     ax.set_xlabel("t")

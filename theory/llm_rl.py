@@ -52,7 +52,7 @@ from mdpgrad.bandits import (
 )
 from mdpgrad.bandits.model import log_softmax_xp, softmax_xp
 from mdpgrad.claims import Verdict, claim
-from mdpgrad.plotting import new_figure
+from mdpgrad.plotting import claim_figure
 
 TOPIC = "llm-rl"
 P_GRPO = "A Practitioner's Guide to Multi-turn Agentic Reinforcement Learning"
@@ -81,18 +81,6 @@ P_KDRL = ("KDRL: Post-Training Reasoning LLMs via Unified Knowledge Distillation
 P_TOPR = "Tapered Off-Policy REINFORCE: Stable and efficient reinforcement learning for LLMs"
 
 
-
-class _NoAxes:
-    """Stands in for matplotlib axes in a negative-control run, whose figure nobody looks at (a figure costs
-    about 70 ms; the controls' verdicts are what matter)."""
-
-    def __getattr__(self, name):
-        return lambda *a, **k: None
-
-
-def _figure(control):
-    """``(fig, ax)``: a real figure for the claim itself, ``(None, no-op axes)`` for a control run."""
-    return new_figure() if control is None else (None, _NoAxes())
 
 
 def _cos(a, b):
@@ -197,7 +185,7 @@ def rloo_unbiased_grpo_biased(budget, rng, control=None):
              V.at_least(rows[1:, 3].max(), 1e-6, what="bandit GRPO 1 - cos(E g, grad J), G >= 4"),
              V.at_least(trows[:, 3].min(), 1e-2, what="token-tree GRPO ||E g - grad J||/||grad J||"),
              V.unbiased(proj, 1.0, what="MC projection coefficient of RLOO")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.plot(rows[:, 0], rows[:, 4], "o-", label=r"bandit: GRPO $\|E\hat g - \nabla J\|/\|\nabla J\|$")
     ax.plot(trows[:, 0], trows[:, 3], "s-", label=r"token tree: GRPO $\|E\hat g - \nabla J\|/\|\nabla J\|$")
     ax.plot(rows[:, 0], rows[:, 1] + 1e-17, "^-", label=r"bandit: RLOO $\|E\hat g - \nabla J\|/\|\nabla J\|$")
@@ -269,7 +257,7 @@ def rloo_loop_unbiased(budget, rng, control=None):
              V.at_most(float(np.max(var_rloo[1:] / var_plain[1:])), 0.9,
                        what="max_{k>=4} Var(RLOO)/Var(no baseline) (same groups)"),
              V.at_most(float(np.max(var_rloo[1:] / var_rloo[:-1])), 0.9, what="max Var(k')/Var(k), k' = 2k")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.plot(ks, var_plain, "o-", label="REINFORCE (no baseline)")
     ax.plot(ks, var_rloo, "s-", label="RLOO")
     ax.set_xscale("log", base=2)
@@ -365,7 +353,7 @@ def grpo_secretly_offpolicy(budget, rng, control=None):
              V.holds_if(limit_arm == int(np.argmax(d)) and limit_arm != int(np.argmax(r))),
              V.at_most(max(tvs), 1e-3, what="OPMD TV(pi_k, pi_{k-1} e^{r/tau}/Z)"),
              V.at_most(err_c, 1e-10, what="AsymRE identity error")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for k in range(K):
         ax.plot(traj[:, k], label=f"arm {k} ($r$={r[k]}, $\\mu$={mu[k]})")
     ax.set_xlabel("expected update step")
@@ -450,7 +438,7 @@ def copg_offpolicy_optimal(budget, rng, control=None):
     parts = [V.at_most(max(tvs.values()), 1e-6, what="max_mu TV(stationary point, pi*)"),
              V.at_most(err_on, 1e-8, what="|E g_on-policy - grad J_beta|"),
              V.at_most(err_ipo, 1e-12, what="|CoPG - (beta/4) IPO|")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.bar(np.arange(K) - 0.2, pstar, width=0.4, label=r"$\pi^* \propto \pi_{ref}\,e^{r/\beta}$")
     ax.bar(np.arange(K) + 0.2, softmax_xp(zc), width=0.4, label="naive off-policy PG + KL (reported)")
     ax.set_xlabel("arm")
@@ -539,7 +527,7 @@ def bnpo_beta_normalization(budget, rng, control=None):
              V.at_most(float(np.max(rows[:, 2] / np.minimum(rows[:, 3], rows[:, 4]))), 1.0,
                        what="Var(BNPO) / min(Var REINFORCE, Var GRPO)"),
              V.at_most(argmin_err, 2e-3, what="|Nelder-Mead argmin - (1+alpha/3, 1+beta/3)|"), *z_mc]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     xs = np.arange(len(rows))
     for j, lab in ((2, r"BNPO Beta$(1+\alpha/3, 1+\beta/3)$"), (3, "REINFORCE (Beta(1,1))"),
                    (4, "GRPO (Beta(3/2,3/2))")):
@@ -610,7 +598,7 @@ def reward_var_gradnorm_lb(budget, rng, control=None):
     parts = [V.at_least(allr.min(), 2 - 1e-6, what="min ||grad J||_1 / Var"),
              V.at_least(all2.min(), 2 - 1e-6, what="min sqrt(K) ||grad J||_2 / Var"),
              V.at_most(np.abs(binary - 2).max(), 1e-6, what="binary rewards: max |ratio - 2|")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.hist(np.log10(allr), bins=60, label=r"$\|\nabla_z J\|_1 / \mathrm{Var}_\pi(r)$")
     ax.axvline(np.log10(2), color="k", ls="--", label="bound 2")
     ax.set_xlabel(r"$\log_{10}$ ratio")
@@ -690,7 +678,7 @@ def entropy_cov_mechanism(budget, rng, control=None):
         ceil_err.append(abs(-coef[0] + coef[1] - qb[i].max()))
     mono = float(np.mean(np.all(np.diff(Hs, axis=1) <= 1e-12, axis=1)))
     parts.append(V.at_least(frac_pos, 0.5, what="fraction of PG steps with Cov > 0"))
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for name, (y, fit) in res.items():
         ax.loglog(etas, y, "o-", label=f"{name}: $|\\Delta H + \\mathrm{{Cov}}|$, slope {fit.slope:.3f}")
     ax.loglog(etas, res["npg"][0][-1] * (etas / etas[-1]) ** 2, "k--", label="slope 2")
@@ -756,7 +744,7 @@ def kl3_asym_clip(budget, rng, control=None):
              V.at_most(err_w, 1e-10, what="Lambert-W endpoint error"),
              V.holds_if(np.all(1 - lo < hi - 1)),
              V.at_most(mism, 0, what="mask mismatches")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.plot(deltas, 1 - lo, label=r"$1 - \rho_-$")
     ax.plot(deltas, hi - 1, label=r"$\rho_+ - 1$")
     ax.set_xlabel(r"$\delta$")
@@ -827,7 +815,7 @@ def gvpo_unique_optimum(budget, rng, control=None):
     parts = [V.at_most(max(tvs), 1e-6, what="max over (beta, mu) TV(argmin, pi*)"),
              V.at_most(err_w, 1e-6, what="|weights - finite differences|"),
              V.at_least(abs(finals[0] - finals[1]), 0.05, what="|pi(arm outside supp mu)| spread over inits")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy(np.maximum(tvs, 1e-16), "o")
     ax.axhline(1e-6, color="k", ls="--", label="tolerance")
     ax.set_xlabel(r"$(\beta, \mu)$ case")
@@ -896,7 +884,7 @@ def maxk_unbiased_grad(budget, rng, control=None):
              V.at_most(err_off, 1e-7, what="off-policy (k=2) relative error"),
              V.at_most(lib_err, 1e-8, what="|maxk_exact - finite differences|"),
              V.at_most(err_pass, 1e-12, what="|max@k - pass@k| for binary rewards")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for k in grads:
         ax.plot(grads[k], "o-", label=f"$\\nabla$ max@{k}")
     ax.set_xlabel("arm")
@@ -967,7 +955,7 @@ def rpg_kl_regularized_grads(budget, rng, control=None):
     parts = [V.at_most(max(errs), 1e-7, what="max |E[surrogate grad] - grad J| / max|grad J| (8 cases)"),
              V.at_least(ctrl, 1e-2, what="|k3-as-loss gradient - grad KL(pi||ref)|"),
              V.at_most(float(np.abs(g_k3 - (p - ref)).max()), 1e-12, what="|k3-as-loss gradient - (pi - ref)|")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy(np.maximum(errs, 1e-17), "o", label=r"$|E[\hat g] - \nabla J_\beta|$ (enumeration)")
     ax.axhline(ctrl, color="C3", ls="--", label=r"k3-as-loss vs $\nabla KL(\pi\|\pi_{ref})$")
     ax.set_xlabel("objective x {on, off}-policy")
@@ -1022,7 +1010,7 @@ def deltal_mvue(budget, rng, control=None):
                         what="GRPO, DAPO: max |M sum x - 1|"),
              V.at_most(gm_err, 1e-10, what="|Var(Delta-L) / Gauss-Markov minimum - 1|"),
              V.at_least(float(ratio_dr.min()), 1 - 1e-12, what="Var(Dr. GRPO)/Var(Delta-L)")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     qs = np.linspace(0, 1, 101)
     for a in W:
         ax.plot(qs, np.quantile(sums[a], qs), label=f"{a}")
@@ -1110,7 +1098,7 @@ def remax_baseline(budget, rng, control=None):
     vs = np.array(vs)
     parts = [V.at_most(max(errs), 1e-12, what="max ||E g - grad J||/||grad J|| (exact)"),
              V.at_least(float(np.mean(red)), 0.5, what="fraction of instances with Var(ReMax) < Var(REINFORCE)")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.scatter(vs[:, 0], vs[:, 1], s=10, label="ReMax")
     ax.scatter(vs[:, 0], vs[:, 2], s=10, marker="x", label="RLOO (2 samples)")
     lim = [vs.min(), vs.max()]
@@ -1172,7 +1160,7 @@ def _gpg_kappa_reference(rng):
 
 
 def _gpg_figure(kappa, title, control):
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.bar(np.arange(len(kappa)), kappa, label=r"$\kappa_n$: $E\,\hat g_{GPG,n} = \kappa_n \nabla J_n$")
     ax.axhline(1, color="k", ls="--", label=r"$\kappa_n = 1$ (unbiased)")
     ax.set_xlabel("prompt $n$")
@@ -1323,7 +1311,7 @@ def rlzvp_zero_variance(budget, rng, control=None):
     parts = [V.at_least(frac, 1.0, what="fraction of instances where the ZVP term raises pi(C)"),
              V.at_least(int(zero.sum()), 1, what="zero-variance groups in the batch"),
              V.at_most(zero_max, 0.0, what="max |GRPO gradient row| on zero-variance groups")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.plot(curves[False][0], label="GRPO: $J$")
     ax.plot(curves[True][0], label="GRPO + ZVP: $J$")
     ax.plot(curves[False][1] / np.log(K), ":", label=r"GRPO: $H/\log K$")
@@ -1382,7 +1370,7 @@ def vcrl_variance_difficulty(budget, rng, control=None):
     parts = [V.at_most(err, 1e-12, what="max |E S^2 - (G-1)/G p(1-p)| / p(1-p)"),
              V.at_most(abs(peak - 0.5), 0.05, what="|argmax_p E S^2 - 1/2|"),
              V.at_least(float(z), 4.0, what="z of the mean ||grad J_n|| gain over uniform selection")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for G in (2, 4, 16):
         ax.plot(ps, (G - 1) / G * ps * (1 - ps), label=f"$G$={G}")
     ax.set_xlabel("success probability $p$")
@@ -1456,7 +1444,7 @@ def vade_zero_adv_groups(budget, rng, control=None):
     parts = [V.at_most(err, 1e-12, what="max |zero_variance_fraction / Binomial - 1|"),
              V.holds_if(res["oracle"] < res["uniform"]),
              V.at_least(float(z_gain), 4.0, what="z of uniform - Thompson+decay degenerate fraction")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     pp = np.linspace(0, 1, 101)
     for i, G in enumerate(Gs):
         ax.plot(pp, pp**G + (1 - pp) ** G, color=f"C{i}", label=f"$G$={G}: $p^G+(1-p)^G$")
@@ -1522,7 +1510,7 @@ def luspo_length_bias(budget, rng, control=None):
     parts = [V.at_most(max(1 - rows[k][e][0] for k in rows for e in ("LUSPO/REINFORCE", "Dr. GRPO 1/T")), 1e-12,
                        what="LUSPO and Dr. GRPO: 1 - cos(E g, grad J)"),
              V.at_least(1 - min(gspo_cos), 1e-3, what="GSPO/GRPO 1/|y|: max 1 - cos(E g, grad J)")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     names = list(rows)
     for i, est in enumerate(("LUSPO/REINFORCE", "GSPO/GRPO 1/|y|", "Dr. GRPO 1/T")):
         ax.bar(np.arange(len(names)) + 0.25 * i, [1 - rows[n][est][0] + 1e-17 for n in names], width=0.25, label=est)
@@ -1610,7 +1598,7 @@ def kdrl_rkl_pg_kl_estimators(budget, rng, control=None):
              V.at_most(max(errs.values()), 1e-8, what="max gradient error (4 identities + sequence score)"),
              V.at_least(float(np.abs(e["k3"] - g_r).max()), 1e-3, what="|k3-as-loss - grad RKL|"),
              V.at_least(tok_bias, 1e-3, what="per-token k2 bias on the tree")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.bar(range(3), [abs(v) + 1e-18 for v in vals.values()], tick_label=list(vals))
     ax.set_yscale("log")
     ax.set_ylabel(r"$|E[k] - KL|$ (value bias)")
@@ -1697,7 +1685,7 @@ def topr_tapered_is(budget, rng, control=None):
              V.slope_in_band(fit_topr, -np.inf, 0.5, what="TOPR log-log slope of |z_t - z_0|"),
              V.at_most(tv, 1e-2, what="TV(pi_T, mu restricted to the positives)"),
              V.at_least(float(traj["topr"][1][-1]), 1 - 2e-2, what="TOPR final J")]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for name, (nn, _, _) in traj.items():
         ax.loglog(t, nn + 1e-12, label=f"{name}: $|z_t - z_0|$")
     if fit is not None:
@@ -1754,7 +1742,7 @@ def clipcov_klcov_entropy(budget, rng, control=None):
         zs[m] = float(d.mean() / se) if se > 0 else 0.0
         md.append((4 + 0.84) * se)
     parts = [V.at_least(z, 4.0, what=f"{m}: z of the mean-entropy gain over GRPO") for m, z in zs.items()]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for m, v in res.items():
         ax.plot(np.mean([h for h, _ in v], axis=0), label=f"{m} (final $J$ {final_J[m]:.3f})")
     ax.set_xlabel("step")

@@ -16,7 +16,7 @@ import numpy as np
 from mdpgrad import martingale as mg
 from mdpgrad import td
 from mdpgrad.claims import Verdict, claim
-from mdpgrad.plotting import new_figure
+from mdpgrad.plotting import claim_figure
 from mdpgrad.rates import fit_power_law
 from mdpgrad.verdicts import at_most, combine, holds_if, slope_in_band, unbiased
 
@@ -32,23 +32,6 @@ def _beta(control):
     """The discount rate given to the method under test."""
     return BETA if control is None else 0.9 * BETA
 
-
-class _NoAxes:
-    """Stands in for figure axes while a negative control runs (a control's figure is never shown)."""
-
-    def __getattr__(self, name):
-        return self
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-
-def _figure(control, nrows: int = 1, ncols: int = 1, **kw):
-    """``new_figure(nrows, ncols)`` for the claim itself; stand-ins for a control (returned figure: None)."""
-    if control is None:
-        return new_figure(nrows, ncols, **kw)
-    n = nrows * ncols
-    return _NoAxes(), (_NoAxes() if n == 1 else tuple(_NoAxes() for _ in range(n)))
 
 
 def _feat(powers):
@@ -115,7 +98,7 @@ def mart_loss_mc(budget, rng, control=None):
     v_z = at_most(z, 4.0, what="max |z| sampled ML vs population ML")
     verdict = combine(v_proj, v_z, "holds" if z_mstde > 4.0 else "violated")
     md = float(np.max(4.84 * se / np.maximum(np.abs(target), 1e-12)))
-    fig, (ax1, ax2) = _figure(control, 1, 2, figsize=(8, 3.4))
+    fig, (ax1, ax2) = claim_figure(control, 1, 2, figsize=(8, 3.4))
     ax1.loglog(1 / MESH, err, "o-", ms=3, label="|theta_ML(dt) - proj V|")
     if fit is not None:
         ax1.loglog(1 / MESH, fit.predict(1 / MESH), ":", label=f"fit slope {fit.slope:.3f}")
@@ -188,7 +171,7 @@ def mart_mstde_qv(budget, rng, control=None):
           and abs(fit_bias.slope) < 0.05 and bias_ml[-1] < 1e-2 * limit_bias and bias_moc[-1] < 1e-2 * limit_bias)
     verdict = combine("holds" if ok else "violated", v_qv)
     se_inc = inc.std(ddof=1) / np.sqrt(n_paths)
-    fig, (ax1, ax2) = _figure(control, 1, 2, figsize=(8, 3.4))
+    fig, (ax1, ax2) = claim_figure(control, 1, 2, figsize=(8, 3.4))
     ax1.loglog(1 / MESH, bias_mstde, "o-", ms=3, label="MSTDE minimizer")
     ax1.loglog(1 / MESH, bias_ml, "s-", ms=3, label="martingale loss")
     ax1.loglog(1 / MESH, bias_moc, "^-", ms=3, label="MOC (test fn = features)")
@@ -267,7 +250,7 @@ def mart_orth_td_mesh(budget, rng, control=None):
     covers_one = all(ft.ci[0] - 0.05 <= -1.0 <= ft.ci[1] + 0.05 for ft in fits.values())
     v_id = at_most(ident, 1e-8, what="MOC vs LSTD max rel. diff")
     verdict = combine(v_id, *verdicts)
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for name, e in errs.items():
         ax.loglog(1 / mesh, e, "o-", ms=3, label=f"{name}: slope {fits[name].slope:.3f}")
     ax.loglog(1 / mesh, errs["well-specified {1, x^2}"][0] * mesh / mesh[0], "k--", lw=1, label="O(dt)")
@@ -339,7 +322,7 @@ def euler_linear_sde_moments(budget, rng, control=None):
     r = unbiased(samples, exact, what="Euler moments (mean, covariance)")
     se = samples.std(0, ddof=1) / np.sqrt(n)
     mde_rel = float(np.max(r.min_detectable / np.max(se) * se / np.abs(exact)))
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     k = np.arange(5)
     ax.errorbar(k, samples.mean(0), yerr=4 * se, fmt="o", label="Monte Carlo (+- 4 SE)")
     ax.plot(k, exact, "kx", label="exact recursion")
@@ -396,7 +379,7 @@ def moc_stochastic_approx(budget, rng, control=None):
     slope = float(np.polyfit(np.log(alphas), np.log(errs), 1)[0])
     v_slope = holds_if(0.8 <= slope <= 1.2)
     v_err = at_most(errs[-1], 1e-2, what="relative error at the smallest alpha")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(alphas, errs, "o-", label=f"|theta_SA - theta_MOC| / |theta_MOC|, slope {slope:.2f}")
     ax.loglog(alphas, errs[0] * alphas / alphas[0], "k--", lw=0.8, label="O(alpha)")
     ax.set_xlabel("alpha")

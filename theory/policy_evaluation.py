@@ -18,7 +18,7 @@ import sympy
 
 from mdpgrad import envs, td
 from mdpgrad.claims import Verdict, claim, holds_if
-from mdpgrad.plotting import new_figure, rate_figure
+from mdpgrad.plotting import claim_figure, rate_figure
 from mdpgrad.rates import fit_exponential, fit_power_law
 from mdpgrad.robust_td import td0_and_huber_saddle
 from mdpgrad.valuation import (
@@ -62,23 +62,6 @@ def _exact_value(mdp, pi):
     P_pi, r_pi = policy_matrices(mdp, pi)
     return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi, r_pi)
 
-
-class _NoAxes:
-    """Stands in for figure axes while a negative control runs (a control's figure is never shown)."""
-
-    def __getattr__(self, name):
-        return self
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-
-def _figure(control, nrows: int = 1, ncols: int = 1, **kw):
-    """``new_figure(nrows, ncols)`` for the claim itself; stand-ins for a control (returned figure: None)."""
-    if control is None:
-        return new_figure(nrows, ncols, **kw)
-    n = nrows * ncols
-    return _NoAxes(), (_NoAxes() if n == 1 else tuple(_NoAxes() for _ in range(n)))
 
 
 def _td_sampling_instance(rng, gamma):
@@ -167,7 +150,7 @@ def td_fixed_point_bound(budget, rng, control=None):
         md_gamma = min(md_gamma, float(np.min(zq * se / _gamma_sensitivity(mdp, pi, phi, lam))))
     z = np.abs(np.stack(finals, 1).mean(0) - np.stack(stars)) / (np.stack(finals, 1).std(0, ddof=1) / np.sqrt(n_runs))
     verdict = combine(v_bound, v_unb)
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(rhs_all, lhs_all, ".", ms=3, label="instances")
     lim = [min(lhs_all), max(rhs_all)]
     ax.plot(lim, lim, "k--", lw=1, label="bound (equality)")
@@ -240,7 +223,7 @@ def baird_divergence(budget, rng, control=None):
     verdict = combine(v_rate, v_gtd)
     norm_td = out["td"][0]
     finite = norm_td[np.isfinite(norm_td)]
-    fig, (ax1, ax2) = _figure(control, 1, 2, figsize=(8, 3.4))
+    fig, (ax1, ax2) = claim_figure(control, 1, 2, figsize=(8, 3.4))
     ax1.semilogy(ck, mean_norm, label="off-policy TD(0), ||mean theta_t||")
     ax1.semilogy(ck, mean_norm[0] * rho ** ck, "k--", lw=1, label=f"rho^t, log rho = {pred:.2e}")
     for m in ("gtd2", "tdc"):
@@ -426,7 +409,7 @@ def rover_uniform_q_optimal(budget, rng, control=None):
     stochastic_breaks = q_unif_lottery > q_unif_det and q_star_det > q_unif_lottery
     ok = failures == 0 and iff_violations == 0 and subopt_nonbinary > 0 and stochastic_breaks and (
         np.mean(div_rover) >= np.mean(div_pg))
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.scatter(div_pg, div_rover, s=10)
     m = max(max(div_rover, default=1), max(div_pg, default=1))
     ax.plot([0, m], [0, m], "k--", lw=1, label="equal diversity")
@@ -502,7 +485,7 @@ def ggd_td_closed_form(budget, rng, control=None):
     se = est.std(ddof=1) / np.sqrt(len(est))
     z = abs(beta_hat - beta0) / se
     ok = worst <= 1e-10 and monotone and z <= 4
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogx(grid_plot, ggd_variance(1.0, grid_plot), label="alpha^2 Gamma(3/beta)/Gamma(1/beta)")
     ax.semilogx(betas, [ggd_variance(1.0, b) * (1 + r) for b, r in zip(betas, rel)], "o", ms=3,
                 label="quadrature")
@@ -603,7 +586,7 @@ def vwls_mdvi_minimax(budget, rng, control=None):
         slope_w = float(np.polyfit(np.log(H), np.log(e_w), 1)[0])
     exact_ok = closure <= 1e-12 and vi_gap <= 1e-10
     verdict = "inconclusive" if exact_ok else "violated"
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(H, e_u, "o-", label=f"LSVI (slope {slope_u:.2f})")
     ax.loglog(H, e_w, "s-", label=f"variance-weighted LSVI (slope {slope_w:.2f})")
     ax.set_xlabel("1/(1 - gamma)")
@@ -721,7 +704,7 @@ def robust_bellman_losses(budget, rng, control=None):
     iqr_td, iqr_hb = iqr(th_td), iqr(th_hb)
     ok = (conj_err <= 1e-12 and search_err <= 1e-6 and max(gaps.values()) <= 1e-4 and gap_abs <= 0.1
           and iqr_hb <= 0.5 * iqr_td)
-    fig, (ax1, ax2) = _figure(control, 1, 2, figsize=(8, 3.4))
+    fig, (ax1, ax2) = claim_figure(control, 1, 2, figsize=(8, 3.4))
     ax1.plot(v, "ko", label="true V")
     for name, th in (("MSBE", th_msbe), ("Huber(1)", sols[1.0]), ("absolute (LP)", th_abs)):
         ax1.plot(phi @ th, "o--", ms=4, label=name)
@@ -803,7 +786,7 @@ def tdjepa_sf_lowrank(budget, rng, control=None):
     Z, _ = latent_td_successor(P, g, np.zeros((S, d)), np.zeros((S, d)), 100, 0.1)
     collapsed = float(np.abs(Z).max()) == 0.0
     ok = max(angles) < 1e-2 and max(sf_err) < 1e-2 and min(smin) > 1e-3 and collapsed
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy(np.arange(1, S + 1), sv, "o-", ms=3, label="singular values of M")
     ax.axvline(d + 0.5, color="k", ls="--", lw=1, label=f"d = {d}")
     ax.set_xlabel("index")
@@ -889,7 +872,7 @@ def etd_offpolicy_stable(budget, rng, control=None):
         md = min(md, float(np.min(zq * fin.std(0, ddof=1) / np.sqrt(n_runs) / sens)))
     v_unb = unbiased(np.stack(finals, 1), np.stack(stars), what="final ETD iterate - theta*_ETD")
     verdict = combine(v_pd, v_unb)
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.hist(eigs, bins=15)
     ax.axvline(0, color="k", lw=1)
     ax.set_xlabel("min eigenvalue of sym(A_ETD)")
@@ -937,7 +920,7 @@ def lambda_return_forward_backward(budget, rng, control=None):
         bwd = td.backward_view_offline(phi[s], r_t, phi[s1], theta, discount_t=disc_test, lambda_=lam)
         rel.append(float(np.max(np.abs(fwd - bwd)) / np.max(np.abs(fwd))))
     v = at_most(max(rel), 1e-10, what="max relative |forward - backward|")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.semilogy([0.0, 0.5, 0.9, 1.0], np.maximum(rel, 1e-17), "o-")
     ax.set_xlabel("lambda")
     ax.set_ylabel("relative difference")
@@ -1023,7 +1006,7 @@ def replacing_traces_first_visit_mc(budget, rng, control=None):
     gap = float(np.max(np.abs(first - every)) / np.max(np.abs(every)))
     v = [at_most(e, 1e-5, what=f"{m}: max relative error vs {'first' if m == 'td_replacing' else 'every'}-visit MC")
          for m, e in errs.items()]
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     k = np.arange(S)
     ax.plot(k, first, "o-", label="first-visit MC increment")
     ax.plot(k, every, "s--", label="every-visit MC increment")

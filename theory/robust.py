@@ -15,7 +15,7 @@ import scipy.optimize
 
 from mdpgrad import envs, solve
 from mdpgrad.claims import Verdict, claim, holds_if
-from mdpgrad.plotting import new_figure
+from mdpgrad.plotting import claim_figure
 from mdpgrad.robust import (
     KINDS,
     UncertaintySet,
@@ -35,23 +35,6 @@ from mdpgrad.robust import (
 _RADII = {"l1": 0.3, "linf": 0.1, "l2": 0.2, "kl": 0.2, "chi2": 0.3, "contamination": 0.2}
 _HALF = "the method under test uses half the radius of the set the reference uses (UncertaintySet.with_radius)"
 
-
-class _NoAxes:
-    """Stands in for figure axes while a negative control runs (a control's figure is never shown)."""
-
-    def __getattr__(self, name):
-        return self
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-
-def _figure(control, nrows: int = 1, ncols: int = 1, **kw):
-    """``new_figure(nrows, ncols)`` for the claim itself; stand-ins for a control (returned figure: None)."""
-    if control is None:
-        return new_figure(nrows, ncols, **kw)
-    n = nrows * ncols
-    return _NoAxes(), (_NoAxes() if n == 1 else tuple(_NoAxes() for _ in range(n)))
 
 
 def _under_test(U, control):
@@ -162,7 +145,7 @@ def robust_bellman_contraction(budget, rng, control=None):
     v_con = bound_at_every_t(allr, np.full(allr.shape, mdp.gamma + 1e-12), name="||Tv - Tw|| / ||v - w||",
                              bound_name="gamma")
     v_ref = at_most(ref_err, 1e-7, what="max |T v - T_ref v|")
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for i, (name, r) in enumerate(ratios.items()):
         ax.plot(np.full(r.size, i) + rng.uniform(-0.2, 0.2, r.size), r, ".", ms=3)
     ax.axhline(mdp.gamma, color="k", ls="--", label="gamma (predicted bound)")
@@ -223,7 +206,7 @@ def robust_radius_monotone(budget, rng, control=None):
         vals = np.array(vals)
         curves[k] = vals
         worst_inc = max(worst_inc, float(np.max(np.diff(vals))))
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     for k, vals in curves.items():
         ax.plot(grids[k] / grids[k][-1], vals, "o-", ms=3, label=k)
     ax.axhline(float(mdp.rho @ nominal), color="k", ls="--", label="nominal optimum")
@@ -284,7 +267,7 @@ def drpg_global(budget, rng, control=None):
             break
     sets = [UncertaintySet("l1", 0.4), UncertaintySet("kl", 0.3)]
     n_iter = budget.pick(15, 150)
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     worst_gap, inner_ok, ctrl_margin, cert = 0.0, True, np.inf, 0.0
     data = {}
     for j, U in enumerate(sets):
@@ -421,7 +404,7 @@ def rmdp_risk_equivalence(budget, rng, control=None):
     J_star = float(mdp.rho @ v_star)
     n_iter = budget.pick(25, 100)
     worst_gap, worst_ratio = 0.0, 0.0
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     gaps0 = None
     for i in range(n):
         pi = rng.dirichlet(np.ones(3), size=5)
@@ -518,7 +501,7 @@ def drrpo_robust_linear_regret(budget, rng, control=None):
     v_nom = rval(m, pi_nom)
     v_final = rval(m, res.final_policy)
     data = {"K": t, "regret_drrpo": res.regret}
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     ax.loglog(t, res.regret, label="DR-RPO")
     extra = ""
     if not budget.quick:
@@ -621,7 +604,7 @@ def ecrm_risk_pg_global(budget, rng, control=None):
     n_init = budget.pick(3, 20)
     n_iter = budget.pick(250, 400)  # a convergence claim, not a rate: enough iterations for the slowest init seen
     explore = 1.0 if control is None else 0.0
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     gaps_final = []
     for i in range(n_init):
         pa0 = rng.dirichlet(np.ones(A * G), size=(H, S, G)).reshape(H, S, G, A, G)
@@ -718,7 +701,7 @@ def srpo_robust_offline_equiv(budget, rng, control=None):
     tvs = [max(0.5 * np.abs(p - pi_s).sum(1).max(), 0.5 * np.abs(d - dag_s).sum(2).max()) for p, d in off]
     ipo = [ipo_offline(pref, ref, beta, mu) for mu in mus]
     ipo_tv = float(0.5 * np.abs(ipo[0] - ipo[1]).sum(1).max())
-    fig, ax = _figure(control)
+    fig, ax = claim_figure(control)
     xs = np.arange(X * Y)
     ax.plot(xs, pi_s.ravel(), "ko", label="SRPO saddle point pi*")
     for k, (p, _) in enumerate(off):
