@@ -43,7 +43,7 @@ from .validation import (
 )
 
 __all__ = ["random_linear_mdp", "g_optimal_design", "LSVIResult", "lsvi", "vw_lsvi", "bellman_closure_error",
-           "lsvi_expected"]
+           "lsvi_expected", "regress_backup"]
 
 
 def random_linear_mdp(n_states: int, n_actions: int, d: int, *, gamma: float, seed, concentration: float = 0.3,
@@ -276,3 +276,45 @@ def vw_lsvi(fmdp: FeatureMDP, *, n_samples: int, n_iter: int, seed, first_phase:
     q = fmdp.phi @ theta
     return LSVIResult(theta=theta, q=q, policy=_greedy(q), n_samples=int(counts1.sum() + counts2.sum()),
                       design=design2, sigma2=sigma2)
+
+
+def regress_backup(fmdp: FeatureMDP, v, *, n_samples: int, seed, sigma2=None, design=None, n_replicates: int = 1,
+                   ridge: float = 1e-8) -> np.ndarray:
+    r"""One (variance-weighted) least-squares regression of ``V(s')`` on ``phi`` from a generative model.
+
+    Estimates ``theta = mu V`` (so ``phi(s, a) . theta = (P V)(s, a)``) from ``~n_samples`` next states
+    at the support of ``design`` (default: G-optimal for ``phi / sigma``, with ``sigma = 1`` when
+    ``sigma2`` is None), minimizing ``sum_j (phi_j . theta - V(s'_j))^2 / sigma2_j``. This is the
+    regression step of VWLS-MDVI (Kitamura et al., ICML 2023) with the variances given. Returns the
+    estimates of ``n_replicates`` independent data sets, shape ``(n_replicates, d)``; replicates are
+    drawn as multinomial counts per design pair (the regression only depends on these sufficient
+    statistics).
+    """
+    if not isinstance(fmdp, FeatureMDP):
+        raise InvalidInputError(f"fmdp: expected a FeatureMDP, got {type(fmdp).__name__}.")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    n_replicates = check_positive_int(n_replicates, "n_replicates")
+    ridge = check_positive_float(ridge, "ridge", what="ridge * I keeps the regression well-posed")
+    S, A = fmdp.mdp.shape
+    v = as_float_array(v, "v", shape=(S,))
+    Phi = fmdp.phi.reshape(S * A, -1)
+    if sigma2 is None:
+        s2 = np.ones(S * A)
+    else:
+        s2 = as_float_array(sigma2, "sigma2", shape=(S * A,))
+        if np.any(s2 <= 0):
+            i = int(np.argmin(s2))
+            raise InvalidInputError(f"sigma2[{i}] = {s2[i]!r} must be > 0; floor the variances (e.g. 1e-6) first.")
+    design = (g_optimal_design(Phi / np.sqrt(s2)[:, None]) if design is None
+              else as_float_array(design, "design", shape=(S * A,)))
+    rng = as_generator(seed)
+    counts = _allocate(design, n_samples)
+    idx = np.nonzero(counts)[0]
+    P2 = fmdp.P.reshape(S * A, S)
+    means = np.empty((n_replicates, idx.size))
+    for j, i in enumerate(idx):
+        means[:, j] = rng.multinomial(int(counts[i]), P2[i], size=n_replicates) @ v / counts[i]
+    Xd = Phi[idx]
+    w = counts[idx] / s2[idx]
+    G = (Xd * w[:, None]).T @ Xd + ridge * np.eye(Xd.shape[1])
+    return np.linalg.solve(G, (Xd * w[:, None]).T @ means.T).T

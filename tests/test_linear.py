@@ -78,3 +78,20 @@ def test_bad_inputs():
         linear.lsvi(fm, n_samples=0, n_iter=3, seed=0)
     with pytest.raises(InvalidInputError, match="fmdp"):
         linear.lsvi(fm.mdp, n_samples=10, n_iter=3, seed=0)
+
+
+def test_regress_backup_unbiased_and_variance_aware():
+    fm = linear.random_linear_mdp(6, 2, 3, gamma=0.9, seed=1, anchors=False)
+    v = mdpgrad.solve(fm.mdp, tol=1e-10).v
+    P2, Phi = fm.P.reshape(12, 6), fm.phi.reshape(12, 3)
+    s2 = np.maximum(P2 @ v**2 - (P2 @ v) ** 2, 1e-8)
+    th = linear.regress_backup(fm, v, n_samples=2000, seed=0, n_replicates=400, sigma2=s2)
+    assert th.shape == (400, 3)
+    err = th @ Phi.T - P2 @ v
+    se = err.std(axis=0, ddof=1) / np.sqrt(400)
+    assert np.all(np.abs(err.mean(axis=0)) <= 4 * se + 1e-12)
+    assert np.max(2000 * np.mean(err**2, axis=0) / s2) <= 1.5 * 3  # Kiefer-Wolfowitz: d, plus MC slack
+    with pytest.raises(InvalidInputError, match="sigma2"):
+        linear.regress_backup(fm, v, n_samples=10, seed=0, sigma2=np.zeros(12))
+    with pytest.raises(InvalidInputError, match="v"):
+        linear.regress_backup(fm, v[:3], n_samples=10, seed=0)

@@ -507,46 +507,53 @@ def ggd_td_closed_form(budget, rng, control=None):
 # ---------------------------------------------------------------------------------------------
 @claim(
     id="vwls-mdvi-minimax",
-    expected="inconclusive",
+    expected="holds",
     paper="Regularization and Variance-Weighted Regression Achieves Minimax Optimality in Linear MDPs: "
     "Theory and Practice",
     topic="policy-evaluation",
     statement="Least-squares regression weighted by the variance of the estimated optimal value of the "
     "next state is crucial for minimax-optimal sample complexity in linear MDPs (generative model, "
-    "G-optimal design).",
+    "G-optimal design). Checked ingredient: the variance-weighted regression step on the G-optimal design for "
+    "phi/sigma has a variance-aware error, E[(phi.(theta_hat - theta))^2] <= d sigma^2(s, a) / n at every pair, "
+    "at the n^-1/2 rate; unweighted least squares does not.",
     assumptions=("linear MDP", "generative model", "G-optimal design"),
-    bound=1 / (1 - sympy.Symbol("gamma")) ** 3,
-    instance="random linear MDP S=10, A=2, d=4 (2 deterministic mu rows: heterogeneous variance), "
-    "budget N=1000 next-state samples, gamma in {0.8, 0.9, 0.95, 0.98} x 20 seeds, n_iter = 10/(1-gamma) (full "
-    "budget; the quick budget runs the exact parts on gamma in {0.8, 0.9})",
+    bound=sympy.Symbol("d") * sympy.Symbol("sigma") ** 2 / sympy.Symbol("n"),
+    instance="random linear MDP S=10, A=2, d=4 (exact parts: random seed, 2 deterministic mu rows; regression "
+    "step: seed 0, 3 deterministic mu rows), V = V* at gamma = 0.9, n in 100..6400 (6 values) x 300 "
+    "replicates; LSVI vs VW-LSVI at N=1000, gamma in {0.8, 0.9, 0.95, 0.98} x 20 seeds "
+    "at the full budget (reported)",
     priority="B",
-    notes="What is checked, and what is not. Exact parts [derived, pass/fail]: (1) Bellman closure "
-    "P v = phi (mu v) for random v (1e-12); (2) noise-free LSVI on the G-optimal support reproduces exact "
-    "value iteration (1e-10). Sampled part: mdpgrad.linear.vw_lsvi (two-phase variance-weighted LSVI) vs "
-    "mdpgrad.linear.lsvi at equal budget; 'never worse' = the mean paired difference of "
-    "||Q_K - Q*||_inf is not significantly positive (<= 2 SE) at every gamma. The minimax rate itself is "
-    "NOT tested: MDVI's KL/entropy regularization (the averaging that removes one 1/(1-gamma) factor) is "
-    "not implemented, and at these sizes the fitted exponents of the error in 1/(1-gamma) at fixed N "
-    "do not separate the two methods. The verdict is therefore 'violated' only if an exact part fails, and "
-    "otherwise 'inconclusive': the sampled comparison (reported in details, including when the "
-    "simplified weighting is significantly worse, which can happen because phase 1 spends a quarter of "
-    "the budget and the plug-in variances are noisy) tests this simplified algorithm, not the paper's "
-    "VWLS-MDVI. The literature target (sample complexity ~ (1-gamma)^-3) is the bound expression only. "
-    "Instance note: with the simplex-vertex 'anchor' features the G-optimal support is exactly d points, "
-    "where least squares interpolates and weights cannot matter, so anchors are off here. Issue 18 (second "
-    "attempt at the rate): with one-hot features a linear MDP is tabular and variance weighting cannot matter, "
-    "so VWLS-MDVI reduces to MDVI there; MDVI (theory.stochastic_pg.mdvi_policies, alpha = 1, beta = 5/(1-gamma), "
-    "K = 3/(1-gamma), fresh samples, 600 samples per pair in total) on Garnet(8, 3, 3) with action rewards shrunk "
-    "50x gave mean policy gaps 2e-4, 9e-5, 1e-5, 2e-5 at gamma = 0.8, 0.9, 0.95, 0.975 (30 replicas) -- not "
-    "monotone in 1/(1-gamma), dominated by whether the action gaps are resolved -- and the same samples without "
-    "KL averaging gave 0.016, 0.0056, 0.0029, 0.0056: no exponent can be fitted on either. The mechanism (KL "
-    "averaging beats no averaging at equal samples) is tested in mdvi-generative-minimax; the (1-gamma)^-3 rate "
-    "stays untested here, hence 'inconclusive'.",
+    notes="How the check reads the paper (issue 18, third attempt): the minimax rate (1-gamma)^-3 itself is not "
+    "measured; what is decided is the ingredient the abstract calls crucial. In the paper's analysis the "
+    "weighted regression of V(s') on phi with weights 1/sigma^2 and the G-optimal design for phi/sigma gives an "
+    "error at (s, a) of order sigma(s, a) sqrt(d/n) (Kiefer-Wolfowitz: max_x x^T V(rho)^-1 x = d for "
+    "x = phi/sigma), and the total-variance lemma then sums sigma over the horizon to (1-gamma)^-3/2 instead of "
+    "(1-gamma)^-2 -- that summation is what buys the minimax horizon exponent and is not re-derived here. "
+    "Measured [derived, pass/fail]: with the true variances sigma^2 = Var_{P(.|s,a)} V* (the paper uses an "
+    "estimate), mdpgrad.linear.regress_backup over 300 replicates at 6 sample sizes: (a) T = max_{s,a} of "
+    "n MSE(s, a)/sigma^2(s, a) averaged over the 6 sizes <= 1.25 d (the exact value is d; the slack covers the "
+    "Monte Carlo max over 20 pairs, relative SE ~3% per pair), (b) the log-RMS error vs log n slope CI inside [-0.6, -0.4]. "
+    "Control 'unweighted': plain least squares on the G-optimal design for phi has T ~= 50 = 12 d on this "
+    "instance, rejected by (a); control 'wrong-weights': weights 1/sigma^2 shifted across pairs, T ~= 50 (both "
+    "keep the -1/2 slope: the rate in n alone does not separate them, the variance-aware constant does). Exact parts [derived, pass/fail]: (1) Bellman closure P v = phi (mu v) for random v "
+    "(1e-12); (2) noise-free LSVI on the G-optimal support reproduces exact value iteration (1e-10). Reported, "
+    "not pass/fail (full budget): mdpgrad.linear.vw_lsvi (two-phase, plug-in variances, no MDVI "
+    "regularization) vs mdpgrad.linear.lsvi at equal budget, mean ||Q_K - Q*||_inf per gamma; at these sizes "
+    "the fitted horizon exponents do not separate the two methods. Earlier attempt at the horizon exponent: "
+    "with one-hot features a linear MDP is tabular and weighting cannot matter, so VWLS-MDVI reduces to MDVI; "
+    "MDVI on Garnet(8, 3, 3) gave mean policy gaps 2e-4, 9e-5, 1e-5, 2e-5 at gamma = 0.8, 0.9, 0.95, 0.975 "
+    "(30 replicas), not monotone in 1/(1-gamma), so no exponent could be fitted. Instance note: with the "
+    "simplex-vertex 'anchor' features the G-optimal support is exactly d points, where least squares "
+    "interpolates and weights cannot matter, so anchors are off here.",
     controls={"discount-0.9": "noise-free LSVI (lsvi_expected) run on the MDP with 0.9 gamma, compared with exact "
-              "value iteration at the true gamma"},
+              "value iteration at the true gamma",
+              "unweighted": "the regression step without variance weights (G-optimal design for phi, sigma = 1)",
+              "wrong-weights": "the regression step with the variances shifted (np.roll by 7) across state-action pairs"},
 )
 def vwls_mdvi_minimax(budget, rng, control=None):
     from mdpgrad import linear, solve
+    from mdpgrad.rates import fit_power_law
+    from mdpgrad.verdicts import slope_in_band
 
     gammas = budget.pick([0.8, 0.9], [0.8, 0.9, 0.95, 0.98])
     n_seeds = 20
@@ -557,13 +564,13 @@ def vwls_mdvi_minimax(budget, rng, control=None):
         fm = linear.random_linear_mdp(10, 2, 4, gamma=g, seed=seed_mdp, deterministic_rows=2, anchors=False)
         closure = max(closure, linear.bellman_closure_error(fm, rng.normal(size=10)))
         des = linear.g_optimal_design(fm.phi.reshape(-1, 4))
-        fm_t = fm if control is None else dataclasses.replace(fm, mdp=_wrong_discount(fm.mdp, "discount-0.9"))
+        fm_t = fm if control != "discount-0.9" else dataclasses.replace(fm, mdp=_wrong_discount(fm.mdp, control))
         q_ls = linear.lsvi_expected(fm_t, n_iter=20, design=des)
         q = np.zeros((10, 2))
         for k in range(20):
             q = fm.r + g * fm.P @ q.max(axis=1)
             vi_gap = max(vi_gap, float(np.max(np.abs(q - q_ls[k + 1]))))
-        if budget.quick:  # the verdict rests on the exact parts; the sampled comparison runs at the full budget
+        if budget.quick:  # the LSVI comparison is reported at the full budget only
             continue
         q_star = solve(fm.mdp, tol=1e-10).q
         n_iter = int(np.ceil(10 / (1 - g)))  # truncation gamma^n_iter r_max/(1-gamma) <= e^-10 r_max/(1-gamma)
@@ -577,32 +584,50 @@ def vwls_mdvi_minimax(budget, rng, control=None):
         worse.append(diff.mean() > 2 * diff.std(ddof=1) / np.sqrt(n_seeds))
         e_u.append(np.mean(eu))
         e_w.append(np.mean(ew))
-    H = 1 / (1 - np.array(gammas))
-    if budget.quick:
-        H = H[:0]
-        slope_u = slope_w = float("nan")
-    else:
-        slope_u = float(np.polyfit(np.log(H), np.log(e_u), 1)[0])
-        slope_w = float(np.polyfit(np.log(H), np.log(e_w), 1)[0])
     exact_ok = closure <= 1e-12 and vi_gap <= 1e-10
-    verdict = "inconclusive" if exact_ok else "violated"
+    # the variance-weighted regression step: error vs n at the true variances
+    S, A, d = 10, 2, 4
+    fm = linear.random_linear_mdp(S, A, d, gamma=0.9, seed=0, deterministic_rows=3, anchors=False)
+    v = solve(fm.mdp, tol=1e-10).v
+    P2, Phi = fm.P.reshape(S * A, S), fm.phi.reshape(S * A, d)
+    s2 = np.maximum(P2 @ v**2 - (P2 @ v) ** 2, 1e-8 * v.max() ** 2)
+    pv = P2 @ v
+    ns = np.geomspace(100, 6400, 6).astype(int)
+    n_rep = 300
+    kw = {"unweighted": {}, "wrong-weights": {"sigma2": np.roll(s2, 7)}}.get(control, {"sigma2": s2})
+    kw["design"] = linear.g_optimal_design(Phi / np.sqrt(kw.get("sigma2", np.ones(S * A)))[:, None])
+    rms, T, norm = [], [], []
+    for n in ns:
+        th = linear.regress_backup(fm, v, n_samples=int(n), seed=rng, n_replicates=n_rep, **kw)
+        mse = np.mean((th @ Phi.T - pv) ** 2, axis=0)
+        rms.append(float(np.sqrt(mse.mean())))
+        T.append(float(n * np.max(mse / s2)))
+        norm.append(n * mse / s2)
+    t_pool = float(np.max(np.mean(norm, axis=0)))  # per pair, pooled over the sample sizes, then max
+    fit = fit_power_law(ns, np.array(rms), burn_in=0.0)
+    rule_t = at_most(t_pool, 1.25 * d, what="n max MSE/sigma^2 (Kiefer-Wolfowitz: d)")
+    rule_s = slope_in_band(fit, -0.6, -0.4, what="log-RMS vs log n slope")
+    verdict = combine(rule_t, rule_s) if exact_ok else "violated"
+    H = 1 / (1 - np.array(gammas))
     fig, ax = claim_figure(control)
-    ax.loglog(H, e_u, "o-", label=f"LSVI (slope {slope_u:.2f})")
-    ax.loglog(H, e_w, "s-", label=f"variance-weighted LSVI (slope {slope_w:.2f})")
-    ax.set_xlabel("1/(1 - gamma)")
-    ax.set_ylabel("||Q_K - Q*||_inf at N = 1000")
-    ax.set_title("Linear MDP, G-optimal design, equal budget", fontsize=9)
+    ax.loglog(ns, np.array(T) / d, "o-", label="n max MSE(s,a)/sigma^2(s,a) / d")
+    ax.loglog(ns, np.array(rms) / rms[0], "s-", label=f"RMS error / RMS at n=100 (slope {fit.slope:.3f})")
+    ax.axhline(1.25, color="k", ls="--", lw=1, label="1.25 (threshold)")
+    ax.set_xlabel("samples n")
+    ax.set_title("Variance-weighted regression step, linear MDP", fontsize=9)
     ax.legend(fontsize=7)
-    return Verdict(predicted="weighted never worse; exponent not testable without MDVI",
-                   rule="exact parts (closure <= 1e-12, noise-free LSVI = VI <= 1e-10) can only make it violated; "
-                   "otherwise inconclusive (the minimax rate is not tested)", figure=None if control else fig,
-                   measured=f"error exponents in 1/(1-gamma): LSVI {slope_u:.2f}, VW-LSVI {slope_w:.2f}",
-                   verdict=verdict,
-                   details=f"Bellman closure {closure:.1e}, noise-free LSVI vs VI {vi_gap:.1e}; significantly "
-                   f"worse at any gamma: {any(worse)}; mean errors LSVI {np.round(e_u, 4).tolist()} vs "
-                   f"VW {np.round(e_w, 4).tolist()} ({n_seeds} seeds; the sampled comparison runs at the full "
-                   "budget only)",
-                   data={"H": H, "err_lsvi": np.array(e_u), "err_vw": np.array(e_w)})
+    return Verdict(predicted=f"n max MSE/sigma^2 <= d = {d}; RMS slope -1/2", verdict=verdict,
+                   rule="exact parts (closure <= 1e-12, noise-free LSVI = VI <= 1e-10) else violated; "
+                   f"{rule_t.rule}; {rule_s.rule}", figure=None if control else fig,
+                   measured=t_pool, tightness=t_pool / d,
+                   details=f"Bellman closure {closure:.1e}, noise-free LSVI vs VI {vi_gap:.1e}; "
+                   f"n max MSE/sigma^2 pooled over n {t_pool:.2f}, per n {np.round(T, 2).tolist()} at n = {ns.tolist()} "
+                   f"(d = {d}); RMS slope "
+                   f"{fit.slope:.3f} CI [{fit.ci[0]:.3f}, {fit.ci[1]:.3f}]; LSVI vs VW-LSVI (full budget only): "
+                   f"VW significantly worse at any gamma: {any(worse)}; mean errors LSVI {np.round(e_u, 4).tolist()}"
+                   f" vs VW {np.round(e_w, 4).tolist()} at 1/(1-gamma) = {H.tolist() if e_u else []}",
+                   data={"n": ns, "T": np.array(T), "rms": np.array(rms), "err_lsvi": np.array(e_u),
+                         "err_vw": np.array(e_w)})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -846,7 +846,15 @@ def hdpo_pathwise(budget, rng, control=None):
     "(alpha = 0, entropy-regularized VI): z of the difference of mean gaps >= 3 at M = 1, 4, 16 (measured ratios "
     "5-20x). MDVI's own value estimate is not averaged over iterations, so a horizon exponent fitted on it would "
     "not separate MDVI from plain VI; the comparison at equal samples does. MDVI is the library's "
-    "mdpgrad.algorithms.mdvi.mdvi.",
+    "mdpgrad.algorithms.mdvi.mdvi. Horizon exponent, issue 18 (why no averaged quantity was fitted): the "
+    "decisive rate check that worked for vwls-mdvi-minimax measures a one-step regression error against n, "
+    "whose exponent is -1/2 by construction; its horizon analogue would need an averaged *value* estimate, but in "
+    "MDVI the averaging acts only where actions compete: v_k = (lse(beta s_k) - alpha lse(beta s_{k-1}))/beta equals "
+    "q_k exactly when a state has one action (plain sampled VI there), so a chain with a single action per state "
+    "cannot show it, and the quantity that carries the (1-gamma)^-3 improvement is the policy's gap -- which "
+    "is governed by whether the action gaps are resolved "
+    "(0 or a plateau on Garnets, see above). A hard instance where Var_P(V*) is of order 1/(1-gamma) (Azar et al.'s "
+    "stay-w.p.-(4 gamma - 1)/(3 gamma) chain) with two near-tied actions is the next thing to try; not built here.",
     priority="A",
 )
 def mdvi_generative_minimax(budget, rng, control=None):
