@@ -350,9 +350,17 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
         bar.update(len(keys) - len(todo))
         still = todo
         if executor != "dask":
-            still = [k for k in todo if k in held or store.claim(k)]
+            still, done = [], 0
+            for k in todo:
+                if k in held or _claim_unfinished(store, k):
+                    still.append(k)
+                elif _valid(store, k):
+                    done += 1  # another run stored it between our check and our claim
+                else:
+                    deferred.add(k)  # another live run is computing it
             held.update(still)
-            deferred.update(k for k in todo if k not in held)
+            n_skipped_late += done
+            bar.update(done)
         if len(still) == len(keys):
             return False
         if not still:
@@ -394,7 +402,7 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
                     deferred.discard(k)
                     n_skipped_late += 1
                     bar.update(1)
-                elif not store.claimed_by_other(k) and store.claim(k):
+                elif not store.claimed_by_other(k) and _claim_unfinished(store, k):
                     deferred.discard(k)
                     held.add(k)
                     c = by_key[k]
@@ -411,6 +419,18 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     return SweepResult(name=sw.name, out=str(store.root), executor=executor, workers=workers, n_cells=len(cells),
                      n_already=len(ok) + n_skipped_late, n_computed=n_computed, n_corrupt=len(bad),
                      n_failed=len(failures), seconds=time.perf_counter() - t_start, failures=tuple(failures))
+
+
+def _claim_unfinished(store: Store, key: str) -> bool:
+    """Claim ``key`` unless another live run holds it. A run stores a cell before it releases the claim, so a
+    cell found stored right after our claim succeeded was finished meanwhile: the claim is released again and
+    the cell is not computed twice."""
+    if not store.claim(key):
+        return False
+    if _valid(store, key):
+        store.release([key])
+        return False
+    return True
 
 
 def _valid(store: Store, key: str) -> bool:
