@@ -63,8 +63,14 @@ def npg_cells(cells: list[dict]) -> list[dict]:
     for i, c in enumerate(cells):
         groups.setdefault((c["instance"], c["gamma"], c["T"]), []).append(i)
     for (instance, gamma, T), idx in groups.items():
-        mdps = [make_instance(instance, gamma, cells[i]["seed"]) for i in idx]
-        v_star = [float(m.rho @ solve(m, "policy_iteration", tol=1e-12).v) for m in mdps]
+        built: dict[int, tuple] = {}  # cells of one seed share their MDP and V* (seed_by=("instance",))
+        for i in idx:
+            sd = cells[i]["seed"]
+            if sd not in built:
+                m = make_instance(instance, gamma, sd)
+                built[sd] = (m, float(m.rho @ solve(m, "policy_iteration", tol=1e-12).v))
+        mdps = [built[cells[i]["seed"]][0] for i in idx]
+        v_star = [built[cells[i]["seed"]][1] for i in idx]
         etas = np.array([float(cells[i]["eta"]) for i in idx])
         gaps = optimize(mdps, "npg", n_iter=T, step_size=etas, record=("gap",), v_star=v_star).gap
         for j, i in enumerate(idx):

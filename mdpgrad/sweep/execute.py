@@ -22,7 +22,8 @@ A cell function with a ``batched`` attribute (``fn.batched(cells) -> [result, ..
 ``cells = [{**params, "seed": seed}, ...]``) gets each chunk in one call of it -- e.g. one batched
 :func:`mdpgrad.optimize` over the chunk's MDPs and step sizes
 (:func:`mdpgrad.experiments.npg_step_size.npg_cells`); it must return exactly what the cell function
-returns per cell. If it raises, the chunk's cells are computed one by one.
+returns per cell. Such a sweep's cells are sent in seed order (cells that share a seed -- often one
+random instance -- share a chunk). If it raises, the chunk's cells are computed one by one.
 
 Cells are sent in chunks (a few cells per task, at most 32, at least 8 tasks per worker)
 so that the per-task overhead of the executor is amortized for cheap cells; the progress
@@ -353,6 +354,8 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     for k, why in bad.items():
         store.quarantine(k, why)
     pending = [c for c in cells if c.key not in ok]
+    if getattr(_cached_function(sw.function), "batched", None) is not None:
+        pending.sort(key=lambda c: c.seed)  # cells of one seed (often one instance) share a chunk, hence a batch
     held: set[str] = set()  # cells this run has claimed (concurrent runs on one directory share the work)
     deferred: set[str] = set()  # cells another live run is computing: wait for them at the end
     if executor == "dask":  # tasks are submitted all at once: claim up front
