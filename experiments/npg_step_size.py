@@ -50,9 +50,40 @@ def npg_bound(t, eta: float, n_actions: int, gamma: float):
 def npg_cell(eta: float, instance: str, gamma: float, T: int, seed: int) -> dict:
     """One cell: the NPG gap sequence on ``instance`` drawn from ``seed``."""
     mdp = make_instance(instance, gamma, seed)
-    gaps = npg_run(mdp, eta, T)
+    return _summary(npg_run(mdp, eta, T), eta, mdp.n_actions, gamma, T)
+
+
+def npg_cells(cells: list[dict]) -> list[dict]:
+    """Many cells (``[{eta, instance, gamma, T, seed}, ...]``) in one batched :func:`mdpgrad.optimize`
+    per (instance family, gamma, T): a list of MDPs of one shape with one step size each. The batch over
+    MDPs runs each member with the single-run kernel's arithmetic, so every result equals
+    :func:`npg_cell`'s bit for bit. The sweep runner calls this for a chunk of cells (``npg_cell.batched``)."""
+    out: list[dict | None] = [None] * len(cells)
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(cells):
+        groups.setdefault((c["instance"], c["gamma"], c["T"]), []).append(i)
+    for (instance, gamma, T), idx in groups.items():
+        built: dict[int, tuple] = {}  # cells of one seed share their MDP and V* (seed_by=("instance",))
+        for i in idx:
+            sd = cells[i]["seed"]
+            if sd not in built:
+                m = make_instance(instance, gamma, sd)
+                built[sd] = (m, float(m.rho @ solve(m, "policy_iteration", tol=1e-12).v))
+        mdps = [built[cells[i]["seed"]][0] for i in idx]
+        v_star = [built[cells[i]["seed"]][1] for i in idx]
+        etas = np.array([float(cells[i]["eta"]) for i in idx])
+        gaps = optimize(mdps, "npg", n_iter=T, step_size=etas, record=("gap",), v_star=v_star).gap
+        for j, i in enumerate(idx):
+            out[i] = _summary(gaps[j], float(etas[j]), mdps[j].n_actions, gamma, T)
+    return out
+
+
+npg_cell.batched = npg_cells
+
+
+def _summary(gaps: np.ndarray, eta: float, n_actions: int, gamma: float, T: int) -> dict:
     t = np.arange(1, T + 1)
-    bound = npg_bound(t, eta, mdp.n_actions, gamma)
+    bound = npg_bound(t, eta, n_actions, gamma)
     # float64 round-off in V* and V^pi (condition number <= 1/(1-gamma) = 10): 1e-10 absolute slack.
     viol = int(np.sum(gaps[1:] > bound + 1e-10))
     return {"gap_final": float(gaps[-1]), "bound_final": float(bound[-1]), "violations": viol,

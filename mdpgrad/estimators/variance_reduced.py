@@ -385,8 +385,26 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
     the exact optimality gap (per replica when ``replicas`` is given: ``gap[k, r]``; replicas need an
     oracle with a leading axis and a method without per-replica branching: pg, storm, igt, harpg).
 
+    ``seed`` a list (or 1-D integer array) of seeds runs one independent run per seed and returns one
+    :class:`RunTrace` with a leading batch axis (``gap[b, k]``, ``samples[b, k]``, ``theta[b, ...]``),
+    run ``b`` equal to ``run_stochastic(..., seed=seed[b])``. The runs are a loop of single runs (each
+    draws from its own generator, so no two seeds share a stream); unlike ``replicas`` they work for
+    every method.
+
     Raises :class:`mdpgrad.errors.DivergedError` when the gap stops being finite."""
     from ..algorithms import Method
+
+    if isinstance(seed, (list, tuple)) or (isinstance(seed, np.ndarray) and seed.ndim == 1):
+        seeds = list(seed)
+        if not seeds:
+            raise InvalidInputError("seed: an empty list of seeds; give at least one seed (or one int).")
+        for i, sd in enumerate(seeds):
+            if isinstance(sd, (bool, np.bool_)) or not isinstance(sd, (int, np.integer)) or sd < 0:
+                raise InvalidInputError(f"seed[{i}] = {sd!r}: a batch of seeds must be non-negative integers.")
+        runs = [run_stochastic(method, oracle, theta0, n_iter, seed=int(sd), record_every=record_every,
+                               replicas=replicas, **hyperparameters) for sd in seeds]
+        return RunTrace(runs[0].method, np.stack([r.samples for r in runs]), np.stack([r.gap for r in runs]),
+                        np.stack([r.theta for r in runs]))
 
     if isinstance(method, Method):
         if hyperparameters:

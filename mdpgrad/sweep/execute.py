@@ -18,6 +18,13 @@ Executors
                  The cell function is sent by reference, so it must be importable on the
                  workers (install the package that defines it there).
 
+A cell function with a ``batched`` attribute (``fn.batched(cells) -> [result, ...]`` for
+``cells = [{**params, "seed": seed}, ...]``) gets each chunk in one call of it -- e.g. one batched
+:func:`mdpgrad.optimize` over the chunk's MDPs and step sizes
+(:func:`mdpgrad.experiments.npg_step_size.npg_cells`); it must return exactly what the cell function
+returns per cell. Such a sweep's cells are sent in seed order (cells that share a seed -- often one
+random instance -- share a chunk). If it raises, the chunk's cells are computed one by one.
+
 Cells are sent in chunks (a few cells per task, at most 32, at least 8 tasks per worker)
 so that the per-task overhead of the executor is amortized for cheap cells; the progress
 bar counts cells.
@@ -142,6 +149,11 @@ def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[st
     Exceptions of the cell function are caught per cell (one bad cell does not sink its chunk).
     """
     fn = _cached_function(ref)
+    batched = getattr(fn, "batched", None)
+    if batched is not None and len(items) > 1:
+        done = _run_batched(batched, items)
+        if done is not None:
+            return done
     out = []
     for key, params, seed in items:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -153,6 +165,27 @@ def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[st
             out.append((key, False, f"{type(exc).__name__}: {exc}\n{tb}", time.perf_counter() - t0,
                         time.process_time() - c0))
     return out
+
+
+def _run_batched(batched: Callable, items: Sequence[tuple[str, dict, int]]):
+    """All cells of a chunk in one call of the cell function's ``batched`` form, or None.
+
+    ``fn.batched(cells)`` takes ``[{**params, "seed": seed}, ...]`` and returns one result per cell,
+    equal to ``fn(**params, seed=seed)`` (e.g. one batched :func:`mdpgrad.optimize` call over a list
+    of MDPs of one shape). If it raises, or returns the wrong number of results, None: the caller
+    computes the cells one by one (so a bad cell is still reported on its own). The chunk's wall
+    and CPU time are split evenly over its cells.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        results = list(batched([{**params, "seed": seed} for _, params, seed in items]))
+        if len(results) != len(items):
+            return None
+        normalized = [_normalize_result(r) for r in results]
+    except Exception:
+        return None
+    secs, cpu = (time.perf_counter() - t0) / len(items), (time.process_time() - c0) / len(items)
+    return [(key, True, res, secs, cpu) for (key, _, _), res in zip(items, normalized)]
 
 
 # ----------------------------------------------------------------------------- executors
@@ -321,6 +354,8 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     for k, why in bad.items():
         store.quarantine(k, why)
     pending = [c for c in cells if c.key not in ok]
+    if getattr(_cached_function(sw.function), "batched", None) is not None:
+        pending.sort(key=lambda c: c.seed)  # cells of one seed (often one instance) share a chunk, hence a batch
     held: set[str] = set()  # cells this run has claimed (concurrent runs on one directory share the work)
     deferred: set[str] = set()  # cells another live run is computing: wait for them at the end
     if executor == "dask":  # tasks are submitted all at once: claim up front

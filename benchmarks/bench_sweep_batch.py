@@ -1,0 +1,109 @@
+"""Batched sweeps and seed batches against their unbatched paths (same process, same machine).
+
+1. The ``npg_step_size`` experiment (6 step sizes x 3 Garnet families x 10 seeds = 180 cells, exact NPG,
+   200 iterations), run inline (one process) by :func:`mdpgrad.sweep.run`: with the cell function's
+   batched form (``npg_cell.batched``: one batched :func:`mdpgrad.optimize` over each chunk's MDPs) against
+   cell by cell. The stored results are checked equal.
+2. ``run_stochastic("harpg", GaussianBanditOracle, ..., seed=[0..63])`` against 64 separate calls (today the
+   seed batch is a loop of single runs, so the ratio measures only its overhead; values checked equal).
+
+Usage::
+
+    python benchmarks/bench_sweep_batch.py [--quick]
+
+Writes ``benchmarks/results/bench_sweep_batch.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+
+import numpy as np  # noqa: E402
+from _common import machine, row, write_rows  # noqa: E402
+
+import experiments.npg_step_size as npg  # noqa: E402  (this checkout's experiment module)
+from mdpgrad import estimators as E  # noqa: E402
+from mdpgrad.sweep import Sweep, load, run  # noqa: E402
+
+
+def _sweep(quick: bool) -> Sweep:
+    sw = npg.SWEEP
+    return Sweep("npg_step_size_bench", "experiments.npg_step_size:npg_cell", grid=sw.grid, fixed=sw.fixed,
+                 seeds=3 if quick else 10, seed_by=sw.seed_by)
+
+
+def _timed_run(sw, chunksize):
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        rep = run(sw, d, workers=1, chunksize=chunksize, fsync=False)
+        wall = time.perf_counter() - t0
+        assert rep.n_computed == rep.n_cells and rep.n_failed == 0
+        df = load(d).sort_values("key").reset_index(drop=True)
+    return wall, df
+
+
+def sweep_batch(args, mach, cmd, rows):
+    sw = _sweep(args.quick)
+    n = len(sw.cells())
+    npg.npg_cells([{"eta": 1.0, "instance": i, "gamma": 0.9, "T": 3, "seed": 0} for i in npg.SWEEP.grid["instance"]])
+    npg.npg_cell(eta=1.0, instance="garnet(10,3,2)", gamma=0.9, T=3, seed=0)  # JIT / cache load
+    best_b = best_u = np.inf
+    for _ in range(args.repeat):
+        wb, df_b = _timed_run(sw, 32)
+        batched = npg.npg_cell.batched
+        del npg.npg_cell.batched
+        try:
+            wu, df_u = _timed_run(sw, 32)
+        finally:
+            npg.npg_cell.batched = batched
+        best_b, best_u = min(best_b, wb), min(best_u, wu)
+    same = all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(df_b["gaps"], df_u["gaps"]))
+    assert same, "batched and unbatched sweeps stored different gaps"
+    rows.append(row(f"sweep npg_step_size ({n} cells, inline): batched cell function vs cell by cell", n / best_b,
+                    n / best_u, "cells/s", cmd, mach, identical_results=same))
+    print(f"sweep npg_step_size, {n} cells inline: batched {best_b:.2f} s, cell by cell {best_u:.2f} s, "
+          f"ratio {best_u / best_b:.2f}; stored results identical: {same}")
+
+
+def seed_batch(args, mach, cmd, rows):
+    B, n = (16, 200) if args.quick else (64, 500)
+    oracle = E.GaussianBanditOracle(np.array([1.0, -1.0]))
+    seeds = list(range(B))
+    E.run_stochastic("harpg", oracle, np.zeros(2), 5, seed=0, gamma0=1.0)
+    best_b = best_u = np.inf
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        tb = E.run_stochastic("harpg", oracle, np.zeros(2), n, seed=seeds, gamma0=1.0)
+        best_b = min(best_b, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sep = [E.run_stochastic("harpg", oracle, np.zeros(2), n, seed=s, gamma0=1.0) for s in seeds]
+        best_u = min(best_u, time.perf_counter() - t0)
+    same = all(np.array_equal(tb.gap[b], s.gap) for b, s in enumerate(sep))
+    assert same
+    rows.append(row(f"run_stochastic harpg, {B} seeds x {n} iterations: seed=[...] vs {B} separate calls",
+                    B * n / best_b, B * n / best_u, "it/s", cmd, mach, identical_results=same))
+    print(f"run_stochastic harpg {B} seeds x {n}: seed list {best_b:.2f} s, separate {best_u:.2f} s, "
+          f"ratio {best_u / best_b:.2f}; identical: {same}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs per side")
+    args = ap.parse_args(argv)
+    mach = machine()
+    cmd = "python benchmarks/bench_sweep_batch.py" + (" --quick" if args.quick else "")
+    rows = []
+    sweep_batch(args, mach, cmd, rows)
+    seed_batch(args, mach, cmd, rows)
+    print("wrote", write_rows("bench_sweep_batch", rows))
+
+
+if __name__ == "__main__":
+    main()
