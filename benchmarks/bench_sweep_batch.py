@@ -24,17 +24,17 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
+import mdpgrad.experiments.npg_step_size as npg  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import machine, row, write_rows  # noqa: E402
 
-import experiments.npg_step_size as npg  # noqa: E402  (this checkout's experiment module)
 from mdpgrad import estimators as E  # noqa: E402
 from mdpgrad.sweep import Sweep, load, run  # noqa: E402
 
 
 def _sweep(quick: bool) -> Sweep:
     sw = npg.SWEEP
-    return Sweep("npg_step_size_bench", "experiments.npg_step_size:npg_cell", grid=sw.grid, fixed=sw.fixed,
+    return Sweep("npg_step_size_bench", "mdpgrad.experiments.npg_step_size:npg_cell", grid=sw.grid, fixed=sw.fixed,
                  seeds=3 if quick else 10, seed_by=sw.seed_by)
 
 

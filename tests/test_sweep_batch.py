@@ -12,9 +12,9 @@ import pytest
 from mdpgrad.sweep import Store, Sweep, load, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's experiments/ (this checkout's)
-npg = pytest.importorskip("experiments.npg_step_size")
+npg = pytest.importorskip("mdpgrad.experiments.npg_step_size")
 
-REF = "experiments.npg_step_size:npg_cell"
+REF = "mdpgrad.experiments.npg_step_size:npg_cell"
 
 
 def _sweep():
