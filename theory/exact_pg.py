@@ -898,10 +898,13 @@ def polyak_pg(budget, rng, control=None):
         rows.append((pol, best, hit(est.value), theory))
     fig, ax = new_figure()
     x = np.arange(len(rows))
-    ax.bar(x - 0.3, [r[0] for r in rows], 0.2, label="Polyak (oracle J*)")
-    ax.bar(x - 0.1, [r[1] if np.isfinite(r[1]) else np.nan for r in rows], 0.2, label="best grid constant (hindsight)")
-    ax.bar(x + 0.1, [min(r[2], 2000) for r in rows], 0.2, label="Polyak (over-estimated f*)")
-    ax.bar(x + 0.3, [min(r[3], 20_000) for r in rows], 0.2, label="theory step (capped at 2e4)")
+    def bars(vals, cap):  # never-reached targets (inf) are drawn at the cap
+        return [min(v, cap) for v in vals]
+
+    ax.bar(x - 0.3, bars([r[0] for r in rows], 20_000), 0.2, label="Polyak (oracle J*)")
+    ax.bar(x - 0.1, bars([r[1] for r in rows], 20_000), 0.2, label="best grid constant (hindsight)")
+    ax.bar(x + 0.1, bars([r[2] for r in rows], 2000), 0.2, label="Polyak (over-estimated f*)")
+    ax.bar(x + 0.3, bars([r[3] for r in rows], 20_000), 0.2, label="theory step (capped at 2e4)")
     ax.set_yscale("log")
     ax.set_xlabel("instance")
     ax.set_ylabel("iterations to gap 1e-3")
