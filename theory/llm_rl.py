@@ -1131,24 +1131,13 @@ def _gpg_enumeration(rng, method):
     o = outs[idx]  # [M, N, 4]
     actions, rewards = o[..., [0, 2]], o[..., [1, 3]].astype(float)
     e = w @ group_gradients(bandit, theta, actions, rewards, method).reshape(len(w), -1)
-    # derived: kappa_n = (G-1)/G E[N / (N - D_{-n})], D_{-n} ~ Poisson-binomial of the other prompts' p0
-    p0 = zero_variance_fraction(bandit.prompt_values(theta), G)
-    kappa = np.empty(N)
-    for n in range(N):
-        dist = np.array([1.0])
-        for m in range(N):
-            if m != n:
-                dist = np.convolve(dist, [1 - p0[m], p0[m]])
-        kappa[n] = (G - 1) / G * np.sum(dist * N / (N - np.arange(N)))
-    return bandit, theta, e.reshape(N, K), kappa
+    return bandit, theta, e.reshape(N, K), _gpg_kappa(zero_variance_fraction(bandit.prompt_values(theta), G), G)
 
 
-def _gpg_kappa_reference(rng):
-    """Derived kappa_n on the larger 6-prompt x 5-action, G=4 instance (reported context: the range quoted in the
-    issue, about [0.84, 1.17] at other seeds)."""
-    N, G = 6, 4
-    bandit, theta = _bandit(rng, N, 5)
-    p0 = zero_variance_fraction(bandit.prompt_values(theta), G)
+def _gpg_kappa(p0, G):
+    """Derived GPG scale per prompt: kappa_n = (G-1)/G E[N / (N - D_{-n})], with D_{-n} the number of *other*
+    zero-variance prompts, Poisson-binomial with probabilities ``p0`` (one convolution per other prompt)."""
+    N = len(p0)
     kappa = np.empty(N)
     for n in range(N):
         dist = np.array([1.0])
@@ -1157,6 +1146,14 @@ def _gpg_kappa_reference(rng):
                 dist = np.convolve(dist, [1 - p0[m], p0[m]])
         kappa[n] = (G - 1) / G * np.sum(dist * N / (N - np.arange(N)))
     return kappa
+
+
+def _gpg_kappa_reference(rng):
+    """Derived kappa_n on the larger 6-prompt x 5-action, G=4 instance (reported context: the range quoted in the
+    issue, about [0.84, 1.17] at other seeds)."""
+    N, G = 6, 4
+    bandit, theta = _bandit(rng, N, 5)
+    return _gpg_kappa(zero_variance_fraction(bandit.prompt_values(theta), G), G)
 
 
 def _gpg_figure(kappa, title, control):
