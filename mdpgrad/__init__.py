@@ -91,7 +91,8 @@ class _CheckoutFinder(importlib.abc.MetaPathFinder):
 
 _here = pathlib.Path(__file__).resolve().parent
 if not (_here / "theory").is_dir() and not any(isinstance(f, _CheckoutFinder) for f in sys.meta_path):
-    sys.meta_path.append(_CheckoutFinder(_here.parent))
+    # first, ahead of an editable install's finder: the folders beside *this* package, also in a worktree
+    sys.meta_path.insert(0, _CheckoutFinder(_here.parent))
 
 # Submodules loaded on first attribute access (keeps `import mdpgrad` light).
 _LAZY_SUBMODULES = {
