@@ -933,7 +933,7 @@ def polyak_pg(budget, rng, control=None):
     assumptions=("exact gradients, finite-difference Hessian-vector products", "per-state gradient blocks as "
                  "'samples'", "log-linear softmax policies (shared parameters)"),
     instance="Garnet(S=6, A=3, b=3), gamma=0.9, log-linear policy with d=4 N(0,1) features, theta_0 = 0, "
-    "eta in {3, 10}; 3 MDPs (quick) / 30 (full) x 30 iterations",
+    "eta in {3, 10}; 10 MDPs (quick) / 30 (full) x 30 iterations",
     priority="B",
     notes="CAPO is an LLM method; its exact analogue here is mdpgrad.algorithms.capo_step. Catalogue "
     "correction: in the *tabular* softmax MDP suggested by the catalogue, exact PG is monotone at every "
@@ -948,8 +948,11 @@ def polyak_pg(budget, rng, control=None):
 def capo_curvature_monotone(budget, rng, control=None):
     """Verdict: *holds* if (a) tabular exact softmax PG has no decreasing step on 20 random MDPs for
     eta in {1, 10, 100, 1000} (the derivation), and (b) with log-linear policies CAPO's number of
-    decreasing steps (J_{t+1} < J_t - 1e-10) is strictly below unmasked PG's at the same eta, summed
-    over instances. Strict monotonicity of CAPO (0 decreasing steps) is reported, not required: the
+    decreasing steps (J_{t+1} < J_t - 1e-10) is at most half of unmasked PG's at the same eta, summed
+    over instances, with PG decreasing at least 5 times (else inconclusive: too few unstable steps to
+    tell). Issue 18: the earlier rule (strictly fewer) passed on 0 vs 2 at the quick budget, a margin a
+    one-step fluke could erase; 10 MDPs at the quick budget give PG 5-29 decreasing steps and CAPO 1-3
+    over six seeds. Strict monotonicity of CAPO (0 decreasing steps) is reported, not required: the
     quadratic model is not exact at aggressive steps and the paper's assumptions are not in the
     abstract."""
     from mdpgrad.policies import policy_gradient, probs
@@ -966,7 +969,7 @@ def capo_curvature_monotone(budget, rng, control=None):
     dec_v = dec_c = tot = 0
     masked = []
     trace = None
-    for _ in range(budget.pick(3, 30)):
+    for _ in range(budget.pick(10, 30)):
         mdp = envs.garnet(6, 3, 3, gamma=0.9, seed=rng)
         phi = rng.normal(size=(6, 3, 4))
         for eta in (3.0, 10.0):
@@ -993,11 +996,11 @@ def capo_curvature_monotone(budget, rng, control=None):
     ax.set_xlabel("t")
     ax.set_ylabel("J")
     ax.legend(fontsize=7)
-    ok = tab_dec == 0 and dec_c < dec_v
-    return Verdict(predicted="CAPO decreasing steps < PG's; tabular PG: 0", measured=f"{dec_c} vs {dec_v}",
-                   verdict=holds_if(ok) if dec_v > 0 else "inconclusive",
-                   rule="tabular PG: 0 decreasing steps; log-linear: CAPO's decreasing steps strictly fewer than "
-                   "unmasked PG's (inconclusive if PG never decreases)",
+    ok = tab_dec == 0 and 2 * dec_c <= dec_v
+    return Verdict(predicted="CAPO decreasing steps <= PG's / 2; tabular PG: 0", measured=f"{dec_c} vs {dec_v}",
+                   verdict=holds_if(ok) if dec_v >= 5 else "inconclusive",
+                   rule="tabular PG: 0 decreasing steps; log-linear: CAPO's decreasing steps at most half of "
+                   "unmasked PG's (inconclusive if PG decreases fewer than 5 times)",
                    details=f"tabular exact softmax PG decreasing steps: {tab_dec}/{16 * n_tab}; log-linear decreasing "
                    f"steps PG {dec_v}/{tot}, CAPO {dec_c}/{tot} (strictly monotone: {dec_c == 0}); mean masked "
                    f"fraction {np.mean(masked):.3f}",
