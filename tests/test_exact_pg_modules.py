@@ -99,3 +99,20 @@ def test_hard_chain_is_a_chain_with_point_mass_start():
     m = envs.hard_chain(5)
     assert m.rho[0] == 1.0 and m.gamma == 0.9 and m.shape == (5, 2)
     assert np.argmax(solve(m).policy[0]) == 1  # going right is optimal
+
+
+def test_hard_chain_slowdown_needs_the_point_mass_start():
+    """The substitution documented in softmax-pg-exponential-time: with the paper's uniform start distribution
+    the same chain is fast for softmax PG (polynomial in S), with rho = e_0 it is not. Fails if hard_chain's
+    growth stopped depending on rho (then the claim's notes would be wrong)."""
+    from theory.exact_pg import _iters_to
+
+    def pg(S, uniform):
+        rho = np.full(S, 1.0 / S) if uniform else None
+        return _iters_to(envs.hard_chain(S, rho=rho), "softmax_pg", 0.1, 0.1, 20_000)
+
+    point = [pg(S, False) for S in (4, 8, 10)]
+    unif = [pg(S, True) for S in (4, 8, 10)]
+    assert np.allclose(point, [30, 115, 216], rtol=0.05) and np.allclose(unif, [19, 52, 75], rtol=0.05)
+    # growth from S = 8 to 10: ~1.9x with the point mass, ~1.4x (power-law-like) with uniform rho
+    assert point[2] / point[1] > 1.8 and unif[2] / unif[1] < 1.5

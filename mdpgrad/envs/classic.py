@@ -177,13 +177,19 @@ def hard_chain(n_states: int, *, gamma: float | None = None, decoy: float = 0.05
     at ``eta = 0.1``). NPG's update ``A / (1 - gamma)`` does not carry ``d(s)`` and is unaffected.
 
     Relation to Li, Wei, Chi, Gu, Chen (2021), "Softmax policy gradient methods can take
-    exponential time to converge": this is **not** their construction. Theirs keeps a benign,
-    fully supported initial distribution and uses buffer states to get time
-    ``(1 - gamma)^{-Omega(S)}``; here the growth comes from the distribution mismatch
-    ``d^{pi*} / rho`` of a point-mass start (the mechanism behind the mismatch coefficient in
-    Agarwal et al. 2021 and Mei et al. 2020). It exhibits the same qualitative statement --
-    exponential-in-S iterations for softmax PG, few for NPG -- on an instance small enough to
-    run exactly; the claim ``softmax-pg-exponential-time`` documents this substitution.
+    exponential time to converge" (arXiv 2102.11270): this is **not** their construction, whose
+    full definition is not in the public text reachable here. Theirs (per its abstract and a
+    third-party summary) starts from the uniform policy *and the uniform initial distribution*, has
+    three actions, buffer sets standing in for the first two key states, primary and adjoint key
+    states 3..H and 1bar..Hbar with H ~ 1/(1 - gamma), and booster states, and needs
+    ``(1/eta) |S|^{2^{Omega(1/(1-gamma))}}`` iterations for ``0.96 < gamma < 1``,
+    ``eta < (1-gamma)^2/5`` and ``|S| >= c (1-gamma)^-6``. Here the growth comes from the
+    distribution mismatch ``d^{pi*} / rho`` of the point-mass start (the mechanism behind the
+    mismatch coefficient in Agarwal et al. 2021 and Mei et al. 2020), which the paper rules out:
+    with ``rho`` uniform the same chains need only polynomially many iterations (14 to 89 for
+    S = 3..11 at ``eta = 0.1``, target relative gap 0.1). It exhibits the qualitative statement --
+    exponential-in-S iterations for softmax PG, few for NPG -- on an instance small enough to run
+    exactly; the claim ``softmax-pg-exponential-time`` lists every difference.
     """
     H = check_positive_int(n_states, "n_states", error=InvalidMDPError, minimum=2)
     g = 0.9 if gamma is None else check_gamma(gamma, error=InvalidMDPError)
