@@ -83,7 +83,7 @@ def test_seed_pool_is_numpys_seedsequence():
 
 def test_compiled_path_only_for_what_it_implements():
     from mdpgrad.algorithms import Method
-    from mdpgrad.estimators.seed_batch import compiled_method
+    from mdpgrad.estimators.variance_reduced import compiled_method
 
     orc = _garnet_oracle()
     pg = E.make_stochastic_method("pg", alpha=0.1)
@@ -112,3 +112,15 @@ def test_compiled_pg_generator_seed_and_huge_steps():
 def test_bad_seed_batches_on_the_compiled_path(seed, match):
     with pytest.raises(InvalidInputError, match=match):
         E.run_stochastic("pg", _garnet_oracle(), np.zeros(18), 5, seed=seed, alpha=0.1)
+
+
+def test_divergence_names_the_first_non_finite_record():
+    from mdpgrad.errors import DivergedError
+    from mdpgrad.estimators.variance_reduced import _diverged
+
+    meth = E.make_stochastic_method("pg", alpha=0.5)
+    _diverged(meth, np.array([1.0, 2.0]), 3)  # finite: nothing raised
+    with pytest.raises(DivergedError, match="iteration 6"):
+        _diverged(meth, [1.0, 2.0, np.nan, np.inf], 3)
+    with pytest.raises(DivergedError, match="iteration 2"):
+        _diverged(meth, np.array([[1.0, 1.0], [1.0, np.inf]]), 2)  # replicas: any replica

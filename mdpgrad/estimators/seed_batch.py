@@ -6,7 +6,8 @@ Bartlett 2001), :math:`\theta_{k+1} = \theta_k + \alpha_k\bar g(\theta_k)`, in
 :func:`mdpgrad.kernels.stochastic_pg.pg_softmax_block` (Numba ``prange`` over seeds). Reproducibility
 per seed: seed ``b``'s own :class:`numpy.random.Generator` pre-draws, in blocks, the integers
 ``rng.integers(2**62)`` that the Python loop would draw one per step, and the kernel derives every
-trajectory stream from them exactly as ``TabularOracle.sample`` does. :func:`run_stochastic` sends a
+trajectory stream from them exactly as ``TabularOracle.sample`` does
+(:func:`mdpgrad.estimators.variance_reduced.compiled_method` says which runs take this path). :func:`run_stochastic` sends a
 single seed through the same kernel (a batch of one), so run ``b`` of a batch is *equal* to the run
 with seed ``b`` alone, bit for bit, for any batch composition and thread count.
 """
@@ -19,22 +20,10 @@ from ..mdp import as_mdp
 from ..rollouts import prepare_sampler
 from ..validation import as_generator
 
-__all__ = ["compiled_method", "run_pg_tabular"]
+__all__ = ["run_pg_tabular"]
 
 #: subseeds pre-drawn per block: at most this many int64 per call to the kernel (8 MiB)
 _BLOCK_WORDS = 1 << 20
-
-
-def compiled_method(meth, oracle, replicas) -> bool:
-    """True when ``(meth, oracle)`` runs in the compiled kernel: ``"pg"`` built by
-    :func:`make_stochastic_method` on a softmax :class:`TabularOracle` of a dense MDP, without replicas."""
-    from .oracles import TabularOracle
-    from .variance_reduced import PGHyperparameters
-
-    return (replicas is None and meth.name == "pg" and type(meth.hparams) is PGHyperparameters
-            and getattr(meth.update, "__qualname__", "") == "_pg.<locals>.update"
-            and type(oracle) is TabularOracle and oracle.parametrization == "softmax"
-            and not getattr(as_mdp(oracle.mdp), "is_sparse", False))
 
 
 def run_pg_tabular(meth, oracle, theta0: np.ndarray, n_iter: int, seeds: list, record_every: int):

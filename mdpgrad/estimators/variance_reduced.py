@@ -379,6 +379,19 @@ class RunTrace:
     theta: np.ndarray
 
 
+def compiled_method(meth, oracle, replicas) -> bool:
+    """True when ``(meth, oracle)`` runs in the compiled seed batch (:mod:`mdpgrad.estimators.seed_batch`):
+    ``"pg"`` built by :func:`make_stochastic_method` on a softmax :class:`TabularOracle` of a dense MDP,
+    without replicas."""
+    from ..mdp import as_mdp
+    from .oracles import TabularOracle
+
+    return (replicas is None and meth.name == "pg" and type(meth.hparams) is PGHyperparameters
+            and getattr(meth.update, "__qualname__", "") == "_pg.<locals>.update"
+            and type(oracle) is TabularOracle and oracle.parametrization == "softmax"
+            and not getattr(as_mdp(oracle.mdp), "is_sparse", False))
+
+
 def _seed_list(seed):
     """The validated list of a seed batch (``None`` for a single seed)."""
     if not (isinstance(seed, (list, tuple)) or (isinstance(seed, np.ndarray) and seed.ndim == 1)):
@@ -418,7 +431,7 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
 
     Raises :class:`mdpgrad.errors.DivergedError` when the gap stops being finite."""
     from ..algorithms import Method
-    from .seed_batch import compiled_method, run_pg_tabular
+    from .seed_batch import run_pg_tabular
 
     seeds = _seed_list(seed)
     if isinstance(method, Method):

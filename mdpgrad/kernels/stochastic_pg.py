@@ -26,7 +26,7 @@ import numba as nb
 import numpy as np
 
 from .._evaluate_kernels import getrf, getrs
-from .rollouts import _GOLDEN, _S11, _TWO53, LINEAR_MAX, _first_state, _mix, _step, seed_words
+from .rollouts import LINEAR_MAX, first_state, seed_words, splitmix_uniform, transition_step
 
 _M32 = np.uint64(0xFFFFFFFF)
 _INIT_A = np.uint64(0x43B0D7E5)
@@ -174,18 +174,17 @@ def pg_softmax_block(subseeds, t0, theta, alpha, decay, batch, record_every, S, 
             lens = trajectory_seeds_compiled(sub, batch, 1)
             dsum[:] = 0.0
             for i in range(batch):
-                x1 = lens[i] + _GOLDEN
-                u = np.float64(_mix(x1) >> _S11) * _TWO53
+                _, u = splitmix_uniform(lens[i])
                 L = 1 if gamma <= 0.0 else 1 + np.int64(np.floor(np.log1p(-u) / lg))
                 if L > cap:
                     cap = 2 * L
                     sbuf = np.empty(cap, dtype=np.int64)
                     abuf = np.empty(cap, dtype=np.int64)
                     rbuf = np.empty(cap)
-                x, s = _first_state(path[i], -1, rho_cum)
+                x, s = first_state(path[i], -1, rho_cum)
                 for t in range(L):
                     s0 = s
-                    x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+                    x, a, s = transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
                     sbuf[t] = s0
                     abuf[t] = a
                     rbuf[t] = r[s0, a]
