@@ -122,6 +122,9 @@ def test_opt_in_batched_functions_without_axes_still_batch():
     fn.batched = lambda cells: [c["x"] for c in cells]
     assert batchable(fn, _opt_sweep(grid={"step_size": [1.0], "n_iter": [1, 2]}).cells())
     assert not batchable(lambda x, seed: x, _opt_sweep().cells())
+    assert batchable(optimize_cell, _opt_sweep())  # a Sweep is accepted too
+    with pytest.raises(InvalidInputError, match="cells"):
+        batchable(optimize_cell, [{"step_size": 1.0}])
 
 
 def test_cell_arguments_are_validated():

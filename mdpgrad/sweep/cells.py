@@ -147,12 +147,19 @@ def _groups(cells, axes) -> dict:
 
 
 def batchable(fn, cells) -> bool:
-    """Whether :func:`mdpgrad.sweep.run` hands chunks of ``cells`` to ``fn.batched``: the function has a
-    batched form and either declares no ``batch_axes`` (an explicit opt-in, as
-    :func:`mdpgrad.experiments.npg_step_size.npg_cells`) or the parameters that vary over ``cells`` are
-    all in ``fn.batch_axes``."""
+    """Whether :func:`mdpgrad.sweep.run` hands chunks of ``cells`` (a list of :class:`Cell`, or a
+    :class:`Sweep`) to ``fn.batched``: the function has a batched form and either declares no ``batch_axes``
+    (an explicit opt-in, as :func:`mdpgrad.experiments.npg_step_size.npg_cells`) or the parameters that vary
+    over ``cells`` are all in ``fn.batch_axes``."""
+    from .spec import Sweep
+
     if getattr(fn, "batched", None) is None:
         return False
+    if isinstance(cells, Sweep):
+        cells = cells.cells()
+    elif not isinstance(cells, (list, tuple)) or not all(hasattr(c, "params") for c in cells):
+        raise InvalidInputError(f"cells: expected a Sweep or a list of its Cells (sweep.cells()), got "
+                                f"{type(cells).__name__}.")
     axes = getattr(fn, "batch_axes", None)
     if axes is None:
         return True
