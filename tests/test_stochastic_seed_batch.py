@@ -124,3 +124,21 @@ def test_divergence_names_the_first_non_finite_record():
         _diverged(meth, [1.0, 2.0, np.nan, np.inf], 3)
     with pytest.raises(DivergedError, match="iteration 2"):
         _diverged(meth, np.array([[1.0, 1.0], [1.0, np.inf]]), 2)  # replicas: any replica
+
+
+def test_compiled_seed_batch_does_not_depend_on_the_thread_count():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import numpy as np; from mdpgrad import envs, estimators as E; "
+            "o = E.TabularOracle(envs.garnet(6, 3, 2, gamma=0.8, seed=3)); "
+            "t = E.run_stochastic('pg', o, np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3); "
+            "print(t.theta.tobytes().hex())")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, cwd=root)
+    assert out.returncode == 0, out.stderr[-2000:]
+    here = E.run_stochastic("pg", _garnet_oracle(), np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3)
+    assert out.stdout.strip() == here.theta.tobytes().hex()
