@@ -4,8 +4,15 @@
    200 iterations), run inline (one process) by :func:`mdpgrad.sweep.run`: with the cell function's
    batched form (``npg_cell.batched``: one batched :func:`mdpgrad.optimize` over each chunk's MDPs) against
    cell by cell. The stored results are checked equal.
-2. ``run_stochastic("harpg", GaussianBanditOracle, ..., seed=[0..63])`` against 64 separate calls (today the
-   seed batch is a loop of single runs, so the ratio measures only its overhead; values checked equal).
+2. ``run_stochastic("pg", TabularOracle(garnet(10, 3, 2)), ..., seed=[0..63])`` -- the compiled seed batch,
+   one call parallel over the seeds -- against 64 separate single-seed calls (which run the same kernel with
+   a batch of one), and against the Python loop that ran every ``"pg"`` run before (a few seeds, scaled to
+   64). Values checked equal (bit for bit against the separate calls).
+3. ``run_stochastic("harpg", GaussianBanditOracle, ..., seed=[0..63])`` against 64 separate calls (harpg
+   keeps the loop of single runs, so the ratio measures only its overhead; values checked equal).
+4. Sweeps of the ready-made cells, run inline: ``stochastic_cell`` (pg, 64 seeds of one Garnet) and
+   ``optimize_cell`` (exact NPG, 6 step sizes x 16 seeds), auto-batched against the same sweep forced cell by
+   cell; stored results checked equal.
 
 Usage::
 
@@ -92,6 +99,78 @@ def seed_batch(args, mach, cmd, rows):
           f"ratio {best_u / best_b:.2f}; identical: {same}")
 
 
+def pg_seed_batch(args, mach, cmd, rows):
+    from mdpgrad import envs
+    from mdpgrad.estimators.variance_reduced import _run_loop
+
+    B, n = (16, 200) if args.quick else (64, 500)
+    orc = E.TabularOracle(envs.garnet(10, 3, 2, gamma=0.9, seed=0))
+    th0, seeds = np.zeros(30), list(range(B))
+    E.run_stochastic("pg", orc, th0, 5, seed=[0, 1], alpha=0.1)  # JIT / cache load
+    best_b = best_u = np.inf
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        tb = E.run_stochastic("pg", orc, th0, n, seed=seeds, alpha=0.1)
+        best_b = min(best_b, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        sep = [E.run_stochastic("pg", orc, th0, n, seed=s, alpha=0.1) for s in seeds]
+        best_u = min(best_u, time.perf_counter() - t0)
+    same = all(np.array_equal(tb.gap[b], s.gap) and np.array_equal(tb.theta[b], s.theta) for b, s in enumerate(sep))
+    assert same
+    n_loop = 2 if args.quick else 4
+    meth = E.make_stochastic_method("pg", alpha=0.1)
+    t0 = time.perf_counter()
+    loop = [_run_loop(meth, orc, meth.init(th0), n, s, 1) for s in seeds[:n_loop]]
+    t_loop = (time.perf_counter() - t0) * B / n_loop
+    close = all(np.allclose(lp.gap, tb.gap[b], atol=1e-9) for b, lp in enumerate(loop))
+    rows.append(row(f"run_stochastic pg on garnet(10,3,2), {B} seeds x {n} iterations: seed=[...] (one compiled "
+                    f"call) vs {B} separate calls", B * n / best_b, B * n / best_u, "it/s", cmd, mach,
+                    identical_results=same))
+    rows.append(row(f"run_stochastic pg on garnet(10,3,2), {B} seeds x {n} iterations: seed=[...] vs the former "
+                    f"Python loop ({n_loop} seeds timed, scaled to {B})", B * n / best_b, B * n / t_loop, "it/s", cmd,
+                    mach, same_to_roundoff=close))
+    print(f"run_stochastic pg {B} seeds x {n}: seed list {best_b:.3f} s, separate {best_u:.3f} s "
+          f"(ratio {best_u / best_b:.2f}), former Python loop ~{t_loop:.1f} s (ratio {t_loop / best_b:.0f}); "
+          f"identical: {same}, loop equal to round-off: {close}")
+
+
+def _cell_sweep(quick):
+    mk = {"n_states": 10, "n_actions": 3, "branching": 2, "gamma": 0.9}
+    sto = Sweep("sto_bench", "mdpgrad.sweep.cells:stochastic_cell", fixed={
+        "mdp": "mdpgrad.envs:garnet", "mdp_kwargs": mk, "method": "pg", "n_iter": 200 if quick else 500,
+        "alpha": 0.1}, seeds=16 if quick else 64)
+    opt = Sweep("opt_bench", "mdpgrad.sweep.cells:optimize_cell", grid={"step_size": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]},
+                fixed={"mdp": "mdpgrad.envs:garnet", "mdp_kwargs": mk, "method": "npg", "n_iter": 200},
+                seeds=4 if quick else 16)
+    return sto, opt
+
+
+def cell_sweeps(args, mach, cmd, rows):
+    import mdpgrad.sweep.execute as X
+
+    for sw in _cell_sweep(args.quick):
+        n = len(sw.cells())
+        _timed_run(sw, 32)  # JIT / cache load
+        best_b = best_u = np.inf
+        for _ in range(args.repeat):
+            wb, df_b = _timed_run(sw, 32)
+            orig = X.batchable
+            X.batchable = lambda fn, cells: False
+            try:
+                wu, df_u = _timed_run(sw, 32)
+            finally:
+                X.batchable = orig
+            best_b, best_u = min(best_b, wb), min(best_u, wu)
+        col = "gap"
+        same = all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(df_b[col], df_u[col]))
+        assert same
+        what = sw.function.split(":")[1]
+        rows.append(row(f"sweep of {what} ({n} cells, inline, chunks of 32): auto-batched vs cell by cell",
+                        n / best_b, n / best_u, "cells/s", cmd, mach, identical_results=same))
+        print(f"sweep {what}, {n} cells inline: auto-batched {best_b:.2f} s, cell by cell {best_u:.2f} s, "
+              f"ratio {best_u / best_b:.2f}; stored results identical: {same}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -101,7 +180,9 @@ def main(argv=None):
     cmd = "python benchmarks/bench_sweep_batch.py" + (" --quick" if args.quick else "")
     rows = []
     sweep_batch(args, mach, cmd, rows)
+    pg_seed_batch(args, mach, cmd, rows)
     seed_batch(args, mach, cmd, rows)
+    cell_sweeps(args, mach, cmd, rows)
     print("wrote", write_rows("bench_sweep_batch", rows))
 
 

@@ -31,3 +31,114 @@ def test_seed_batch_equals_separate_runs(method, hp, replicas):
 def test_bad_seed_batches_are_named(seed, match):
     with pytest.raises(InvalidInputError, match=match):
         E.run_stochastic("pg", E.GaussianBanditOracle(np.array([1.0, -1.0])), np.zeros(2), 5, seed=seed, alpha=0.1)
+
+
+# --- the compiled seed batch: "pg" on a softmax TabularOracle (mdpgrad.estimators.seed_batch) ------------------
+def _garnet_oracle():
+    from mdpgrad import envs
+
+    return E.TabularOracle(envs.garnet(6, 3, 2, gamma=0.8, seed=3))
+
+
+@pytest.mark.parametrize("hp, record_every", [({"alpha": 0.2}, 1), ({"alpha": 0.5, "batch": 3, "decay": True}, 4)])
+def test_compiled_pg_seed_batch_equals_separate_runs(hp, record_every):
+    orc = _garnet_oracle()
+    seeds = [0, 5, 2**40 + 1, 9]
+    batch = E.run_stochastic("pg", orc, np.zeros(18), 30, seed=seeds, record_every=record_every, **hp)
+    assert batch.gap.shape == (4, 30 // record_every + 1) and batch.theta.shape == (4, 18)
+    for b, sd in enumerate(seeds):
+        one = E.run_stochastic("pg", orc, np.zeros(18), 30, seed=sd, record_every=record_every, **hp)
+        assert np.array_equal(batch.gap[b], one.gap) and np.array_equal(batch.theta[b], one.theta)
+        assert np.array_equal(batch.samples[b], one.samples)
+    assert not np.array_equal(batch.theta[0], batch.theta[1])  # the seeds do differ (the check can fail)
+    # the batch's composition does not matter
+    sub = E.run_stochastic("pg", orc, np.zeros(18), 30, seed=[9, 0], record_every=record_every, **hp)
+    assert np.array_equal(sub.gap[0], batch.gap[3]) and np.array_equal(sub.gap[1], batch.gap[0])
+
+
+def test_compiled_pg_follows_the_python_loop():
+    """The kernel draws the same trajectories as ``TabularOracle.sample`` (same streams), so it tracks the
+    Python loop to round-off; another seed does not (negative control)."""
+    from mdpgrad.estimators.variance_reduced import _run_loop
+
+    orc = _garnet_oracle()
+    meth = E.make_stochastic_method("pg", alpha=0.3, batch=2)
+    fast = E.run_stochastic(meth, orc, np.zeros(18), 40, seed=11)
+    loop = _run_loop(meth, orc, meth.init(np.zeros(18)), 40, 11, 1)
+    other = _run_loop(meth, orc, meth.init(np.zeros(18)), 40, 12, 1)
+    assert np.allclose(fast.theta, loop.theta, rtol=0, atol=1e-10) and np.allclose(fast.gap, loop.gap, atol=1e-10)
+    assert np.array_equal(fast.samples, loop.samples)
+    assert not np.allclose(fast.theta, other.theta, atol=1e-3)
+
+
+def test_seed_pool_is_numpys_seedsequence():
+    from mdpgrad.kernels.stochastic_pg import seed_pool, trajectory_seeds_compiled
+    from mdpgrad.rollouts import trajectory_seeds
+
+    for e in (0, 1, 2**32 - 1, 2**32, 2**61 + 12345, 2**62 - 1):
+        for key in (0, 1):
+            assert np.array_equal(seed_pool(e, key), np.random.SeedSequence(e, spawn_key=(key,)).pool)
+            assert np.array_equal(trajectory_seeds_compiled(e, 5, key), trajectory_seeds(e, 5, key=key))
+
+
+def test_compiled_path_only_for_what_it_implements():
+    from mdpgrad.algorithms import Method
+    from mdpgrad.estimators.variance_reduced import compiled_method
+
+    orc = _garnet_oracle()
+    pg = E.make_stochastic_method("pg", alpha=0.1)
+    assert compiled_method(pg, orc, None)
+    assert not compiled_method(pg, orc, 3)
+    assert not compiled_method(E.make_stochastic_method("npg", alpha=0.1), orc, None)
+    assert not compiled_method(pg, E.GaussianBanditOracle(np.array([1.0, -1.0])), None)
+    custom = Method("pg", pg.hparams, pg.init, lambda s, oracle, rng: s)  # a user's own "pg": the loop runs it
+    assert not compiled_method(custom, orc, None)
+    tr = E.run_stochastic(custom, orc, np.zeros(18), 5, seed=[1, 2])
+    assert np.all(tr.gap == tr.gap[:, :1])
+
+
+def test_compiled_pg_generator_seed_and_huge_steps():
+    orc = _garnet_oracle()
+    a = E.run_stochastic("pg", orc, np.zeros(18), 10, seed=np.random.default_rng(4), alpha=0.1)
+    b = E.run_stochastic("pg", orc, np.zeros(18), 10, seed=4, alpha=0.1)
+    assert np.array_equal(a.gap, b.gap)
+    # bounded scores and rewards: even a huge step leaves a softmax run finite (the kernel still checks)
+    big = E.run_stochastic("pg", orc, np.zeros(18), 5, seed=[0, 1], alpha=1e150)
+    assert np.all(np.isfinite(big.gap)) and np.abs(big.theta).max() > 1e140
+
+
+@pytest.mark.parametrize("seed, match", [([], "empty"), ([3, -1], r"seed\[1\]"), ([np.float64(2.0)], r"seed\[0\]"),
+                                         (np.array([[1, 2]]), "seed")])
+def test_bad_seed_batches_on_the_compiled_path(seed, match):
+    with pytest.raises(InvalidInputError, match=match):
+        E.run_stochastic("pg", _garnet_oracle(), np.zeros(18), 5, seed=seed, alpha=0.1)
+
+
+def test_divergence_names_the_first_non_finite_record():
+    from mdpgrad.errors import DivergedError
+    from mdpgrad.estimators.variance_reduced import _diverged
+
+    meth = E.make_stochastic_method("pg", alpha=0.5)
+    _diverged(meth, np.array([1.0, 2.0]), 3)  # finite: nothing raised
+    with pytest.raises(DivergedError, match="iteration 6"):
+        _diverged(meth, [1.0, 2.0, np.nan, np.inf], 3)
+    with pytest.raises(DivergedError, match="iteration 2"):
+        _diverged(meth, np.array([[1.0, 1.0], [1.0, np.inf]]), 2)  # replicas: any replica
+
+
+def test_compiled_seed_batch_does_not_depend_on_the_thread_count():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import numpy as np; from mdpgrad import envs, estimators as E; "
+            "o = E.TabularOracle(envs.garnet(6, 3, 2, gamma=0.8, seed=3)); "
+            "t = E.run_stochastic('pg', o, np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3); "
+            "print(t.theta.tobytes().hex())")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, cwd=root)
+    assert out.returncode == 0, out.stderr[-2000:]
+    here = E.run_stochastic("pg", _garnet_oracle(), np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3)
+    assert out.stdout.strip() == here.theta.tobytes().hex()

@@ -379,6 +379,41 @@ class RunTrace:
     theta: np.ndarray
 
 
+def compiled_method(meth, oracle, replicas) -> bool:
+    """True when ``(meth, oracle)`` runs in the compiled seed batch (:mod:`mdpgrad.estimators.seed_batch`):
+    ``"pg"`` built by :func:`make_stochastic_method` on a softmax :class:`TabularOracle` of a dense MDP,
+    without replicas."""
+    from ..mdp import as_mdp
+    from .oracles import TabularOracle
+
+    return (replicas is None and meth.name == "pg" and type(meth.hparams) is PGHyperparameters
+            and getattr(meth.update, "__qualname__", "") == "_pg.<locals>.update"
+            and type(oracle) is TabularOracle and oracle.parametrization == "softmax"
+            and not getattr(as_mdp(oracle.mdp), "is_sparse", False))
+
+
+def _seed_list(seed):
+    """The validated list of a seed batch (``None`` for a single seed)."""
+    if not (isinstance(seed, (list, tuple)) or (isinstance(seed, np.ndarray) and seed.ndim == 1)):
+        return None
+    seeds = list(seed)
+    if not seeds:
+        raise InvalidInputError("seed: an empty list of seeds; give at least one seed (or one int).")
+    for i, sd in enumerate(seeds):
+        if isinstance(sd, (bool, np.bool_)) or not isinstance(sd, (int, np.integer)) or sd < 0:
+            raise InvalidInputError(f"seed[{i}] = {sd!r}: a batch of seeds must be non-negative integers.")
+    return [int(sd) for sd in seeds]
+
+
+def _diverged(meth, gap, record_every):
+    bad = np.flatnonzero(~np.all(np.isfinite(np.asarray(gap).reshape(len(gap), -1)), axis=1))
+    if bad.size:
+        k = int(bad[0]) * record_every
+        step = getattr(meth.hparams, "alpha", getattr(meth.hparams, "gamma0", None))
+        raise DivergedError(f"{meth.name}: the iterates diverged (gap {gap[bad[0]]} at iteration {k}); "
+                            f"reduce the step size (alpha/gamma0 = {step}).")
+
+
 def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every: int = 1,
                    replicas: int | None = None, **hyperparameters) -> RunTrace:
     """Run ``n_iter`` updates of ``method`` (a name plus its hyperparameters, or a built Method) and record
@@ -387,25 +422,18 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
 
     ``seed`` a list (or 1-D integer array) of seeds runs one independent run per seed and returns one
     :class:`RunTrace` with a leading batch axis (``gap[b, k]``, ``samples[b, k]``, ``theta[b, ...]``),
-    run ``b`` equal to ``run_stochastic(..., seed=seed[b])``. The runs are a loop of single runs (each
-    draws from its own generator, so no two seeds share a stream); unlike ``replicas`` they work for
-    every method.
+    run ``b`` *equal* to ``run_stochastic(..., seed=seed[b])``. Each seed draws from its own generator,
+    so no two seeds share a stream. ``"pg"`` on a softmax :class:`TabularOracle` (no replicas) runs the
+    whole batch in one compiled call, parallel over the seeds (:mod:`mdpgrad.estimators.seed_batch`; a
+    single seed takes the same kernel, which is what makes the batch equal to separate runs). Every other
+    method / oracle (svrpg, srvr, storm, page, igt, harpg, npg; the Gaussian bandit; log-linear
+    policies) runs the batch as a loop of single runs; unlike ``replicas`` the loop works for every method.
 
     Raises :class:`mdpgrad.errors.DivergedError` when the gap stops being finite."""
     from ..algorithms import Method
+    from .seed_batch import run_pg_tabular
 
-    if isinstance(seed, (list, tuple)) or (isinstance(seed, np.ndarray) and seed.ndim == 1):
-        seeds = list(seed)
-        if not seeds:
-            raise InvalidInputError("seed: an empty list of seeds; give at least one seed (or one int).")
-        for i, sd in enumerate(seeds):
-            if isinstance(sd, (bool, np.bool_)) or not isinstance(sd, (int, np.integer)) or sd < 0:
-                raise InvalidInputError(f"seed[{i}] = {sd!r}: a batch of seeds must be non-negative integers.")
-        runs = [run_stochastic(method, oracle, theta0, n_iter, seed=int(sd), record_every=record_every,
-                               replicas=replicas, **hyperparameters) for sd in seeds]
-        return RunTrace(runs[0].method, np.stack([r.samples for r in runs]), np.stack([r.gap for r in runs]),
-                        np.stack([r.theta for r in runs]))
-
+    seeds = _seed_list(seed)
     if isinstance(method, Method):
         if hyperparameters:
             raise InvalidInputError(f"{sorted(hyperparameters)}: pass hyperparameters to make_stochastic_method(), "
@@ -419,13 +447,32 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
     _check_oracle(oracle)
     n_iter = check_positive_int(n_iter, "n_iter")
     record_every = check_positive_int(record_every, "record_every")
-    rng = as_generator(seed)
+    if seeds is None:
+        as_generator(seed)  # validates a single seed
     if theta0 is None:
         raise InvalidInputError("theta0: pass a starting parameter vector, e.g. np.zeros(oracle.shape).")
-    s = meth.init(theta0, replicas)
-    if s.theta.shape[-1] != int(np.prod(oracle.shape)):
-        raise InvalidInputError(f"theta0: has {s.theta.shape[-1]} parameters, the oracle needs "
+    s0 = meth.init(theta0, replicas)
+    if s0.theta.shape[-1] != int(np.prod(oracle.shape)):
+        raise InvalidInputError(f"theta0: has {s0.theta.shape[-1]} parameters, the oracle needs "
                                 f"{int(np.prod(oracle.shape))} (shape {tuple(oracle.shape)}).")
+    if compiled_method(meth, oracle, replicas):
+        samples, value, theta, _ = run_pg_tabular(meth, oracle, s0.theta, n_iter, seeds or [seed], record_every)
+        gap = oracle.optimum() - value
+        for b in range(gap.shape[0]):
+            _diverged(meth, gap[b], record_every)
+        if seeds is None:
+            return RunTrace(meth.name, samples, gap[0], theta[0])
+        return RunTrace(meth.name, np.repeat(samples[None], len(seeds), axis=0), gap, theta)
+    if seeds is not None:
+        runs = [_run_loop(meth, oracle, s0, n_iter, sd, record_every) for sd in seeds]
+        return RunTrace(meth.name, np.stack([r.samples for r in runs]), np.stack([r.gap for r in runs]),
+                        np.stack([r.theta for r in runs]))
+    return _run_loop(meth, oracle, s0, n_iter, seed, record_every)
+
+
+def _run_loop(meth, oracle, s, n_iter, seed, record_every) -> RunTrace:
+    """The Python loop of :func:`run_stochastic` (validated inputs; ``s`` the initial state)."""
+    rng = as_generator(seed)
     jstar = oracle.optimum()
     samp, gap = [0], [jstar - oracle.value(s.theta)]
     for k in range(n_iter):
@@ -434,9 +481,7 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
             samp.append(s.samples)
             gap.append(jstar - oracle.value(s.theta))
             if not np.all(np.isfinite(gap[-1])):
-                step = getattr(meth.hparams, "alpha", getattr(meth.hparams, "gamma0", None))
-                raise DivergedError(f"{meth.name}: the iterates diverged (gap {gap[-1]} at iteration {k + 1}); "
-                                    f"reduce the step size (alpha/gamma0 = {step}).")
+                _diverged(meth, gap, record_every)
     return RunTrace(meth.name, np.asarray(samp), np.asarray(gap), s.theta)
 
 

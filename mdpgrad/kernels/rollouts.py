@@ -64,6 +64,13 @@ def _search(cum, lo, hi, u):  # pragma: no cover - compiled
     return lo
 
 
+@nb.njit(cache=True, inline="always")
+def splitmix_uniform(x):  # pragma: no cover - compiled
+    """One SplitMix64 draw: ``(new state, u in [0, 1))`` (module docstring)."""
+    x = x + _GOLDEN
+    return x, np.float64(_mix(x) >> _S11) * _TWO53
+
+
 LINEAR_MAX = 16  # rows up to this many outcomes use the branch-free padded count
 
 
@@ -77,7 +84,7 @@ def _count(thr, m):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, inline="always")
-def _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr):  # pragma: no cover
+def transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr):  # pragma: no cover
     """One transition from ``s``: returns (stream state, action, next state). Draw order: action, next state."""
     x = x + _GOLDEN
     m = np.int64(_mix(x) >> _S11)
@@ -96,7 +103,7 @@ def _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr
 
 
 @nb.njit(cache=True, inline="always")
-def _first_state(x, st, rho_cum):  # pragma: no cover - compiled
+def first_state(x, st, rho_cum):  # pragma: no cover - compiled
     if st >= 0:
         return x, st
     x = x + _GOLDEN
@@ -123,7 +130,7 @@ def rollout_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx, cum
     lin_pi = pi_thr.shape[0] > 0
     lin_tr = tr_idx.shape[0] > 0
     for i in nb.prange(N):
-        x, s = _first_state(seeds[i], start[i], rho_cum)
+        x, s = first_state(seeds[i], start[i], rho_cum)
         L = lengths[i]
         t = 0
         while t < L:
@@ -131,7 +138,7 @@ def rollout_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx, cum
                 break
             states[i, t] = s
             s0 = s
-            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+            x, a, s = transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
             actions[i, t] = a
             rewards[i, t] = r[s0, a]
             t += 1
@@ -154,7 +161,7 @@ def rollout_count_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, id
     lin_pi = pi_thr.shape[0] > 0
     lin_tr = tr_idx.shape[0] > 0
     for i in nb.prange(N):
-        x, s = _first_state(seeds[i], start[i], rho_cum)
+        x, s = first_state(seeds[i], start[i], rho_cum)
         L = lengths[i]
         t = 0
         g = 0.0
@@ -162,7 +169,7 @@ def rollout_count_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, id
             if use_absorbing and absorbing[s]:
                 break
             s0 = s
-            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+            x, a, s = transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
             g += r[s0, a]
             t += 1
         out_len[i] = t
@@ -181,7 +188,7 @@ def rollout_flat_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx
     lin_pi = pi_thr.shape[0] > 0
     lin_tr = tr_idx.shape[0] > 0
     for i in nb.prange(N):
-        x, s = _first_state(seeds[i], start[i], rho_cum)
+        x, s = first_state(seeds[i], start[i], rho_cum)
         L = lengths[i]
         o = offsets[i]
         t = 0
@@ -190,7 +197,7 @@ def rollout_flat_kernel(seeds, lengths, start, rho_cum, pi_cum, pi_thr, ptr, idx
                 break
             states[o + t] = s
             s0 = s
-            x, a, s = _step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+            x, a, s = transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
             actions[o + t] = a
             rewards[o + t] = r[s0, a]
             t += 1

@@ -19,12 +19,17 @@ checksum; :func:`load` returns the stored results as a ``pandas.DataFrame``.
 True
 >>> tmp.cleanup()
 
+Sweeps of :func:`mdpgrad.optimize` / :func:`mdpgrad.estimators.run_stochastic` runs can use the ready-made
+cell functions :func:`optimize_cell` / :func:`stochastic_cell` (:mod:`mdpgrad.sweep.cells`): when the grid
+varies only step sizes, initial parameters or seeds, :func:`run` computes each chunk in one batched call.
+
 See :mod:`mdpgrad.sweep.store` for the storage format and its guarantees and
 :mod:`mdpgrad.sweep.execute` for the executors.
 """
 
 from __future__ import annotations
 
+from .cells import batchable, optimize_cell, stochastic_cell
 from .checks import run_checks_parallel
 from .execute import CellFailure, SweepError, SweepResult, default_workers, run
 from .experiments import Experiment, experiments, get_experiment, render_experiment
@@ -34,6 +39,9 @@ from .store import CorruptCell, Store, StoreStatus, SweepStatus, load, status
 __all__ = [
     "Sweep",
     "Cell",
+    "optimize_cell",
+    "stochastic_cell",
+    "batchable",
     "run",
     "load",
     "status",

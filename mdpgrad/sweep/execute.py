@@ -22,8 +22,12 @@ A cell function with a ``batched`` attribute (``fn.batched(cells) -> [result, ..
 ``cells = [{**params, "seed": seed}, ...]``) gets each chunk in one call of it -- e.g. one batched
 :func:`mdpgrad.optimize` over the chunk's MDPs and step sizes
 (:func:`mdpgrad.experiments.npg_step_size.npg_cells`); it must return exactly what the cell function
-returns per cell. Such a sweep's cells are sent in seed order (cells that share a seed -- often one
-random instance -- share a chunk). If it raises, the chunk's cells are computed one by one.
+returns per cell. If the function also declares ``batch_axes`` (the ready-made
+:func:`mdpgrad.sweep.cells.optimize_cell` / :func:`~mdpgrad.sweep.cells.stochastic_cell` do), the batched
+form is used only when every parameter that varies over the sweep is one of them
+(:func:`mdpgrad.sweep.cells.batchable`); otherwise the cells run one by one. Such a sweep's cells are sent
+in seed order (cells that share a seed -- often one random instance -- share a chunk). If the batched form
+raises, the chunk's cells are computed one by one.
 
 Cells are sent in chunks (a few cells per task, at most 32, at least 8 tasks per worker)
 so that the per-task overhead of the executor is amortized for cheap cells; the progress
@@ -49,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, SweepError
+from .cells import batchable
 from .spec import Cell, Sweep, load_spec, resolve_function, to_plain
 from .store import Store, fsync_dir, utc_now
 
@@ -143,13 +148,15 @@ def _normalize_result(res: Any) -> dict:
     return out
 
 
-def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]]) -> list[tuple[str, bool, Any, float, float]]:
+def run_chunk(ref: str, items: Sequence[tuple[str, dict, int]],
+              batch: bool = True) -> list[tuple[str, bool, Any, float, float]]:
     """Compute cells ``(key, params, seed)``: ``[(key, ok, result or traceback, wall s, CPU s)]``.
 
     Exceptions of the cell function are caught per cell (one bad cell does not sink its chunk).
+    ``batch=False`` (decided by :func:`run` from the sweep's grid) never calls the batched form.
     """
     fn = _cached_function(ref)
-    batched = getattr(fn, "batched", None)
+    batched = getattr(fn, "batched", None) if batch else None
     if batched is not None and len(items) > 1:
         done = _run_batched(batched, items)
         if done is not None:
@@ -354,7 +361,11 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
     for k, why in bad.items():
         store.quarantine(k, why)
     pending = [c for c in cells if c.key not in ok]
-    if getattr(_cached_function(sw.function), "batched", None) is not None:
+    fn = _cached_function(sw.function)
+    use_batch = batchable(fn, cells)
+    # a batched form the grid rules out is switched off per task (run_chunk's third argument)
+    flag = (False,) if getattr(fn, "batched", None) is not None and not use_batch else ()
+    if use_batch:
         pending.sort(key=lambda c: c.seed)  # cells of one seed (often one instance) share a chunk, hence a batch
     held: set[str] = set()  # cells this run has claimed (concurrent runs on one directory share the work)
     deferred: set[str] = set()  # cells another live run is computing: wait for them at the end
@@ -373,7 +384,7 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
         scheduler = client
         workers = max(1, len(client.scheduler_info().get("workers", {})))  # chunk for the cluster's size
     chunks = _chunks(pending, workers or 2, chunksize)
-    tasks = [(sw.function, [(c.key, c.params, c.seed) for c in ch]) for ch in chunks]
+    tasks = [(sw.function, [(c.key, c.params, c.seed) for c in ch], *flag) for ch in chunks]
     by_key = {c.key: c for c in pending}
     n_computed, failures, n_skipped_late = 0, [], 0
 
@@ -400,7 +411,7 @@ def run(sweep: Sweep | str | Path | dict, out: str | Path | None = None, *, work
             return False
         if not still:
             return True
-        tasks[i] = (sw.function, [(by_key[k].key, by_key[k].params, by_key[k].seed) for k in still])
+        tasks[i] = (sw.function, [(by_key[k].key, by_key[k].params, by_key[k].seed) for k in still], *flag)
         return False
 
     from tqdm.auto import tqdm
