@@ -16,7 +16,8 @@
    interleaved (mdpgrad, quantecon, mdpgrad, ...), and quantecon's ``DiscreteDP`` construction
    is not timed. Measured with 1 and with 2 threads: ``numba.set_num_threads(k)`` (both libraries'
    Numba code; mdpgrad picks its parallel kernels when Numba has >= 2 threads and a kernel
-   touches >= 1e6 entries) and ``threadpoolctl.threadpool_limits(k)`` (BLAS / OpenMP).
+   touches >= 1e6 entries), ``threadpoolctl.threadpool_limits(k)`` (BLAS / OpenMP) and
+   ``OMP_WAIT_POLICY=PASSIVE`` unless set (see ``main``).
    SciPy's sparse matrix-vector product, which quantecon's MPI spends its time in, is
    single-threaded either way.
 2. Value iteration and policy iteration (Krylov evaluation) at the same tolerance (1 thread).
@@ -91,6 +92,10 @@ def reference(m, np, sparse, scipy):
 
 def main() -> int:
     args = _args()
+    # GNU OpenMP (Numba's "omp" threading layer) spin-waits between parallel regions by default; on a
+    # machine shared with other jobs that stalls every region on a descheduled worker (we measured
+    # 10-30x slowdowns). Must be set before the OpenMP runtime starts; an explicit setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import numba
@@ -157,7 +162,8 @@ def main() -> int:
               f"[{r_o.message}; quantecon {r_q.num_iter} iterations]")
         rows.append(row(f"MPI Garnet({S}, {A}, {B}) gamma={gamma}, {k} thread(s): mdpgrad tol={tol:g} vs "
                         f"quantecon eps={eps:.3g}", t_o, t_q, "s", CMD, mach, higher_is_better=False,
-                        threads=k, thread_settings=f"numba.set_num_threads({k}), threadpool_limits({k})",
+                        threads=k, thread_settings=f"numba.set_num_threads({k}), threadpool_limits({k}), "
+                        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}",
                         quantecon_epsilon=eps, true_error_mdpgrad=e_o, true_error_quantecon=e_q,
                         certified_bound_mdpgrad=r_o.error_bound, reference_error_bound=ref_bound,
                         mdpgrad_work=f"{r_o.n_backups} backups, {r_o.n_policy_backups} sweeps",

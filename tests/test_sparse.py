@@ -374,21 +374,24 @@ def test_evaluate_batch_validation():
 @pytest.mark.parametrize("parallel", [False, True])
 def test_mpi_numba_matches_numpy_reference(parallel, monkeypatch):
     # Uneven rows (gridworld: 1 to 5 successors) exercise the ELL zero padding; the Garnet the
-    # action elimination and the sweeps-only endgame. The NumPy reference runs the same algorithm
-    # (same backups, sweeps, eliminations), summing in CSR order: the iterates agree to a few ulps
-    # of |v| <= 1/(1 - 0.95) = 20 per backup, so every decision (argmax, elimination, stop) agrees
-    # unless a tie falls within ~1e-13, which these instances do not have.
+    # action elimination and the sweeps-only endgame. The NumPy reference runs the same backups and
+    # sweeps, summing in CSR order, but computes every state in full (no greedy-stability skip, so its
+    # Q-values are always fresh and it may eliminate more). Without elimination the two make the same
+    # decisions: iterates agree to a few ulps of |v| <= 1/(1 - 0.95) = 20 per backup (1e-11), unless a
+    # tie falls within ~1e-13, which these instances do not have. With elimination both must meet
+    # their certificates and agree on the optimal actions.
     monkeypatch.setattr(K, "PARALLEL_MIN_THREADS", 1)
     monkeypatch.setattr(K, "PARALLEL_MIN_NNZ", 1 if parallel else 10**18)
     for m in (sparse.gridworld(9, 9, gamma=0.95, slip=0.3, walls=[(2, 2), (5, 4)]),
               sparse.garnet(400, 5, 6, gamma=0.95, seed=3)):
-        for kw in ({}, {"m": 3}, {"eliminate": False}):
+        for kw in ({}, {"m": 3}, {"eliminate": False}, {"m": 3, "eliminate": False}):
             a = sparse.solve(m, "mpi", tol=1e-10, **kw)
             c = sparse.solve(m, "mpi", tol=1e-10, backend="numpy", **kw)
-            assert a.converged and c.converged
-            assert (a.n_iter, a.n_policy_backups) == (c.n_iter, c.n_policy_backups)
-            assert np.array_equal(a.actions, c.actions) and a.message == c.message
-            assert np.max(np.abs(a.v - c.v)) <= 1e-11
+            assert a.converged and c.converged and np.array_equal(a.actions, c.actions)
+            assert np.max(np.abs(a.v - c.v)) <= a.error_bound + c.error_bound
+            if kw.get("eliminate") is False:
+                assert (a.n_iter, a.n_policy_backups) == (c.n_iter, c.n_policy_backups)
+                assert np.max(np.abs(a.v - c.v)) <= 1e-11
 
 
 def test_evaluate_batch_chunks_large_groups():

@@ -65,8 +65,8 @@ def test_certificate_holds_at_every_stopping_point(method):
 
 
 def test_unsound_elimination_is_caught(monkeypatch):
-    # Negative control for the certificate test above: an elimination threshold of 0 keeps only
-    # the first greedy (myopic) action of each state, so the solver certifies the restricted MDP,
+    # Negative control for the certificate test above: an elimination threshold of 0, applied from
+    # the first backup on, keeps only the first greedy (myopic) action of each state, so the solver certifies the restricted MDP,
     # whose v differs from v*; the same comparison against the exact v* must reject it.
     inst = sparse.garnet(300, 5, 4, gamma=0.99, seed=7)
     _, vstar, ref_err = _exact(inst)
@@ -81,6 +81,8 @@ def test_unsound_elimination_is_caught(monkeypatch):
             k = self.be.kernel(name)
             if name == "sparse_mpi_eliminate":
                 return lambda m, st, tv, thr: k(m, st, tv, 0.0)
+            if name == "sparse_mpi_backup":  # report a spread that lets the elimination run at once
+                return lambda *a: k(*a)[:4] + (np.inf,)
             return k
 
     monkeypatch.setattr(SV, "get_backend", lambda *a, **kw: Unsound(real(*a, **kw)))
@@ -126,8 +128,10 @@ def test_mpi_kernels_match_numpy_references(n_chunks):
     mask = np.arange(A)[None, :] < st_np.nact[:, None]
     q_act = np.where(mask, np.take_along_axis(q_all, st_np.acts, axis=1), -np.inf)
     # two accumulators vs CSR order: <= 2 * 5 eps * 0.95 * max|v| ~ 1e-13
-    for tv, lo, hi, vmax in out:
-        assert np.max(np.abs(tv - q_act.max(axis=1))) <= 1e-12
+    multi = st_np.nact > 1
+    spread = np.max((q_act.max(axis=1) - np.where(mask, q_act, np.inf).min(axis=1))[multi])
+    for tv, lo, hi, vmax, spr in out:
+        assert np.max(np.abs(tv - q_act.max(axis=1))) <= 1e-12 and abs(spr - spread) <= 1e-12
         d = q_act.max(axis=1) - v
         assert abs(lo - d.min()) <= 1e-12 and abs(hi - d.max()) <= 1e-12
         assert vmax >= max(np.abs(v).max(), np.abs(tv).max())
@@ -167,3 +171,26 @@ def test_mpi_validates_before_work():
         sparse.solve(inst, "mpi", max_iter=0)
     with pytest.raises(InvalidInputError, match="v0"):
         sparse.solve(inst, "mpi", v0=np.zeros(3))
+
+
+def test_greedy_stability_skip_is_exact():
+    # A backup that skips the states whose greedy lead exceeds gamma span(v1 - v0) must give the same
+    # Tv and greedy actions as a full one (bit for bit: the ELL row is the CSR row, summed in the same
+    # order). Negative control: claiming v did not move (dec = 0) after a large change does not.
+    inst = sparse.garnet(2000, 6, 5, gamma=0.95, seed=9)
+    rng = np.random.default_rng(1)
+    v0 = rng.normal(size=2000)
+    margin = 4 * (inst.max_row_nnz + 4) * 2.0**-53 * 2 * (inst.r_max + 10)
+    for scale, sound in ((1e-3, True), (1.0, False)):
+        skip, full = KM.MpiState(inst), KM.MpiState(inst)
+        for st in (skip, full):
+            KM.mpi_backup_numba(inst, v0, st, np.inf, margin)
+        v1 = v0 + scale * rng.normal(size=2000)
+        dec = inst.gamma * np.ptp(v1 - v0) + margin if sound else 0.0
+        tv_s = KM.mpi_backup_numba(inst, v1, skip, dec, margin)[0].copy()
+        tv_f = KM.mpi_backup_numba(inst, v1, full, np.inf, margin)[0]
+        n_skipped = int(np.sum(skip.fresh == 0))
+        if sound:
+            assert n_skipped > 1000 and np.array_equal(tv_s, tv_f) and np.array_equal(skip.act, full.act)
+        else:
+            assert n_skipped >= 1900 and not np.array_equal(skip.act, full.act)

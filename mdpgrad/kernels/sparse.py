@@ -40,10 +40,13 @@ __all__ = [
     "PARALLEL_MIN_THREADS",
 ]
 
-#: Minimum number of stored entries touched by one kernel call for the parallel variant. At 2 threads
-#: on the shared 2-core machine (load ~3) the parallel kernels already win at 5e5 entries: one
-#: policy sweep of Garnet(50,000, 8, 10), 0.30 ms vs 0.46 ms serial (best of 20).
-PARALLEL_MIN_NNZ = 200_000
+#: Minimum number of stored entries touched by one kernel call for the parallel variant. Modified
+#: policy iteration on Garnet(50,000, 8, 10) with 2 threads on the shared 2-core machine (load ~4,
+#: best of 5): serial 42.7 ms, parallel backups only (this default) 43.7 ms, parallel sweeps too
+#: (threshold 2e5) 45.2 ms with OMP_WAIT_POLICY=PASSIVE -- but 100 / 155 / 1484 ms without it: with
+#: GNU OpenMP's default spin-waiting every parallel region can stall on a descheduled worker, so
+#: the many short sweep regions stay serial.
+PARALLEL_MIN_NNZ = 1_000_000
 
 
 #: Minimum number of Numba threads for the parallel variant. On an idle 2-core machine the parallel

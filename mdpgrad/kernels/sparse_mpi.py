@@ -48,14 +48,16 @@ class MpiState:
         self.ell_dat = np.empty((S, W))
         self.r_mu = np.empty(S)
         self.out = np.empty(S)
+        self.slack = np.full(S, -np.inf)  # certified lead of the greedy action (see mpi_backup_numba)
+        self.fresh = np.ones(S, dtype=np.uint8)  # whether q[s, :nact[s]] was computed by the last backup
         self.n_chunks = max(int(nb.get_num_threads() if n_chunks is None else n_chunks), 1)
-        self.stats = np.empty((self.n_chunks, 3))
+        self.stats = np.empty((self.n_chunks, 4))
         self.counts = np.zeros(self.n_chunks, dtype=np.int64)
 
 
 # --- Numba kernels ------------------------------------------------------------------------
-def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx, ell_dat, r_mu,
-            stats):  # pragma: no cover - compiled
+def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx, ell_dat, r_mu, slack, fresh,
+            dec, margin, stats):  # pragma: no cover - compiled
     S, A = r.shape
     W = ell_idx.shape[1]
     fidx = ell_idx.ravel()
@@ -68,12 +70,11 @@ def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx
         lo_d = np.inf
         hi_d = -np.inf
         vmax = 0.0
+        spread = -np.inf  # the largest lead an elimination could use (see mpi_eliminate_numba)
         for s in range(s0, s1):
-            best = -np.inf
-            ba = -1
-            if nact[s] == 1 and act[s] >= 0:
-                # one action left (elimination keeps the greedy one): its row is the ELL row, read
-                # contiguously instead of at stride A in the CSR arrays
+            if act[s] >= 0 and (nact[s] == 1 or slack[s] > dec):
+                # the greedy action cannot have changed (one action left, or its lead over the
+                # others exceeds what v's change can close): Tv(s) is its ELL row, read contiguously
                 base = np.uint64(s * W)
                 acc0 = 0.0
                 acc1 = 0.0
@@ -85,40 +86,56 @@ def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx
                 if j < W:
                     acc0 += fdat[base + j] * v[np.uint64(fidx[base + j])]
                 best = r_mu[s] + gamma * (acc0 + acc1)
-                ba = act[s]
-                q[s, 0] = best
-            for j in range(nact[s] if ba < 0 else 0):
-                a = acts[s, j]
-                row = np.uint64(s * A + a)
-                k = np.uint64(indptr[row])
-                hi = np.uint64(indptr[row + one])
-                acc0 = 0.0
-                acc1 = 0.0
-                while k + one < hi:
-                    acc0 += data[k] * v[np.uint64(indices[k])]
-                    acc1 += data[k + one] * v[np.uint64(indices[k + one])]
-                    k += np.uint64(2)
-                if k < hi:
-                    acc0 += data[k] * v[np.uint64(indices[k])]
-                val = r[s, a] + gamma * (acc0 + acc1)
-                q[s, j] = val
-                if val > best:
-                    best = val
-                    ba = a
+                if nact[s] == 1:
+                    q[s, 0] = best
+                    fresh[s] = 1
+                else:
+                    slack[s] -= dec
+                    fresh[s] = 0
+                    spread = max(spread, slack[s])
+            else:
+                best = -np.inf
+                second = -np.inf
+                worst = np.inf
+                ba = -1
+                for j in range(nact[s]):
+                    a = acts[s, j]
+                    row = np.uint64(s * A + a)
+                    k = np.uint64(indptr[row])
+                    hi = np.uint64(indptr[row + one])
+                    acc0 = 0.0
+                    acc1 = 0.0
+                    while k + one < hi:
+                        acc0 += data[k] * v[np.uint64(indices[k])]
+                        acc1 += data[k + one] * v[np.uint64(indices[k + one])]
+                        k += np.uint64(2)
+                    if k < hi:
+                        acc0 += data[k] * v[np.uint64(indices[k])]
+                    val = r[s, a] + gamma * (acc0 + acc1)
+                    q[s, j] = val
+                    second = max(second, min(val, best))  # branch-free: the runner-up so far
+                    if val > best:
+                        ba = a
+                    best = max(best, val)
+                    worst = min(worst, val)
+                slack[s] = best - second - margin
+                fresh[s] = 1
+                if nact[s] > 1:
+                    spread = max(spread, best - worst)
+                if ba != act[s]:
+                    act[s] = ba
+                    row = np.uint64(s * A + ba)
+                    lo = np.uint64(indptr[row])
+                    n = np.uint64(indptr[row + one]) - lo
+                    for i in range(W):
+                        if np.uint64(i) < n:
+                            ell_idx[s, i] = indices[lo + np.uint64(i)]
+                            ell_dat[s, i] = data[lo + np.uint64(i)]
+                        else:
+                            ell_idx[s, i] = 0
+                            ell_dat[s, i] = 0.0
+                    r_mu[s] = r[s, ba]
             out[s] = best
-            if ba != act[s]:
-                act[s] = ba
-                row = np.uint64(s * A + ba)
-                lo = np.uint64(indptr[row])
-                n = np.uint64(indptr[row + one]) - lo
-                for i in range(W):
-                    if np.uint64(i) < n:
-                        ell_idx[s, i] = indices[lo + np.uint64(i)]
-                        ell_dat[s, i] = data[lo + np.uint64(i)]
-                    else:
-                        ell_idx[s, i] = 0
-                        ell_dat[s, i] = 0.0
-                r_mu[s] = r[s, ba]
             d = best - v[s]
             if d < lo_d:
                 lo_d = d
@@ -128,9 +145,10 @@ def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx
         stats[c, 0] = lo_d
         stats[c, 1] = hi_d
         stats[c, 2] = vmax
+        stats[c, 3] = spread
 
 
-def _eliminate(q, tv, thr, acts, nact, counts):  # pragma: no cover - compiled
+def _eliminate(q, tv, thr, acts, nact, act, slack, fresh, counts):  # pragma: no cover - compiled
     S = q.shape[0]
     nch = counts.shape[0]
     for c in nb.prange(nch):
@@ -138,6 +156,15 @@ def _eliminate(q, tv, thr, acts, nact, counts):  # pragma: no cover - compiled
         for s in range(c * S // nch, (c + 1) * S // nch):
             n = nact[s]
             if n <= 1:
+                continue
+            if fresh[s] == 0:
+                # skipped by the backup: every other action is below tv(s) - slack(s)
+                if slack[s] > thr:
+                    acts[s, 0] = act[s]
+                    q[s, 0] = tv[s]
+                    nact[s] = 1
+                else:
+                    multi += 1
                 continue
             cut = tv[s] - thr
             k = 0
@@ -203,22 +230,33 @@ def _chunks(st: MpiState, parallel: bool):
     return st.stats[: st.n_chunks if parallel else 1], st.counts[: st.n_chunks if parallel else 1]
 
 
-def mpi_backup_numba(m, v, st: MpiState):
-    """``(Tv, lo, hi, vmax)`` over the active actions; ``Tv`` is ``st.out`` (overwritten by the next call),
-    the greedy actions are ``st.act`` and ``st.q[s, :st.nact[s]]`` their Q-values."""
+def mpi_backup_numba(m, v, st: MpiState, dec: float = np.inf, margin: float = 0.0):
+    """``(Tv, lo, hi, vmax, spread)`` over the active actions (``spread``: no elimination threshold
+    at or above it can drop an action, see :func:`mpi_eliminate_numba`); ``Tv`` is ``st.out`` (overwritten by the next call),
+    the greedy actions are ``st.act`` and ``st.q[s, :st.nact[s]]`` their Q-values where ``st.fresh[s]``.
+
+    Greedy-stability skip: ``st.slack[s]`` is a lower bound on ``q(s, greedy) - q(s, a)`` for the other
+    active actions at the previous backup's ``v`` (``best - second - margin`` when computed). A change
+    ``v -> v + dv`` moves each such difference by ``gamma (P_b - P_a) dv <= gamma span(dv)``, so with
+    ``dec >= gamma span(dv)`` (plus round-off) a state with ``slack > dec`` keeps its greedy action and
+    its ``Tv(s)`` is the greedy row alone: the other rows are not read (``slack -= dec``).
+    """
     par = use_parallel(m.nnz)
     stats, _ = _chunks(st, par)
     k = backup_parallel if par else backup_serial
     k(m.indptr, m.indices, m.data, m.r, m.gamma, v, st.acts, st.nact, st.q, st.out, st.act, st.ell_idx,
-      st.ell_dat, st.r_mu, stats)
-    return st.out, float(stats[:, 0].min()), float(stats[:, 1].max()), float(stats[:, 2].max())
+      st.ell_dat, st.r_mu, st.slack, st.fresh, float(dec), float(margin), stats)
+    return (st.out, float(stats[:, 0].min()), float(stats[:, 1].max()), float(stats[:, 2].max()),
+            float(stats[:, 3].max()))
 
 
 def mpi_eliminate_numba(m, st: MpiState, tv, thr: float) -> int:
-    """Drop actions with ``q < tv - thr``; returns the number of states left with several actions."""
+    """Drop actions with ``q < tv - thr`` (for a skipped state: all but the greedy one when
+    ``slack > thr``); returns the number of states left with several actions."""
     par = use_parallel(st.q.size)
     _, counts = _chunks(st, par)
-    (eliminate_parallel if par else eliminate_serial)(st.q, tv, float(thr), st.acts, st.nact, counts)
+    (eliminate_parallel if par else eliminate_serial)(st.q, tv, float(thr), st.acts, st.nact, st.act, st.slack,
+                                                      st.fresh, counts)
     return int(counts.sum())
 
 
@@ -237,8 +275,9 @@ def mpi_sweeps_numba(m, st: MpiState, v, max_sweeps: int, stop_span: float):
 
 
 # --- NumPy references ---------------------------------------------------------------------
-def mpi_backup_numpy(m, v, st: MpiState):
-    """NumPy reference of :func:`mpi_backup_numba` (scipy CSR product, masked argmax)."""
+def mpi_backup_numpy(m, v, st: MpiState, dec: float = np.inf, margin: float = 0.0):
+    """NumPy reference of :func:`mpi_backup_numba` (scipy CSR product, masked argmax; every state is
+    computed in full, so ``dec`` and ``margin`` are unused and ``st.q`` is always fresh)."""
     S, A = m.shape
     ar = np.arange(S)
     q_all = m.r + m.gamma * np.asarray(m.P @ v).reshape(S, A)
@@ -250,7 +289,9 @@ def mpi_backup_numpy(m, v, st: MpiState):
     st.act[:] = st.acts[ar, j]
     st.out[:] = tv
     d = tv - v
-    return st.out, float(d.min()), float(d.max()), float(max(np.abs(tv).max(), np.abs(v).max()))
+    multi = st.nact > 1
+    spread = float(np.max((tv - np.where(mask, qa, np.inf).min(axis=1))[multi])) if multi.any() else -np.inf
+    return st.out, float(d.min()), float(d.max()), float(max(np.abs(tv).max(), np.abs(v).max())), spread
 
 
 def mpi_eliminate_numpy(m, st: MpiState, tv, thr: float) -> int:

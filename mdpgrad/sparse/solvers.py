@@ -283,7 +283,7 @@ def _certificate(m, lo: float, hi: float, vmax: float) -> tuple[float, float, fl
 #: Adaptive partial evaluation (``m=None``): sweeps stop when span(T^mu u - u) <= _ETA span(Tv - v)
 #: (the evaluation error is then small next to what the policy's last change can move), when the
 #: span certifies ``tol``, or after _SWEEPS_PER_ACTION * A sweeps (about that many full backups of work).
-_ETA = 1e-2
+_ETA = 0.03
 _SWEEPS_PER_ACTION = 16
 
 
@@ -292,7 +292,7 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     r"""Modified policy iteration: ``v <- (T^mu)^m T v`` with ``mu`` greedy for ``v`` (Puterman & Shin 1978).
 
     ``m`` partial-evaluation backups per improvement. Default (``m=None``) is adaptive: sweep
-    until :math:`\mathrm{span}((T^\mu)^{k+1} v - (T^\mu)^k v) \le 10^{-2}\,\mathrm{span}(Tv - v)`
+    until :math:`\mathrm{span}((T^\mu)^{k+1} v - (T^\mu)^k v) \le 0.03\,\mathrm{span}(Tv - v)`
     (the span, not the sup norm: the constant direction is what the midpoint correction removes,
     and the span contracts at the mixing rate of ``P_mu``, not at ``gamma``), or until the span is
     small enough to certify ``tol``, at most ``16 A`` sweeps (a sweep reads one row per state,
@@ -322,8 +322,14 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
     c = g / (1.0 - g)
     n = nb = npb = 0
     multi = int(mm.n_actions > 1)  # states with more than one action left (0: the MDP is one policy)
+    v_prev = None
     while True:
-        tv, lo, hi, vmax = backup(mm, v, st)
+        # greedy-stability skip (mpi_backup_numba): dec bounds how far the Q-value gaps moved since the
+        # last backup, gamma span(v - v_prev); both margins are 4x the round-off of one Q-value
+        noise = (mm.max_row_nnz + 4) * _U * 2.0 * (mm.r_max + float(np.max(np.abs(v))))
+        dec = np.inf if v_prev is None else g * float(np.ptp(v - v_prev)) + 4.0 * noise
+        tv, lo, hi, vmax, spread = backup(mm, v, st, dec, 4.0 * noise)
+        v_prev = v
         n += 1
         nb += 1
         bound, floor, noise = _certificate(mm, lo, hi, vmax)
@@ -332,8 +338,9 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
         if bound <= tol or n >= max_iter or floor > tol / 2:
             v = tv + c * (hi + lo) / 2.0  # the certificate is about the midpoint, converged or not
             break
-        if eliminate and multi:
-            multi = elim(mm, st, tv, c * (hi - lo) + 4.0 * floor)
+        thr = c * (hi - lo) + 4.0 * floor
+        if eliminate and multi and thr < spread:  # spread: the largest q-lead, nothing to drop above it
+            multi = elim(mm, st, tv, thr)
         if n_sweeps == 0:
             v = tv.copy()
             continue
