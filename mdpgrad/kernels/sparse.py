@@ -36,6 +36,7 @@ __all__ = [
     "sample_rows_numba",
     "gather_policy_rows",
     "use_parallel",
+    "compile_twice",
     "PARALLEL_MIN_NNZ",
     "PARALLEL_MIN_THREADS",
 ]
@@ -61,7 +62,7 @@ def use_parallel(work: int) -> bool:
     return nb.get_num_threads() >= PARALLEL_MIN_THREADS and work >= PARALLEL_MIN_NNZ
 
 
-def _twice(f):
+def compile_twice(f):
     """Compile ``f`` serial and parallel (distinct qualnames, so the on-disk caches do not collide)."""
     out = []
     for par in (False, True):
@@ -170,9 +171,9 @@ def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma:
         out[s] = tot
 
 
-bellman_max_serial, bellman_max_parallel = _twice(_bellman_max)
-csr_sweep_serial, csr_sweep_parallel = _twice(_csr_sweep)
-bellman_stochastic_serial, bellman_stochastic_parallel = _twice(_bellman_stochastic)
+bellman_max_serial, bellman_max_parallel = compile_twice(_bellman_max)
+csr_sweep_serial, csr_sweep_parallel = compile_twice(_csr_sweep)
+bellman_stochastic_serial, bellman_stochastic_parallel = compile_twice(_bellman_stochastic)
 
 
 def bellman_max_numba(indptr, indices, data, r, gamma, v, out, act):
@@ -249,7 +250,7 @@ def _sample_rows(indptr, indices, data, rows, u, out):  # pragma: no cover - com
         out[i] = pick
 
 
-sample_rows_serial, sample_rows_parallel = _twice(_sample_rows)
+sample_rows_serial, sample_rows_parallel = compile_twice(_sample_rows)
 
 
 def sample_rows_numba(indptr, indices, data, rows, u, out):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .sparse import _twice, use_parallel
+from .sparse import compile_twice, use_parallel
 
 __all__ = ["MpiState", "mpi_backup_numpy", "mpi_backup_numba", "mpi_eliminate_numpy", "mpi_eliminate_numba",
            "mpi_sweeps_numpy", "mpi_sweeps_numba"]
@@ -221,9 +221,9 @@ def _sweeps(ell_idx, ell_dat, r_mu, gamma, a, b, max_sweeps, stop_span, stats): 
     return n, span
 
 
-backup_serial, backup_parallel = _twice(_backup)
-eliminate_serial, eliminate_parallel = _twice(_eliminate)
-sweeps_serial, sweeps_parallel = _twice(_sweeps)
+backup_serial, backup_parallel = compile_twice(_backup)
+eliminate_serial, eliminate_parallel = compile_twice(_eliminate)
+sweeps_serial, sweeps_parallel = compile_twice(_sweeps)
 
 
 def _chunks(st: MpiState, parallel: bool):
