@@ -194,3 +194,16 @@ def test_greedy_stability_skip_is_exact():
             assert n_skipped > 1000 and np.array_equal(tv_s, tv_f) and np.array_equal(skip.act, full.act)
         else:
             assert n_skipped >= 1900 and not np.array_equal(skip.act, full.act)
+
+
+def test_backup_at_zero_reads_no_rows_and_is_exact():
+    # v = 0 (the default start): Tv = max_a r exactly, greedy = first argmax of r, and the greedy rows
+    # still land in the ELL buffers (checked through one sweep against the CSR product).
+    inst = sparse.garnet(500, 4, 6, gamma=0.9, seed=2)
+    st = KM.MpiState(inst)
+    tv, lo, hi, vmax, _ = KM.mpi_backup_numba(inst, np.zeros(500), st)
+    assert np.array_equal(tv, inst.r.max(axis=1)) and np.array_equal(st.act, inst.r.argmax(axis=1))
+    assert (lo, hi) == (float(tv.min()), float(tv.max()))
+    prev, last, _, _ = KM.mpi_sweeps_numba(inst, st, tv, 1, 0.0)
+    rows = np.arange(500) * 4 + st.act
+    assert np.max(np.abs(last - (inst.r[np.arange(500), st.act] + 0.9 * (inst.P[rows] @ tv)))) <= 1e-13

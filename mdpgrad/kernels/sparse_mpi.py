@@ -57,7 +57,7 @@ class MpiState:
 
 # --- Numba kernels ------------------------------------------------------------------------
 def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx, ell_dat, r_mu, slack, fresh,
-            dec, margin, stats):  # pragma: no cover - compiled
+            dec, margin, zero_v, stats):  # pragma: no cover - compiled
     S, A = r.shape
     W = ell_idx.shape[1]
     fidx = ell_idx.ravel()
@@ -103,6 +103,8 @@ def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx
                     row = np.uint64(s * A + a)
                     k = np.uint64(indptr[row])
                     hi = np.uint64(indptr[row + one])
+                    if zero_v:  # P . 0 = 0 exactly: no row needs reading
+                        k = hi
                     acc0 = 0.0
                     acc1 = 0.0
                     while k + one < hi:
@@ -239,13 +241,14 @@ def mpi_backup_numba(m, v, st: MpiState, dec: float = np.inf, margin: float = 0.
     active actions at the previous backup's ``v`` (``best - second - margin`` when computed). A change
     ``v -> v + dv`` moves each such difference by ``gamma (P_b - P_a) dv <= gamma span(dv)``, so with
     ``dec >= gamma span(dv)`` (plus round-off) a state with ``slack > dec`` keeps its greedy action and
-    its ``Tv(s)`` is the greedy row alone: the other rows are not read (``slack -= dec``).
+    its ``Tv(s)`` is the greedy row alone: the other rows are not read (``slack -= dec``). For
+    ``v = 0`` (the solvers' default start) ``Tv = max_a r`` exactly and only the greedy rows are read.
     """
     par = use_parallel(m.nnz)
     stats, _ = _chunks(st, par)
     k = backup_parallel if par else backup_serial
     k(m.indptr, m.indices, m.data, m.r, m.gamma, v, st.acts, st.nact, st.q, st.out, st.act, st.ell_idx,
-      st.ell_dat, st.r_mu, st.slack, st.fresh, float(dec), float(margin), stats)
+      st.ell_dat, st.r_mu, st.slack, st.fresh, float(dec), float(margin), not v.any(), stats)
     return (st.out, float(stats[:, 0].min()), float(stats[:, 1].max()), float(stats[:, 2].max()),
             float(stats[:, 3].max()))
 
