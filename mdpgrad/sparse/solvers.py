@@ -30,8 +30,11 @@ the policy loses at most :math:`2\,\mathrm{tol}/(1-\gamma)` (Singh & Yee 1994).
 Methods
 -------
 * ``value_iteration``: :math:`v \leftarrow Tv` (fused Numba backup, parallel over states).
-* ``modified_policy_iteration`` (Puterman & Shin 1978): one backup :math:`Tv` with its greedy
-  :math:`\mu`, then ``m`` cheap backups :math:`(T^\mu)^m` (each reads only one row per state).
+* ``modified_policy_iteration`` (Puterman & Shin 1978; the default): one backup :math:`Tv` with its
+  greedy :math:`\mu`, then cheap backups :math:`T^\mu` (each reads only one row per state), as many
+  as the span stopping rule asks for (``m=None``) or exactly ``m``; states whose greedy action
+  provably cannot change skip the other rows, and MacQueen's test drops suboptimal actions
+  (kernels: :mod:`mdpgrad.kernels.sparse_mpi`).
 * ``policy_iteration`` (Howard 1960) with a Krylov evaluation step: :math:`(I-\gamma P_\mu)v =
   r_\mu` is solved by BiCGSTAB (default; GMRES on breakdown or with ``krylov="gmres"``)
   instead of a sparse LU, which fills in on random
