@@ -171,6 +171,10 @@ def test_mpi_validates_before_work():
         sparse.solve(inst, "mpi", max_iter=0)
     with pytest.raises(InvalidInputError, match="v0"):
         sparse.solve(inst, "mpi", v0=np.zeros(3))
+    with pytest.raises(InvalidInputError, match="eliminate = 'yes'"):
+        sparse.solve(inst, "mpi", eliminate="yes")
+    with pytest.raises(InvalidInputError, match="backend"):
+        sparse.solve(inst, "mpi", backend="fortran")
 
 
 def test_greedy_stability_skip_is_exact():

@@ -317,6 +317,8 @@ def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, m
         m, "m", minimum=0, what="partial evaluation sweeps")
     if max_iter is not None:
         max_iter = check_positive_int(max_iter, "max_iter")
+    if not isinstance(eliminate, (bool, np.bool_)):
+        raise InvalidInputError(f"eliminate = {eliminate!r} must be True or False (action elimination on / off).")
     v = _v0(mm, v0)
     be = get_backend(backend, kernel="sparse_mpi_backup")
     backup, elim, sweeps = (be.kernel(f"sparse_mpi_{k}") for k in ("backup", "eliminate", "sweeps"))
