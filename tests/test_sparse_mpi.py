@@ -211,3 +211,15 @@ def test_backup_at_zero_reads_no_rows_and_is_exact():
     prev, last, _, _ = KM.mpi_sweeps_numba(inst, st, tv, 1, 0.0)
     rows = np.arange(500) * 4 + st.act
     assert np.max(np.abs(last - (inst.r[np.arange(500), st.act] + 0.9 * (inst.P[rows] @ tv)))) <= 1e-13
+
+
+def test_result_pickles_with_q_and_without_the_mdp():
+    import pickle
+
+    inst = sparse.garnet(2000, 4, 10, gamma=0.9, seed=0)
+    res = sparse.solve(inst, tol=1e-8)
+    blob = pickle.dumps(res)
+    back = pickle.loads(blob)
+    assert back.mdp is None and np.array_equal(back.q, res.q) and np.array_equal(back.policy, res.policy)
+    assert len(blob) < inst.nbytes / 2  # q (S*A floats) instead of P (nnz * 12 bytes)
+    assert back.v is not res.v and np.array_equal(back.v, res.v) and back.error_bound == res.error_bound

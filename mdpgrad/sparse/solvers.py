@@ -197,10 +197,17 @@ class SparseSolveResult:
         """``(S, A)`` ``r + gamma P v`` (computed once, on first access)."""
         return self.mdp.r + self.mdp.gamma * self.mdp.expected_next(self.v)
 
+    def __getstate__(self):
+        # pickles carry q, not the MDP (whose P can be 100x larger): sweeps and dask ship results
+        state = dict(self.__dict__)
+        state["q"] = self.q
+        state["mdp"] = None
+        return state
+
     @property
     def policy(self) -> np.ndarray:
         """One-hot ``(S, A)`` greedy policy (built on access)."""
-        S, A = self.v.shape[0], self.mdp.n_actions
+        S, A = self.q.shape if self.mdp is None else (self.v.shape[0], self.mdp.n_actions)
         pi = np.zeros((S, A))
         pi[np.arange(S), self.actions] = 1.0
         return pi
