@@ -46,9 +46,11 @@ KERNELS: dict[str, dict[str, str]] = {
     "sparse_policy_sweeps": {"numpy": "sparse:backup_policy_sweeps_numpy",
                              "numba": "sparse:backup_policy_sweeps_numba"},
     "sparse_bellman_policy": {"numpy": "sparse:backup_stochastic_numpy", "numba": "sparse:backup_stochastic_numba"},
-    # modified policy iteration's fused backup into ELL buffers, and the sweeps over them (compiled only)
-    "sparse_ell_backup": {"numba": "sparse:backup_max_ell_numba"},
-    "sparse_ell_sweeps": {"numba": "sparse:ell_sweeps"},
+    # modified policy iteration: backup over the active actions (greedy rows into ELL buffers),
+    # action elimination, partial-evaluation sweeps with a span stopping rule
+    "sparse_mpi_backup": {"numpy": "sparse_mpi:mpi_backup_numpy", "numba": "sparse_mpi:mpi_backup_numba"},
+    "sparse_mpi_eliminate": {"numpy": "sparse_mpi:mpi_eliminate_numpy", "numba": "sparse_mpi:mpi_eliminate_numba"},
+    "sparse_mpi_sweeps": {"numpy": "sparse_mpi:mpi_sweeps_numpy", "numba": "sparse_mpi:mpi_sweeps_numba"},
     # robust inner problems, every row of P2 against one v
     "robust_inner_values": {"numpy": "robust:inner_values_numpy", "numba": "robust:inner_values_compiled",
                             "cupy": "robust:inner_values_cupy"},

@@ -57,7 +57,7 @@ def test_backend_selection_and_errors():
 
 def test_kernel_table_resolves_and_has_references():
     # the exact-PG loops' NumPy reference is the loop of Method.update (test_algorithms checks agreement)
-    compiled_only = {"sparse_ell_backup", "sparse_ell_sweeps", "exact_pg_run", "exact_pg_run_batch",
+    compiled_only = {"exact_pg_run", "exact_pg_run_batch",
                      "exact_pg_run_lockstep"}
     for name, impl in KERNELS.items():
         assert "numpy" in impl or name in compiled_only, f"{name}: no NumPy reference"

@@ -229,7 +229,12 @@ def test_mpi_with_zero_sweeps_is_value_iteration():
 def test_solve_counts_work():
     m = sparse.garnet(2000, 4, 5, gamma=0.99, seed=7)
     vi, mpi, pi = (sparse.solve(m, k, tol=1e-8) for k in ("vi", "mpi", "pi"))
-    assert vi.n_backups == vi.n_iter and mpi.n_policy_backups == (mpi.n_iter - 1) * 4
+    mpi4 = sparse.solve(m, "mpi", tol=1e-8, m=4)
+    assert vi.n_backups == vi.n_iter and mpi4.n_backups == mpi4.n_iter
+    # m = 4 sweeps after every backup but the certifying one; when every state is down to one
+    # action the sweeps themselves certify, so the last round's sweeps count too
+    assert mpi4.n_policy_backups in ((mpi4.n_iter - 1) * 4, mpi4.n_iter * 4)
+    assert mpi.n_policy_backups > 0 and mpi.n_backups < mpi4.n_backups
     assert pi.n_iter <= 10 and pi.n_policy_backups > 0
     assert max(abs(vi.v - pi.v).max(), abs(mpi.v - pi.v).max()) <= 2e-8
 
@@ -366,18 +371,27 @@ def test_evaluate_batch_validation():
         mdpgrad.evaluate_batch(mdp, np.full((2, 5, 2), 0.5), base=np.ones((5, 2)))
 
 
-def test_mpi_ell_rows_match_gathered_rows(monkeypatch):
-    # Uneven rows (gridworld: 1 to 5 successors) exercise the ELL zero padding.
-    import mdpgrad.sparse.solvers as SV
-
-    m = sparse.gridworld(9, 9, gamma=0.95, slip=0.3, walls=[(2, 2), (5, 4)])
-    a = sparse.solve(m, "mpi", tol=1e-10)
-    monkeypatch.setattr(SV, "_USE_ELL", False)
-    b = sparse.solve(m, "mpi", tol=1e-10)
-    c = sparse.solve(m, "mpi", tol=1e-10, backend="numpy")
-    assert a.n_iter == b.n_iter == c.n_iter
-    # same backups, summed in a different order at most: a few ulps of |v| <= 1/(1 - 0.95)
-    assert np.max(np.abs(a.v - b.v)) <= 1e-12 and np.max(np.abs(a.v - c.v)) <= 1e-12
+@pytest.mark.parametrize("parallel", [False, True])
+def test_mpi_numba_matches_numpy_reference(parallel, monkeypatch):
+    # Uneven rows (gridworld: 1 to 5 successors) exercise the ELL zero padding; the Garnet the
+    # action elimination and the sweeps-only endgame. The NumPy reference runs the same backups and
+    # sweeps, summing in CSR order, but computes every state in full (no greedy-stability skip, so its
+    # Q-values are always fresh and it may eliminate more). Without elimination the two make the same
+    # decisions: iterates agree to a few ulps of |v| <= 1/(1 - 0.95) = 20 per backup (1e-11), unless a
+    # tie falls within ~1e-13, which these instances do not have. With elimination both must meet
+    # their certificates and agree on the optimal actions.
+    monkeypatch.setattr(K, "PARALLEL_MIN_THREADS", 1)
+    monkeypatch.setattr(K, "PARALLEL_MIN_NNZ", 1 if parallel else 10**18)
+    for m in (sparse.gridworld(9, 9, gamma=0.95, slip=0.3, walls=[(2, 2), (5, 4)]),
+              sparse.garnet(400, 5, 6, gamma=0.95, seed=3)):
+        for kw in ({}, {"m": 3}, {"eliminate": False}, {"m": 3, "eliminate": False}):
+            a = sparse.solve(m, "mpi", tol=1e-10, **kw)
+            c = sparse.solve(m, "mpi", tol=1e-10, backend="numpy", **kw)
+            assert a.converged and c.converged and np.array_equal(a.actions, c.actions)
+            assert np.max(np.abs(a.v - c.v)) <= a.error_bound + c.error_bound
+            if kw.get("eliminate") is False:
+                assert (a.n_iter, a.n_policy_backups) == (c.n_iter, c.n_policy_backups)
+                assert np.max(np.abs(a.v - c.v)) <= 1e-11
 
 
 def test_evaluate_batch_chunks_large_groups():

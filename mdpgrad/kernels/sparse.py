@@ -36,11 +36,17 @@ __all__ = [
     "sample_rows_numba",
     "gather_policy_rows",
     "use_parallel",
+    "compile_twice",
     "PARALLEL_MIN_NNZ",
     "PARALLEL_MIN_THREADS",
 ]
 
-#: Minimum number of stored entries touched by one kernel call for the parallel variant.
+#: Minimum number of stored entries touched by one kernel call for the parallel variant. Modified
+#: policy iteration on Garnet(50,000, 8, 10) with 2 threads on the shared 2-core machine (load ~4,
+#: best of 5): serial 42.7 ms, parallel backups only (this default) 43.7 ms, parallel sweeps too
+#: (threshold 2e5) 45.2 ms with OMP_WAIT_POLICY=PASSIVE -- but 100 / 155 / 1484 ms without it: with
+#: GNU OpenMP's default spin-waiting every parallel region can stall on a descheduled worker, so
+#: the many short sweep regions stay serial.
 PARALLEL_MIN_NNZ = 1_000_000
 
 
@@ -56,7 +62,7 @@ def use_parallel(work: int) -> bool:
     return nb.get_num_threads() >= PARALLEL_MIN_THREADS and work >= PARALLEL_MIN_NNZ
 
 
-def _twice(f):
+def compile_twice(f):
     """Compile ``f`` serial and parallel (distinct qualnames, so the on-disk caches do not collide)."""
     out = []
     for par in (False, True):
@@ -105,22 +111,23 @@ def _bellman_max(indptr, indices, data, r, gamma, v, out, act):  # pragma: no co
     to a few ulps, not bit for bit.
     """
     S, A = r.shape
+    one = np.uint64(1)
     for s in nb.prange(S):
         best = -np.inf
         ba = 0
         base = s * A
         for a in range(A):
-            lo = np.int64(indptr[base + a])
-            hi = np.int64(indptr[base + a + 1])
+            row = np.uint64(base + a)
+            k = np.uint64(indptr[row])
+            hi = np.uint64(indptr[row + one])
             acc0 = 0.0
             acc1 = 0.0
-            k = lo
-            while k + 1 < hi:
-                acc0 += data[k] * v[indices[k]]
-                acc1 += data[k + 1] * v[indices[k + 1]]
-                k += 2
+            while k + one < hi:
+                acc0 += data[k] * v[np.uint64(indices[k])]
+                acc1 += data[k + one] * v[np.uint64(indices[k + one])]
+                k += np.uint64(2)
             if k < hi:
-                acc0 += data[k] * v[indices[k]]
+                acc0 += data[k] * v[np.uint64(indices[k])]
             val = r[s, a] + gamma * (acc0 + acc1)
             if val > best:
                 best = val
@@ -132,18 +139,18 @@ def _bellman_max(indptr, indices, data, r, gamma, v, out, act):  # pragma: no co
 def _csr_sweep(ptr, idx, dat, r_mu, gamma, src, dst):  # pragma: no cover - compiled
     """One backup ``dst = r_mu + gamma P_mu src`` on a compact (S, S) CSR (two accumulators)."""
     S = r_mu.shape[0]
+    one = np.uint64(1)
     for s in nb.prange(S):
-        lo = np.int64(ptr[s])
-        hi = np.int64(ptr[s + 1])
+        k = np.uint64(ptr[s])
+        hi = np.uint64(ptr[s + 1])
         acc0 = 0.0
         acc1 = 0.0
-        k = lo
-        while k + 1 < hi:
-            acc0 += dat[k] * src[idx[k]]
-            acc1 += dat[k + 1] * src[idx[k + 1]]
-            k += 2
+        while k + one < hi:
+            acc0 += dat[k] * src[np.uint64(idx[k])]
+            acc1 += dat[k + one] * src[np.uint64(idx[k + one])]
+            k += np.uint64(2)
         if k < hi:
-            acc0 += dat[k] * src[idx[k]]
+            acc0 += dat[k] * src[np.uint64(idx[k])]
         dst[s] = r_mu[s] + gamma * (acc0 + acc1)
 
 
@@ -164,74 +171,9 @@ def _bellman_stochastic(indptr, indices, data, r, gamma, v, pi, out):  # pragma:
         out[s] = tot
 
 
-def _bellman_max_ell(indptr, indices, data, r, gamma, v, out, act, ell_idx, ell_dat, r_mu,
-                     active, q):  # pragma: no cover - compiled
-    """:func:`_bellman_max` over the actions with ``active[s, a] != 0`` that also copies each
-    state's greedy row into ELL arrays ``ell_idx[s, :], ell_dat[s, :]`` (width = longest row,
-    zero-padded) and ``r_mu[s]`` while the row is still in cache (the policy ``P_mu`` for the
-    partial-evaluation sweeps of MPI comes for free), and stores ``q[s, a]`` (``-inf`` for
-    inactive actions) for the action-elimination test."""
-    S, A = r.shape
-    W = ell_idx.shape[1]
-    for s in nb.prange(S):
-        best = -np.inf
-        ba = 0
-        base = s * A
-        for a in range(A):
-            if active[s, a] == 0:
-                q[s, a] = -np.inf
-                continue
-            lo = np.int64(indptr[base + a])
-            hi = np.int64(indptr[base + a + 1])
-            acc0 = 0.0
-            acc1 = 0.0
-            k = lo
-            while k + 1 < hi:
-                acc0 += data[k] * v[indices[k]]
-                acc1 += data[k + 1] * v[indices[k + 1]]
-                k += 2
-            if k < hi:
-                acc0 += data[k] * v[indices[k]]
-            val = r[s, a] + gamma * (acc0 + acc1)
-            q[s, a] = val
-            if val > best:
-                best = val
-                ba = a
-        out[s] = best
-        act[s] = ba
-        lo = np.int64(indptr[base + ba])
-        n = np.int64(indptr[base + ba + 1]) - lo
-        for j in range(W):
-            if j < n:
-                ell_idx[s, j] = indices[lo + j]
-                ell_dat[s, j] = data[lo + j]
-            else:
-                ell_idx[s, j] = 0
-                ell_dat[s, j] = 0.0
-        r_mu[s] = r[s, ba]
-
-
-def _ell_sweep(ell_idx, ell_dat, r_mu, gamma, src, dst):  # pragma: no cover - compiled
-    """One backup ``dst = r_mu + gamma P_mu src`` with ``P_mu`` in ELL form (padding adds 0 * src[0])."""
-    S, W = ell_idx.shape
-    for s in nb.prange(S):
-        acc0 = 0.0
-        acc1 = 0.0
-        j = 0
-        while j + 1 < W:
-            acc0 += ell_dat[s, j] * src[ell_idx[s, j]]
-            acc1 += ell_dat[s, j + 1] * src[ell_idx[s, j + 1]]
-            j += 2
-        if j < W:
-            acc0 += ell_dat[s, j] * src[ell_idx[s, j]]
-        dst[s] = r_mu[s] + gamma * (acc0 + acc1)
-
-
-bellman_max_serial, bellman_max_parallel = _twice(_bellman_max)
-bellman_max_ell_serial, bellman_max_ell_parallel = _twice(_bellman_max_ell)
-ell_sweep_serial, ell_sweep_parallel = _twice(_ell_sweep)
-csr_sweep_serial, csr_sweep_parallel = _twice(_csr_sweep)
-bellman_stochastic_serial, bellman_stochastic_parallel = _twice(_bellman_stochastic)
+bellman_max_serial, bellman_max_parallel = compile_twice(_bellman_max)
+csr_sweep_serial, csr_sweep_parallel = compile_twice(_csr_sweep)
+bellman_stochastic_serial, bellman_stochastic_parallel = compile_twice(_bellman_stochastic)
 
 
 def bellman_max_numba(indptr, indices, data, r, gamma, v, out, act):
@@ -244,37 +186,6 @@ def bellman_stochastic_numba(indptr, indices, data, r, gamma, v, pi, out):
     """Dispatch to the serial or parallel stochastic-policy backup."""
     k = bellman_stochastic_parallel if use_parallel(data.shape[0]) else bellman_stochastic_serial
     k(indptr, indices, data, r, gamma, v, pi, out)
-
-
-class EllPolicy:
-    """Work buffers for MPI: the greedy policy's rows in ELL form, refilled by each backup."""
-
-    def __init__(self, S: int, A: int, width: int, idx_dtype):
-        self.active = np.ones((S, A), dtype=np.uint8)
-        self.q = np.empty((S, A))
-        self.idx = np.zeros((S, max(width, 1)), dtype=idx_dtype)
-        self.dat = np.zeros((S, max(width, 1)))
-        self.r_mu = np.zeros(S)
-        self.out = np.empty(S)
-        self.act = np.empty(S, dtype=np.int64)
-
-
-def bellman_max_ell(indptr, indices, data, r, gamma, v, buf: EllPolicy):
-    """Fused optimality backup + ELL copy of the greedy rows into ``buf``; returns ``(Tv, act)`` views."""
-    k = bellman_max_ell_parallel if use_parallel(data.shape[0]) else bellman_max_ell_serial
-    k(indptr, indices, data, r, gamma, v, buf.out, buf.act, buf.idx, buf.dat, buf.r_mu, buf.active, buf.q)
-    return buf.out, buf.act
-
-
-def ell_sweeps(buf: EllPolicy, gamma, v, m):
-    """``(T^mu)^m v`` with the greedy rows stored in ``buf`` by :func:`bellman_max_ell`."""
-    k = ell_sweep_parallel if use_parallel(buf.dat.size) else ell_sweep_serial
-    a_buf = np.array(v, dtype=np.float64)
-    b_buf = np.empty_like(a_buf)
-    for _ in range(m):
-        k(buf.idx, buf.dat, buf.r_mu, gamma, a_buf, b_buf)
-        a_buf, b_buf = b_buf, a_buf
-    return a_buf
 
 
 @nb.njit(cache=True)
@@ -339,7 +250,7 @@ def _sample_rows(indptr, indices, data, rows, u, out):  # pragma: no cover - com
         out[i] = pick
 
 
-sample_rows_serial, sample_rows_parallel = _twice(_sample_rows)
+sample_rows_serial, sample_rows_parallel = compile_twice(_sample_rows)
 
 
 def sample_rows_numba(indptr, indices, data, rows, u, out):
@@ -386,7 +297,3 @@ def backup_stochastic_numba(m, pi, v):
     bellman_stochastic_numba(m.indptr, m.indices, m.data, m.r, m.gamma, v, pi, out)
     return out
 
-
-def backup_max_ell_numba(m, v, buf: EllPolicy):
-    """Fused optimality backup filling the ELL buffers of modified policy iteration (Numba only)."""
-    return bellman_max_ell(m.indptr, m.indices, m.data, m.r, m.gamma, v, buf)

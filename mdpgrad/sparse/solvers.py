@@ -30,8 +30,11 @@ the policy loses at most :math:`2\,\mathrm{tol}/(1-\gamma)` (Singh & Yee 1994).
 Methods
 -------
 * ``value_iteration``: :math:`v \leftarrow Tv` (fused Numba backup, parallel over states).
-* ``modified_policy_iteration`` (Puterman & Shin 1978): one backup :math:`Tv` with its greedy
-  :math:`\mu`, then ``m`` cheap backups :math:`(T^\mu)^m` (each reads only one row per state).
+* ``modified_policy_iteration`` (Puterman & Shin 1978; the default): one backup :math:`Tv` with its
+  greedy :math:`\mu`, then cheap backups :math:`T^\mu` (each reads only one row per state), as many
+  as the span stopping rule asks for (``m=None``) or exactly ``m``; states whose greedy action
+  provably cannot change skip the other rows, and MacQueen's test drops suboptimal actions
+  (kernels: :mod:`mdpgrad.kernels.sparse_mpi`).
 * ``policy_iteration`` (Howard 1960) with a Krylov evaluation step: :math:`(I-\gamma P_\mu)v =
   r_\mu` is solved by BiCGSTAB (default; GMRES on breakdown or with ``krylov="gmres"``)
   instead of a sparse LU, which fills in on random
@@ -44,7 +47,8 @@ Methods
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse
@@ -52,7 +56,7 @@ import scipy.sparse.linalg
 
 from ..backend import get_backend
 from ..errors import InvalidInputError, InvalidPolicyError
-from ..kernels.sparse import EllPolicy
+from ..kernels.sparse_mpi import MpiState
 from ..validation import (
     as_float_array,
     check_choice,
@@ -79,8 +83,6 @@ __all__ = [
 ]
 
 _U = 2.0**-53
-#: MPI keeps the greedy rows in ELL form, filled by the fused backup (False: gather a compact CSR).
-_USE_ELL = True
 
 
 def _kernel(backend, name: str):
@@ -168,7 +170,8 @@ class SparseSolveResult:
     Attributes
     ----------
     v : (S,) values with ``max_s |v - v*| <= error_bound`` (certified, round-off included).
-    q : (S, A) ``r + gamma P v``.
+    q : (S, A) ``r + gamma P v``, computed on first access (one product with ``P``; a solve that
+        only needs ``v`` and ``actions`` does not pay for it).
     actions : (S,) greedy actions (deterministic policy).
     n_iter : outer iterations (sweeps for VI, improvement steps for MPI / PI).
     converged : whether ``error_bound <= tol`` was certified.
@@ -179,7 +182,6 @@ class SparseSolveResult:
     """
 
     v: np.ndarray
-    q: np.ndarray
     actions: np.ndarray
     n_iter: int
     converged: bool
@@ -188,11 +190,24 @@ class SparseSolveResult:
     message: str = ""
     n_backups: int = 0
     n_policy_backups: int = 0
+    mdp: SparseMDP | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def q(self) -> np.ndarray:
+        """``(S, A)`` ``r + gamma P v`` (computed once, on first access)."""
+        return self.mdp.r + self.mdp.gamma * self.mdp.expected_next(self.v)
+
+    def __getstate__(self):
+        # pickles carry q, not the MDP (whose P can be 100x larger): sweeps and dask ship results
+        state = dict(self.__dict__)
+        state["q"] = self.q
+        state["mdp"] = None
+        return state
 
     @property
     def policy(self) -> np.ndarray:
         """One-hot ``(S, A)`` greedy policy (built on access)."""
-        S, A = self.q.shape
+        S, A = self.q.shape if self.mdp is None else (self.v.shape[0], self.mdp.n_actions)
         pi = np.zeros((S, A))
         pi[np.arange(S), self.actions] = 1.0
         return pi
@@ -216,8 +231,7 @@ def _v0(m: SparseMDP, v0) -> np.ndarray:
 
 
 def _finish(m, v, tv, act, bound, n, ok, method, msg, nb, npb) -> SparseSolveResult:
-    q = m.r + m.gamma * m.expected_next(v)
-    return SparseSolveResult(v=v, q=q, actions=act, n_iter=n, converged=ok, error_bound=float(bound),
+    return SparseSolveResult(v=v, mdp=m, actions=act, n_iter=n, converged=ok, error_bound=float(bound),
                              method=method, message=msg, n_backups=nb, n_policy_backups=npb)
 
 
@@ -256,82 +270,110 @@ def value_iteration(mdp, *, tol: float = 1e-8, max_iter: int | None = None, v0=N
         bound, mid, floor = span_bound(m, v, tv)
         if max_iter is None:
             max_iter = _default_max_iter(m, float(np.ptp(tv - v)), tol)
-        if bound <= tol:
-            v = mid
+        if bound <= tol or n >= max_iter or floor > tol / 2:
+            v = mid  # the certificate is about the midpoint, converged or not
             break
         v = tv
-        if n >= max_iter or floor > tol / 2:
-            break
     ok = bound <= tol
     return _finish(m, v, None, act, bound, n, ok, "value_iteration",
                    f"value iteration: {n} sweeps, certified error {bound:.3g}{_floor_note(floor, tol)}", nb, 0)
 
 
+def _certificate(m, lo: float, hi: float, vmax: float) -> tuple[float, float, float]:
+    """``(bound, floor, noise)`` of the span certificate from ``min / max (Tv - v)`` and
+    ``vmax >= max(|v|, |Tv|)`` (as :func:`span_bound`, with ``|midpoint| <= vmax + c max|Delta|``);
+    ``noise`` is the round-off ``delta`` of one backup, below which no span can be measured."""
+    g = m.gamma
+    c = g / (1.0 - g)
+    noise = (m.max_row_nnz + 4) * _U * (m.r_max + vmax)
+    floor = noise / (1.0 - g) + _U * (vmax + c * max(abs(lo), abs(hi)))
+    return c * (hi - lo) / 2.0 + floor, floor, noise
+
+
+#: Adaptive partial evaluation (``m=None``): sweeps stop when span(T^mu u - u) <= _ETA span(Tv - v)
+#: (the evaluation error is then small next to what the policy's last change can move), when the
+#: span certifies ``tol``, or after _SWEEPS_PER_ACTION * A sweeps (about that many full backups of work).
+_ETA = 0.03
+_SWEEPS_PER_ACTION = 16
+
+
 def modified_policy_iteration(mdp, *, tol: float = 1e-8, m: int | None = None, max_iter: int | None = None,
                               v0=None, backend: str = "auto", eliminate: bool = True) -> SparseSolveResult:
-    r"""Modified policy iteration: ``v <- (T^mu)^m T v`` with ``mu`` greedy for ``v``.
+    r"""Modified policy iteration: ``v <- (T^mu)^m T v`` with ``mu`` greedy for ``v`` (Puterman & Shin 1978).
 
-    ``m`` partial-evaluation backups per improvement (default ``A``: a policy backup costs
-    about ``1/A`` of a full backup, so evaluation and improvement get about the same work;
-    on the Garnet(50,000, 8, 10) benchmark m = 4 ... 16 are within noise of each other).
-    Stops on the certified span bound (module docstring). With ``m = 0`` this is value
-    iteration.
+    ``m`` partial-evaluation backups per improvement. Default (``m=None``) is adaptive: sweep
+    until :math:`\mathrm{span}((T^\mu)^{k+1} v - (T^\mu)^k v) \le 0.03\,\mathrm{span}(Tv - v)`
+    (the span, not the sup norm: the constant direction is what the midpoint correction removes,
+    and the span contracts at the mixing rate of ``P_mu``, not at ``gamma``), or until the span is
+    small enough to certify ``tol``, at most ``16 A`` sweeps (a sweep reads one row per state,
+    about ``1/A`` of a full backup). A fixed integer ``m`` runs exactly ``m`` sweeps (``m = 0`` is
+    value iteration). Stops on the certified span bound (module docstring).
 
-    ``eliminate=True`` (Numba backend) drops actions proven suboptimal by the span bounds
-    (MacQueen's test, comment in the code), so later backups skip them; the certificate is
-    unchanged because the restricted MDP has the same optimal value.
+    ``eliminate=True`` drops actions proven suboptimal by the span bounds (MacQueen 1967;
+    Puterman 1994, Sec. 6.7.2): with :math:`\Delta = Tv - v`, :math:`Q^*(s,a) \le q(s,a) + c\max\Delta`
+    and :math:`V^*(s) \ge Tv(s) + c\min\Delta`, so an action with :math:`q(s,a) < Tv(s) -
+    c\,\mathrm{span}(\Delta) - 4\,\mathrm{floor}` is strictly suboptimal (the margin covers the
+    round-off of ``q``, ``Tv`` and :math:`\Delta`). Later backups skip it; the restricted MDP has the
+    same :math:`v^*`, so its certificate certifies :math:`v^*`. Once every state has one action
+    left, a sweep *is* the restricted backup and each sweep's span is checked as a certificate.
     """
     mm = _as_sparse(mdp)
     tol = _check_tol(tol)
-    n_sweeps = mm.n_actions if m is None else check_int(m, "m", minimum=0, what="partial evaluation sweeps")
+    adaptive = m is None
+    n_sweeps = _SWEEPS_PER_ACTION * mm.n_actions if adaptive else check_int(
+        m, "m", minimum=0, what="partial evaluation sweeps")
     if max_iter is not None:
         max_iter = check_positive_int(max_iter, "max_iter")
+    if not isinstance(eliminate, (bool, np.bool_)):
+        raise InvalidInputError(f"eliminate = {eliminate!r} must be True or False (action elimination on / off).")
     v = _v0(mm, v0)
+    be = get_backend(backend, kernel="sparse_mpi_backup")
+    backup, elim, sweeps = (be.kernel(f"sparse_mpi_{k}") for k in ("backup", "eliminate", "sweeps"))
+    st = MpiState(mm)
+    g = mm.gamma
+    c = g / (1.0 - g)
     n = nb = npb = 0
-    bound = np.inf
-    # ELL buffers for the greedy rows (filled by the fused backup) unless rows are very uneven.
-    ell = None
-    even = mm.max_row_nnz * mm.n_states <= 2 * mm.nnz / mm.n_actions + 64
-    be = get_backend(backend, kernel="sparse_bellman_max")
-    if _USE_ELL and be.implements("sparse_ell_backup") and n_sweeps and even:
-        ell = EllPolicy(mm.n_states, mm.n_actions, mm.max_row_nnz, mm.indices.dtype)
-        ell_backup, ell_sweeps = be.kernel("sparse_ell_backup"), be.kernel("sparse_ell_sweeps")
+    multi = int(mm.n_actions > 1)  # states with more than one action left (0: the MDP is one policy)
+    v_prev = None
     while True:
-        if ell is not None:
-            tv, act = ell_backup(mm, v, ell)
-            tv, act = tv.copy(), act.copy()
-        else:
-            tv, act = bellman_max(mm, v, backend=backend)
+        # greedy-stability skip (mpi_backup_numba): dec bounds how far the Q-value gaps moved since the
+        # last backup, gamma span(v - v_prev); both margins are 4x the round-off of one Q-value
+        noise = (mm.max_row_nnz + 4) * _U * 2.0 * (mm.r_max + float(np.max(np.abs(v))))
+        dec = np.inf if v_prev is None else g * float(np.ptp(v - v_prev)) + 4.0 * noise
+        tv, lo, hi, vmax, spread = backup(mm, v, st, dec, 4.0 * noise)
+        v_prev = v
         n += 1
         nb += 1
-        bound, mid, floor = span_bound(mm, v, tv)
+        bound, floor, noise = _certificate(mm, lo, hi, vmax)
         if max_iter is None:
-            max_iter = _default_max_iter(mm, float(np.ptp(tv - v)), tol)
-        if bound <= tol:
-            v = mid
+            max_iter = _default_max_iter(mm, hi - lo, tol)
+        if bound <= tol or n >= max_iter or floor > tol / 2:
+            v = tv + c * (hi + lo) / 2.0  # the certificate is about the midpoint, converged or not
             break
-        if n >= max_iter or floor > tol / 2:
-            v = tv
-            break
-        if ell is not None and eliminate:
-            # Action elimination (MacQueen 1967; Puterman 1994, Sec. 6.7.2): with Delta = Tv - v,
-            # Q*(s, a) <= q(s, a) + c max Delta and V*(s) >= Tv(s) + c min Delta, so an action with
-            # q(s, a) < Tv(s) - c span(Delta) - margin is strictly suboptimal and can be dropped for
-            # good: the restricted MDP has the same v*, so its span certificate certifies v*.
-            # margin = 4 x the round-off floor of one backup covers the error in q, Tv and Delta.
-            c = mm.gamma / (1.0 - mm.gamma)
-            cut = tv - (c * float(np.ptp(tv - v)) + 4.0 * floor)
-            ell.active &= (ell.q >= cut[:, None]).astype(np.uint8)
-        if ell is not None:
-            v = ell_sweeps(ell, mm.gamma, tv, n_sweeps)
-        else:
-            v = policy_sweeps(mm, act, tv, n_sweeps, backend=backend) if n_sweeps else tv
-        npb += n_sweeps
+        thr = c * (hi - lo) + 4.0 * floor
+        if eliminate and multi and thr < spread:  # spread: the largest q-lead, nothing to drop above it
+            multi = elim(mm, st, tv, thr)
+        if n_sweeps == 0:
+            v = tv.copy()
+            continue
+        target = 2.0 * (tol - 2.0 * floor) / c if c > 0 else np.inf  # a span that certifies tol
+        stop = 0.0 if not adaptive else max(_ETA * (hi - lo) if multi else 0.0, 0.5 * target, 4.0 * noise)
+        prev, v, k, _ = sweeps(mm, st, tv, n_sweeps, stop)
+        npb += k
+        if multi == 0:  # every state has one action: (prev, v = T prev) carries the certificate
+            d = v - prev
+            lo2, hi2 = float(d.min()), float(d.max())
+            b2, f2, _ = _certificate(mm, lo2, hi2, float(max(np.abs(v).max(), np.abs(prev).max())))
+            if b2 <= tol:
+                bound, floor = b2, f2
+                v = v + c * (hi2 + lo2) / 2.0
+                break
     ok = bound <= tol
+    act = st.act.copy()
+    n_elim = int(mm.n_states * mm.n_actions - st.nact.sum())
     return _finish(mm, v, None, act, bound, n, ok, "modified_policy_iteration",
-                   f"modified policy iteration (m={n_sweeps}): {n} improvements, "
-                   f"{0 if ell is None else int(ell.active.size - ell.active.sum())} actions eliminated, "
-                   f"certified error {bound:.3g}"
+                   f"modified policy iteration (m={'adaptive' if adaptive else n_sweeps}): {n} improvements, "
+                   f"{npb} evaluation sweeps, {n_elim} actions eliminated, certified error {bound:.3g}"
                    f"{_floor_note(floor, tol)}",
                    nb, npb)
 
