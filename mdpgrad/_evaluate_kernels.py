@@ -25,9 +25,11 @@ from numba.extending import get_cython_function_address
 # Registered as named symbols (not ctypes pointers) so that the compiled functions can be cached on disk.
 for _name in ("dgetrf", "dgetrs"):
     ll.add_symbol(f"mdpgrad_{_name}", get_cython_function_address("scipy.linalg.cython_lapack", _name))
+ll.add_symbol("mdpgrad_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
 _vp = types.voidptr
 _dgetrf = types.ExternalFunction("mdpgrad_dgetrf", types.void(*[_vp] * 6))
 _dgetrs = types.ExternalFunction("mdpgrad_dgetrs", types.void(*[_vp] * 9))
+_dgemm = types.ExternalFunction("mdpgrad_dgemm", types.void(*[_vp] * 13))
 _N = np.uint8(ord("N"))
 _T = np.uint8(ord("T"))
 
@@ -51,44 +53,211 @@ def getrs(X, ipiv, b, transpose_x):  # pragma: no cover - compiled
     _dgetrs(trans.ctypes, n.ctypes, one.ctypes, X.ctypes, n.ctypes, ipiv.ctypes, b.ctypes, n.ctypes, info.ctypes)
 
 
-@nb.njit(cache=True, parallel=True, fastmath={"contract", "reassoc", "nsz", "arcp"})
-def evaluate_stack(P, r, gamma, rho, pis):  # pragma: no cover - compiled
-    """``(v, q, d, info)`` of every policy ``pis[b]``: ``v[b] = M_b^{-1} r_{pi_b}``, ``q[b] = r + gamma P v[b]``,
-    ``d[b] = (1 - gamma) M_b^{-T} rho``, ``info[b]`` LAPACK's status (0: success)."""
+_FM = {"contract", "reassoc", "nsz", "arcp"}
+#: Policies whose guaranteed row-dominance margin of ``I - gamma P_pi`` is below this are factored with
+#: partial pivoting (LAPACK); above it, Gaussian elimination without pivoting is stable (growth <= 2).
+DD_MARGIN = 1e-8
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _build_pair(P, r, Pabs, gamma, rho, pa, pb, Xa, Xb):  # pragma: no cover - compiled
+    r"""Fill the augmented matrices of two policies (each ``P[s, a]`` row is read once for both):
+    ``X[:S, :S] = I - gamma P_pi``, ``X[:S, S] = r_pi``, ``X[S, :S] = (1 - gamma) rho``, ``X[S, S] = 0``.
+    Returns each policy's lower bound on the row-dominance margin of ``I - gamma P_pi``,
+    ``min_s 1 - gamma sum_a |pi(a|s)| sum_t |P(t|s, a)|`` (``1 - gamma`` for a valid policy)."""
+    S, A = r.shape
+    ma = mb = np.inf
+    for s in range(S):
+        ra = Xa[s]
+        rb = Xb[s]
+        acc_a = acc_b = abs_a = abs_b = 0.0
+        for a in range(A):
+            p, q = pa[s, a], pb[s, a]
+            acc_a += p * r[s, a]
+            acc_b += q * r[s, a]
+            abs_a += abs(p) * Pabs[s, a]
+            abs_b += abs(q) * Pabs[s, a]
+            ga, gb = -gamma * p, -gamma * q
+            Psa = P[s, a]
+            if a == 0:
+                for t in range(S):
+                    x = Psa[t]
+                    ra[t] = ga * x
+                    rb[t] = gb * x
+            else:
+                for t in range(S):
+                    x = Psa[t]
+                    ra[t] += ga * x
+                    rb[t] += gb * x
+        ra[s] += 1.0
+        rb[s] += 1.0
+        ra[S] = acc_a
+        rb[S] = acc_b
+        ma = min(ma, 1.0 - gamma * abs_a)
+        mb = min(mb, 1.0 - gamma * abs_b)
+    for t in range(S):
+        Xa[S, t] = Xb[S, t] = (1.0 - gamma) * rho[t]
+    Xa[S, S] = Xb[S, S] = 0.0
+    return ma, mb
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _multipliers(X, i, k, i0, i1, i2, i3):  # pragma: no cover - compiled
+    """Row ``i``'s multipliers on the pivot columns ``k .. k+3`` (a 4x4 unit-triangular solve), stored in place."""
+    l0 = X[i, k] * i0
+    l1 = (X[i, k + 1] - l0 * X[k, k + 1]) * i1
+    l2 = (X[i, k + 2] - l0 * X[k, k + 2] - l1 * X[k + 1, k + 2]) * i2
+    l3 = (X[i, k + 3] - l0 * X[k, k + 3] - l1 * X[k + 1, k + 3] - l2 * X[k + 2, k + 3]) * i3
+    X[i, k] = l0
+    X[i, k + 1] = l1
+    X[i, k + 2] = l2
+    X[i, k + 3] = l3
+    return l0, l1, l2, l3
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def lu_nopivot(X, n):  # pragma: no cover - compiled
+    r"""In-place LU without pivoting of the leading ``(n+1) x (n+1)`` block of the C-ordered ``X``,
+    eliminating its first ``n`` columns: afterwards ``X[:n, :n]`` holds ``L`` (unit, below the diagonal)
+    and ``U``, ``X[:n, n] = L^{-1} X_0[:n, n]`` and ``X[n, :n] = X_0[n, :n] U^{-1}``.
+
+    Right-looking, four pivots at a time: each trailing row gets a rank-4 update
+    ``x -= l_0 u_0 + .. + l_3 u_3`` over contiguous row segments (vectorized), two rows per pass.
+    Without pivoting this is backward stable when ``X[:n, :n]`` is strictly diagonally dominant by rows
+    (growth factor <= 2; Wilkinson 1961, Higham 2002, Thm 9.9), which the caller checks."""
+    m = n + 1
+    k = 0
+    while k + 4 <= n:
+        for p in range(k, k + 4):  # the panel's own 4 rows, unblocked, over the full width
+            inv = 1.0 / X[p, p]
+            up = X[p, p + 1:m]
+            for i in range(p + 1, k + 4):
+                li = X[i, p] * inv
+                X[i, p] = li
+                ri = X[i, p + 1:m]
+                for j in range(up.size):
+                    ri[j] -= li * up[j]
+        i0, i1, i2, i3 = 1.0 / X[k, k], 1.0 / X[k + 1, k + 1], 1.0 / X[k + 2, k + 2], 1.0 / X[k + 3, k + 3]
+        u0, u1, u2, u3 = X[k, k + 4:m], X[k + 1, k + 4:m], X[k + 2, k + 4:m], X[k + 3, k + 4:m]
+        i = k + 4
+        while i + 2 <= m:
+            a0, a1, a2, a3 = _multipliers(X, i, k, i0, i1, i2, i3)
+            b0, b1, b2, b3 = _multipliers(X, i + 1, k, i0, i1, i2, i3)
+            ra, rb = X[i, k + 4:m], X[i + 1, k + 4:m]
+            for j in range(u0.size):
+                x0, x1, x2, x3 = u0[j], u1[j], u2[j], u3[j]
+                ra[j] -= a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+                rb[j] -= b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+            i += 2
+        if i < m:
+            a0, a1, a2, a3 = _multipliers(X, i, k, i0, i1, i2, i3)
+            ra = X[i, k + 4:m]
+            for j in range(u0.size):
+                ra[j] -= a0 * u0[j] + a1 * u1[j] + a2 * u2[j] + a3 * u3[j]
+        k += 4
+    for p in range(k, n):  # the last n % 4 pivots
+        inv = 1.0 / X[p, p]
+        up = X[p, p + 1:m]
+        for i in range(p + 1, m):
+            li = X[i, p] * inv
+            X[i, p] = li
+            ri = X[i, p + 1:m]
+            for j in range(up.size):
+                ri[j] -= li * up[j]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _back_solves(X, n, v, d):  # pragma: no cover - compiled
+    """From :func:`lu_nopivot` of the augmented matrix: ``v = U^{-1} (L^{-1} r)`` and ``d = L^{-T} z``
+    with ``z = c U^{-1}`` (so ``M v = r`` and ``M^T d = c``)."""
+    for i in range(n - 1, -1, -1):
+        row = X[i]
+        acc = row[n]
+        for j in range(i + 1, n):
+            acc -= row[j] * v[j]
+        v[i] = acc / row[i]
+    for j in range(n):
+        d[j] = X[n, j]
+    for i in range(n - 1, 0, -1):
+        row = X[i]
+        z = d[i]
+        for j in range(i):
+            d[j] -= z * row[j]
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _pivoted(X, n, Y, ipiv, v, d):  # pragma: no cover - compiled
+    """Fallback with partial pivoting (LAPACK) for the augmented ``X`` of :func:`_build_pair`; returns ``info``."""
+    for i in range(n):
+        for j in range(n):
+            Y[i, j] = X[i, j]
+        v[i] = X[i, n]
+        d[i] = X[n, i]
+    info = getrf(Y, ipiv)
+    if info == 0:
+        getrs(Y, ipiv, v, False)
+        getrs(Y, ipiv, d, True)
+    return info
+
+
+@nb.njit(cache=True, fastmath=_FM)
+def _q_rows(P, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
+    """``q[b] = r + gamma P v[b]`` (one GEMM for the rows ``lo:hi``) and ``adv[b] = q[b] - v[b]``."""
+    S, A = r.shape
+    for b in range(lo, hi):
+        q[b] = r
+    n = np.full(1, S, dtype=np.int32)
+    ldc = np.full(1, S * A, dtype=np.int32)
+    cols = np.full(1, hi - lo, dtype=np.int32)
+    alpha = np.full(1, gamma)
+    beta = np.ones(1)
+    # Column-major view: q[lo:hi]^T (SA x B') = (P as S x SA)^T @ v[lo:hi]^T (S x B') + q^T
+    _dgemm(np.full(1, _T, dtype=np.uint8).ctypes, np.full(1, _N, dtype=np.uint8).ctypes, ldc.ctypes, cols.ctypes, n.ctypes, alpha.ctypes, P.ctypes, n.ctypes,
+           v[lo:].ctypes, n.ctypes, beta.ctypes, q[lo:].ctypes, ldc.ctypes)
+    for b in range(lo, hi):
+        for s in range(S):
+            vs = v[b, s]
+            for a in range(A):
+                adv[b, s, a] = q[b, s, a] - vs
+
+
+@nb.njit(cache=True, parallel=True)
+def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):  # pragma: no cover - compiled
+    """Fill ``(v, q, adv, d, info)`` for every policy ``pis[b]``: ``v[b] = M_b^{-1} r_{pi_b}``,
+    ``q[b] = r + gamma P v[b]``, ``adv[b] = q[b] - v[b]``, ``d[b] = (1 - gamma) M_b^{-T} rho`` with
+    ``M_b = I - gamma P_{pi_b}``; ``info[b]``: 0 on success, else LAPACK's ``getrf`` status.
+
+    In parallel over chunks of ``chunk`` policies (one workspace per thread): two policies' augmented
+    matrices are built at a time, each is factored by :func:`lu_nopivot` (or, where its dominance margin
+    is below :data:`DD_MARGIN`, by pivoted ``getrf``), and the chunk's ``q`` is one GEMM."""
     B, S, A = pis.shape
-    v = np.empty((B, S))
-    q = np.empty((B, S, A))
-    d = np.empty((B, S))
-    info = np.zeros(B, dtype=np.int64)
-    for bb in nb.prange(B):
-        b = np.int64(bb)
-        X = np.zeros((S, S))
-        rb = np.empty(S)
-        for s in range(S):
-            acc = 0.0
-            for a in range(A):
-                p = pis[b, s, a]
-                acc += p * r[s, a]
-                gp = gamma * p
-                for t in range(S):
-                    X[s, t] -= gp * P[s, a, t]
-            X[s, s] += 1.0
-            rb[s] = acc
-        db = (1.0 - gamma) * rho
-        ipiv = np.empty(S, dtype=np.int32)
-        info[b] = getrf(X, ipiv)
-        if info[b] == 0:
-            getrs(X, ipiv, rb, False)
-            getrs(X, ipiv, db, True)
-        v[b] = rb
-        d[b] = db
-        for s in range(S):
-            for a in range(A):
-                acc = 0.0
-                for t in range(S):
-                    acc += P[s, a, t] * rb[t]
-                q[b, s, a] = r[s, a] + gamma * acc
-    return v, q, d, info
+    Pabs = np.empty((S, A))
+    for s in range(S):
+        for a in range(A):
+            Pabs[s, a] = np.sum(np.abs(P[s, a]))
+    W = (S + 8) // 8 * 8  # row stride of the (S+1) x (S+1) augmented matrices, padded to 64 bytes
+    nt = n_threads  # numba.get_num_threads() of the caller (called here it would defeat caching)
+    work = np.empty((nt, 2, S + 1, W))
+    Y = np.empty((nt, S, S))
+    ipiv = np.empty((nt, S), dtype=np.int32)
+    n_chunks = (B + chunk - 1) // chunk
+    for c in nb.prange(n_chunks):
+        tid = nb.get_thread_id()
+        lo = c * chunk
+        hi = min(B, lo + chunk)
+        for b in range(lo, hi, 2):
+            two = b + 1 < hi
+            margins = _build_pair(P, r, Pabs, gamma, rho, pis[b], pis[b + 1 if two else b], work[tid, 0],
+                                  work[tid, 1])
+            for h in range(2 if two else 1):
+                X = work[tid, h]
+                info[b + h] = 0
+                if margins[h] > DD_MARGIN:
+                    lu_nopivot(X, S)
+                    _back_solves(X, S, v[b + h], d[b + h])
+                else:
+                    info[b + h] = _pivoted(X, S, Y[tid], ipiv[tid], v[b + h], d[b + h])
+        _q_rows(P, r, gamma, v, q, adv, lo, hi)
 
 
 @functools.cache

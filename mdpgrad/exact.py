@@ -289,14 +289,19 @@ def _evaluate_many(m, pis) -> Evaluation:
     far = np.any(pis != pis[0], axis=2).sum(axis=1) > max(1, S // 8)
     if B < 2 or far.mean() <= 0.5:
         return evaluate_batch(m, pis, check=False)
+    import numba
+
     from ._evaluate_kernels import blas_single_thread, evaluate_stack
 
-    with blas_single_thread():  # threads over the batch, not inside LAPACK
-        v, q, d, info = evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
-                                       np.ascontiguousarray(m.rho), np.ascontiguousarray(pis))
-    if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
+    # Outputs allocated by NumPy (which asks for huge pages at this size: fewer page faults than Numba's).
+    v, d, q, adv = np.empty((B, S)), np.empty((B, S)), np.empty((B, S, A)), np.empty((B, S, A))
+    info = np.empty(B, dtype=np.int64)
+    with blas_single_thread():  # threads over the batch, not inside LAPACK / BLAS
+        evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho),
+                       np.ascontiguousarray(pis), v, q, adv, d, info, 16, numba.get_num_threads())
+    if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 and a valid policy (M is diagonally dominant)
         raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
-    return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
+    return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
 
 
 def bellman_operator(mdp, pi, v) -> np.ndarray:
