@@ -59,7 +59,7 @@ _FM = {"contract", "reassoc", "nsz", "arcp"}
 DD_MARGIN = 1e-8
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _build_pair(P, r, Pabs, gamma, rho, pa, pb, Xa, Xb):  # pragma: no cover - compiled
     r"""Fill the augmented matrices of two policies (each ``P[s, a]`` row is read once for both):
     ``X[:S, :S] = I - gamma P_pi``, ``X[:S, S] = r_pi``, ``X[S, :S] = (1 - gamma) rho``, ``X[S, S] = 0``.
@@ -101,7 +101,7 @@ def _build_pair(P, r, Pabs, gamma, rho, pa, pb, Xa, Xb):  # pragma: no cover - c
     return ma, mb
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _multipliers(X, i, k, i0, i1, i2, i3):  # pragma: no cover - compiled
     """Row ``i``'s multipliers on the pivot columns ``k .. k+3`` (a 4x4 unit-triangular solve), stored in place."""
     l0 = X[i, k] * i0
@@ -115,7 +115,7 @@ def _multipliers(X, i, k, i0, i1, i2, i3):  # pragma: no cover - compiled
     return l0, l1, l2, l3
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def lu_nopivot(X, n):  # pragma: no cover - compiled
     r"""In-place LU without pivoting of the leading ``(n+1) x (n+1)`` block of the C-ordered ``X``,
     eliminating its first ``n`` columns: afterwards ``X[:n, :n]`` holds ``L`` (unit, below the diagonal)
@@ -166,7 +166,7 @@ def lu_nopivot(X, n):  # pragma: no cover - compiled
                 ri[j] -= li * up[j]
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _back_solves(X, n, v, d):  # pragma: no cover - compiled
     """From :func:`lu_nopivot` of the augmented matrix: ``v = U^{-1} (L^{-1} r)`` and ``d = L^{-T} z``
     with ``z = c U^{-1}`` (so ``M v = r`` and ``M^T d = c``)."""
@@ -185,7 +185,7 @@ def _back_solves(X, n, v, d):  # pragma: no cover - compiled
             d[j] -= z * row[j]
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _pivoted(X, n, Y, ipiv, v, d):  # pragma: no cover - compiled
     """Fallback with partial pivoting (LAPACK) for the augmented ``X`` of :func:`_build_pair`; returns ``info``."""
     for i in range(n):
@@ -200,7 +200,7 @@ def _pivoted(X, n, Y, ipiv, v, d):  # pragma: no cover - compiled
     return info
 
 
-@nb.njit(cache=True, fastmath=_FM)
+@nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _q_rows(P, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
     """``q[b] = r + gamma P v[b]`` (one GEMM for the rows ``lo:hi``) and ``adv[b] = q[b] - v[b]``."""
     S, A = r.shape
@@ -258,6 +258,28 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
                 else:
                     info[b + h] = _pivoted(X, S, Y[tid], ipiv[tid], v[b + h], d[b + h])
         _q_rows(P, r, gamma, v, q, adv, lo, hi)
+
+
+@nb.njit(cache=True)
+def count_far(pis, k_max):  # pragma: no cover - compiled
+    """How many policies ``pis[b]`` differ from ``pis[0]`` in more than ``k_max`` states; the count stops as
+    soon as it exceeds ``B // 2`` (all :func:`mdpgrad.evaluate` needs to pick Woodbury or one LU each)."""
+    B, S, A = pis.shape
+    n_far = 0
+    for b in range(1, B):
+        k = 0
+        for s in range(S):
+            for a in range(A):
+                if pis[b, s, a] != pis[0, s, a]:
+                    k += 1
+                    break
+            if k > k_max:
+                n_far += 1
+                break
+        if 2 * n_far > B:
+            break
+    return n_far
+
 
 
 @functools.cache

@@ -285,20 +285,28 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
 
 def _evaluate_many(m, pis) -> Evaluation:
     """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
-    B, S, A = pis.shape
-    far = np.any(pis != pis[0], axis=2).sum(axis=1) > max(1, S // 8)
-    if B < 2 or far.mean() <= 0.5:
-        return evaluate_batch(m, pis, check=False)
     import numba
 
-    from ._evaluate_kernels import blas_single_thread, evaluate_stack
+    from ._evaluate_kernels import blas_single_thread, count_far, evaluate_stack
+
+    B, S, A = pis.shape
+    pis = np.ascontiguousarray(pis)
+    if B < 2 or 2 * count_far(pis, max(1, S // 8)) <= B:  # most differ from pis[0] in <= S // 8 states
+        return evaluate_batch(m, pis, check=False)
 
     # Outputs allocated by NumPy (which asks for huge pages at this size: fewer page faults than Numba's).
     v, d, q, adv = np.empty((B, S)), np.empty((B, S)), np.empty((B, S, A)), np.empty((B, S, A))
     info = np.empty(B, dtype=np.int64)
-    with blas_single_thread():  # threads over the batch, not inside LAPACK / BLAS
-        evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho),
-                       np.ascontiguousarray(pis), v, q, adv, d, info, 16, numba.get_num_threads())
+    # Threads take chunks of 16 policies dynamically (a busy core does not hold the other back); BLAS runs
+    # single-threaded inside them (at S ~ 100 waking a BLAS thread pool costs more than it saves).
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        with blas_single_thread():
+            evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
+                           np.ascontiguousarray(m.rho),
+                           pis, v, q, adv, d, info, 16, numba.get_num_threads())
+    finally:
+        numba.set_parallel_chunksize(previous)
     if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 and a valid policy (M is diagonally dominant)
         raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
     return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
