@@ -60,45 +60,43 @@ DD_MARGIN = 1e-8
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
-def _build_pair(P, r, Pabs, gamma, rho, pa, pb, Xa, Xb):  # pragma: no cover - compiled
-    r"""Fill the augmented matrices of two policies (each ``P[s, a]`` row is read once for both):
-    ``X[:S, :S] = I - gamma P_pi``, ``X[:S, S] = r_pi``, ``X[S, :S] = (1 - gamma) rho``, ``X[S, S] = 0``.
-    Returns each policy's lower bound on the row-dominance margin of ``I - gamma P_pi``,
-    ``min_s 1 - gamma sum_a |pi(a|s)| sum_t |P(t|s, a)|`` (``1 - gamma`` for a valid policy)."""
-    S, A = r.shape
-    ma = mb = np.inf
-    for s in range(S):
-        ra = Xa[s]
-        rb = Xb[s]
-        acc_a = acc_b = abs_a = abs_b = 0.0
-        for a in range(A):
-            p, q = pa[s, a], pb[s, a]
-            acc_a += p * r[s, a]
-            acc_b += q * r[s, a]
-            abs_a += abs(p) * Pabs[s, a]
-            abs_b += abs(q) * Pabs[s, a]
-            ga, gb = -gamma * p, -gamma * q
-            Psa = P[s, a]
-            if a == 0:
-                for t in range(S):
-                    x = Psa[t]
-                    ra[t] = ga * x
-                    rb[t] = gb * x
-            else:
-                for t in range(S):
-                    x = Psa[t]
-                    ra[t] += ga * x
-                    rb[t] += gb * x
-        ra[s] += 1.0
-        rb[s] += 1.0
-        ra[S] = acc_a
-        rb[S] = acc_b
-        ma = min(ma, 1.0 - gamma * abs_a)
-        mb = min(mb, 1.0 - gamma * abs_b)
-    for t in range(S):
-        Xa[S, t] = Xb[S, t] = (1.0 - gamma) * rho[t]
-    Xa[S, S] = Xb[S, S] = 0.0
-    return ma, mb
+def _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, X, margin):  # pragma: no cover - compiled
+    r"""Fill the augmented matrices ``X[h]`` of the policies ``pis[lo + h]``, ``h < hi - lo``:
+    ``X[h, :S, :S] = I - gamma P_pi``, ``X[h, :S, S] = r_pi``, ``X[h, S, :S] = (1 - gamma) rho``,
+    ``X[h, S, S] = 0``, and ``margin[h]``, a lower bound on the row-dominance margin of ``I - gamma P_pi``:
+    ``min_s 1 - gamma sum_a |pi(a|s)| sum_t |P(t|s, a)|`` (``1 - gamma`` for a valid policy).
+
+    ``P_pi`` of the whole chunk is one small GEMM per state: ``X[:, s, :S] = -gamma pis[lo:hi, s, :] P[s]``."""
+    B, S, A = pis.shape
+    G = hi - lo
+    ntr = np.full(1, _N, dtype=np.uint8)
+    m = np.full(1, S, dtype=np.int32)
+    n = np.full(1, G, dtype=np.int32)
+    k = np.full(1, A, dtype=np.int32)
+    ldb = np.full(1, S * A, dtype=np.int32)
+    ldc = np.full(1, X.shape[1] * X.shape[2], dtype=np.int32)
+    alpha = np.full(1, -gamma)
+    beta = np.zeros(1)
+    for s in range(S):  # column-major: X[:, s, :S]^T (S x G) = -gamma P[s]^T (S x A) @ pis[lo:hi, s]^T (A x G)
+        _dgemm(ntr.ctypes, ntr.ctypes, m.ctypes, n.ctypes, k.ctypes, alpha.ctypes, P[s].ctypes, m.ctypes,
+               pis[lo, s].ctypes, ldb.ctypes, beta.ctypes, X[0, s].ctypes, ldc.ctypes)
+    for h in range(G):
+        pi = pis[lo + h]
+        Xh = X[h]
+        worst = np.inf
+        for s in range(S):
+            acc = 0.0
+            mass = 0.0
+            for a in range(A):
+                acc += pi[s, a] * r[s, a]
+                mass += abs(pi[s, a]) * Pabs[s, a]
+            Xh[s, s] += 1.0
+            Xh[s, S] = acc
+            worst = min(worst, 1.0 - gamma * mass)
+        for t in range(S):
+            Xh[S, t] = (1.0 - gamma) * rho[t]
+        Xh[S, S] = 0.0
+        margin[h] = worst
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
@@ -227,17 +225,19 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
     ``q[b] = r + gamma P v[b]``, ``adv[b] = q[b] - v[b]``, ``d[b] = (1 - gamma) M_b^{-T} rho`` with
     ``M_b = I - gamma P_{pi_b}``; ``info[b]``: 0 on success, else LAPACK's ``getrf`` status.
 
-    In parallel over chunks of ``chunk`` policies (one workspace per thread): two policies' augmented
-    matrices are built at a time, each is factored by :func:`lu_nopivot` (or, where its dominance margin
-    is below :data:`DD_MARGIN`, by pivoted ``getrf``), and the chunk's ``q`` is one GEMM."""
+    In parallel over chunks of ``chunk`` policies (one workspace per thread): the chunk's augmented
+    matrices are built by :func:`_build_chunk`, each is factored by :func:`lu_nopivot` (or, where its
+    dominance margin is below :data:`DD_MARGIN`, by pivoted ``getrf``), and the chunk's ``q`` is one GEMM."""
     B, S, A = pis.shape
-    Pabs = np.empty((S, A))
+    Pabs = np.zeros((S, A))  # sum_t |P(t|s, a)|: 1 for a valid kernel
     for s in range(S):
         for a in range(A):
-            Pabs[s, a] = np.sum(np.abs(P[s, a]))
+            for t in range(S):
+                Pabs[s, a] += abs(P[s, a, t])
     W = (S + 8) // 8 * 8  # row stride of the (S+1) x (S+1) augmented matrices, padded to 64 bytes
     nt = n_threads  # numba.get_num_threads() of the caller (called here it would defeat caching)
-    work = np.empty((nt, 2, S + 1, W))
+    work = np.empty((nt, chunk, S + 1, W))
+    margin = np.empty((nt, chunk))
     Y = np.empty((nt, S, S))
     ipiv = np.empty((nt, S), dtype=np.int32)
     n_chunks = (B + chunk - 1) // chunk
@@ -245,18 +245,15 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
         tid = nb.get_thread_id()
         lo = c * chunk
         hi = min(B, lo + chunk)
-        for b in range(lo, hi, 2):
-            two = b + 1 < hi
-            margins = _build_pair(P, r, Pabs, gamma, rho, pis[b], pis[b + 1 if two else b], work[tid, 0],
-                                  work[tid, 1])
-            for h in range(2 if two else 1):
-                X = work[tid, h]
-                info[b + h] = 0
-                if margins[h] > DD_MARGIN:
-                    lu_nopivot(X, S)
-                    _back_solves(X, S, v[b + h], d[b + h])
-                else:
-                    info[b + h] = _pivoted(X, S, Y[tid], ipiv[tid], v[b + h], d[b + h])
+        _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, work[tid], margin[tid])
+        for b in range(lo, hi):
+            X = work[tid, b - lo]
+            info[b] = 0
+            if margin[tid, b - lo] > DD_MARGIN:
+                lu_nopivot(X, S)
+                _back_solves(X, S, v[b], d[b])
+            else:
+                info[b] = _pivoted(X, S, Y[tid], ipiv[tid], v[b], d[b])
         _q_rows(P, r, gamma, v, q, adv, lo, hi)
 
 
