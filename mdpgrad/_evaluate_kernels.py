@@ -167,20 +167,48 @@ def lu_nopivot(X, n):  # pragma: no cover - compiled
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
 def _back_solves(X, n, v, d):  # pragma: no cover - compiled
     """From :func:`lu_nopivot` of the augmented matrix: ``v = U^{-1} (L^{-1} r)`` and ``d = L^{-T} z``
-    with ``z = c U^{-1}`` (so ``M v = r`` and ``M^T d = c``)."""
-    for i in range(n - 1, -1, -1):
+    with ``z = c U^{-1}`` (so ``M v = r`` and ``M^T d = c``), four rows at a time from the bottom."""
+    i = n - 1
+    while i >= 3:  # v: four dot products with v[i+1:] share its loads, then a 4x4 back substitution
+        a0, a1, a2, a3 = X[i - 3, n], X[i - 2, n], X[i - 1, n], X[i, n]
+        r0, r1, r2, r3 = X[i - 3], X[i - 2], X[i - 1], X[i]
+        for j in range(i + 1, n):
+            x = v[j]
+            a0 -= r0[j] * x
+            a1 -= r1[j] * x
+            a2 -= r2[j] * x
+            a3 -= r3[j] * x
+        x3 = a3 / r3[i]
+        x2 = (a2 - r2[i] * x3) / r2[i - 1]
+        x1 = (a1 - r1[i] * x3 - r1[i - 1] * x2) / r1[i - 2]
+        v[i], v[i - 1], v[i - 2], v[i - 3] = x3, x2, x1, (a0 - r0[i] * x3 - r0[i - 1] * x2 - r0[i - 2] * x1) / r0[i - 3]
+        i -= 4
+    while i >= 0:
         row = X[i]
         acc = row[n]
         for j in range(i + 1, n):
             acc -= row[j] * v[j]
         v[i] = acc / row[i]
+        i -= 1
     for j in range(n):
         d[j] = X[n, j]
-    for i in range(n - 1, 0, -1):
+    i = n - 1
+    while i >= 4:  # d: a 4x4 unit-triangular solve, then a rank-4 update of d[:i-3] over rows of L
+        r0, r1, r2, r3 = X[i - 3], X[i - 2], X[i - 1], X[i]
+        z3 = d[i]
+        z2 = d[i - 1] - z3 * r3[i - 1]
+        z1 = d[i - 2] - z3 * r3[i - 2] - z2 * r2[i - 2]
+        z0 = d[i - 3] - z3 * r3[i - 3] - z2 * r2[i - 3] - z1 * r1[i - 3]
+        d[i - 1], d[i - 2], d[i - 3] = z2, z1, z0
+        for j in range(i - 3):
+            d[j] -= z3 * r3[j] + z2 * r2[j] + z1 * r1[j] + z0 * r0[j]
+        i -= 4
+    while i >= 1:
         row = X[i]
         z = d[i]
         for j in range(i):
             d[j] -= z * row[j]
+        i -= 1
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")

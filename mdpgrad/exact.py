@@ -283,6 +283,9 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
 
 
+_CHUNK = 16  # policies per task of evaluate_stack (one GEMM builds their P_pi, one gives their q)
+
+
 def _evaluate_many(m, pis) -> Evaluation:
     """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
     import numba
@@ -301,7 +304,7 @@ def _evaluate_many(m, pis) -> Evaluation:
     # here); BLAS runs single-threaded inside them (at S ~ 100 a BLAS thread pool costs more than it saves).
     with blas_single_thread():
         evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho),
-                       pis, v, q, adv, d, info, 16, numba.get_num_threads())
+                       pis, v, q, adv, d, info, _CHUNK, numba.get_num_threads())
     if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 and a valid policy (M is diagonally dominant)
         raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
     return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
