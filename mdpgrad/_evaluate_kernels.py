@@ -57,6 +57,8 @@ _FM = {"contract", "reassoc", "nsz", "arcp"}
 #: Policies whose guaranteed row-dominance margin of ``I - gamma P_pi`` is below this are factored with
 #: partial pivoting (LAPACK); above it, Gaussian elimination without pivoting is stable (growth <= 2).
 DD_MARGIN = 1e-8
+#: Policies whose matrices are built (and kept, ~84 kB each at S = 100: in L2) at a time.
+_BUILD = 16
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
@@ -227,8 +229,9 @@ def _pivoted(X, n, Y, ipiv, v, d):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
-def _q_rows(P, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
-    """``q[b] = r + gamma P v[b]`` (one GEMM for the rows ``lo:hi``) and ``adv[b] = q[b] - v[b]``."""
+def _q_rows(PT, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
+    """``q[b] = r + gamma P v[b]`` for the rows ``lo:hi`` (one GEMM with ``PT = P.reshape(S*A, S).T``,
+    C-ordered) and ``adv[b] = q[b] - v[b]``."""
     S, A = r.shape
     for b in range(lo, hi):
         q[b] = r
@@ -237,8 +240,9 @@ def _q_rows(P, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
     cols = np.full(1, hi - lo, dtype=np.int32)
     alpha = np.full(1, gamma)
     beta = np.ones(1)
-    # Column-major view: q[lo:hi]^T (SA x B') = (P as S x SA)^T @ v[lo:hi]^T (S x B') + q^T
-    _dgemm(np.full(1, _T, dtype=np.uint8).ctypes, np.full(1, _N, dtype=np.uint8).ctypes, ldc.ctypes, cols.ctypes, n.ctypes, alpha.ctypes, P.ctypes, n.ctypes,
+    ntr = np.full(1, _N, dtype=np.uint8)
+    # Column-major: q[lo:hi]^T (SA x B') = gamma (PT as SA x S) @ v[lo:hi]^T (S x B') + q[lo:hi]^T
+    _dgemm(ntr.ctypes, ntr.ctypes, ldc.ctypes, cols.ctypes, n.ctypes, alpha.ctypes, PT.ctypes, ldc.ctypes,
            v[lo:].ctypes, n.ctypes, beta.ctypes, q[lo:].ctypes, ldc.ctypes)
     for b in range(lo, hi):
         for s in range(S):
@@ -253,37 +257,38 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
     ``q[b] = r + gamma P v[b]``, ``adv[b] = q[b] - v[b]``, ``d[b] = (1 - gamma) M_b^{-T} rho`` with
     ``M_b = I - gamma P_{pi_b}``; ``info[b]``: 0 on success, else LAPACK's ``getrf`` status.
 
-    In parallel over chunks of ``chunk`` policies (one workspace per thread): the chunk's augmented
-    matrices are built by :func:`_build_chunk`, each is factored by :func:`lu_nopivot` (or, where its
-    dominance margin is below :data:`DD_MARGIN`, by pivoted ``getrf``), and the chunk's ``q`` is one GEMM."""
+    In parallel over chunks of ``chunk`` policies (one workspace per thread): the augmented matrices of
+    :data:`_BUILD` policies at a time are built by :func:`_build_chunk`, each is factored by
+    :func:`lu_nopivot` (or, where its dominance margin is below :data:`DD_MARGIN`, by pivoted ``getrf``)
+    and solved by :func:`_back_solves`; the chunk's ``q`` is one GEMM (:func:`_q_rows`)."""
     B, S, A = pis.shape
     Pabs = np.zeros((S, A))  # sum_t |P(t|s, a)|: 1 for a valid kernel
     for s in range(S):
         for a in range(A):
             for t in range(S):
                 Pabs[s, a] += abs(P[s, a, t])
+    PT = np.ascontiguousarray(P.reshape(S * A, S).T)
     W = (S + 8) // 8 * 8  # row stride of the (S+1) x (S+1) augmented matrices, padded to 64 bytes
     nt = n_threads  # numba.get_num_threads() of the caller (called here it would defeat caching)
-    work = np.empty((nt, chunk, S + 1, W))
-    margin = np.empty((nt, chunk))
+    work = np.empty((nt, _BUILD, S + 1, W))
+    margin = np.empty((nt, _BUILD))
     Y = np.empty((nt, S, S))
     ipiv = np.empty((nt, S), dtype=np.int32)
     n_chunks = (B + chunk - 1) // chunk
     for c in nb.prange(n_chunks):
         tid = nb.get_thread_id()
-        lo = c * chunk
-        hi = min(B, lo + chunk)
-        _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, work[tid], margin[tid])
-        for b in range(lo, hi):
-            X = work[tid, b - lo]
-            info[b] = 0
-            if margin[tid, b - lo] > DD_MARGIN:
-                lu_nopivot(X, S)
-                _back_solves(X, S, v[b], d[b])
-            else:
-                info[b] = _pivoted(X, S, Y[tid], ipiv[tid], v[b], d[b])
-        _q_rows(P, r, gamma, v, q, adv, lo, hi)
-
+        Xs = work[tid]
+        for lo in range(c * chunk, min(B, (c + 1) * chunk), _BUILD):
+            hi = min(B, (c + 1) * chunk, lo + _BUILD)
+            _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, Xs, margin[tid])
+            for b in range(lo, hi):
+                info[b] = 0
+                if margin[tid, b - lo] > DD_MARGIN:
+                    lu_nopivot(Xs[b - lo], S)
+                    _back_solves(Xs[b - lo], S, v[b], d[b])
+                else:
+                    info[b] = _pivoted(Xs[b - lo], S, Y[tid], ipiv[tid], v[b], d[b])
+        _q_rows(PT, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
 
 @nb.njit(cache=True)
 def count_far(pis, k_max):  # pragma: no cover - compiled

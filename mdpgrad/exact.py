@@ -283,7 +283,7 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
 
 
-_CHUNK = 16  # policies per task of evaluate_stack (one GEMM builds their P_pi, one gives their q)
+_CHUNK = 32  # policies per task of evaluate_stack (one GEMM gives their q)
 
 
 def _evaluate_many(m, pis) -> Evaluation:
