@@ -117,7 +117,9 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
 
     ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``, and every field then gets a leading batch axis.
     A batch of independent policies (most differ from ``pi[0]`` in more than ``S // 8`` states) gets one
-    compiled LU per policy, in parallel over the batch (``mdpgrad._evaluate_kernels.evaluate_stack``);
+    compiled LU per policy, in parallel over the batch (``mdpgrad._evaluate_kernels.evaluate_stack``:
+    the LU of ``[[I - gamma P_pi, r_pi], [(1 - gamma) rho, 0]]`` without pivoting, stable because
+    ``I - gamma P_pi`` is diagonally dominant by rows, with LAPACK's pivoted LU where that is not assured);
     a batch of local perturbations of ``pi[0]`` is evaluated by :func:`evaluate_batch` (one LU of
     ``I - gamma P_{pi[0]}`` reused through Woodbury). A :class:`mdpgrad.sparse.SparseMDP` is solved by
     sparse LU or a Krylov method (``method``, ``rtol``: see :func:`mdpgrad.sparse.policy_values`).
