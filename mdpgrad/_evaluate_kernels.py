@@ -35,7 +35,8 @@ import llvmlite.binding as ll
 import numba as nb
 import numpy as np
 from numba import types
-from numba.extending import get_cython_function_address
+from numba.core import cgutils
+from numba.extending import get_cython_function_address, intrinsic
 
 # Registered as named symbols (not ctypes pointers) so that the compiled functions can be cached on disk.
 for _name in ("dgetrf", "dgetrs"):
@@ -66,6 +67,19 @@ def getrs(X, ipiv, b, transpose_x):  # pragma: no cover - compiled
     info = np.zeros(1, dtype=np.int32)
     trans = np.full(1, _T if not transpose_x else _N, dtype=np.uint8)
     _dgetrs(trans.ctypes, n.ctypes, one.ctypes, X.ctypes, n.ctypes, ipiv.ctypes, b.ctypes, n.ctypes, info.ctypes)
+
+
+@intrinsic
+def _fetch_add(typingctx, counter, value):
+    """``old = counter[0]; counter[0] += value; return old`` as one atomic instruction (for work sharing)."""
+    sig = types.int64(counter, types.int64)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [context.get_constant(types.intp, 0)])
+        return builder.atomic_rmw("add", ptr, args[1], "monotonic")
+
+    return sig, codegen
 
 
 _FM = {"contract", "reassoc", "nsz", "arcp"}
@@ -290,20 +304,27 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
     Y = np.empty((nt, S, S))
     ipiv = np.empty((nt, S), dtype=np.int32)
     n_chunks = (B + chunk - 1) // chunk
-    for c in nb.prange(n_chunks):
+    nt = min(nt, n_chunks)
+    counter = np.zeros(1, dtype=np.int64)
+    for w in nb.prange(nt):  # one task per thread; the tasks take chunks from a shared counter (dynamic)
         tid = nb.get_thread_id()
         Xs = work[tid]
-        for lo in range(c * chunk, min(B, (c + 1) * chunk), _BUILD):
-            hi = min(B, (c + 1) * chunk, lo + _BUILD)
-            _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, Xs, margin[tid])
-            for b in range(lo, hi):
-                info[b] = 0
-                if margin[tid, b - lo] > DD_MARGIN:
-                    lu_nopivot(Xs[b - lo], S)
-                    _back_solves(Xs[b - lo], S, v[b], d[b])
-                else:
-                    info[b] = _pivoted(Xs[b - lo], S, Y[tid], ipiv[tid], v[b], d[b])
-        _q_rows(PT, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
+        while True:
+            c = _fetch_add(counter, 1)
+            if c >= n_chunks:
+                break
+            for lo in range(c * chunk, min(B, (c + 1) * chunk), _BUILD):
+                hi = min(B, (c + 1) * chunk, lo + _BUILD)
+                _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, Xs, margin[tid])
+                for b in range(lo, hi):
+                    info[b] = 0
+                    if margin[tid, b - lo] > DD_MARGIN:
+                        lu_nopivot(Xs[b - lo], S)
+                        _back_solves(Xs[b - lo], S, v[b], d[b])
+                    else:
+                        info[b] = _pivoted(Xs[b - lo], S, Y[tid], ipiv[tid], v[b], d[b])
+            _q_rows(PT, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
+
 
 @nb.njit(cache=True)
 def count_far(pis, k_max):  # pragma: no cover - compiled
