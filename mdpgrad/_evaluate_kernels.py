@@ -262,22 +262,22 @@ def _q_rows(PT, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
     """``q[b] = r + gamma P v[b]`` for the rows ``lo:hi`` (one GEMM with ``PT = P.reshape(S*A, S).T``,
     C-ordered) and ``adv[b] = q[b] - v[b]``."""
     S, A = r.shape
-    for b in range(lo, hi):
-        q[b] = r
     n = np.full(1, S, dtype=np.int32)
     ldc = np.full(1, S * A, dtype=np.int32)
     cols = np.full(1, hi - lo, dtype=np.int32)
     alpha = np.full(1, gamma)
-    beta = np.ones(1)
+    beta = np.zeros(1)
     ntr = np.full(1, _N, dtype=np.uint8)
-    # Column-major: q[lo:hi]^T (SA x B') = gamma (PT as SA x S) @ v[lo:hi]^T (S x B') + q[lo:hi]^T
+    # Column-major: q[lo:hi]^T (SA x B') = gamma (PT as SA x S) @ v[lo:hi]^T (S x B')
     _dgemm(ntr.ctypes, ntr.ctypes, ldc.ctypes, cols.ctypes, n.ctypes, alpha.ctypes, PT.ctypes, ldc.ctypes,
            v[lo:].ctypes, n.ctypes, beta.ctypes, q[lo:].ctypes, ldc.ctypes)
     for b in range(lo, hi):
         for s in range(S):
             vs = v[b, s]
             for a in range(A):
-                adv[b, s, a] = q[b, s, a] - vs
+                x = r[s, a] + q[b, s, a]
+                q[b, s, a] = x
+                adv[b, s, a] = x - vs
 
 
 @nb.njit(cache=True, parallel=True)

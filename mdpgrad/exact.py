@@ -285,7 +285,7 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
 
 
-_CHUNK = 32  # policies per task of evaluate_stack (one GEMM gives their q)
+_CHUNK = 32  # policies per chunk of evaluate_stack (one GEMM gives their q)
 
 
 def _evaluate_many(m, pis) -> Evaluation:
@@ -302,11 +302,13 @@ def _evaluate_many(m, pis) -> Evaluation:
     # Outputs allocated by NumPy (which asks for huge pages at this size: fewer page faults than Numba's).
     v, d, q, adv = np.empty((B, S)), np.empty((B, S)), np.empty((B, S, A)), np.empty((B, S, A))
     info = np.empty(B, dtype=np.int64)
-    # Threads split the chunks of 16 policies statically (Numba's dynamic chunks cost ~10 us per policy
-    # here); BLAS runs single-threaded inside them (at S ~ 100 a BLAS thread pool costs more than it saves).
+    # Chunks of up to _CHUNK policies go to the Numba threads; BLAS runs single-threaded inside them
+    # (at S ~ 100 a BLAS thread pool costs more than it saves).
+    n_threads = numba.get_num_threads()
+    chunk = max(1, min(_CHUNK, -(-B // n_threads)))  # small batches: still one chunk per thread
     with blas_single_thread():
         evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho),
-                       pis, v, q, adv, d, info, _CHUNK, numba.get_num_threads())
+                       pis, v, q, adv, d, info, chunk, n_threads)
     if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 and a valid policy (M is diagonally dominant)
         raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
     return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
