@@ -130,3 +130,14 @@ def test_count_far_dispatch():
     assert count_far(pis, 2) == 1 and count_far(pis, 3) == 0
     pis[2:] = _independent(16, 3, 4, seed=2)
     assert count_far(pis, 2) == 4  # stops once the count exceeds B // 2 = 3
+
+
+def test_batch_accepts_non_contiguous_policies():
+    mdp = envs.garnet(10, 3, 4, gamma=0.9, seed=10)
+    pis = np.asfortranarray(_independent(10, 3, 6, seed=11))
+    strided = np.stack([pis, pis], axis=1)[:, 0]  # a non-contiguous view
+    ref = mdpgrad.evaluate(mdp, np.ascontiguousarray(pis))
+    for p in (pis, strided):
+        ev = mdpgrad.evaluate(mdp, p)
+        for f in FIELDS:
+            assert np.array_equal(getattr(ev, f), getattr(ref, f)), f
