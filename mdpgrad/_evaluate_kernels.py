@@ -326,6 +326,25 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
             _q_rows(PT, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
 
 
+@nb.njit(cache=True, parallel=True)
+def policies_valid(pis, atol, max_abs):  # pragma: no cover - compiled
+    """One parallel pass: every ``pis[b, s]`` has finite entries in ``[0, max_abs]`` summing to 1 within
+    ``atol`` (what :func:`mdpgrad.validation.check_policy` checks; it names the offence when this fails)."""
+    B, S, A = pis.shape
+    bad = np.zeros(B, dtype=np.bool_)
+    for b in nb.prange(B):
+        for s in range(S):
+            acc = 0.0
+            for a in range(A):
+                x = pis[b, s, a]
+                acc += x
+                if not (0.0 <= x <= max_abs):  # NaN fails too
+                    bad[b] = True
+            if not abs(acc - 1.0) <= atol:
+                bad[b] = True
+    return not np.any(bad)
+
+
 @nb.njit(cache=True)
 def count_far(pis, k_max):  # pragma: no cover - compiled
     """How many policies ``pis[b]`` differ from ``pis[0]`` in more than ``k_max`` states; the count stops as

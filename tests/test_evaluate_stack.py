@@ -141,3 +141,18 @@ def test_batch_accepts_non_contiguous_policies():
         ev = mdpgrad.evaluate(mdp, p)
         for f in FIELDS:
             assert np.array_equal(getattr(ev, f), getattr(ref, f)), f
+
+
+@pytest.mark.parametrize("where,value,match", [((5, 3, 1), -0.25, "negative"), ((650, 9, 0), np.nan, "not finite"),
+                                               ((0, 0, 2), 0.5, "sums to"), ((699, 9, 9), np.inf, "not finite")])
+def test_large_batch_validation_names_the_offence(where, value, match):
+    # >= 2^16 entries: the compiled one-pass check runs first; the NumPy checks still name the entry.
+    mdp = envs.garnet(10, 10, 3, gamma=0.9, seed=12)
+    pis = _independent(10, 10, 700, seed=13)
+    mdpgrad.evaluate(mdp, pis)  # valid: accepted
+    pis[where] = value
+    with pytest.raises(mdpgrad.InvalidPolicyError, match=match) as err:
+        mdpgrad.evaluate(mdp, pis)
+    with pytest.raises(mdpgrad.InvalidPolicyError) as ref:
+        mdpgrad.validation.check_policy(pis, 10, 10, batched=True)
+    assert str(err.value) == str(ref.value)
