@@ -86,7 +86,7 @@ _FM = {"contract", "reassoc", "nsz", "arcp"}
 #: Policies whose guaranteed row-dominance margin of ``I - gamma P_pi`` is below this are factored with
 #: partial pivoting (LAPACK); above it, Gaussian elimination without pivoting is stable (growth <= 2).
 DD_MARGIN = 1e-8
-#: Policies whose matrices are built (and kept, ~84 kB each at S = 100: in L2) at a time.
+#: Policies whose matrices are built (and kept, ~84 kB each at S = 100: in L2) at a time (fewer for large S).
 _BUILD = 16
 
 
@@ -258,19 +258,17 @@ def _pivoted(X, n, Y, ipiv, v, d):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, fastmath=_FM, error_model="numpy")
-def _q_rows(PT, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
-    """``q[b] = r + gamma P v[b]`` for the rows ``lo:hi`` (one GEMM with ``PT = P.reshape(S*A, S).T``,
-    C-ordered) and ``adv[b] = q[b] - v[b]``."""
+def _q_rows(P, r, gamma, v, q, adv, lo, hi):  # pragma: no cover - compiled
+    """``q[b] = r + gamma P v[b]`` for the rows ``lo:hi`` (one GEMM) and ``adv[b] = q[b] - v[b]``."""
     S, A = r.shape
     n = np.full(1, S, dtype=np.int32)
     ldc = np.full(1, S * A, dtype=np.int32)
     cols = np.full(1, hi - lo, dtype=np.int32)
     alpha = np.full(1, gamma)
     beta = np.zeros(1)
-    ntr = np.full(1, _N, dtype=np.uint8)
-    # Column-major: q[lo:hi]^T (SA x B') = gamma (PT as SA x S) @ v[lo:hi]^T (S x B')
-    _dgemm(ntr.ctypes, ntr.ctypes, ldc.ctypes, cols.ctypes, n.ctypes, alpha.ctypes, PT.ctypes, ldc.ctypes,
-           v[lo:].ctypes, n.ctypes, beta.ctypes, q[lo:].ctypes, ldc.ctypes)
+    # Column-major: q[lo:hi]^T (SA x B') = gamma (P as S x SA)^T @ v[lo:hi]^T (S x B')
+    _dgemm(np.full(1, _T, dtype=np.uint8).ctypes, np.full(1, _N, dtype=np.uint8).ctypes, ldc.ctypes, cols.ctypes,
+           n.ctypes, alpha.ctypes, P.ctypes, n.ctypes, v[lo:].ctypes, n.ctypes, beta.ctypes, q[lo:].ctypes, ldc.ctypes)
     for b in range(lo, hi):
         for s in range(S):
             vs = v[b, s]
@@ -296,11 +294,11 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
         for a in range(A):
             for t in range(S):
                 Pabs[s, a] += abs(P[s, a, t])
-    PT = np.ascontiguousarray(P.reshape(S * A, S).T)
     W = (S + 8) // 8 * 8  # row stride of the (S+1) x (S+1) augmented matrices, padded to 64 bytes
     nt = n_threads  # numba.get_num_threads() of the caller (called here it would defeat caching)
-    work = np.empty((nt, _BUILD, S + 1, W))
-    margin = np.empty((nt, _BUILD))
+    n_build = max(1, min(_BUILD, (1 << 22) // ((S + 1) * W * 8)))  # at most ~4 MB of matrices per thread
+    work = np.empty((nt, n_build, S + 1, W))
+    margin = np.empty((nt, n_build))
     Y = np.empty((nt, S, S))
     ipiv = np.empty((nt, S), dtype=np.int32)
     n_chunks = (B + chunk - 1) // chunk
@@ -313,8 +311,8 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
             c = _fetch_add(counter, 1)
             if c >= n_chunks:
                 break
-            for lo in range(c * chunk, min(B, (c + 1) * chunk), _BUILD):
-                hi = min(B, (c + 1) * chunk, lo + _BUILD)
+            for lo in range(c * chunk, min(B, (c + 1) * chunk), n_build):
+                hi = min(B, (c + 1) * chunk, lo + n_build)
                 _build_chunk(P, r, Pabs, gamma, rho, pis, lo, hi, Xs, margin[tid])
                 for b in range(lo, hi):
                     info[b] = 0
@@ -323,7 +321,7 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
                         _back_solves(Xs[b - lo], S, v[b], d[b])
                     else:
                         info[b] = _pivoted(Xs[b - lo], S, Y[tid], ipiv[tid], v[b], d[b])
-            _q_rows(PT, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
+            _q_rows(P, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
 
 
 @nb.njit(cache=True, parallel=True)
