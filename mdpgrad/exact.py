@@ -19,15 +19,11 @@ iteration, policy iteration or linear programming (HiGHS via ``scipy.optimize.li
 
 from __future__ import annotations
 
-import concurrent.futures
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-import scipy.linalg.lapack
 import scipy.optimize
-from threadpoolctl import threadpool_limits
 
 from .errors import InvalidInputError, InvalidPolicyError
 from .mdp import as_mdp
@@ -209,8 +205,9 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     so each policy costs :math:`O(S^2 + k S A + k^2 S + k^3)` instead of an :math:`O(S^3)` LU.
     :math:`C_b` is invertible because :math:`M_b` is (matrix determinant lemma:
     :math:`\det M_b = \det M_0 \det C_b`). Policies with :math:`k_b >` ``max_rank`` (default
-    ``S // 8``) fall back to one LU per policy (``P_pi`` and ``q`` still built with batched GEMMs). Policies are
-    grouped by :math:`k_b` and each group is evaluated with stacked (batched) array operations.
+    ``S // 8``) fall back to one compiled LU per policy, as independent policies do in :func:`evaluate`
+    (``mdpgrad._evaluate_kernels.evaluate_stack``). Policies are grouped by :math:`k_b` and each group
+    is evaluated with stacked (batched) array operations.
 
     Typical uses: sweeps over local perturbations of a policy (one-state deviations for policy
     improvement or finite differences, coordinate-wise line searches, perturbation studies). For
@@ -236,37 +233,8 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     v = np.empty((B, S))
     d = np.empty((B, S))
     far = np.flatnonzero(k > k_max)
-    if far.size:  # nothing to reuse: one LU per policy, serving both v and d
-        c = (1.0 - g) * m.rho
-        Pt = np.ascontiguousarray(m.P)
-        getrf, getrs = scipy.linalg.lapack.get_lapack_funcs(("getrf", "getrs"), (Pt,))
-
-        def solve_chunk(idx):
-            pf = pis[idx]
-            # M^T for each policy, C-contiguous = Fortran-ordered M: LAPACK factors it without a copy.
-            X = np.matmul(pf.transpose(1, 0, 2), Pt)  # X[s, b, t] = P_pi_b[s, t]: S GEMMs (n, A) x (A, S)
-            MT = np.ascontiguousarray(X.transpose(1, 2, 0)) * (-g)  # MT[b, t, s] = -gamma P_pi_b[s, t]
-            MT[:, np.arange(S), np.arange(S)] += 1.0
-            r_far = np.einsum("bsa,sa->bs", pf, m.r)
-            for i, b in enumerate(idx):  # raw LAPACK getrf / getrs: the wrappers' checks cost more than S=100 LUs
-                lu, piv, info = getrf(MT[i].T, overwrite_a=True)
-                if info != 0:  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
-                    raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {b} (getrf info={info}).")
-                v[b] = getrs(lu, piv, r_far[i])[0]
-                d[b] = getrs(lu, piv, c, trans=1)[0]
-
-        # Chunks of 64 keep the (chunk, S, S) stack in cache; LAPACK releases the GIL, so chunks run
-        # on a small thread pool (each writes only its own rows of v and d).
-        # BLAS itself is pinned to one thread meanwhile: for S ~ 100 its own threads only add overhead.
-        chunks = [far[lo:lo + 64] for lo in range(0, far.size, 64)]
-        n_threads = min(len(chunks), os.cpu_count() or 1, 8)
-        with threadpool_limits(limits=1, user_api="blas"):
-            if n_threads > 1:
-                with concurrent.futures.ThreadPoolExecutor(n_threads) as ex:
-                    list(ex.map(solve_chunk, chunks))
-            else:
-                for idx in chunks:
-                    solve_chunk(idx)
+    if far.size:  # nothing to reuse: one compiled LU per policy (as for independent policies)
+        v[far], _, _, d[far] = _evaluate_stack(m, np.ascontiguousarray(pis[far]), far)
     near = np.flatnonzero(k <= k_max)
     if near.size:
         P_pi0 = np.einsum("sa,sat->st", pi0, m.P)
@@ -304,15 +272,24 @@ _CHUNK = 32  # policies per chunk of evaluate_stack (one GEMM gives their q)
 
 def _evaluate_many(m, pis) -> Evaluation:
     """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
-    import numba
-
-    from ._evaluate_kernels import blas_single_thread, count_far, evaluate_stack
+    from ._evaluate_kernels import count_far
 
     B, S, A = pis.shape
     pis = np.ascontiguousarray(pis)
     if B < 2 or 2 * count_far(pis, max(1, S // 8)) <= B:  # most differ from pis[0] in <= S // 8 states
         return evaluate_batch(m, pis, check=False)
+    v, q, adv, d = _evaluate_stack(m, pis)
+    return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
 
+
+def _evaluate_stack(m, pis, index=None):
+    """``(v, q, advantage, d)`` of the C-ordered ``pis[B, S, A]`` by :func:`~mdpgrad._evaluate_kernels.evaluate_stack`
+    (``index[b]``: the number of policy ``b`` in error messages)."""
+    import numba
+
+    from ._evaluate_kernels import blas_single_thread, evaluate_stack
+
+    B, S, A = pis.shape
     # Outputs allocated by NumPy (which asks for huge pages at this size: fewer page faults than Numba's).
     v, d, q, adv = np.empty((B, S)), np.empty((B, S)), np.empty((B, S, A)), np.empty((B, S, A))
     info = np.empty(B, dtype=np.int64)
@@ -324,8 +301,10 @@ def _evaluate_many(m, pis) -> Evaluation:
         evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho),
                        pis, v, q, adv, d, info, chunk, n_threads)
     if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 and a valid policy (M is diagonally dominant)
-        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
-    return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
+        b = int(np.flatnonzero(info)[0])
+        b, code = (b if index is None else int(index[b])), int(info[b])
+        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {b} (getrf info={code}).")
+    return v, q, adv, d
 
 
 def bellman_operator(mdp, pi, v) -> np.ndarray:
