@@ -324,23 +324,22 @@ def evaluate_stack(P, r, gamma, rho, pis, v, q, adv, d, info, chunk, n_threads):
             _q_rows(P, r, gamma, v, q, adv, c * chunk, min(B, (c + 1) * chunk))
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def policies_valid(pis, atol, max_abs):  # pragma: no cover - compiled
-    """One parallel pass: every ``pis[b, s]`` has finite entries in ``[0, max_abs]`` summing to 1 within
+    """One pass: every ``pis[b, s]`` has finite entries in ``[0, max_abs]`` summing to 1 within
     ``atol`` (what :func:`mdpgrad.validation.check_policy` checks; it names the offence when this fails)."""
     B, S, A = pis.shape
-    bad = np.zeros(B, dtype=np.bool_)
-    for b in nb.prange(B):
+    for b in range(B):
         for s in range(S):
             acc = 0.0
+            ok = True
             for a in range(A):
                 x = pis[b, s, a]
                 acc += x
-                if not (0.0 <= x <= max_abs):  # NaN fails too
-                    bad[b] = True
-            if not abs(acc - 1.0) <= atol:
-                bad[b] = True
-    return not np.any(bad)
+                ok &= 0.0 <= x <= max_abs  # NaN fails too
+            if not (ok and abs(acc - 1.0) <= atol):
+                return False
+    return True
 
 
 @nb.njit(cache=True)

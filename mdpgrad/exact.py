@@ -162,8 +162,8 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
 
 
 def _check_policies(pi, S: int, A: int) -> np.ndarray:
-    """:func:`check_policy`; a large C-ordered float64 batch is first checked in one compiled parallel pass
-    (the NumPy checks, which name the offending entry, run only if that pass finds something)."""
+    """:func:`check_policy`; a large C-ordered float64 batch is first checked in one compiled pass (the
+    NumPy checks, which name the offending entry, run only if that pass finds something)."""
     if type(pi) is np.ndarray and pi.dtype == np.float64 and pi.ndim == 3 and pi.shape[1:] == (S, A) \
             and pi.size >= 1 << 16 and pi.flags.c_contiguous:
         from ._evaluate_kernels import policies_valid
