@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import RESULTS, machine, row, run_peer, save_instance, write_rows  # noqa: E402
 
@@ -102,10 +103,12 @@ def evaluation_batch(args, mach, cmd, rows):
         sep = [evaluate(mdp, p) for p in pis]
         w, cp = (min(a, b) for a, b in zip((w, cp), _since(c)))
     dv = max(float(np.max(np.abs(s.v - ev.v[i]))) for i, s in enumerate(sep))
+    threads = numba.get_num_threads()
     rows.append(row(f"evaluate {B} independent policies (S=100, A=10): batch vs separate calls", B / wall, B / w,
-                    "policies/s", cmd, mach, cpu_time_ratio=(B / cpu) / (B / cp), max_abs_dv=dv))
-    print(f"\nevaluate {B} policies, Garnet(100, 10): batch {B / wall:.0f}/s, separate {B / w:.0f}/s, "
-          f"ratio {w / wall:.2f} (cpu {cp / cpu:.2f}); max |dv| {dv:.1e}")
+                    "policies/s", cmd, mach, cpu_time_ratio=(B / cpu) / (B / cp), max_abs_dv=dv,
+                    numba_threads=threads))
+    print(f"\nevaluate {B} policies, Garnet(100, 10), {threads} Numba threads: batch {B / wall:.0f}/s, "
+          f"separate {B / w:.0f}/s, ratio {w / wall:.2f} (cpu {cp / cpu:.2f}); max |dv| {dv:.1e}")
 
 
 def main(argv=None):

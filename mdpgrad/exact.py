@@ -19,19 +19,17 @@ iteration, policy iteration or linear programming (HiGHS via ``scipy.optimize.li
 
 from __future__ import annotations
 
-import concurrent.futures
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-import scipy.linalg.lapack
 import scipy.optimize
-from threadpoolctl import threadpool_limits
 
 from .errors import InvalidInputError, InvalidPolicyError
 from .mdp import as_mdp
 from .validation import (
+    MAX_ABS,
+    PROB_ATOL,
     as_float_array,
     check_choice,
     check_int,
@@ -117,7 +115,9 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
 
     ``pi`` may be ``(S, A)`` or a batch ``(B, S, A)``, and every field then gets a leading batch axis.
     A batch of independent policies (most differ from ``pi[0]`` in more than ``S // 8`` states) gets one
-    compiled LU per policy, in parallel over the batch (``mdpgrad._evaluate_kernels.evaluate_stack``);
+    compiled LU per policy, in parallel over the batch (``mdpgrad._evaluate_kernels.evaluate_stack``:
+    the LU of ``[[I - gamma P_pi, r_pi], [(1 - gamma) rho, 0]]`` without pivoting, stable because
+    ``I - gamma P_pi`` is diagonally dominant by rows, with LAPACK's pivoted LU where that is not assured);
     a batch of local perturbations of ``pi[0]`` is evaluated by :func:`evaluate_batch` (one LU of
     ``I - gamma P_{pi[0]}`` reused through Woodbury). A :class:`mdpgrad.sparse.SparseMDP` is solved by
     sparse LU or a Krylov method (``method``, ``rtol``: see :func:`mdpgrad.sparse.policy_values`).
@@ -128,7 +128,7 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
     sparse = getattr(m, "is_sparse", False)
     S, A = m.shape
     if check:
-        pi = check_policy(pi, S, A, batched=np.ndim(pi) == 3)
+        pi = _check_policies(pi, S, A) if not sparse else check_policy(pi, S, A, batched=np.ndim(pi) == 3)
     else:
         pi = np.asarray(pi, dtype=np.float64)
     batched = pi.ndim == 3
@@ -159,6 +159,18 @@ def evaluate(mdp, pi, *, check: bool = True, tau: float = 0.0, P=None, r=None, m
     v, d = _solve_policy(P_pi, r_pi, g, m.rho)
     q = r + g * (P.reshape(S * A, S) @ v).reshape(S, A)
     return Evaluation(v=v, q=q, advantage=q - v[:, None], occupancy=d, value=float(v @ m.rho))
+
+
+def _check_policies(pi, S: int, A: int) -> np.ndarray:
+    """:func:`check_policy`; a large C-ordered float64 batch is first checked in one compiled pass (the
+    NumPy checks, which name the offending entry, run only if that pass finds something)."""
+    if type(pi) is np.ndarray and pi.dtype == np.float64 and pi.ndim == 3 and pi.shape[1:] == (S, A) \
+            and pi.size >= 1 << 16 and pi.flags.c_contiguous:
+        from ._evaluate_kernels import policies_valid
+
+        if policies_valid(pi, PROB_ATOL, MAX_ABS):
+            return pi
+    return check_policy(pi, S, A, batched=np.ndim(pi) == 3)
 
 
 def _model_array(x, name: str, shape: tuple) -> np.ndarray:
@@ -193,8 +205,9 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     so each policy costs :math:`O(S^2 + k S A + k^2 S + k^3)` instead of an :math:`O(S^3)` LU.
     :math:`C_b` is invertible because :math:`M_b` is (matrix determinant lemma:
     :math:`\det M_b = \det M_0 \det C_b`). Policies with :math:`k_b >` ``max_rank`` (default
-    ``S // 8``) fall back to one LU per policy (``P_pi`` and ``q`` still built with batched GEMMs). Policies are
-    grouped by :math:`k_b` and each group is evaluated with stacked (batched) array operations.
+    ``S // 8``) fall back to one compiled LU per policy, as independent policies do in :func:`evaluate`
+    (``mdpgrad._evaluate_kernels.evaluate_stack``). Policies are grouped by :math:`k_b` and each group
+    is evaluated with stacked (batched) array operations.
 
     Typical uses: sweeps over local perturbations of a policy (one-state deviations for policy
     improvement or finite differences, coordinate-wise line searches, perturbation studies). For
@@ -220,37 +233,8 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     v = np.empty((B, S))
     d = np.empty((B, S))
     far = np.flatnonzero(k > k_max)
-    if far.size:  # nothing to reuse: one LU per policy, serving both v and d
-        c = (1.0 - g) * m.rho
-        Pt = np.ascontiguousarray(m.P)
-        getrf, getrs = scipy.linalg.lapack.get_lapack_funcs(("getrf", "getrs"), (Pt,))
-
-        def solve_chunk(idx):
-            pf = pis[idx]
-            # M^T for each policy, C-contiguous = Fortran-ordered M: LAPACK factors it without a copy.
-            X = np.matmul(pf.transpose(1, 0, 2), Pt)  # X[s, b, t] = P_pi_b[s, t]: S GEMMs (n, A) x (A, S)
-            MT = np.ascontiguousarray(X.transpose(1, 2, 0)) * (-g)  # MT[b, t, s] = -gamma P_pi_b[s, t]
-            MT[:, np.arange(S), np.arange(S)] += 1.0
-            r_far = np.einsum("bsa,sa->bs", pf, m.r)
-            for i, b in enumerate(idx):  # raw LAPACK getrf / getrs: the wrappers' checks cost more than S=100 LUs
-                lu, piv, info = getrf(MT[i].T, overwrite_a=True)
-                if info != 0:  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
-                    raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {b} (getrf info={info}).")
-                v[b] = getrs(lu, piv, r_far[i])[0]
-                d[b] = getrs(lu, piv, c, trans=1)[0]
-
-        # Chunks of 64 keep the (chunk, S, S) stack in cache; LAPACK releases the GIL, so chunks run
-        # on a small thread pool (each writes only its own rows of v and d).
-        # BLAS itself is pinned to one thread meanwhile: for S ~ 100 its own threads only add overhead.
-        chunks = [far[lo:lo + 64] for lo in range(0, far.size, 64)]
-        n_threads = min(len(chunks), os.cpu_count() or 1, 8)
-        with threadpool_limits(limits=1, user_api="blas"):
-            if n_threads > 1:
-                with concurrent.futures.ThreadPoolExecutor(n_threads) as ex:
-                    list(ex.map(solve_chunk, chunks))
-            else:
-                for idx in chunks:
-                    solve_chunk(idx)
+    if far.size:  # nothing to reuse: one compiled LU per policy (as for independent policies)
+        v[far], _, _, d[far] = _evaluate_stack(m, np.ascontiguousarray(pis[far]), far)
     near = np.flatnonzero(k <= k_max)
     if near.size:
         P_pi0 = np.einsum("sa,sat->st", pi0, m.P)
@@ -283,20 +267,44 @@ def evaluate_batch(mdp, pis, *, base=None, max_rank: int | None = None, check: b
     return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
 
 
+_CHUNK = 32  # policies per chunk of evaluate_stack (one GEMM gives their q)
+
+
 def _evaluate_many(m, pis) -> Evaluation:
     """A batch: Woodbury around ``pis[0]`` for local perturbations, else one compiled LU per policy."""
+    from ._evaluate_kernels import count_far
+
     B, S, A = pis.shape
-    far = np.any(pis != pis[0], axis=2).sum(axis=1) > max(1, S // 8)
-    if B < 2 or far.mean() <= 0.5:
+    pis = np.ascontiguousarray(pis)
+    if B < 2 or 2 * count_far(pis, max(1, S // 8)) <= B:  # most differ from pis[0] in <= S // 8 states
         return evaluate_batch(m, pis, check=False)
+    v, q, adv, d = _evaluate_stack(m, pis)
+    return Evaluation(v=v, q=q, advantage=adv, occupancy=d, value=v @ m.rho)
+
+
+def _evaluate_stack(m, pis, index=None):
+    """``(v, q, advantage, d)`` of the C-ordered ``pis[B, S, A]`` by :func:`~mdpgrad._evaluate_kernels.evaluate_stack`
+    (``index[b]``: the number of policy ``b`` in error messages)."""
+    import numba
+
     from ._evaluate_kernels import blas_single_thread, evaluate_stack
 
-    with blas_single_thread():  # threads over the batch, not inside LAPACK
-        v, q, d, info = evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma,
-                                       np.ascontiguousarray(m.rho), np.ascontiguousarray(pis))
-    if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 (M is strictly diagonally dominant)
-        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {int(np.flatnonzero(info)[0])}.")
-    return Evaluation(v=v, q=q, advantage=q - v[..., None], occupancy=d, value=v @ m.rho)
+    B, S, A = pis.shape
+    # Outputs allocated by NumPy (which asks for huge pages at this size: fewer page faults than Numba's).
+    v, d, q, adv = np.empty((B, S)), np.empty((B, S)), np.empty((B, S, A)), np.empty((B, S, A))
+    info = np.empty(B, dtype=np.int64)
+    # Chunks of up to _CHUNK policies go to the Numba threads; BLAS runs single-threaded inside them
+    # (at S ~ 100 a BLAS thread pool costs more than it saves).
+    n_threads = numba.get_num_threads()
+    chunk = max(1, min(_CHUNK, -(-B // n_threads)))  # small batches: still one chunk per thread
+    with blas_single_thread():
+        evaluate_stack(np.ascontiguousarray(m.P), np.ascontiguousarray(m.r), m.gamma, np.ascontiguousarray(m.rho),
+                       pis, v, q, adv, d, info, chunk, n_threads)
+    if np.any(info != 0):  # cannot happen for 0 <= gamma < 1 and a valid policy (M is diagonally dominant)
+        b = int(np.flatnonzero(info)[0])
+        b, code = (b if index is None else int(index[b])), int(info[b])
+        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular for policy {b} (getrf info={code}).")
+    return v, q, adv, d
 
 
 def bellman_operator(mdp, pi, v) -> np.ndarray:
