@@ -588,3 +588,26 @@ def test_group_gradient_replicates_rloo_is_unbiased():
     g = bandit.gradient(theta)
     se = s.std(0, ddof=1) / np.sqrt(len(s))
     assert s.shape == (4000, 3, 4) and np.max(np.abs(s.mean(0) - g) / se) < 5
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_logit_gradient_out_float32_and_bad_out(backend):
+    """A float32 ``out`` (half the memory at V = 32k) gets the float64 gradient rounded; anything else is
+    refused by name before the kernel runs."""
+    from mdpgrad.bandits.model import logit_gradient
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(5, 40))
+    actions = rng.integers(0, 40, size=(5, 3))
+    coef = rng.normal(size=(5, 3))
+    ref = np.asarray(logit_gradient(logits, actions, coef, backend=backend))
+    out = np.full((5, 40), np.nan, dtype=np.float32)
+    logit_gradient(logits, actions, coef, backend=backend, out=out)
+    np.testing.assert_allclose(out, ref, rtol=1e-6, atol=1e-7)
+    for bad in (np.zeros((5, 40), dtype=np.int64), np.zeros((5, 39)), [[0.0] * 40] * 5):
+        with pytest.raises(ValueError, match="out: expected"):
+            logit_gradient(logits, actions, coef, backend=backend, out=bad)
+    ro = np.zeros((5, 40))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        logit_gradient(logits, actions, coef, backend=backend, out=ro)

@@ -228,6 +228,9 @@ def logit_gradient(logits, actions, coef, *, backend="auto", out=None):
     Every estimator in :mod:`mdpgrad.bandits.estimators` reduces to per-sample coefficients
     ``coef = d loss / d log pi(a)``; this turns them into a logit gradient using
     :math:`\nabla_z \log\pi(a) = e_a - \pi`. Returns an array of the backend.
+
+    ``out``: an optional host array of ``logits``' shape, float64 or float32 (computed in float64 and
+    stored in ``out``'s precision: halves the memory of a V = 32k gradient).
     """
     be = get_backend(backend, kernel="logit_gradient", like=logits)
     xp = be.xp
@@ -238,8 +241,11 @@ def logit_gradient(logits, actions, coef, *, backend="auto", out=None):
     if not hasattr(actions, "__cuda_array_interface__"):
         actions = check_indices(actions, "actions", np.shape(logits)[1], what="action index")
     if out is not None and not hasattr(out, "__cuda_array_interface__") and (
-            not isinstance(out, np.ndarray) or out.shape != np.shape(logits) or out.dtype != np.float64):
-        raise InvalidInputError(f"out: expected a float64 array of shape {np.shape(logits)} (like logits).")
+            not isinstance(out, np.ndarray) or out.shape != np.shape(logits)
+            or out.dtype not in (np.float32, np.float64) or not out.flags.writeable):
+        got = (f"{out.dtype} array of shape {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__)
+        raise InvalidInputError(f"out: expected a writeable float32 or float64 array of shape {np.shape(logits)} "
+                                f"(like logits), got {got}; pass out=None to get a new float64 array.")
     logits = be.asarray(logits)
     actions = be.asarray(actions)
     coef = be.asarray(coef, dtype=xp.float64)
