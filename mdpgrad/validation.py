@@ -138,7 +138,9 @@ def check_finite(arr: np.ndarray, name: str, *, error=InvalidInputError) -> None
         raise error(f"{name}: complex values (dtype {arr.dtype}) are not allowed; pass a real array.")
     if arr.dtype.kind in "iub" or arr.size == 0:
         return
-    lo, hi = arr.min(), arr.max()  # fast path: two reductions, no temporaries (NaN propagates into both)
+    # fast path: two reductions, no temporaries (NaN propagates into both); compared as Python floats, since
+    # MAX_ABS cast to a float32 array's dtype would overflow
+    lo, hi = float(arr.min()), float(arr.max())
     if lo >= -MAX_ABS and hi <= MAX_ABS:
         return
     bad = ~np.isfinite(arr)
