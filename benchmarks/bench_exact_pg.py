@@ -67,8 +67,9 @@ def main(argv=None):
             peers = {"JAX jit+lax.scan (float64)": run_peer(["jax", method, path, n, eta], args.timeout)}
             if not args.no_torch:
                 peers["torch CPU (float64)"] = run_peer(["torch", method, path, n_torch, eta], args.timeout)
-            _, rate_np, cpu_np = time_mdpgrad(mdp, method, eta, n_numpy, backend="numpy")
-            peers["mdpgrad backend='numpy'"] = {"it_per_s": rate_np, "cpu_it_per_s": cpu_np, "values": None}
+            res_np, rate_np, cpu_np = time_mdpgrad(mdp, method, eta, n_numpy, backend="numpy")
+            peers["mdpgrad backend='numpy'"] = {"it_per_s": rate_np, "cpu_it_per_s": cpu_np,
+                                                "values": np.asarray(res_np.value)}
             for peer, out in peers.items():
                 if "error" in out:
                     rows.append(row(f"{method} vs {peer}", rate, None, "it/s", cmd, mach, error=out["error"]))

@@ -134,3 +134,15 @@ def test_cell_arguments_are_validated():
         optimize_cell(mdp="mdpgrad.envs:garnet", mdp_kwargs=[1], method="npg", n_iter=2, seed=0)
     with pytest.raises(InvalidInputError, match="record"):
         optimize_cell(mdp="mdpgrad.envs:garnet", mdp_kwargs=MK, method="npg", n_iter=2, seed=0, record=[])
+
+
+def test_cell_factory_arguments_are_checked_before_the_run():
+    """A factory keyword that does not fit is named (not a TypeError from deep inside the cell)."""
+    from mdpgrad.errors import InvalidInputError
+    from mdpgrad.sweep import optimize_cell
+
+    with pytest.raises(InvalidInputError, match="mdp_kwargs"):
+        optimize_cell("mdpgrad.envs:garnet", "npg", 5, 0, mdp_kwargs={"n_states": 5}, step_size=1.0)
+    with pytest.raises(InvalidInputError, match="mdp_kwargs"):
+        optimize_cell("mdpgrad.envs:garnet", "npg", 5, 0, step_size=1.0,
+                      mdp_kwargs={"n_states": 5, "n_actions": 2, "branching": 2, "colour": 1})

@@ -25,6 +25,7 @@ the path.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,7 +43,16 @@ def _factory(mdp, mdp_kwargs):
     if mdp_kwargs is not None and not isinstance(mdp_kwargs, Mapping):
         raise InvalidInputError(f"mdp_kwargs = {mdp_kwargs!r}: give a dict of the factory's keyword arguments.")
     fn = resolve_function(mdp)
-    return lambda seed: fn(**dict(mdp_kwargs or {}), seed=int(seed))
+    kwargs = dict(mdp_kwargs or {})
+    try:
+        inspect.signature(fn).bind(**kwargs, seed=0)
+    except TypeError as exc:
+        raise InvalidInputError(f"mdp_kwargs = {kwargs!r} do not fit {mdp}{inspect.signature(fn)} called as "
+                                f"factory(**mdp_kwargs, seed=seed): {exc}; pass the factory's arguments by "
+                                "name.") from None
+    except ValueError:  # no signature to check (a builtin): the call itself will tell
+        pass
+    return lambda seed: fn(**kwargs, seed=int(seed))
 
 
 def _record(record):
