@@ -379,15 +379,36 @@ class RunTrace:
     theta: np.ndarray
 
 
+#: methods with a compiled seed batch: name -> (hyperparameter class, builder, its closure's other variables)
+_COMPILED = {"pg": (PGHyperparameters, _pg, {}), "storm": (STORMHyperparameters, _storm, {}),
+             "svrpg": (SVRPGHyperparameters, _svrpg, {}), "igt": (IGTHyperparameters, _igt, {}),
+             "harpg": (HARPGHyperparameters, _harpg, {}),
+             "srvr": (SVRPGHyperparameters, _recursive, {"loopless": False}),
+             "page": (PAGEHyperparameters, _recursive, {"loopless": True})}
+
+
+def _closure(fn) -> dict:
+    cells = getattr(fn, "__closure__", None) or ()
+    return dict(zip(getattr(getattr(fn, "__code__", None), "co_freevars", ()), (c.cell_contents for c in cells)))
+
+
 def compiled_method(meth, oracle, replicas) -> bool:
     """True when ``(meth, oracle)`` runs in the compiled seed batch (:mod:`mdpgrad.estimators.seed_batch`):
-    ``"pg"`` built by :func:`make_stochastic_method` on a softmax :class:`TabularOracle` of a dense MDP,
-    without replicas."""
+    ``"pg"``, ``"storm"``, ``"svrpg"``, ``"srvr"``, ``"page"``, ``"igt"`` or ``"harpg"`` built by
+    :func:`make_stochastic_method` (its own update closing over its own hyperparameters) on a softmax
+    :class:`TabularOracle` of a dense MDP, without replicas. ``"npg"`` (a least-squares Fisher solve per
+    step) and user-written updates run the Python loop."""
     from ..mdp import as_mdp
     from .oracles import TabularOracle
 
-    return (replicas is None and meth.name == "pg" and type(meth.hparams) is PGHyperparameters
-            and getattr(meth.update, "__qualname__", "") == "_pg.<locals>.update"
+    if replicas is not None or meth.name not in _COMPILED:
+        return False
+    cls, builder, extra = _COMPILED[meth.name]
+    upd = meth.update
+    env = _closure(upd)
+    return (type(meth.hparams) is cls and getattr(upd, "__qualname__", "") == builder.__name__ + ".<locals>.update"
+            and getattr(upd, "__module__", "") == __name__ and env.get("hp") is meth.hparams
+            and all(env.get(k, object()) == v for k, v in extra.items())
             and type(oracle) is TabularOracle and oracle.parametrization == "softmax"
             and not getattr(as_mdp(oracle.mdp), "is_sparse", False))
 
@@ -431,7 +452,7 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
 
     Raises :class:`mdpgrad.errors.DivergedError` when the gap stops being finite."""
     from ..algorithms import Method
-    from .seed_batch import run_pg_tabular
+    from .seed_batch import run_pg_tabular, run_vr_tabular
 
     seeds = _seed_list(seed)
     if isinstance(method, Method):
@@ -456,13 +477,17 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
         raise InvalidInputError(f"theta0: has {s0.theta.shape[-1]} parameters, the oracle needs "
                                 f"{int(np.prod(oracle.shape))} (shape {tuple(oracle.shape)}).")
     if compiled_method(meth, oracle, replicas):
-        samples, value, theta, _ = run_pg_tabular(meth, oracle, s0.theta, n_iter, seeds or [seed], record_every)
+        if meth.name == "pg":
+            samples, value, theta, _ = run_pg_tabular(meth, oracle, s0.theta, n_iter, seeds or [seed], record_every)
+            samples = np.repeat(samples[None], len(seeds or [seed]), axis=0)
+        else:
+            samples, value, theta, _ = run_vr_tabular(meth, oracle, s0.theta, n_iter, seeds or [seed], record_every)
         gap = oracle.optimum() - value
         for b in range(gap.shape[0]):
             _diverged(meth, gap[b], record_every)
         if seeds is None:
-            return RunTrace(meth.name, samples, gap[0], theta[0])
-        return RunTrace(meth.name, np.repeat(samples[None], len(seeds), axis=0), gap, theta)
+            return RunTrace(meth.name, samples[0], gap[0], theta[0])
+        return RunTrace(meth.name, samples, gap, theta)
     if seeds is not None:
         runs = [_run_loop(meth, oracle, s0, n_iter, sd, record_every) for sd in seeds]
         return RunTrace(meth.name, np.stack([r.samples for r in runs]), np.stack([r.gap for r in runs]),

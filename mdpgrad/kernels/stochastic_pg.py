@@ -139,6 +139,43 @@ def _value(pi, P, r, gamma, rho, S, A):  # pragma: no cover - compiled
     return val
 
 
+@nb.njit(cache=True)
+def rollout(path_seed, len_seed, gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx,
+            lin_tr, r, sbuf, abuf, rbuf):  # pragma: no cover - compiled
+    """One trajectory of ``TabularOracle.sample``: its Geom(1-gamma) length ``L`` from ``len_seed`` (``lg =
+    log gamma``), its path from ``path_seed``; states, actions and rewards go to ``sbuf, abuf, rbuf`` (grown
+    when ``L`` exceeds them). Returns ``(L, sbuf, abuf, rbuf)``."""
+    _, u = splitmix_uniform(len_seed)
+    L = 1 if gamma <= 0.0 else 1 + np.int64(np.floor(np.log1p(-u) / lg))
+    if L > sbuf.shape[0]:
+        sbuf = np.empty(2 * L, dtype=np.int64)
+        abuf = np.empty(2 * L, dtype=np.int64)
+        rbuf = np.empty(2 * L)
+    x, s = first_state(path_seed, -1, rho_cum)
+    for t in range(L):
+        s0 = s
+        x, a, s = transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
+        sbuf[t] = s0
+        abuf[t] = a
+        rbuf[t] = r[s0, a]
+    return L, sbuf, abuf, rbuf
+
+
+@nb.njit(cache=True)
+def trajectory_stats(sbuf, abuf, rbuf, L, acc, ws):  # pragma: no cover - compiled
+    r"""Reward-to-go :math:`G_t` in place of ``rbuf[:L]``; ``acc[s, a] = \sum_t G_t[s_t=s, a_t=a]`` and
+    ``ws[s] = \sum_t G_t[s_t=s]``, so the GPOMDP gradient is ``acc - ws[:, None] * pi``."""
+    g = 0.0
+    for t in range(L - 1, -1, -1):  # reward-to-go, accumulated from the end
+        g += rbuf[t]
+        rbuf[t] = g
+    acc[:, :] = 0.0
+    ws[:] = 0.0
+    for t in range(L):
+        acc[sbuf[t], abuf[t]] += rbuf[t]
+        ws[sbuf[t]] += rbuf[t]
+
+
 @nb.njit(cache=True, parallel=True)
 def pg_softmax_block(subseeds, t0, theta, alpha, decay, batch, record_every, S, A, gamma, rho_cum, ptr, idx, cum,
                      tr_thr, tr_idx, r, P, rho, rec_theta, rec_value, alive):  # pragma: no cover - compiled
@@ -162,10 +199,9 @@ def pg_softmax_block(subseeds, t0, theta, alpha, decay, batch, record_every, S, 
         acc = np.empty((S, A))
         ws = np.empty(S)
         dsum = np.empty(dim)
-        cap = 64
-        sbuf = np.empty(cap, dtype=np.int64)
-        abuf = np.empty(cap, dtype=np.int64)
-        rbuf = np.empty(cap)
+        sbuf = np.empty(64, dtype=np.int64)
+        abuf = np.empty(64, dtype=np.int64)
+        rbuf = np.empty(64)
         for kk in range(K):
             k = t0 + kk
             _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
@@ -174,29 +210,9 @@ def pg_softmax_block(subseeds, t0, theta, alpha, decay, batch, record_every, S, 
             lens = trajectory_seeds_compiled(sub, batch, 1)
             dsum[:] = 0.0
             for i in range(batch):
-                _, u = splitmix_uniform(lens[i])
-                L = 1 if gamma <= 0.0 else 1 + np.int64(np.floor(np.log1p(-u) / lg))
-                if L > cap:
-                    cap = 2 * L
-                    sbuf = np.empty(cap, dtype=np.int64)
-                    abuf = np.empty(cap, dtype=np.int64)
-                    rbuf = np.empty(cap)
-                x, s = first_state(path[i], -1, rho_cum)
-                for t in range(L):
-                    s0 = s
-                    x, a, s = transition_step(x, s, A, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx, lin_tr)
-                    sbuf[t] = s0
-                    abuf[t] = a
-                    rbuf[t] = r[s0, a]
-                g = 0.0
-                for t in range(L - 1, -1, -1):  # reward-to-go, accumulated from the end
-                    g += rbuf[t]
-                    rbuf[t] = g
-                acc[:, :] = 0.0
-                ws[:] = 0.0
-                for t in range(L):
-                    acc[sbuf[t], abuf[t]] += rbuf[t]
-                    ws[sbuf[t]] += rbuf[t]
+                L, sbuf, abuf, rbuf = rollout(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr,
+                                              idx, cum, tr_thr, tr_idx, lin_tr, r, sbuf, abuf, rbuf)
+                trajectory_stats(sbuf, abuf, rbuf, L, acc, ws)
                 for s in range(S):
                     for a in range(A):
                         dsum[s * A + a] += acc[s, a] - ws[s] * pi[s, a]
