@@ -135,10 +135,95 @@ def test_compiled_seed_batch_does_not_depend_on_the_thread_count():
     code = ("import numpy as np; from mdpgrad import envs, estimators as E; "
             "o = E.TabularOracle(envs.garnet(6, 3, 2, gamma=0.8, seed=3)); "
             "t = E.run_stochastic('pg', o, np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3); "
-            "print(t.theta.tobytes().hex())")
+            "u = E.run_stochastic('page', o, np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3); "
+            "print(t.theta.tobytes().hex() + u.theta.tobytes().hex())")
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, cwd=root)
     assert out.returncode == 0, out.stderr[-2000:]
     here = E.run_stochastic("pg", _garnet_oracle(), np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3)
-    assert out.stdout.strip() == here.theta.tobytes().hex()
+    page = E.run_stochastic("page", _garnet_oracle(), np.zeros(18), 30, seed=[0, 5, 9], alpha=0.5, batch=3)
+    assert out.stdout.strip() == here.theta.tobytes().hex() + page.theta.tobytes().hex()
+
+
+# --- the variance-reduced methods on the compiled path (mdpgrad.kernels.stochastic_vr) ----------------------------
+VR_CASES = [("storm", {"alpha": 0.2, "batch": 2, "big_batch": 5, "beta": 0.3}),
+            ("svrpg", {"alpha": 0.2, "batch": 2, "big_batch": 6, "epoch": 4}),
+            ("srvr", {"alpha": 0.2, "batch": 2, "big_batch": 6, "epoch": 4, "decay": True}),
+            ("page", {"alpha": 0.2, "batch": 2, "big_batch": 6, "p": 0.3}),
+            ("igt", {"gamma0": 0.5}),
+            ("harpg", {"gamma0": 0.5}),
+            ("harpg", {"gamma0": 0.3, "normalized": False})]
+
+
+@pytest.mark.parametrize("method, hp", VR_CASES)
+def test_compiled_vr_seed_batch_equals_separate_runs(method, hp):
+    orc = _garnet_oracle()
+    seeds = [0, 5, 2**40 + 1, 9]
+    batch = E.run_stochastic(method, orc, np.zeros(18), 30, seed=seeds, record_every=3, **hp)
+    assert batch.gap.shape == (4, 11) and batch.samples.shape == (4, 11) and batch.theta.shape == (4, 18)
+    for b, sd in enumerate(seeds):
+        one = E.run_stochastic(method, orc, np.zeros(18), 30, seed=sd, record_every=3, **hp)
+        assert np.array_equal(batch.gap[b], one.gap) and np.array_equal(batch.theta[b], one.theta)
+        assert np.array_equal(batch.samples[b], one.samples)
+    assert not np.array_equal(batch.theta[0], batch.theta[1])  # the seeds do differ (the check can fail)
+    sub = E.run_stochastic(method, orc, np.zeros(18), 30, seed=[9, 0], record_every=3, **hp)
+    assert np.array_equal(sub.theta[0], batch.theta[3]) and np.array_equal(sub.gap[1], batch.gap[0])
+
+
+@pytest.mark.parametrize("method, hp", VR_CASES)
+def test_compiled_vr_follows_the_python_loop(method, hp):
+    """Same draws in the same order (PAGE's coin, HARPG's q), same arithmetic: the kernel tracks the Python
+    loop to round-off, sample counts included; another seed does not (negative control)."""
+    from mdpgrad.estimators.variance_reduced import _run_loop, compiled_method
+
+    orc = _garnet_oracle()
+    meth = E.make_stochastic_method(method, **hp)
+    assert compiled_method(meth, orc, None)
+    fast = E.run_stochastic(meth, orc, np.zeros(18), 40, seed=11, record_every=3)
+    loop = _run_loop(meth, orc, meth.init(np.zeros(18)), 40, 11, 3)
+    other = _run_loop(meth, orc, meth.init(np.zeros(18)), 40, 12, 3)
+    assert np.allclose(fast.theta, loop.theta, rtol=0, atol=1e-12) and np.allclose(fast.gap, loop.gap, rtol=0,
+                                                                                     atol=1e-12)
+    assert np.array_equal(fast.samples, loop.samples)
+    assert not np.allclose(fast.theta, other.theta, atol=1e-3)
+
+
+@pytest.mark.parametrize("method, hp", [VR_CASES[3], VR_CASES[5]])
+def test_compiled_vr_draws_match_any_bit_generator(method, hp):
+    """PAGE and HARPG mix ``rng.random()`` and ``rng.integers``: PCG64 is read word by word, any other bit
+    generator call by call; both give the Python loop's draws."""
+    from mdpgrad.estimators import seed_batch
+    from mdpgrad.estimators.variance_reduced import _run_loop
+
+    orc = _garnet_oracle()
+    meth = E.make_stochastic_method(method, **hp)
+    fast = E.run_stochastic(meth, orc, np.zeros(18), 25, seed=np.random.Generator(np.random.MT19937(5)))
+    loop = _run_loop(meth, orc, meth.init(np.zeros(18)), 25, np.random.Generator(np.random.MT19937(5)), 1)
+    assert np.allclose(fast.theta, loop.theta, rtol=0, atol=1e-12) and np.array_equal(fast.samples, loop.samples)
+    for kind in ("page", "harpg"):
+        for k0 in (0, 7):
+            raw = seed_batch._draws(np.random.default_rng(3), k0, 20, kind)
+            g = np.random.default_rng(3)
+            step = [(None if kind == "page" and k0 + k == 0 else g.random(),
+                     [g.integers(2**62) for _ in range(1 if kind == "page" else 2)]) for k in range(20)]
+            assert np.array_equal(raw[0][:, :len(step[0][1])], [ints for _, ints in step])
+            assert np.array_equal(raw[1], [np.nan if u is None else u for u, _ in step], equal_nan=True)
+
+
+def test_compiled_path_covers_the_vr_methods_only_as_built():
+    from mdpgrad.algorithms import Method
+    from mdpgrad.estimators.variance_reduced import compiled_method
+
+    orc = _garnet_oracle()
+    for name in ("pg", "storm", "svrpg", "srvr", "page", "igt", "harpg"):
+        meth = E.make_stochastic_method(name)
+        assert compiled_method(meth, orc, None), name
+        assert not compiled_method(meth, E.TabularOracle(orc.mdp, "loglinear", phi=np.eye(18).reshape(6, 3, 18)), None)
+    assert not compiled_method(E.make_stochastic_method("npg"), orc, None)  # a Fisher least-squares solve per step
+    assert not compiled_method(E.make_stochastic_method("storm"), orc, 2)
+    page, srvr = E.make_stochastic_method("page"), E.make_stochastic_method("srvr")
+    assert not compiled_method(Method("page", page.hparams, page.init, srvr.update), orc, None)  # srvr's rule
+    storm2 = E.make_stochastic_method("storm", beta=0.9)
+    storm = E.make_stochastic_method("storm")
+    assert not compiled_method(Method("storm", storm.hparams, storm.init, storm2.update), orc, None)  # its own hp
