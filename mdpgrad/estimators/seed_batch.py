@@ -61,7 +61,7 @@ def run_pg_tabular(meth, oracle, theta0: np.ndarray, n_iter: int, seeds: list, r
 #: method name -> (kernel code, draws per step): "i" one integer, "page" a coin then an integer (none at t = 0),
 #: "harpg" a uniform then two integers -- the Python loop's order
 _VR = {"storm": (1, "i"), "svrpg": (2, "i"), "srvr": (3, "i"), "page": (4, "page"), "igt": (5, "i"),
-       "harpg": (6, "harpg")}
+       "harpg": (6, "harpg"), "npg": (7, "i")}
 _RAW_DOUBLE = (np.random.PCG64, np.random.PCG64DXSM)  # next_double = (next_uint64 >> 11) / 2**53
 
 

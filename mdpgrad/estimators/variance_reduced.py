@@ -382,7 +382,7 @@ class RunTrace:
 #: methods with a compiled seed batch: name -> (hyperparameter class, builder, its closure's other variables)
 _COMPILED = {"pg": (PGHyperparameters, _pg, {}), "storm": (STORMHyperparameters, _storm, {}),
              "svrpg": (SVRPGHyperparameters, _svrpg, {}), "igt": (IGTHyperparameters, _igt, {}),
-             "harpg": (HARPGHyperparameters, _harpg, {}),
+             "harpg": (HARPGHyperparameters, _harpg, {}), "npg": (PGHyperparameters, _npg, {}),
              "srvr": (SVRPGHyperparameters, _recursive, {"loopless": False}),
              "page": (PAGEHyperparameters, _recursive, {"loopless": True})}
 

@@ -24,7 +24,7 @@ import numpy as np
 from .rollouts import LINEAR_MAX
 from .stochastic_pg import _policy, _value, rollout, trajectory_seeds_compiled, trajectory_stats
 
-STORM, SVRPG, SRVR, PAGE, IGT, HARPG = 1, 2, 3, 4, 5, 6
+STORM, SVRPG, SRVR, PAGE, IGT, HARPG, NPG = 1, 2, 3, 4, 5, 6, 7
 
 
 @nb.njit(cache=True)
@@ -51,8 +51,10 @@ def _log_prob(sbuf, abuf, L, lsm):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _grad_sum(sub, n, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc, ws, out):  # pragma: no cover
-    r"""``out = \sum_{i<n} g(\tau_i, \theta)``, ``\tau_i`` the ``n`` trajectories of subseed ``sub`` under ``pi``."""
+def _grad_sum(sub, n, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc, ws, out,
+              visits):  # pragma: no cover - compiled
+    r"""``out = \sum_{i<n} g(\tau_i, \theta)``, ``\tau_i`` the ``n`` trajectories of subseed ``sub`` under ``pi``;
+    ``visits[s, a]`` (when it has rows) counts the visits of every ``(s, a)``."""
     rho_cum, ptr, idx, cum, tr_thr, tr_idx = smp
     sbuf, abuf, rbuf = bufs
     path = trajectory_seeds_compiled(sub, n, 0)
@@ -66,6 +68,9 @@ def _grad_sum(sub, n, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs,
         for s in range(S):
             for a in range(A):
                 out[s * A + a] += acc[s, a] - ws[s] * pi[s, a]
+        if visits.shape[0] > 0:
+            for t in range(L):
+                visits[sbuf[t], abuf[t]] += 1.0
     return sbuf, abuf, rbuf, L
 
 
@@ -120,6 +125,21 @@ def _hvp(sbuf, abuf, L, pi, acc, ws, v, S, A, out):  # pragma: no cover - compil
 
 
 @nb.njit(cache=True)
+def _fisher(pi, visits, c, S, A):  # pragma: no cover - compiled
+    r"""``TabularOracle.fisher`` (softmax): block ``s`` is :math:`c\,Z_s^\top\mathrm{diag}(n_s)Z_s`,
+    :math:`Z_s = I - 1\pi_s^\top`, :math:`n_s` the visit counts, :math:`c = (1-\gamma)/n`."""
+    F = np.zeros((S * A, S * A))
+    for s in range(S):
+        for i in range(A):
+            for j in range(A):
+                acc = 0.0
+                for a in range(A):
+                    acc += (((1.0 if a == i else 0.0) - pi[s, i]) * visits[s, a]) * ((1.0 if a == j else 0.0) - pi[s, j])
+                F[s * A + i, s * A + j] = c * acc
+    return F
+
+
+@nb.njit(cache=True)
 def _norm_or_one(d):  # pragma: no cover - compiled
     nrm = np.sqrt(np.sum(d * d))
     return nrm if nrm > 0 else 1.0
@@ -159,6 +179,8 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
         g2 = np.empty(dim)
         aux = np.empty(dim)
         bufs = (np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64), np.empty(64))
+        nov = np.empty((0, A))
+        visits = np.empty((S if method == NPG else 0, A))
         for kk in range(K):
             k = t0 + kk
             sub = ints[b, kk, 0]
@@ -171,7 +193,7 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                         aux[j] = th[j] + c * (th[j] - thp[j])  # the shifted point
                     _policy(aux, S, A, pi, pi_cum, pi_thr, lin_pi)
                     s0, s1, s2, _ = _grad_sum(sub, 1, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc,
-                                              ws, g1)
+                                              ws, g1, nov)
                     for j in range(dim):
                         dd[j] = (1 - eta) * dd[j] + eta * g1[j]
                     used = 1
@@ -183,11 +205,11 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                         g2[j] = th[j] - thp[j]  # v
                     _policy(aux, S, A, pi, pi_cum, pi_thr, lin_pi)
                     s0, s1, s2, L = _grad_sum(sub, 1, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc,
-                                              ws, g1)
+                                              ws, g1, nov)
                     _hvp(s0, s1, L, pi, acc, ws, g2, S, A, aux)
                     _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
                     s0, s1, s2, _ = _grad_sum(ints[b, kk, 1], 1, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r,
-                                              (s0, s1, s2), acc, ws, g1)
+                                              (s0, s1, s2), acc, ws, g1, nov)
                     for j in range(dim):
                         dd[j] = (1 - eta) * (dd[j] + aux[j]) + eta * g1[j]
                     used = 2
@@ -196,6 +218,21 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                 for j in range(dim):
                     thp[j] = th[j]
                     th[j] = th[j] + scale * (dd[j] / nrm if (method == IGT or normalized) else dd[j])
+            elif method == NPG:
+                _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+                visits[:, :] = 0.0
+                s0, s1, s2, _ = _grad_sum(sub, batch, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc,
+                                          ws, g1, visits)
+                bufs = (s0, s1, s2)
+                for j in range(dim):
+                    g1[j] = g1[j] / batch
+                w = np.linalg.lstsq(_fisher(pi, visits, (1.0 - gamma) / batch, S, A), g1, rcond=1e-10)[0]
+                step = alpha * 2.0 / (k + 2) if decay else alpha
+                for j in range(dim):
+                    dd[j] = w[j]
+                    thp[j] = th[j]
+                    th[j] = th[j] + step * w[j]
+                used = batch
             else:
                 _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
                 if method == SVRPG:
@@ -208,7 +245,7 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                     fresh = k == 0
                 if fresh:
                     s0, s1, s2, _ = _grad_sum(sub, big, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs,
-                                              acc, ws, g1)
+                                              acc, ws, g1, nov)
                     bufs = (s0, s1, s2)
                     for j in range(dim):
                         dd[j] = g1[j] / big
