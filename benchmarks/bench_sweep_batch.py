@@ -8,8 +8,12 @@
    one call parallel over the seeds -- against 64 separate single-seed calls (which run the same kernel with
    a batch of one), and against the Python loop that ran every ``"pg"`` run before (a few seeds, scaled to
    64). Values checked equal (bit for bit against the separate calls).
-3. ``run_stochastic("harpg", GaussianBanditOracle, ..., seed=[0..63])`` against 64 separate calls (harpg
-   keeps the loop of single runs, so the ratio measures only its overhead; values checked equal).
+3. ``run_stochastic("harpg", GaussianBanditOracle, ..., seed=[0..63])`` against 64 separate calls (the
+   Gaussian bandit keeps the loop of single runs, so the ratio measures only its overhead; values checked equal).
+3b. The same as 2 for every other method with a compiled seed batch (storm, page, svrpg, srvr, igt, harpg,
+   npg; :mod:`mdpgrad.kernels.stochastic_vr`): seed list vs separate calls (equal bit for bit) vs the former
+   Python loop (a few seeds, scaled; equal to round-off, npg excepted once its Fisher is ill-conditioned).
+   ``--methods storm,page`` picks some.
 4. Sweeps of the ready-made cells, run inline: ``stochastic_cell`` (pg, 64 seeds of one Garnet) and
    ``optimize_cell`` (exact NPG, 6 step sizes x 16 seeds), auto-batched against the same sweep forced cell by
    cell; stored results checked equal.
@@ -134,6 +138,51 @@ def pg_seed_batch(args, mach, cmd, rows):
           f"identical: {same}, loop equal to round-off: {close}")
 
 
+#: hyperparameters of the benchmarked runs (garnet(10, 3, 2), 64 seeds x 500 iterations)
+VR_BENCH = {"storm": {"alpha": 0.1, "batch": 2, "big_batch": 10, "beta": 0.2},
+            "page": {"alpha": 0.1, "batch": 2, "big_batch": 10, "p": 0.1},
+            "svrpg": {"alpha": 0.1, "batch": 2, "big_batch": 10, "epoch": 10},
+            "srvr": {"alpha": 0.1, "batch": 2, "big_batch": 10, "epoch": 10},
+            "igt": {"gamma0": 0.5}, "harpg": {"gamma0": 0.5}, "npg": {"alpha": 0.001, "batch": 20}}
+
+
+def vr_seed_batch(args, mach, cmd, rows):
+    from mdpgrad import envs
+    from mdpgrad.estimators.variance_reduced import _run_loop
+
+    B, n = (16, 200) if args.quick else (64, 500)
+    orc = E.TabularOracle(envs.garnet(10, 3, 2, gamma=0.9, seed=0))
+    th0, seeds = np.zeros(30), list(range(B))
+    for name in args.methods.split(","):
+        hp = VR_BENCH[name]
+        E.run_stochastic(name, orc, th0, 5, seed=[0, 1], **hp)  # JIT / cache load
+        best_b = best_u = np.inf
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            tb = E.run_stochastic(name, orc, th0, n, seed=seeds, **hp)
+            best_b = min(best_b, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            sep = [E.run_stochastic(name, orc, th0, n, seed=s, **hp) for s in seeds]
+            best_u = min(best_u, time.perf_counter() - t0)
+        same = all(np.array_equal(tb.gap[b], s.gap) and np.array_equal(tb.theta[b], s.theta)
+                   for b, s in enumerate(sep))
+        assert same
+        n_loop = 1 if args.quick else 2
+        meth = E.make_stochastic_method(name, **hp)
+        t0 = time.perf_counter()
+        loop = [_run_loop(meth, orc, meth.init(th0), n, s, 1) for s in seeds[:n_loop]]
+        t_loop = (time.perf_counter() - t0) * B / n_loop
+        dgap = max(float(np.abs(lp.gap - tb.gap[b]).max()) for b, lp in enumerate(loop))
+        what = f"run_stochastic {name} on garnet(10,3,2), {B} seeds x {n} iterations"
+        rows.append(row(f"{what}: seed=[...] (one compiled call) vs {B} separate calls", B * n / best_b,
+                        B * n / best_u, "it/s", cmd, mach, identical_results=same))
+        rows.append(row(f"{what}: seed=[...] vs the former Python loop ({n_loop} seeds timed, scaled to {B})",
+                        B * n / best_b, B * n / t_loop, "it/s", cmd, mach, max_abs_gap_difference=dgap))
+        print(f"run_stochastic {name} {B} seeds x {n}: seed list {best_b:.3f} s, separate {best_u:.3f} s "
+              f"(ratio {best_u / best_b:.2f}), former Python loop ~{t_loop:.1f} s (ratio {t_loop / best_b:.0f}); "
+              f"identical: {same}, max |gap - loop gap| {dgap:.1e}")
+
+
 def _cell_sweep(quick):
     mk = {"n_states": 10, "n_actions": 3, "branching": 2, "gamma": 0.9}
     sto = Sweep("sto_bench", "mdpgrad.sweep.cells:stochastic_cell", fixed={
@@ -175,15 +224,21 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs per side")
+    ap.add_argument("--methods", default=",".join(VR_BENCH), help="compiled methods of row 3b (comma-separated)")
+    ap.add_argument("--only-vr", action="store_true", help="run only row 3b (written to bench_sweep_batch_vr.json)")
     args = ap.parse_args(argv)
     mach = machine()
-    cmd = "python benchmarks/bench_sweep_batch.py" + (" --quick" if args.quick else "")
+    cmd = "python benchmarks/bench_sweep_batch.py" + (" --quick" if args.quick else "") + (
+        f" --only-vr --methods {args.methods}" if args.only_vr else "")
     rows = []
-    sweep_batch(args, mach, cmd, rows)
-    pg_seed_batch(args, mach, cmd, rows)
-    seed_batch(args, mach, cmd, rows)
-    cell_sweeps(args, mach, cmd, rows)
-    print("wrote", write_rows("bench_sweep_batch", rows))
+    if not args.only_vr:
+        sweep_batch(args, mach, cmd, rows)
+        pg_seed_batch(args, mach, cmd, rows)
+    vr_seed_batch(args, mach, cmd, rows)
+    if not args.only_vr:
+        seed_batch(args, mach, cmd, rows)
+        cell_sweeps(args, mach, cmd, rows)
+    print("wrote", write_rows("bench_sweep_batch_vr" if args.only_vr else "bench_sweep_batch", rows))
 
 
 if __name__ == "__main__":
