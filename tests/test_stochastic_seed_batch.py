@@ -232,3 +232,16 @@ def test_compiled_path_covers_the_vr_methods_only_as_built():
     storm2 = E.make_stochastic_method("storm", beta=0.9)
     storm = E.make_stochastic_method("storm")
     assert not compiled_method(Method("storm", storm.hparams, storm.init, storm2.update), orc, None)  # its own hp
+
+
+@pytest.mark.parametrize("method", ["page", "harpg", "storm"])
+def test_compiled_vr_blocks_do_not_change_the_run(method, monkeypatch):
+    """The draws are made in blocks of steps; a run split into blocks of 2-3 steps is the same run."""
+    from mdpgrad.estimators import seed_batch
+
+    orc = _garnet_oracle()
+    whole = E.run_stochastic(method, orc, np.zeros(18), 20, seed=[3, 8])
+    monkeypatch.setattr(seed_batch, "_BLOCK_WORDS", 13)  # 13 // (3 * 2) = 2 steps per block
+    split = E.run_stochastic(method, orc, np.zeros(18), 20, seed=[3, 8])
+    assert np.array_equal(whole.theta, split.theta) and np.array_equal(whole.samples, split.samples)
+    assert np.array_equal(whole.gap, split.gap)

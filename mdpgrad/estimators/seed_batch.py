@@ -1,12 +1,15 @@
-r"""Seed batches of stochastic PG in one compiled call (issue 19): the ``"pg"`` method on a softmax
-:class:`~mdpgrad.estimators.TabularOracle`, parallel over the seeds.
+r"""Seed batches of the stochastic optimizers in one compiled call (issue 19), parallel over the seeds, on a
+softmax :class:`~mdpgrad.estimators.TabularOracle`.
 
 :func:`run_pg_tabular` runs ``B`` seeds of vanilla stochastic PG / GPOMDP (Williams 1992; Baxter &
 Bartlett 2001), :math:`\theta_{k+1} = \theta_k + \alpha_k\bar g(\theta_k)`, in
-:func:`mdpgrad.kernels.stochastic_pg.pg_softmax_block` (Numba ``prange`` over seeds). Reproducibility
-per seed: seed ``b``'s own :class:`numpy.random.Generator` pre-draws, in blocks, the integers
-``rng.integers(2**62)`` that the Python loop would draw one per step, and the kernel derives every
-trajectory stream from them exactly as ``TabularOracle.sample`` does
+:func:`mdpgrad.kernels.stochastic_pg.pg_softmax_block`; :func:`run_vr_tabular` runs storm, svrpg, srvr,
+page, igt, harpg and npg (the updates of :mod:`mdpgrad.estimators.variance_reduced`, same arithmetic) in
+:func:`mdpgrad.kernels.stochastic_vr.vr_softmax_block` (Numba ``prange`` over seeds). Reproducibility
+per seed: seed ``b``'s own :class:`numpy.random.Generator` pre-draws, in blocks, what the Python loop
+draws per step, in its order -- the integers ``rng.integers(2**62)`` handed to ``oracle.sample``, PAGE's
+coin ``rng.random()`` and HARPG's ``q`` (:func:`_draws`) -- and the kernel derives every trajectory
+stream from the integers exactly as ``TabularOracle.sample`` does
 (:func:`mdpgrad.estimators.variance_reduced.compiled_method` says which runs take this path). :func:`run_stochastic` sends a
 single seed through the same kernel (a batch of one), so run ``b`` of a batch is *equal* to the run
 with seed ``b`` alone, bit for bit, for any batch composition and thread count.

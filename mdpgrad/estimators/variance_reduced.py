@@ -444,11 +444,16 @@ def run_stochastic(method, oracle, theta0, n_iter: int, *, seed=0, record_every:
     ``seed`` a list (or 1-D integer array) of seeds runs one independent run per seed and returns one
     :class:`RunTrace` with a leading batch axis (``gap[b, k]``, ``samples[b, k]``, ``theta[b, ...]``),
     run ``b`` *equal* to ``run_stochastic(..., seed=seed[b])``. Each seed draws from its own generator,
-    so no two seeds share a stream. ``"pg"`` on a softmax :class:`TabularOracle` (no replicas) runs the
-    whole batch in one compiled call, parallel over the seeds (:mod:`mdpgrad.estimators.seed_batch`; a
-    single seed takes the same kernel, which is what makes the batch equal to separate runs). Every other
-    method / oracle (svrpg, srvr, storm, page, igt, harpg, npg; the Gaussian bandit; log-linear
-    policies) runs the batch as a loop of single runs; unlike ``replicas`` the loop works for every method.
+    so no two seeds share a stream. Every registry method (pg, storm, page, svrpg, srvr, igt, harpg, npg,
+    built by :func:`make_stochastic_method`) on a softmax :class:`TabularOracle` of a dense MDP, without
+    replicas, runs the whole batch in one compiled call, parallel over the seeds
+    (:mod:`mdpgrad.estimators.seed_batch`; :func:`compiled_method` decides): each seed's generator makes the
+    Python loop's draws in its order (sampling subseeds, PAGE's coin, HARPG's ``q``), so the run equals
+    the Python loop to round-off (npg: times its sample Fisher's condition number), and a single seed
+    takes the same kernel, which is what makes the batch equal to separate runs bit for bit. Other oracles
+    (the Gaussian bandit; log-linear policies; sparse MDPs), ``replicas`` and user-written updates run the
+    batch as a loop of single runs; unlike ``replicas`` the loop works for every method. The loop stops
+    with InvalidInputError once ``|theta|`` exceeds 1e150; the compiled run only when it is not finite.
 
     Raises :class:`mdpgrad.errors.DivergedError` when the gap stops being finite."""
     from ..algorithms import Method
