@@ -139,7 +139,7 @@ def _value(pi, P, r, gamma, rho, S, A):  # pragma: no cover - compiled
     return val
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def rollout(path_seed, len_seed, gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx,
             lin_tr, r, sbuf, abuf, rbuf):  # pragma: no cover - compiled
     """One trajectory of ``TabularOracle.sample``: its Geom(1-gamma) length ``L`` from ``len_seed`` (``lg =
@@ -161,7 +161,7 @@ def rollout(path_seed, len_seed, gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, 
     return L, sbuf, abuf, rbuf
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def trajectory_stats(sbuf, abuf, rbuf, L, acc, ws):  # pragma: no cover - compiled
     r"""Reward-to-go :math:`G_t` in place of ``rbuf[:L]``; ``acc[s, a] = \sum_t G_t[s_t=s, a_t=a]`` and
     ``ws[s] = \sum_t G_t[s_t=s]``, so the GPOMDP gradient is ``acc - ws[:, None] * pi``."""
