@@ -394,10 +394,9 @@ def _closure(fn) -> dict:
 
 def compiled_method(meth, oracle, replicas) -> bool:
     """True when ``(meth, oracle)`` runs in the compiled seed batch (:mod:`mdpgrad.estimators.seed_batch`):
-    ``"pg"``, ``"storm"``, ``"svrpg"``, ``"srvr"``, ``"page"``, ``"igt"`` or ``"harpg"`` built by
-    :func:`make_stochastic_method` (its own update closing over its own hyperparameters) on a softmax
-    :class:`TabularOracle` of a dense MDP, without replicas. ``"npg"`` (a least-squares Fisher solve per
-    step) and user-written updates run the Python loop."""
+    a registry method (pg, storm, svrpg, srvr, page, igt, harpg, npg) built by :func:`make_stochastic_method`
+    (its own update, closing over its own hyperparameters) on a softmax :class:`TabularOracle` of a dense
+    MDP, without replicas. Anything else -- user-written updates included -- runs the Python loop."""
     from ..mdp import as_mdp
     from .oracles import TabularOracle
 
