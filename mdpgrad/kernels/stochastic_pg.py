@@ -88,7 +88,7 @@ def trajectory_seeds_compiled(entropy, n, key):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, inline="always")
-def _policy(theta, S, A, pi, pi_cum, pi_thr, lin_pi):  # pragma: no cover - compiled
+def softmax_tables(theta, S, A, pi, pi_cum, pi_thr, lin_pi):  # pragma: no cover - compiled
     """Row softmax of ``theta`` and its cumulative rows (last positive entry and after set to 2, as
     :func:`mdpgrad.rollouts._cum_rows`) with their integer thresholds."""
     for s in range(S):
@@ -115,7 +115,7 @@ def _policy(theta, S, A, pi, pi_cum, pi_thr, lin_pi):  # pragma: no cover - comp
 
 
 @nb.njit(cache=True)
-def _value(pi, P, r, gamma, rho, S, A):  # pragma: no cover - compiled
+def lu_policy_value(pi, P, r, gamma, rho, S, A):  # pragma: no cover - compiled
     r""":math:`\rho^\top v^\pi`, :math:`v^\pi = (I-\gamma P_\pi)^{-1} r_\pi` by one LU (NaN if singular)."""
     X = np.zeros((S, S))
     rb = np.empty(S)
@@ -140,7 +140,7 @@ def _value(pi, P, r, gamma, rho, S, A):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, inline="always")
-def rollout(path_seed, len_seed, gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx,
+def sample_trajectory(path_seed, len_seed, gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum, tr_thr, tr_idx,
             lin_tr, r, sbuf, abuf, rbuf):  # pragma: no cover - compiled
     """One trajectory of ``TabularOracle.sample``: its Geom(1-gamma) length ``L`` from ``len_seed`` (``lg =
     log gamma``), its path from ``path_seed``; states, actions and rewards go to ``sbuf, abuf, rbuf`` (grown
@@ -204,13 +204,13 @@ def pg_softmax_block(subseeds, t0, theta, alpha, decay, batch, record_every, S, 
         rbuf = np.empty(64)
         for kk in range(K):
             k = t0 + kk
-            _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+            softmax_tables(th, S, A, pi, pi_cum, pi_thr, lin_pi)
             sub = subseeds[b, kk]
             path = trajectory_seeds_compiled(sub, batch, 0)
             lens = trajectory_seeds_compiled(sub, batch, 1)
             dsum[:] = 0.0
             for i in range(batch):
-                L, sbuf, abuf, rbuf = rollout(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr,
+                L, sbuf, abuf, rbuf = sample_trajectory(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr,
                                               idx, cum, tr_thr, tr_idx, lin_tr, r, sbuf, abuf, rbuf)
                 trajectory_stats(sbuf, abuf, rbuf, L, acc, ws)
                 for s in range(S):
@@ -227,5 +227,5 @@ def pg_softmax_block(subseeds, t0, theta, alpha, decay, batch, record_every, S, 
             if (k + 1) % record_every == 0:
                 m = (k + 1) // record_every
                 rec_theta[b, m] = th
-                _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
-                rec_value[b, m] = _value(pi, P, r, gamma, rho, S, A)
+                softmax_tables(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+                rec_value[b, m] = lu_policy_value(pi, P, r, gamma, rho, S, A)

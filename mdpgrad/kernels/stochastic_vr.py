@@ -2,7 +2,7 @@ r"""Compiled variance-reduced stochastic PG on a tabular softmax policy, paralle
 
 Kernel of :func:`mdpgrad.estimators.seed_batch.run_vr_tabular`: the ``"storm"``, ``"svrpg"``, ``"srvr"``,
 ``"page"``, ``"igt"`` and ``"harpg"`` updates of :mod:`mdpgrad.estimators.variance_reduced`, the same
-arithmetic in the same order. Trajectories come from :func:`mdpgrad.kernels.stochastic_pg.rollout` (the
+arithmetic in the same order. Trajectories come from :func:`mdpgrad.kernels.stochastic_pg.sample_trajectory` (the
 streams of ``TabularOracle.sample(theta, n, subseed)``), where run ``b`` at step ``k`` uses the integers
 ``ints[b, k, :]`` and the uniform ``unif[b, k]`` that its own Generator drew in the Python loop's order
 (PAGE's coin, HARPG's :math:`q`). With :math:`g(\tau,\theta)=\sum_t G_t\nabla\log\pi_\theta(a_t|s_t)`
@@ -22,7 +22,13 @@ import numba as nb
 import numpy as np
 
 from .rollouts import LINEAR_MAX
-from .stochastic_pg import _policy, _value, rollout, trajectory_seeds_compiled, trajectory_stats
+from .stochastic_pg import (
+    lu_policy_value,
+    sample_trajectory,
+    softmax_tables,
+    trajectory_seeds_compiled,
+    trajectory_stats,
+)
 
 STORM, SVRPG, SRVR, PAGE, IGT, HARPG, NPG = 1, 2, 3, 4, 5, 6, 7
 
@@ -62,7 +68,7 @@ def _grad_sum(sub, n, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs,
     out[:] = 0.0
     L = 0
     for i in range(n):
-        L, sbuf, abuf, rbuf = rollout(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum,
+        L, sbuf, abuf, rbuf = sample_trajectory(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum,
                                       tr_thr, tr_idx, tr_idx.shape[0] > 0, r, sbuf, abuf, rbuf)
         trajectory_stats(sbuf, abuf, rbuf, L, acc, ws)
         for s in range(S):
@@ -86,7 +92,7 @@ def _pair_sums(sub, n, pi, pi_cum, pi_thr, lin_pi, lsm, pi_ref, lsm_ref, separat
     now[:] = 0.0
     old[:] = 0.0
     for i in range(n):
-        L, sbuf, abuf, rbuf = rollout(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum,
+        L, sbuf, abuf, rbuf = sample_trajectory(path[i], lens[i], gamma, lg, A, rho_cum, pi_cum, pi_thr, lin_pi, ptr, idx, cum,
                                       tr_thr, tr_idx, tr_idx.shape[0] > 0, r, sbuf, abuf, rbuf)
         w = np.exp(_log_prob(sbuf, abuf, L, lsm_ref) - _log_prob(sbuf, abuf, L, lsm))
         trajectory_stats(sbuf, abuf, rbuf, L, acc, ws)
@@ -191,7 +197,7 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                     c = (1 - eta) / eta
                     for j in range(dim):
                         aux[j] = th[j] + c * (th[j] - thp[j])  # the shifted point
-                    _policy(aux, S, A, pi, pi_cum, pi_thr, lin_pi)
+                    softmax_tables(aux, S, A, pi, pi_cum, pi_thr, lin_pi)
                     s0, s1, s2, _ = _grad_sum(sub, 1, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc,
                                               ws, g1, nov)
                     for j in range(dim):
@@ -203,11 +209,11 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                     for j in range(dim):
                         aux[j] = q * th[j] + (1 - q) * thp[j]  # hat theta
                         g2[j] = th[j] - thp[j]  # v
-                    _policy(aux, S, A, pi, pi_cum, pi_thr, lin_pi)
+                    softmax_tables(aux, S, A, pi, pi_cum, pi_thr, lin_pi)
                     s0, s1, s2, L = _grad_sum(sub, 1, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc,
                                               ws, g1, nov)
                     _hvp(s0, s1, L, pi, acc, ws, g2, S, A, aux)
-                    _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+                    softmax_tables(th, S, A, pi, pi_cum, pi_thr, lin_pi)
                     s0, s1, s2, _ = _grad_sum(ints[b, kk, 1], 1, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r,
                                               (s0, s1, s2), acc, ws, g1, nov)
                     for j in range(dim):
@@ -219,7 +225,7 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                     thp[j] = th[j]
                     th[j] = th[j] + scale * (dd[j] / nrm if (method == IGT or normalized) else dd[j])
             elif method == NPG:
-                _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+                softmax_tables(th, S, A, pi, pi_cum, pi_thr, lin_pi)
                 visits[:, :] = 0.0
                 s0, s1, s2, _ = _grad_sum(sub, batch, pi, pi_cum, pi_thr, lin_pi, S, A, gamma, lg, smp, r, bufs, acc,
                                           ws, g1, visits)
@@ -234,7 +240,7 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                     th[j] = th[j] + step * w[j]
                 used = batch
             else:
-                _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+                softmax_tables(th, S, A, pi, pi_cum, pi_thr, lin_pi)
                 if method == SVRPG:
                     fresh = k % epoch == 0
                 elif method == PAGE:
@@ -255,7 +261,7 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
                     used = big
                 else:
                     ref = sn if method == SVRPG else thp
-                    _policy(ref, S, A, pi2, cum2, thr2, lin_pi)
+                    softmax_tables(ref, S, A, pi2, cum2, thr2, lin_pi)
                     _log_softmax(th, S, A, lsm)
                     _log_softmax(ref, S, A, lsm2)
                     bufs = _pair_sums(sub, batch, pi, pi_cum, pi_thr, lin_pi, lsm, pi2, lsm2, method == STORM, S, A,
@@ -282,5 +288,5 @@ def vr_softmax_block(method, ints, unif, t0, theta, theta_prev, d, snap, mu, sam
             if (k + 1) % record_every == 0:
                 m = (k + 1) // record_every
                 rec_samples[b, m] = samples[b]
-                _policy(th, S, A, pi, pi_cum, pi_thr, lin_pi)
-                rec_value[b, m] = _value(pi, P, r, gamma, rho, S, A)
+                softmax_tables(th, S, A, pi, pi_cum, pi_thr, lin_pi)
+                rec_value[b, m] = lu_policy_value(pi, P, r, gamma, rho, S, A)
