@@ -97,9 +97,11 @@ def seed_batch(args, mach, cmd, rows):
         best_u = min(best_u, time.perf_counter() - t0)
     same = all(np.array_equal(tb.gap[b], s.gap) for b, s in enumerate(sep))
     assert same
-    rows.append(row(f"run_stochastic harpg, {B} seeds x {n} iterations: seed=[...] vs {B} separate calls",
+    rows.append(row(f"run_stochastic harpg on a Gaussian bandit (not compiled: loops), {B} seeds x {n} iterations: "
+                    f"seed=[...] vs {B} separate calls",
                     B * n / best_b, B * n / best_u, "it/s", cmd, mach, identical_results=same))
-    print(f"run_stochastic harpg {B} seeds x {n}: seed list {best_b:.2f} s, separate {best_u:.2f} s, "
+    print(f"run_stochastic harpg, Gaussian bandit (loops), {B} seeds x {n}: seed list {best_b:.2f} s, "
+          f"separate {best_u:.2f} s, "
           f"ratio {best_u / best_b:.2f}; identical: {same}")
 
 
