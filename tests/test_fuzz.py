@@ -39,7 +39,7 @@ MODULES = [
     "mdpgrad", "mdpgrad.envs", "mdpgrad.robust", "mdpgrad.games", "mdpgrad.games.efg", "mdpgrad.games.objectives",
     "mdpgrad.bandits", "mdpgrad.estimators", "mdpgrad.sparse", "mdpgrad.algorithms", "mdpgrad.td",
     "mdpgrad.rollouts", "mdpgrad.linear", "mdpgrad.martingale", "mdpgrad.finite_horizon", "mdpgrad.regularized",
-    "mdpgrad.policies", "mdpgrad.exact", "mdpgrad.rates", "mdpgrad.stats",
+    "mdpgrad.policies", "mdpgrad.exact", "mdpgrad.rates", "mdpgrad.stats", "mdpgrad.sweep",
 ]
 #: Not fuzzed: the validators themselves, I/O and process machinery, and callbacks-taking helpers.
 EXCLUDE = {"get_backend", "available_backends", "cupy_status", "from_gymnasium", "from_mdptoolbox",
@@ -140,6 +140,10 @@ def _overrides(w):
         "SparseMDP": {},
         "drpg": {"uset": robust.UncertaintySet("l1", 0.2)},
         "optimize": {"step_size": 0.5, "n_iter": 5, "backend": "numpy"},  # numpy: no first-call compile
+        "optimize_cell": {"mdp": "mdpgrad.envs:garnet", "method": "npg", "n_iter": 3, "seed": 0, "step_size": 0.5,
+                          "mdp_kwargs": {"n_states": 4, "n_actions": 2, "branching": 2, "gamma": 0.9}},
+        "stochastic_cell": {"mdp": "mdpgrad.envs:garnet", "method": "pg", "n_iter": 3, "seed": 0, "alpha": 0.1,
+                            "mdp_kwargs": {"n_states": 4, "n_actions": 2, "branching": 2, "gamma": 0.9}},
         "make_method": {"method": "softmax_pg", "step_size": 0.5},
         "mdpo_inner": {"pi_k": w["pi"], "adv": w["adv"], "d": np.full(S, 0.25), "eta": 0.5, "n_inner": 3, "lr": 0.5},
         "rebel_step": {"theta": np.zeros((2, 3)), "rewards": np.random.default_rng(4).random((2, 3)), "eta": 0.5},

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..validation import as_float_array, check_int
 from .spec import canonical_json, resolve_function
 
 __all__ = ["optimize_cell", "stochastic_cell", "batchable"]
@@ -52,7 +53,11 @@ def _factory(mdp, mdp_kwargs):
                                 "name.") from None
     except ValueError:  # no signature to check (a builtin): the call itself will tell
         pass
-    return lambda seed: fn(**kwargs, seed=int(seed))
+
+    def build(seed, name="seed"):
+        return fn(**kwargs, seed=check_int(seed, name, minimum=0, what="the MDP factory's seed"))
+
+    return build
 
 
 def _record(record):
@@ -74,7 +79,7 @@ def optimize_cell(mdp: str, method: str, n_iter: int, seed: int, *, mdp_kwargs=N
     from ..algorithms import optimize
 
     build, rec = _factory(mdp, mdp_kwargs), _record(record)
-    th = None if theta0 is None else np.asarray(theta0, dtype=np.float64)
+    th = None if theta0 is None else as_float_array(theta0, "theta0")
     return _summary(optimize(build(seed), method, n_iter=n_iter, theta0=th, record=rec, **hyperparameters), rec)
 
 
@@ -117,7 +122,7 @@ def stochastic_cell(mdp: str, method: str, n_iter: int, seed: int, *, mdp_kwargs
     the final ``theta``. The instance is fixed by ``mdp_seed`` so that replicates differ only in sampling."""
     from ..estimators import TabularOracle, run_stochastic
 
-    orc = TabularOracle(_factory(mdp, mdp_kwargs)(mdp_seed))
+    orc = TabularOracle(_factory(mdp, mdp_kwargs)(mdp_seed, "mdp_seed"))
     tr = run_stochastic(method, orc, np.zeros(int(np.prod(orc.shape))), n_iter, seed=seed,
                         record_every=record_every, **hyperparameters)
     return {"gap": tr.gap, "samples": tr.samples, "theta": tr.theta}
@@ -134,7 +139,7 @@ def _stochastic_cells(cells: list[dict]) -> list[dict]:
         mdp, mdp_kwargs, mdp_seed = c0.pop("mdp"), c0.pop("mdp_kwargs", None), c0.pop("mdp_seed", 0)
         method, n_iter, record_every = c0.pop("method"), c0.pop("n_iter"), c0.pop("record_every", 1)
         c0.pop("seed")
-        orc = TabularOracle(_factory(mdp, mdp_kwargs)(mdp_seed))
+        orc = TabularOracle(_factory(mdp, mdp_kwargs)(mdp_seed, "mdp_seed"))
         tr = run_stochastic(method, orc, np.zeros(int(np.prod(orc.shape))), n_iter,
                             seed=[int(cells[i]["seed"]) for i in idx], record_every=record_every, **c0)
         for j, i in enumerate(idx):
