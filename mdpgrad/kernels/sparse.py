@@ -75,6 +75,24 @@ def compile_twice(f):
 
 
 
+@nb.njit(cache=True, inline="always")
+def row_dot(data, indices, k, hi, v):  # pragma: no cover - compiled
+    """``sum_{k <= j < hi} data[j] v[indices[j]]`` with two interleaved accumulators (even / odd entries:
+    half the floating-point add latency chain) and unsigned indices (no negative-index wraparound test)."""
+    one = np.uint64(1)
+    k = np.uint64(k)
+    hi = np.uint64(hi)
+    acc0 = 0.0
+    acc1 = 0.0
+    while k + one < hi:
+        acc0 += data[k] * v[np.uint64(indices[k])]
+        acc1 += data[k + one] * v[np.uint64(indices[k + one])]
+        k += np.uint64(2)
+    if k < hi:
+        acc0 += data[k] * v[np.uint64(indices[k])]
+    return acc0 + acc1
+
+
 # --- NumPy references ---------------------------------------------------------------------
 def bellman_max_numpy(P, r, gamma, v):
     """``(Tv, greedy)`` from the ``(S*A, S)`` CSR matrix ``P`` (scipy)."""
@@ -118,17 +136,7 @@ def _bellman_max(indptr, indices, data, r, gamma, v, out, act):  # pragma: no co
         base = s * A
         for a in range(A):
             row = np.uint64(base + a)
-            k = np.uint64(indptr[row])
-            hi = np.uint64(indptr[row + one])
-            acc0 = 0.0
-            acc1 = 0.0
-            while k + one < hi:
-                acc0 += data[k] * v[np.uint64(indices[k])]
-                acc1 += data[k + one] * v[np.uint64(indices[k + one])]
-                k += np.uint64(2)
-            if k < hi:
-                acc0 += data[k] * v[np.uint64(indices[k])]
-            val = r[s, a] + gamma * (acc0 + acc1)
+            val = r[s, a] + gamma * row_dot(data, indices, indptr[row], indptr[row + one], v)
             if val > best:
                 best = val
                 ba = a

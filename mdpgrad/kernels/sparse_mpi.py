@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .sparse import compile_twice, use_parallel
+from .sparse import compile_twice, row_dot, use_parallel
 
 __all__ = ["MpiState", "mpi_backup_numpy", "mpi_backup_numba", "mpi_eliminate_numpy", "mpi_eliminate_numba",
            "mpi_sweeps_numpy", "mpi_sweeps_numba"]
@@ -101,19 +101,9 @@ def _backup(indptr, indices, data, r, gamma, v, acts, nact, q, out, act, ell_idx
                 for j in range(nact[s]):
                     a = acts[s, j]
                     row = np.uint64(s * A + a)
-                    k = np.uint64(indptr[row])
-                    hi = np.uint64(indptr[row + one])
-                    if zero_v:  # P . 0 = 0 exactly: no row needs reading
-                        k = hi
-                    acc0 = 0.0
-                    acc1 = 0.0
-                    while k + one < hi:
-                        acc0 += data[k] * v[np.uint64(indices[k])]
-                        acc1 += data[k + one] * v[np.uint64(indices[k + one])]
-                        k += np.uint64(2)
-                    if k < hi:
-                        acc0 += data[k] * v[np.uint64(indices[k])]
-                    val = r[s, a] + gamma * (acc0 + acc1)
+                    val = r[s, a]
+                    if not zero_v:  # P . 0 = 0 exactly: no row needs reading
+                        val += gamma * row_dot(data, indices, indptr[row], indptr[row + one], v)
                     q[s, j] = val
                     second = max(second, min(val, best))  # branch-free: the runner-up so far
                     if val > best:
